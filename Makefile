@@ -1,0 +1,92 @@
+# Lethe — build, run and test. `make run` and `make test` are the README's two commands.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+include tools/versions.env
+
+# Tool cache outside the clone, keyed by version, reused across clones and CI runs.
+LETHE_CACHE ?= $(HOME)/.cache/lethe
+NODE_DIR    := $(LETHE_CACHE)/node/$(NODE_VERSION)
+K8S_DIR     := $(LETHE_CACHE)/kubernetes/$(K8S_VERSION)
+ETCD_DIR    := $(LETHE_CACHE)/etcd/$(ETCD_VERSION)
+PGW_DIR     := $(LETHE_CACHE)/pushgateway/$(PUSHGATEWAY_VERSION)
+
+# Use Node.js 24 from the tool cache when the machine's node is older.
+SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell test $(SYSTEM_NODE_MAJOR) -ge $(NODE_VERSION) 2>/dev/null && echo yes),yes)
+NODE_STAMP :=
+else
+export PATH := $(NODE_DIR)/node_modules/.bin:$(PATH)
+NODE_STAMP := $(NODE_DIR)/node_modules/.bin/node
+endif
+
+# Control-plane binaries: KUBEBUILDER_ASSETS wins when it holds them.
+ifneq ($(and $(KUBEBUILDER_ASSETS),$(wildcard $(KUBEBUILDER_ASSETS)/kube-apiserver)),)
+CONTROL_PLANE_BIN := $(KUBEBUILDER_ASSETS)
+CONTROL_PLANE_STAMP :=
+else
+CONTROL_PLANE_BIN := $(K8S_DIR)
+CONTROL_PLANE_STAMP := $(K8S_DIR)/kube-apiserver $(ETCD_DIR)/etcd
+endif
+export LETHE_CONTROL_PLANE_BIN := $(CONTROL_PLANE_BIN)
+export LETHE_ETCD_BIN := $(if $(wildcard $(CONTROL_PLANE_BIN)/etcd),$(CONTROL_PLANE_BIN)/etcd,$(ETCD_DIR)/etcd)
+export LETHE_PUSHGATEWAY_BIN := $(PGW_DIR)/pushgateway
+
+JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
+
+.PHONY: build run test test-unit test-integration test-e2e lint typecheck deps tools clean
+
+$(NODE_DIR)/node_modules/.bin/node:
+	mkdir -p $(NODE_DIR)
+	cd $(NODE_DIR) && npm install --no-audit --no-fund --loglevel=error node@$(NODE_VERSION)
+
+node_modules/.stamp: package.json package-lock.json $(NODE_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: node_modules/.stamp
+
+build: deps
+	npx tsc -p tsconfig.build.json
+
+run: build
+	node dist/main.js $(ARGS)
+
+typecheck: deps
+	npx tsc --noEmit -p tsconfig.json
+
+lint: deps
+	npx eslint .
+	npx depcruise src --config .dependency-cruiser.cjs
+
+$(K8S_DIR)/kube-apiserver $(ETCD_DIR)/etcd &:
+	tools/build-control-plane.sh $(K8S_DIR) $(ETCD_DIR)
+
+$(PGW_DIR)/pushgateway:
+	tools/build-pushgateway.sh $(PGW_DIR)
+
+# Debian's Prometheus, Pushgateway (1.5.1, the second reference) and Python client.
+debian-tools:
+	@missing=""; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v prometheus-pushgateway >/dev/null || missing="$$missing prometheus-pushgateway"; \
+	/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing="$$missing python3-prometheus-client"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+tools: $(CONTROL_PLANE_STAMP) $(PGW_DIR)/pushgateway debian-tools
+
+test: lint typecheck test-unit test-integration test-e2e
+
+test-unit: deps
+	$(JEST) --selectProjects unit
+
+test-integration: deps $(CONTROL_PLANE_STAMP)
+	$(JEST) --selectProjects integration --runInBand
+
+test-e2e: deps build $(PGW_DIR)/pushgateway debian-tools
+	$(JEST) --selectProjects e2e --runInBand
+
+clean:
+	rm -rf dist node_modules/.stamp

@@ -1,0 +1,2 @@
+export { classifyApiError, loadKubeConfig, toLetheError } from './client.js';
+export type { ApiOutcome, KubeSource } from './client.js';
