@@ -83,3 +83,8 @@ export const ErrorCode = {
   persistence: 'LETHE_PERSISTENCE',
   config: 'LETHE_CONFIG',
 } as const;
+
+/** The message of anything thrown, for wrapping into a LetheError. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

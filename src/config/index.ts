@@ -1,0 +1,4 @@
+export { computeRoutePrefix, helpText, loadConfig } from './load.js';
+export type { Config, LoadResult } from './load.js';
+export { flagDocs } from './schema.js';
+export { formatDuration, parseDuration } from './duration.js';

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/**
+ * Every knob Lethe has, in one place. Flags are named like the Pushgateway's where they mean
+ * the same thing. Each can also be set through the environment: `--web.listen-address` is
+ * `LETHE_WEB_LISTEN_ADDRESS`. README's configuration reference lists this table.
+ */
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1');
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a duration (use e.g. 30s, 5m, 1h): ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const count = (min: number) =>
+  z
+    .union([z.number(), z.string().regex(/^\d+$/, 'not a whole number')])
+    .transform(Number)
+    .pipe(z.number().int().min(min));
+
+const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected [host]:port, e.g. :9091 or 127.0.0.1:9091');
+
+const path = z.string().regex(/^\/[^\s]*$/, 'must start with /');
+
+export type FlagName = keyof z.input<typeof configSchema>;
+
+export interface FlagSpec {
+  readonly description: string;
+  readonly default: string;
+  readonly boolean?: boolean;
+}
+
+/** Documentation of each flag (help text and README), keyed like the schema. */
+export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
+  'web.listen-address': { description: 'Address to listen on for pushes, scrapes and the API.', default: ':9091' },
+  'web.telemetry-path': { description: 'Path under which metrics are exposed.', default: '/metrics' },
+  'web.external-url': { description: 'URL under which Lethe is reached externally; its path is the default route prefix.', default: '' },
+  'web.route-prefix': { description: 'Prefix for all HTTP routes; defaults to the path of --web.external-url.', default: '' },
+  'web.enable-lifecycle': { description: 'Enable shutdown via PUT or POST /-/quit.', default: 'false', boolean: true },
+  'web.enable-admin-api': { description: 'Enable PUT /api/v1/admin/wipe.', default: 'false', boolean: true },
+  'persistence.file': { description: 'File to persist groups to; empty keeps them in memory only. A 2xx answer means the push is on disk.', default: '' },
+  'persistence.interval': { description: 'Accepted for Pushgateway compatibility; has no effect on durability (every acknowledged push is on disk).', default: '5m' },
+  'push.disable-consistency-check': { description: 'Answer pushes with 202 before checking them; groups that would make the exposition inconsistent are left out of scrapes.', default: 'false', boolean: true },
+  'limits.body-bytes': { description: 'Largest accepted push body in bytes, after decompression (413 above).', default: '33554432' },
+  'limits.series-per-push': { description: 'Most series in one push (413 above).', default: '100000' },
+  'limits.labels-per-series': { description: 'Most labels on one series, grouping labels included (413 above).', default: '64' },
+  'limits.label-length': { description: 'Longest label name or value in bytes (413 above).', default: '4096' },
+  'limits.groups': { description: 'Most groups stored at once; a push that would add one more is refused (413).', default: '100000' },
+  'kubeconfig': { description: 'Kubeconfig file; when empty, KUBECONFIG or the in-cluster service account is used, and without either Lethe runs standalone.', default: '' },
+  'log.level': { description: 'Log level: debug, info, warn, error.', default: 'info' },
+  'log.format': { description: 'Log format: json or logfmt.', default: 'json' },
+};
+
+export const configSchema = z
+  .object({
+    'web.listen-address': listenAddress,
+    'web.telemetry-path': path,
+    'web.external-url': z.union([z.literal(''), z.url()]),
+    'web.route-prefix': z.string(),
+    'web.enable-lifecycle': bool,
+    'web.enable-admin-api': bool,
+    'persistence.file': z.string(),
+    'persistence.interval': duration,
+    'push.disable-consistency-check': bool,
+    'limits.body-bytes': count(1),
+    'limits.series-per-push': count(1),
+    'limits.labels-per-series': count(1),
+    'limits.label-length': count(1),
+    'limits.groups': count(1),
+    'kubeconfig': z.string(),
+    'log.level': z.enum(['debug', 'info', 'warn', 'error']),
+    'log.format': z.enum(['json', 'logfmt']),
+  })
+  .strict();
+
+export type RawConfig = z.output<typeof configSchema>;

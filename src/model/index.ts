@@ -1,0 +1,21 @@
+export type { Bucket, Histogram, Label, Metric, MetricFamily, MetricType, Quantile, Summary } from './metric.js';
+export {
+  decodeBase64Segment,
+  groupingKeyOf,
+  isValidLabelName,
+  jobOf,
+  labelsObject,
+  parseGroupingKey,
+} from './grouping-key.js';
+export type { GroupingKey } from './grouping-key.js';
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { unattributed } from './owner.js';
+export type { Attribution, AttributionSource, OwnerKind, OwnerRef } from './owner.js';
+export {
+  PUSH_FAILURE_TIME_HELP,
+  PUSH_FAILURE_TIME_METRIC,
+  PUSH_TIME_HELP,
+  PUSH_TIME_METRIC,
+} from './group.js';
+export type { GroupView, PushMethod, StoredFamily } from './group.js';

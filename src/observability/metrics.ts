@@ -1,0 +1,96 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Lethe's own metrics, registered on an injected registry (never the global one). */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'handler' | 'code' | 'method'>;
+  readonly pushDuration: Histogram<'method'>;
+  readonly pushBytes: Histogram<'method'>;
+  readonly pushesRejected: Counter<'reason'>;
+  readonly limitRejections: Counter<'limit'>;
+  readonly groups: Gauge;
+  readonly series: Gauge;
+  readonly groupsDeleted: Counter<'reason'>;
+  readonly excludedGroups: Gauge;
+  readonly persistenceWrites: Counter;
+  readonly persistenceErrors: Counter;
+  readonly persistenceFlushDuration: Histogram;
+  readonly buildInfo: Gauge<'version' | 'nodejs_version'>;
+}
+
+export function createMetrics(registry: Registry, version: string): Metrics {
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const metrics: Metrics = {
+    registry,
+    httpRequests: new Counter({
+      name: 'lethe_http_requests_total',
+      help: 'HTTP requests by handler, status code and method.',
+      labelNames: ['handler', 'code', 'method'],
+      registers,
+    }),
+    pushDuration: new Histogram({
+      name: 'lethe_http_push_duration_seconds',
+      help: 'Time to handle a push, from the first byte read to the answer, including the durable write.',
+      labelNames: ['method'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    pushBytes: new Histogram({
+      name: 'lethe_http_push_size_bytes',
+      help: 'Size of push bodies after decompression.',
+      labelNames: ['method'],
+      buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
+      registers,
+    }),
+    pushesRejected: new Counter({
+      name: 'lethe_pushes_rejected_total',
+      help: 'Pushes answered with a 4xx, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    limitRejections: new Counter({
+      name: 'lethe_limit_rejections_total',
+      help: 'Requests refused because they exceeded a configured limit, by limit.',
+      labelNames: ['limit'],
+      registers,
+    }),
+    groups: new Gauge({ name: 'lethe_groups', help: 'Groups currently stored.', registers }),
+    series: new Gauge({ name: 'lethe_series', help: 'Series currently stored, meta series included.', registers }),
+    groupsDeleted: new Counter({
+      name: 'lethe_groups_deleted_total',
+      help: 'Groups deleted, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    excludedGroups: new Gauge({
+      name: 'lethe_scrape_excluded_groups',
+      help: 'Groups left out of the scrape because they would make it inconsistent (consistency check disabled).',
+      registers,
+    }),
+    persistenceWrites: new Counter({
+      name: 'lethe_persistence_writes_total',
+      help: 'Batched durable writes (each one fsynced) to the persistence file.',
+      registers,
+    }),
+    persistenceErrors: new Counter({
+      name: 'lethe_persistence_errors_total',
+      help: 'Failed writes to the persistence file.',
+      registers,
+    }),
+    persistenceFlushDuration: new Histogram({
+      name: 'lethe_persistence_flush_duration_seconds',
+      help: 'Time of one batched write and fsync to the persistence file.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'lethe_build_info',
+      help: 'Always 1; labels say which Lethe and Node.js are running.',
+      labelNames: ['version', 'nodejs_version'],
+      registers,
+    }),
+  };
+  metrics.buildInfo.set({ version, nodejs_version: process.versions.node }, 1);
+  return metrics;
+}
