@@ -27,7 +27,10 @@ export interface Config {
   readonly flags: Readonly<Record<string, string>>;
 }
 
-export type LoadResult = { readonly kind: 'config'; readonly config: Config } | { readonly kind: 'help' | 'version' };
+export type LoadResult =
+  | { readonly kind: 'config'; readonly config: Config }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' };
 
 const flagNames = Object.keys(flagDocs) as FlagName[];
 const isFlagName = (name: string): name is FlagName => Object.hasOwn(flagDocs, name);

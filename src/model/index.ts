@@ -10,8 +10,8 @@ export {
 export type { GroupingKey } from './grouping-key.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { unattributed } from './owner.js';
-export type { Attribution, AttributionSource, OwnerKind, OwnerRef } from './owner.js';
+export { describeOwner, sameOwner, unattributed } from './owner.js';
+export type { Attribution, AttributionSource, ObjectRef, OwnerKind, OwnerRef } from './owner.js';
 export {
   PUSH_FAILURE_TIME_HELP,
   PUSH_FAILURE_TIME_METRIC,
@@ -19,3 +19,5 @@ export {
   PUSH_TIME_METRIC,
 } from './group.js';
 export type { GroupView, PushMethod, StoredFamily } from './group.js';
+export { DELETION_REASONS, defaultPolicy, mergePolicy } from './policy.js';
+export type { Decision, DeletionPolicy, DeletionReason, Policy, PolicyOverrides } from './policy.js';

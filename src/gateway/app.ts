@@ -1,0 +1,127 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { MethodNotAllowedError, NotFoundError, ErrorCode, BadRequestError } from '../errors.js';
+import { errorHandler } from './middleware/error-handler.js';
+import { decodeRequestPath } from './request-path.js';
+import { metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
+import { healthHandler, quitHandler } from './routes/health.js';
+import { deleteHandler, pushHandler, type PushTarget } from './routes/push.js';
+import { scrapeHandler } from './routes/scrape.js';
+import { webHandler } from './routes/web.js';
+import type { GatewayDeps } from './types.js';
+
+type Handler = (req: Request, res: Response) => void | Promise<void>;
+
+interface Route {
+  readonly name: string;
+  readonly methods: Readonly<Record<string, Handler>>;
+  readonly api?: boolean;
+}
+
+const PUSH_PATH = /^\/metrics\/(job|job@base64)\/([^/]*)(\/.*)?$/;
+const PUSH_METHODS = ['DELETE', 'OPTIONS', 'POST', 'PUT'];
+
+/**
+ * Builds the express app (no listen: tests drive it directly). Routing works on the
+ * percent-decoded path, as the Pushgateway's does, so a custom dispatcher replaces express's
+ * path matching.
+ */
+export function createApp(deps: GatewayDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const { routePrefix, telemetryPath, enableAdminApi } = deps.config.web;
+
+  const put = pushHandler(deps, 'PUT');
+  const post = pushHandler(deps, 'POST');
+  const del = deleteHandler(deps);
+  const health = healthHandler(deps);
+  const quit = quitHandler(deps);
+  const web = webHandler(deps);
+
+  const fixed = new Map<string, Route>([
+    [telemetryPath, { name: 'metrics', methods: { GET: scrapeHandler(deps) } }],
+    ['/-/healthy', { name: 'healthy', methods: { GET: health } }],
+    ['/-/ready', { name: 'ready', methods: { GET: health } }],
+    ['/-/quit', { name: 'quit', methods: { PUT: quit, POST: quit } }],
+    ['/', { name: 'status', methods: { GET: web } }],
+    ['/status', { name: 'status', methods: { GET: web } }],
+    ['/api/v1/metrics', { name: 'api/v1/metrics', methods: { GET: metricsApiHandler(deps) }, api: true }],
+    ['/api/v1/status', { name: 'api/v1/status', methods: { GET: statusApiHandler(deps) }, api: true }],
+  ]);
+  if (enableAdminApi) {
+    fixed.set('/api/v1/admin/wipe', { name: 'wipe', methods: { PUT: wipeHandler(deps) }, api: true });
+  }
+  const apiOptions = optionsApiHandler();
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = performance.now();
+    let handlerName = 'unknown';
+    res.on('finish', () => {
+      if (handlerName === 'metrics') return;
+      deps.metrics.httpRequests.inc({ handler: handlerName, code: String(res.statusCode), method: req.method.toLowerCase() });
+      void started;
+    });
+    const dispatch = async (): Promise<void> => {
+      const fullPath = decodeRequestPath(req.originalUrl);
+      // Upstream never prefixes GET /-/quit's special answer.
+      if (fullPath === '/-/quit' && req.method === 'GET') {
+        handlerName = 'quit';
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.status(405).end('Only POST or PUT requests allowed.');
+        return;
+      }
+      let path: string;
+      if (routePrefix === '') path = fullPath;
+      else if (fullPath === routePrefix || fullPath.startsWith(`${routePrefix}/`)) path = fullPath.slice(routePrefix.length) || '/';
+      else throw new NotFoundError(ErrorCode.notFound, '404 page not found');
+
+      const push = PUSH_PATH.exec(path);
+      if (push !== null) {
+        handlerName = req.method === 'DELETE' ? 'delete' : 'push';
+        const target: PushTarget = { jobIsBase64: push[1] === 'job@base64', jobSegment: push[2] ?? '', rest: push[3] ?? '' };
+        switch (req.method) {
+          case 'PUT':
+            return put(req, res, target);
+          case 'POST':
+            return post(req, res, target);
+          case 'DELETE':
+            return del(req, res, target);
+          case 'OPTIONS':
+            res.setHeader('Allow', PUSH_METHODS.join(', '));
+            res.status(200).end();
+            return;
+          default:
+            throw new MethodNotAllowedError('Method Not Allowed', PUSH_METHODS);
+        }
+      }
+      if (path === '/metrics/job/' || path === '/metrics/job@base64/') {
+        throw new BadRequestError(ErrorCode.badGroupingKey, 'job name is required');
+      }
+      const route = fixed.get(path);
+      if (route === undefined) {
+        if (path.startsWith('/api/v1/') && req.method === 'OPTIONS') {
+          res.locals['api'] = true;
+          handlerName = 'api/v1/options';
+          apiOptions(req, res);
+          return;
+        }
+        throw new NotFoundError(ErrorCode.notFound, '404 page not found');
+      }
+      handlerName = route.name;
+      res.locals['api'] = route.api === true;
+      const handler = route.methods[req.method];
+      if (handler !== undefined) return handler(req, res);
+      const allow = [...Object.keys(route.methods), 'OPTIONS'].sort();
+      if (req.method === 'OPTIONS') {
+        if (route.api === true) setApiHeaders(res);
+        res.setHeader('Allow', allow.join(', '));
+        res.status(200).end();
+        return;
+      }
+      throw new MethodNotAllowedError('Method Not Allowed', allow);
+    };
+    dispatch().catch(next);
+  });
+  app.use(errorHandler(deps.logger.child({ component: 'gateway' })));
+  return app;
+}

@@ -1,0 +1,103 @@
+import type { Request, Response } from 'express';
+import { BadRequestError, ErrorCode, PayloadTooLargeError } from '../../errors.js';
+import { decodeProtobufDelimited, parseText } from '../../exposition/index.js';
+import { parseGroupingKey, type GroupingKey, type MetricFamily, type PushMethod } from '../../model/index.js';
+import { F } from '../../observability/index.js';
+import { decodeBody, readBody } from '../middleware/decompress.js';
+import type { GatewayDeps } from '../types.js';
+
+export interface PushTarget {
+  readonly jobSegment: string;
+  readonly jobIsBase64: boolean;
+  readonly rest: string;
+}
+
+const PROTOBUF_TYPE = 'application/vnd.google.protobuf';
+
+/** True when the Content-Type names the delimited protobuf format (Go's mime rules). */
+export function isDelimitedProtobuf(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const [type = '', ...params] = contentType.split(';');
+  if (type.trim().toLowerCase() !== PROTOBUF_TYPE) return false;
+  const values = new Map<string, string>();
+  for (const param of params) {
+    const eq = param.indexOf('=');
+    if (eq === -1) continue;
+    values.set(param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim().replace(/^"|"$/g, ''));
+  }
+  return values.get('proto') === 'io.prometheus.client.MetricFamily' && values.get('encoding') === 'delimited';
+}
+
+function checkLimits(deps: GatewayDeps, key: GroupingKey, families: readonly MetricFamily[]): void {
+  const { limits } = deps.config;
+  let series = 0;
+  const refuse = (limit: string, code: string, message: string): never => {
+    deps.metrics.limitRejections.inc({ limit });
+    throw new PayloadTooLargeError(code, `limit exceeded: ${message}`);
+  };
+  for (const family of families) {
+    series += family.metrics.length;
+    for (const metric of family.metrics) {
+      if (metric.labels.length + key.labels.length + 1 > limits.labelsPerSeries) {
+        refuse('labels_per_series', ErrorCode.tooManyLabels, `a series of ${family.name} has more than ${limits.labelsPerSeries} labels (--limits.labels-per-series)`);
+      }
+      for (const label of metric.labels) {
+        if (Buffer.byteLength(label.name) > limits.labelLength || Buffer.byteLength(label.value) > limits.labelLength) {
+          refuse('label_length', ErrorCode.labelTooLong, `label ${JSON.stringify(label.name.slice(0, 64))} of ${family.name} is longer than ${limits.labelLength} bytes (--limits.label-length)`);
+        }
+      }
+    }
+  }
+  if (series > limits.seriesPerPush) {
+    refuse('series_per_push', ErrorCode.tooManySeries, `${series} series in one push, more than ${limits.seriesPerPush} (--limits.series-per-push)`);
+  }
+  for (const label of key.labels) {
+    if (Buffer.byteLength(label.value) > limits.labelLength) {
+      refuse('label_length', ErrorCode.labelTooLong, `grouping label ${label.name} is longer than ${limits.labelLength} bytes (--limits.label-length)`);
+    }
+  }
+}
+
+/** PUT (replace the group) and POST (replace same-name families). */
+export function pushHandler(deps: GatewayDeps, method: PushMethod) {
+  const log = deps.logger.child({ [F.component]: 'gateway' });
+  return async (req: Request, res: Response, target: PushTarget): Promise<void> => {
+    const started = performance.now();
+    const methodLabel = method.toLowerCase();
+    try {
+      const raw = await readBody(req, deps.config.limits.bodyBytes);
+      const body = await decodeBody(raw, req.headers['content-encoding'], deps.config.limits.bodyBytes);
+      deps.metrics.pushBytes.observe({ method: methodLabel }, body.length);
+      const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest);
+      const families = isDelimitedProtobuf(req.headers['content-type']) ? decodeProtobufDelimited(body) : parseText(body);
+      checkLimits(deps, key, families);
+      const attribution = await deps.attributor.attribute({
+        remoteAddress: req.socket.remoteAddress ?? '',
+        authorization: req.headers.authorization,
+      });
+      const result = await deps.store.push({ key, method, families, attribution });
+      if (!deps.config.push.consistencyCheck) {
+        res.status(202).end();
+      } else if (result.ok) {
+        res.status(200).end();
+      } else {
+        deps.metrics.pushesRejected.inc({ reason: 'inconsistent' });
+        log.debug('Rejected push', { [F.groupingKey]: key.id, [F.reason]: result.reason });
+        throw new BadRequestError(ErrorCode.inconsistentPush, `pushed metrics are invalid or inconsistent with existing metrics: ${result.reason}`);
+      }
+    } finally {
+      deps.metrics.pushDuration.observe({ method: methodLabel }, (performance.now() - started) / 1000);
+    }
+  };
+}
+
+/** DELETE: removes the group with exactly this grouping key; 202 even when it did not exist. */
+export function deleteHandler(deps: GatewayDeps) {
+  return async (req: Request, res: Response, target: PushTarget): Promise<void> => {
+    const raw = await readBody(req, deps.config.limits.bodyBytes);
+    await decodeBody(raw, req.headers['content-encoding'], deps.config.limits.bodyBytes);
+    const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest);
+    await deps.store.delete(key);
+    res.status(202).end();
+  };
+}

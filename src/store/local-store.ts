@@ -1,0 +1,367 @@
+import { ErrorCode, PayloadTooLargeError } from '../errors.js';
+import { decodeProtobufDelimited, encodeFamilyDelimited } from '../exposition/index.js';
+import {
+  PUSH_FAILURE_TIME_METRIC,
+  PUSH_TIME_METRIC,
+  groupingKeyOf,
+  type Attribution,
+  type Clock,
+  type GroupView,
+  type GroupingKey,
+  type MetricFamily,
+  type OwnerRef,
+  type StoredFamily,
+} from '../model/index.js';
+import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
+import type { GroupStore, PushRequest, PushResult } from './group-store.js';
+import { Journal, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
+import { RenderCache } from './render-cache.js';
+import { isMetaFamily, metaFamilies, sanitizeFamily } from './sanitize.js';
+
+export interface StoreEvents {
+  /** A group was stored but left out of scrapes because it conflicts (check disabled). */
+  readonly onExcluded?: (key: GroupingKey, reason: string) => void;
+  readonly onFlush?: (records: number, seconds: number) => void;
+  readonly onPersistenceError?: (err: unknown) => void;
+}
+
+export interface LocalStoreOptions {
+  readonly clock: Clock;
+  /** Types of Lethe's own metric families: a pushed family of such a name must match. */
+  readonly ownType: OwnTypeLookup;
+  readonly consistencyCheck: boolean;
+  readonly maxGroups: number;
+  /** Empty: memory only. */
+  readonly persistenceFile: string;
+  readonly events?: StoreEvents;
+}
+
+class GroupState implements GroupView {
+  data = new Map<string, StoredFamily>();
+  lastPushAt = 0;
+  lastFailureAt = 0;
+  scrapedAt: number | undefined = undefined;
+  owner: OwnerRef | undefined = undefined;
+  excludedReason: string | undefined = undefined;
+  meta: MetricFamily[];
+
+  constructor(
+    readonly key: GroupingKey,
+    public attribution: Attribution,
+  ) {
+    this.meta = metaFamilies(key, 0, 0);
+  }
+
+  refreshMeta(): void {
+    this.meta = metaFamilies(this.key, this.lastPushAt, this.lastFailureAt);
+  }
+
+  get families(): ReadonlyMap<string, StoredFamily> {
+    const all = new Map(this.data);
+    const [push, fail] = this.meta;
+    if (push !== undefined) all.set(PUSH_TIME_METRIC, { family: push, pushedAt: this.lastPushAt });
+    if (fail !== undefined) all.set(PUSH_FAILURE_TIME_METRIC, { family: fail, pushedAt: this.lastFailureAt || this.lastPushAt });
+    return all;
+  }
+
+  /** Every family including meta, by name, for the consistency check and the caches. */
+  allFamilies(): Map<string, MetricFamily> {
+    const all = new Map<string, MetricFamily>();
+    for (const [name, stored] of this.data) all.set(name, stored.family);
+    for (const family of this.meta) all.set(family.name, family);
+    return all;
+  }
+}
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+/** The embedded store: all groups in memory, every write journaled to the persistence file. */
+export class LocalGroupStore implements GroupStore {
+  private readonly groups_ = new Map<string, GroupState>();
+  private readonly index: ConsistencyIndex;
+  private readonly render = new RenderCache();
+  private readonly unscraped = new Set<GroupState>();
+  /** Groups kept out of the scrape (only with the consistency check disabled). */
+  private readonly excluded = new Set<GroupState>();
+  private journal: Journal | undefined;
+  private lastCompactedBytes = 0;
+  private broken: unknown;
+
+  private constructor(private readonly options: LocalStoreOptions) {
+    this.index = new ConsistencyIndex(options.ownType);
+  }
+
+  /** Opens the store, restoring the persistence file when there is one. */
+  static async open(options: LocalStoreOptions): Promise<LocalGroupStore> {
+    const store = new LocalGroupStore(options);
+    if (options.persistenceFile !== '') {
+      const { records, validBytes } = await readJournal(options.persistenceFile);
+      for (const record of records) store.restore(record);
+      store.journal = await Journal.open(options.persistenceFile, validBytes, {
+        onFlush: (n, s) => options.events?.onFlush?.(n, s),
+        onError: (err) => {
+          store.broken = err;
+          options.events?.onPersistenceError?.(err);
+        },
+      });
+      store.lastCompactedBytes = store.journal.size;
+    }
+    return store;
+  }
+
+  private restore(record: StoreRecord): void {
+    const key = groupingKeyOf(Object.fromEntries(record.k));
+    const old = this.groups_.get(key.id);
+    if (old !== undefined) this.unlink(old);
+    if (record.t === 'd') return;
+    const state = new GroupState(key, record.attr as Attribution);
+    for (const [encoded, pushedAt] of record.f) {
+      for (const family of decodeProtobufDelimited(Buffer.from(encoded, 'base64'))) {
+        state.data.set(family.name, { family, pushedAt });
+      }
+    }
+    state.lastPushAt = record.push;
+    state.lastFailureAt = record.fail;
+    state.owner = record.owner;
+    state.refreshMeta();
+    this.groups_.set(key.id, state);
+    this.link(state);
+  }
+
+  /** Adds every family of a group to the index and the caches, or excludes the group. */
+  private link(state: GroupState): void {
+    const all = state.allFamilies();
+    const problem = this.index.check(state.key.id, all, all.keys());
+    if (problem !== undefined) {
+      this.exclude(state, problem);
+      return;
+    }
+    state.excludedReason = undefined;
+    this.excluded.delete(state);
+    for (const family of all.values()) {
+      this.index.replace(state.key.id, undefined, family);
+      this.render.set(state.key.id, family);
+    }
+    this.unscraped.add(state);
+  }
+
+  private exclude(state: GroupState, reason: string): void {
+    state.excludedReason = reason;
+    this.excluded.add(state);
+    this.options.events?.onExcluded?.(state.key, reason);
+  }
+
+  private unlink(state: GroupState): void {
+    this.groups_.delete(state.key.id);
+    this.unscraped.delete(state);
+    this.excluded.delete(state);
+    this.detach(state);
+  }
+
+  /** Removes every family of a linked group from the index and the caches. */
+  private detach(state: GroupState): void {
+    if (state.excludedReason !== undefined) return;
+    for (const family of state.allFamilies().values()) {
+      this.index.replace(state.key.id, family, undefined);
+      this.render.delete(state.key.id, family.name);
+    }
+  }
+
+  push(request: PushRequest): Promise<PushResult> {
+    const now = this.options.clock.now();
+    const { key } = request;
+    const existing = this.groups_.get(key.id);
+    if (existing === undefined && this.groups_.size >= this.options.maxGroups) {
+      return Promise.reject(
+        new PayloadTooLargeError(ErrorCode.tooManyGroups, `limit exceeded: already ${this.groups_.size} groups stored (--limits.groups)`),
+      );
+    }
+    if (request.families.some((f) => f.metrics.some((m) => m.timestampMs !== undefined))) {
+      return this.fail(existing, request, now, 'pushed metrics must not have timestamps');
+    }
+    const next = new Map<string, StoredFamily>(request.method === 'PUT' || existing === undefined ? [] : existing.data);
+    const changed = new Set<string>();
+    let failureOverride: number | undefined;
+    for (const pushed of request.families) {
+      if (pushed.name === PUSH_TIME_METRIC) continue;
+      const family = sanitizeFamily(pushed, key);
+      if (pushed.name === PUSH_FAILURE_TIME_METRIC) {
+        if (existing !== undefined) failureOverride = (family.metrics[0]?.value ?? 0) * 1000;
+        continue;
+      }
+      next.set(family.name, { family, pushedAt: now });
+      changed.add(family.name);
+    }
+    const state = existing ?? new GroupState(key, request.attribution);
+    const candidate = new Map<string, MetricFamily>();
+    for (const [name, stored] of next) candidate.set(name, stored.family);
+    const meta = metaFamilies(key, now, failureOverride ?? state.lastFailureAt);
+    for (const family of meta) candidate.set(family.name, family);
+    const toCheck = existing === undefined || existing.excludedReason !== undefined ? candidate.keys() : changed;
+    const problem = this.index.check(key.id, candidate, toCheck);
+    if (problem !== undefined && this.options.consistencyCheck) return this.fail(existing, request, now, problem);
+
+    if (existing !== undefined) {
+      if (problem === undefined) this.unlinkChanged(existing, next, changed);
+      else this.detach(existing);
+    }
+    state.data = next;
+    state.lastPushAt = now;
+    if (failureOverride !== undefined) state.lastFailureAt = failureOverride;
+    state.attribution = request.attribution;
+    state.refreshMeta();
+    state.scrapedAt = undefined;
+    this.groups_.set(key.id, state);
+    if (problem !== undefined) {
+      // Check disabled: keep the group, but out of the scrape (a scrape never fails).
+      this.exclude(state, problem);
+    } else if (existing === undefined || existing.excludedReason !== undefined) {
+      this.link(state);
+    } else {
+      for (const name of changed) {
+        const stored = next.get(name);
+        if (stored !== undefined) {
+          this.index.replace(key.id, undefined, stored.family);
+          this.render.set(key.id, stored.family);
+        }
+      }
+      for (const family of state.meta) this.render.set(key.id, family);
+      this.unscraped.add(state);
+    }
+    return this.persist(state).then(() => ({ ok: true }));
+  }
+
+  /** Removes from index and caches what a push replaces or (PUT) drops. */
+  private unlinkChanged(existing: GroupState, next: Map<string, StoredFamily>, changed: Set<string>): void {
+    if (existing.excludedReason !== undefined) return;
+    const all = existing.allFamilies();
+    for (const [name, family] of all) {
+      if (isMetaFamily(name)) continue;
+      if (changed.has(name) || !next.has(name)) {
+        this.index.replace(existing.key.id, family, undefined);
+        this.render.delete(existing.key.id, name);
+      }
+    }
+  }
+
+  /** A refused push: create the group if missing, record the failure time, change nothing else. */
+  private fail(existing: GroupState | undefined, request: PushRequest, now: number, reason: string): Promise<PushResult> {
+    const state = existing ?? new GroupState(request.key, request.attribution);
+    state.lastFailureAt = now;
+    state.refreshMeta();
+    if (existing === undefined) {
+      this.groups_.set(state.key.id, state);
+      this.link(state);
+    } else if (state.excludedReason === undefined) {
+      for (const family of state.meta) this.render.set(state.key.id, family);
+    }
+    return this.persist(state).then(() => ({ ok: false, reason }));
+  }
+
+  delete(key: GroupingKey): Promise<boolean> {
+    const state = this.groups_.get(key.id);
+    if (state === undefined) return Promise.resolve(false);
+    this.unlink(state);
+    this.readmitExcluded();
+    const done = this.journal?.append({ t: 'd', k: state.key.labels.map((l) => [l.name, l.value]) }) ?? Promise.resolve();
+    return this.afterWrite(done).then(() => true);
+  }
+
+  /** With the check disabled, a delete may resolve a conflict: let excluded groups back in. */
+  private readmitExcluded(): void {
+    for (const state of [...this.excluded]) this.link(state);
+  }
+
+  async wipe(): Promise<number> {
+    const keys = [...this.groups_.values()].map((s) => s.key);
+    await Promise.all(keys.map((k) => this.delete(k)));
+    return keys.length;
+  }
+
+  setOwner(key: GroupingKey, owner: OwnerRef | undefined): Promise<void> {
+    const state = this.groups_.get(key.id);
+    if (state === undefined) return Promise.resolve();
+    state.owner = owner;
+    return this.persist(state);
+  }
+
+  private persist(state: GroupState): Promise<void> {
+    if (this.journal === undefined) return Promise.resolve();
+    return this.afterWrite(this.journal.append(this.record(state)));
+  }
+
+  private afterWrite(done: Promise<void>): Promise<void> {
+    const journal = this.journal;
+    if (journal !== undefined && journal.size > Math.max(64 * 1024 * 1024, 4 * this.lastCompactedBytes)) {
+      this.lastCompactedBytes = Number.MAX_SAFE_INTEGER;
+      void journal
+        .requestCompaction(() => [...this.groups_.values()].map((s) => this.record(s)))
+        .then(
+          () => {
+            this.lastCompactedBytes = journal.size;
+          },
+          () => {
+            this.lastCompactedBytes = journal.size;
+          },
+        );
+    }
+    return done;
+  }
+
+  private record(state: GroupState): GroupRecord {
+    return {
+      t: 'g',
+      k: state.key.labels.map((l) => [l.name, l.value]),
+      f: [...state.data.values()].map((s) => [base64(encodeFamilyDelimited(s.family)), s.pushedAt]),
+      push: state.lastPushAt,
+      fail: state.lastFailureAt,
+      attr: state.attribution,
+      ...(state.owner === undefined ? {} : { owner: state.owner }),
+    };
+  }
+
+  get(key: GroupingKey): GroupView | undefined {
+    return this.groups_.get(key.id);
+  }
+
+  groups(): IterableIterator<GroupView> {
+    return this.groups_.values();
+  }
+
+  get groupCount(): number {
+    return this.groups_.size;
+  }
+
+  get seriesCount(): number {
+    return this.index.seriesCount;
+  }
+
+  get excludedCount(): number {
+    return this.excluded.size;
+  }
+
+  private markScraped(now: number): void {
+    for (const state of this.unscraped) state.scrapedAt = now;
+    this.unscraped.clear();
+  }
+
+  scrapeText(own: readonly MetricFamily[], now: number): string {
+    const text = this.render.renderText(own);
+    this.markScraped(now);
+    return text;
+  }
+
+  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[] {
+    const parts = this.render.renderProtobuf(own);
+    this.markScraped(now);
+    return parts;
+  }
+
+  healthy(): boolean {
+    return this.broken === undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.journal?.close();
+  }
+}

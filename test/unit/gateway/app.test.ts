@@ -1,0 +1,193 @@
+import { beforeEach, describe, expect, test } from '@jest/globals';
+import request from 'supertest';
+import { Registry } from 'prom-client';
+import { gzipSync } from 'node:zlib';
+import type { Express } from 'express';
+import { loadConfig, type Config } from '../../../src/config/index.js';
+import { parseText } from '../../../src/exposition/index.js';
+import { createApp } from '../../../src/gateway/index.js';
+import { unattributed } from '../../../src/model/index.js';
+import { createLogger, createMetrics } from '../../../src/observability/index.js';
+import { LocalGroupStore } from '../../../src/store/index.js';
+import { FakeClock } from '../../harness/builders.js';
+import { Writable } from 'node:stream';
+
+const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+
+async function makeApp(argv: string[] = []): Promise<{ app: Express; quits: number[] }> {
+  const result = loadConfig(argv, {});
+  if (result.kind !== 'config') throw new Error('no config');
+  const config: Config = result.config;
+  const registry = new Registry();
+  const metrics = createMetrics(registry, 'test');
+  const clock = new FakeClock();
+  const store = await LocalGroupStore.open({
+    clock,
+    ownType: () => undefined,
+    consistencyCheck: config.push.consistencyCheck,
+    maxGroups: config.limits.groups,
+    persistenceFile: '',
+  });
+  const quits: number[] = [];
+  const app = createApp({
+    store,
+    config,
+    logger: createLogger({ level: 'error', format: 'json', stream: quiet }),
+    metrics,
+    clock,
+    attributor: { attribute: () => Promise.resolve(unattributed) },
+    build: { version: 'test', revision: 'r', startTime: new Date(0) },
+    ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
+    onQuit: () => quits.push(1),
+  });
+  return { app, quits };
+}
+
+const pushed = (text: string): string[] =>
+  text.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !/^(lethe_|process_|nodejs_|push_)/.test(l));
+
+describe('gateway push API', () => {
+  let app: Express;
+  beforeEach(async () => {
+    ({ app } = await makeApp());
+  });
+
+  test('PUT answers 200 and the series shows on /metrics', async () => {
+    await request(app).put('/metrics/job/j/a/1').send('m 1\n').expect(200, '');
+    const res = await request(app).get('/metrics').expect(200);
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8; escaping=underscores');
+    expect(pushed(res.text)).toEqual(['m{a="1",instance="",job="j"} 1']);
+  });
+
+  test('a body without Content-Type, with a form Content-Type (curl) or gzipped is parsed as text', async () => {
+    await request(app).put('/metrics/job/a').set('Content-Type', 'application/x-www-form-urlencoded').send('m 1\n').expect(200);
+    await request(app).put('/metrics/job/b').set('Content-Encoding', 'gzip').send(gzipSync('m 2\n')).expect(200);
+    const res = await request(app).get('/metrics');
+    expect(pushed(res.text)).toEqual(['m{instance="",job="a"} 1', 'm{instance="",job="b"} 2']);
+  });
+
+  test('a percent-encoded slash splits the path, as upstream', async () => {
+    await request(app).put('/metrics/job/j/a%2Fb').send('m 1\n').expect(200);
+    expect(pushed((await request(app).get('/metrics')).text)).toEqual(['m{a="b",instance="",job="j"} 1']);
+    await request(app).put('/metrics/job/j/a%2Fb%2Fc').send('m 1\n').expect(400, /odd number of components/);
+  });
+
+  test.each([
+    ['an empty segment', '/metrics/job/j/a//b'],
+    ['a dot segment', '/metrics/job/j/a/./b'],
+    ['a dot-dot segment', '/metrics/job/j/a/../b'],
+    ['an encoded empty segment', '/metrics/job/j/a/%2F/b'],
+  ])('%s is a 400 naming the path, never a redirect', async (_name, path) => {
+    const res = await request(app).put(path).send('m 1\n');
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/has an empty, "." or ".." segment/);
+  });
+
+  test('a bad percent escape is a 400', async () => {
+    await request(app).put('/metrics/job/j/a/%zz').send('m 1\n').expect(400, /invalid URL escape/);
+  });
+
+  test('a parse error names the line', async () => {
+    const res = await request(app).put('/metrics/job/j').send('m 1\nm{ 2\n');
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/line 2/);
+  });
+
+  test('an inconsistent push is a 400 with the reason and records the failure time', async () => {
+    await request(app).put('/metrics/job/a').send('# TYPE m counter\nm 1\n').expect(200);
+    const res = await request(app).put('/metrics/job/b').send('# TYPE m gauge\nm 1\n').expect(400);
+    expect(res.text).toMatch(/^pushed metrics are invalid or inconsistent with existing metrics: /);
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.text).toMatch(/push_failure_time_seconds\{instance="",job="b"\} [1-9]/);
+  });
+
+  test('DELETE answers 202, also for a missing group', async () => {
+    await request(app).put('/metrics/job/j').send('m 1\n').expect(200);
+    await request(app).delete('/metrics/job/j').expect(202);
+    await request(app).delete('/metrics/job/j').expect(202);
+    expect(pushed((await request(app).get('/metrics')).text)).toEqual([]);
+  });
+
+  test('a wrong method on a push path is a 405 with Allow', async () => {
+    const res = await request(app).get('/metrics/job/j').expect(405);
+    expect(res.headers['allow']).toBe('DELETE, OPTIONS, POST, PUT');
+  });
+
+  test('an unknown path is a 404', async () => {
+    await request(app).get('/nope').expect(404, '404 page not found\n');
+  });
+
+  test('the body limit answers 413 naming the flag', async () => {
+    const small = (await makeApp(['--limits.body-bytes=10'])).app;
+    const res = await request(small).put('/metrics/job/j').send('metric_with_long_name 1\n').expect(413);
+    expect(res.text).toMatch(/--limits.body-bytes/);
+  });
+
+  test('the series limit answers 413 naming the flag', async () => {
+    const small = (await makeApp(['--limits.series-per-push=1'])).app;
+    const res = await request(small).put('/metrics/job/j').send('a 1\nb 1\n').expect(413);
+    expect(res.text).toMatch(/--limits.series-per-push/);
+  });
+});
+
+describe('gateway API, admin and lifecycle', () => {
+  test('/api/v1/metrics has the Pushgateway shape', async () => {
+    const { app } = await makeApp();
+    await request(app).put('/metrics/job/j/a/1').send('# HELP m help\n# TYPE m counter\nm{x="y"} 3\n').expect(200);
+    const res = await request(app).get('/api/v1/metrics').expect(200);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.body.status).toBe('success');
+    const group = res.body.data[0];
+    expect(group.labels).toEqual({ a: '1', job: 'j' });
+    expect(group.last_push_successful).toBe(true);
+    expect(group.m).toMatchObject({ type: 'COUNTER', help: 'help', metrics: [{ labels: { a: '1', instance: '', job: 'j', x: 'y' }, value: '3' }] });
+    expect(group.push_time_seconds.type).toBe('GAUGE');
+    expect(group.m.time_stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  });
+
+  test('/api/v1/status lists the flags', async () => {
+    const { app } = await makeApp();
+    const res = await request(app).get('/api/v1/status').expect(200);
+    expect(res.body.data.flags['persistence.interval']).toBe('5m');
+    expect(Object.keys(res.body.data.build_information as object).sort()).toEqual(['branch', 'buildDate', 'buildUser', 'goVersion', 'revision', 'version']);
+  });
+
+  test('wipe exists only with --web.enable-admin-api', async () => {
+    const { app } = await makeApp();
+    await request(app).put('/api/v1/admin/wipe').expect(404);
+    const admin = (await makeApp(['--web.enable-admin-api'])).app;
+    await request(admin).put('/metrics/job/j').send('m 1\n').expect(200);
+    await request(admin).put('/api/v1/admin/wipe').expect(202);
+    expect((await request(admin).get('/api/v1/metrics')).body.data).toEqual([]);
+  });
+
+  test('/-/quit is refused without --web.enable-lifecycle', async () => {
+    const { app, quits } = await makeApp();
+    await request(app).put('/-/quit').expect(403, 'Lifecycle API is not enabled.');
+    await request(app).get('/-/quit').expect(405, 'Only POST or PUT requests allowed.');
+    expect(quits).toEqual([]);
+    const enabled = await makeApp(['--web.enable-lifecycle']);
+    await request(enabled.app).post('/-/quit').expect(200, 'Requesting termination... Goodbye!');
+    expect(enabled.quits).toEqual([1]);
+  });
+
+  test('health and readiness answer OK', async () => {
+    const { app } = await makeApp();
+    await request(app).get('/-/healthy').expect(200, 'OK');
+    await request(app).get('/-/ready').expect(200, 'OK');
+  });
+
+  test('the route prefix moves every route', async () => {
+    const { app } = await makeApp(['--web.route-prefix=/pg']);
+    await request(app).put('/pg/metrics/job/j').send('m 1\n').expect(200);
+    await request(app).put('/metrics/job/j').send('m 1\n').expect(404);
+    await request(app).get('/pg/metrics').expect(200);
+  });
+
+  test('own metrics count requests by handler', async () => {
+    const { app } = await makeApp();
+    await request(app).put('/metrics/job/j').send('m 1\n').expect(200);
+    const res = await request(app).get('/metrics');
+    expect(res.text).toContain('lethe_http_requests_total{handler="push",code="200",method="put"} 1');
+  });
+});
