@@ -1,0 +1,35 @@
+import { describeOwner, type DeletionReason, type GroupingKey, type OwnerRef } from '../model/index.js';
+
+/** Words for logs, Events and metric labels. Pure. */
+
+/** `job="backup",instance="a"`: a grouping key as people read it. */
+export function describeKey(key: GroupingKey): string {
+  return key.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(',');
+}
+
+const groupsWord = (n: number): string => (n === 1 ? '1 metric group' : `${n} metric groups`);
+
+/** The message of the Event for a batch of deletions, e.g. "Deleted 3 metric groups after Job ns/backup-2871 was deleted". */
+export function deletionMessage(reason: DeletionReason, subject: OwnerRef | undefined, count: number): string {
+  const what = `Deleted ${groupsWord(count)}`;
+  const who = subject === undefined ? 'their owner' : describeOwner(subject);
+  switch (reason) {
+    case 'job-deleted':
+    case 'cronjob-deleted':
+    case 'namespace-deleted':
+    case 'metricsgroup-deleted':
+      return `${what} after ${who} was deleted`;
+    case 'cronjob-run-superseded':
+      return `${what} of deleted runs of ${who} after a newer run pushed`;
+    case 'ttl-expired':
+      return `${what} of ${who} not pushed within their ttl`;
+    case 'keep-last-exceeded':
+      return `${what} of ${who} beyond its keepLast most recent`;
+    case 'api-delete':
+      return `${what} through the API`;
+    default: {
+      const never: never = reason;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,25 @@
+export { emptySnapshot } from './cluster-view.js';
+export type {
+  Annotated,
+  ClusterSnapshot,
+  ClusterView,
+  CronJobInfo,
+  GroupSelector,
+  JobInfo,
+  Leadership,
+  MetricsGroupInfo,
+  NamespaceInfo,
+  Presence,
+  SelectorRequirement,
+  Tombstone,
+  ViewGates,
+} from './cluster-view.js';
+export { decide, seriesOf } from './decide.js';
+export type { DecideInput, GroupOverdue, MetricsGroupReport, Plan } from './decide.js';
+export { deletionMessage, describeKey } from './describe.js';
+export { LifecycleLoop } from './loop.js';
+export type { DeletionBatch, Gate, LifecycleDeps, LifecycleOptions, LifecycleReporter, PassResult } from './loop.js';
+export { overdueOf, parseSchedule } from './overdue.js';
+export type { OverdueState, Schedule } from './overdue.js';
+export { matchesSelector } from './selector.js';
+export { staticClusterView } from './static-view.js';
