@@ -1,0 +1,139 @@
+/**
+ * Rendering of the text exposition format 0.0.4, byte for byte as prometheus/common's
+ * expfmt text writer produces it, and the metric order of client_golang's normalisation.
+ */
+
+import type { Label, Metric, MetricFamily, MetricType } from '../model/index.js';
+import { formatGoFloat } from './go-float.js';
+import { isValidLegacyMetricName } from './names.js';
+import { compareUtf8 } from './utf8.js';
+
+const TYPE_TEXT: Readonly<Record<MetricType, string>> = {
+  counter: 'counter',
+  gauge: 'gauge',
+  summary: 'summary',
+  untyped: 'untyped',
+  histogram: 'histogram',
+  gaugehistogram: 'histogram',
+};
+
+/** HELP text escaping: `\` and newline. */
+function escapeHelp(help: string): string {
+  if (!help.includes('\\') && !help.includes('\n')) return help;
+  return help.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
+}
+
+const NEEDS_QUOTING = /[\\\n"]/;
+
+/** Label value (and quoted name) escaping: `\`, newline and `"`. */
+function escapeQuoted(value: string): string {
+  if (!NEEDS_QUOTING.test(value)) return value;
+  return value.replace(/[\\\n"]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+/** A name as written: as is when it is a legacy metric name, else quoted. */
+function writeName(name: string): string {
+  return isValidLegacyMetricName(name) ? name : `"${escapeQuoted(name)}"`;
+}
+
+/**
+ * The `# HELP` (only when help is defined, even if empty) and `# TYPE` lines of a family.
+ * Gauge histograms are written as `histogram`.
+ */
+export function renderHeader(name: string, help: string | undefined, type: MetricType): string {
+  const written = writeName(name);
+  const typeLine = `# TYPE ${written} ${TYPE_TEXT[type]}\n`;
+  return help === undefined ? typeLine : `# HELP ${written} ${escapeHelp(help)}\n${typeLine}`;
+}
+
+/** `l1="v1",l2="v2"` for the metric's labels, in the order given. */
+function labelText(labels: readonly Label[]): string {
+  let out = '';
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    if (label === undefined) continue;
+    out += `${i === 0 ? '' : ','}${writeName(label.name)}="${escapeQuoted(label.value)}"`;
+  }
+  return out;
+}
+
+/** Writes sample lines of one metric, sharing the rendered label text between them. */
+function sampleWriter(name: string, metric: Metric): (suffix: string, value: number, extra?: string) => string {
+  const labels = labelText(metric.labels);
+  const stamp = metric.timestampMs === undefined ? '\n' : ` ${String(metric.timestampMs)}\n`;
+  return (suffix, value, extra) => {
+    const full = name + suffix;
+    let series: string;
+    if (isValidLegacyMetricName(full)) {
+      const inner = labels === '' ? (extra ?? '') : extra === undefined ? labels : `${labels},${extra}`;
+      series = inner === '' ? full : `${full}{${inner}}`;
+    } else {
+      series = `{${writeName(full)}${labels === '' ? '' : `,${labels}`}${extra === undefined ? '' : `,${extra}`}}`;
+    }
+    return `${series} ${formatGoFloat(value)}${stamp}`;
+  };
+}
+
+/**
+ * All sample lines of one metric of a family of the given type. Summaries: one line per
+ * quantile (the `quantile` label last), then `_sum` and `_count`. Histograms: `_bucket` lines
+ * (the `le` label last, a `+Inf` bucket holding the count added when missing), then `_sum` and
+ * `_count`. A metric without the value of its family's type (which the consistency check keeps
+ * out of the store) renders as nothing, where upstream would fail the whole scrape.
+ */
+export function renderMetric(name: string, type: MetricType, metric: Metric): string {
+  const line = sampleWriter(name, metric);
+  switch (type) {
+    case 'counter':
+    case 'gauge':
+    case 'untyped':
+      return metric.value === undefined ? '' : line('', metric.value);
+    case 'summary': {
+      const summary = metric.summary;
+      if (summary === undefined) return '';
+      let out = '';
+      for (const q of summary.quantiles) out += line('', q.value, `quantile="${formatGoFloat(q.quantile)}"`);
+      return out + line('_sum', summary.sampleSum) + line('_count', summary.sampleCount);
+    }
+    case 'histogram':
+    case 'gaugehistogram': {
+      const histogram = metric.histogram;
+      if (histogram === undefined) return '';
+      let out = '';
+      let infSeen = false;
+      for (const b of histogram.buckets) {
+        out += line('_bucket', b.cumulativeCount, `le="${formatGoFloat(b.upperBound)}"`);
+        if (b.upperBound === Infinity) infSeen = true;
+      }
+      if (!infSeen) out += line('_bucket', histogram.sampleCount, 'le="+Inf"');
+      return out + line('_sum', histogram.sampleSum) + line('_count', histogram.sampleCount);
+    }
+  }
+}
+
+/** Header and every metric of a family, in the order given; '' for a family without metrics. */
+export function renderFamily(family: MetricFamily): string {
+  if (family.metrics.length === 0) return '';
+  let out = renderHeader(family.name, family.help, family.type);
+  for (const metric of family.metrics) out += renderMetric(family.name, family.type, metric);
+  return out;
+}
+
+/**
+ * The metric order of a scrape (client_golang's NormalizeMetricFamilies): fewer labels first,
+ * then label values position by position in byte order (labels are sorted by name by then),
+ * then by timestamp with metrics without one last. Label names are not compared.
+ */
+export function compareMetrics(a: Metric, b: Metric): number {
+  if (a.labels.length !== b.labels.length) return a.labels.length < b.labels.length ? -1 : 1;
+  for (let i = 0; i < a.labels.length; i++) {
+    const va = a.labels[i]?.value ?? '';
+    const vb = b.labels[i]?.value ?? '';
+    if (va !== vb) return compareUtf8(va, vb);
+  }
+  const ta = a.timestampMs;
+  const tb = b.timestampMs;
+  if (ta === undefined) return tb === undefined ? 0 : 1;
+  if (tb === undefined) return -1;
+  return ta === tb ? 0 : ta < tb ? -1 : 1;
+}
