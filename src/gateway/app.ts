@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { MethodNotAllowedError, NotFoundError, ErrorCode, BadRequestError } from '../errors.js';
+import { MethodNotAllowedError, NotFoundError, ErrorCode } from '../errors.js';
+import { decodeBody, readBody } from './middleware/decompress.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { decodeRequestPath } from './request-path.js';
 import { metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
@@ -76,7 +77,8 @@ export function createApp(deps: GatewayDeps): Express {
       else throw new NotFoundError(ErrorCode.notFound, '404 page not found');
 
       const push = PUSH_PATH.exec(path);
-      if (push !== null) {
+      // An empty base64 job segment is no route upstream (404); an empty plain one is Lethe's 400.
+      if (push !== null && !(push[1] === 'job@base64' && push[2] === '')) {
         handlerName = req.method === 'DELETE' ? 'delete' : 'push';
         const target: PushTarget = { jobIsBase64: push[1] === 'job@base64', jobSegment: push[2] ?? '', rest: push[3] ?? '' };
         switch (req.method) {
@@ -94,9 +96,6 @@ export function createApp(deps: GatewayDeps): Express {
             throw new MethodNotAllowedError('Method Not Allowed', PUSH_METHODS);
         }
       }
-      if (path === '/metrics/job/' || path === '/metrics/job@base64/') {
-        throw new BadRequestError(ErrorCode.badGroupingKey, 'job name is required');
-      }
       const route = fixed.get(path);
       if (route === undefined) {
         if (path.startsWith('/api/v1/') && req.method === 'OPTIONS') {
@@ -109,6 +108,10 @@ export function createApp(deps: GatewayDeps): Express {
       }
       handlerName = route.name;
       res.locals['api'] = route.api === true;
+      if (route.api !== true && req.headers['content-encoding'] !== undefined) {
+        // As upstream, every non-API request body passes the decoder: a bad one is a 400.
+        await decodeBody(await readBody(req, deps.config.limits.bodyBytes), req.headers['content-encoding'], deps.config.limits.bodyBytes);
+      }
       const handler = route.methods[req.method];
       if (handler !== undefined) return handler(req, res);
       const allow = [...Object.keys(route.methods), 'OPTIONS'].sort();

@@ -3,14 +3,21 @@ import { BadRequestError, ErrorCode } from '../errors.js';
 /**
  * Decodes the raw request target the way the Pushgateway's Go server does: a bad `%` escape is
  * a 400, the path is percent-decoded (`%2F` becomes a separator, `+` stays a `+`), and trailing
- * slashes are kept. Paths with empty, `.` or `..` segments are refused with a 400 naming the
- * path, where upstream redirects (README, "Differences from the Pushgateway").
+ * slashes are kept. Paths whose raw form has empty, `.` or `..` segments are refused with a 400
+ * naming the path, where upstream redirects (README, "Differences from the Pushgateway"); as in
+ * the newest upstream, percent-encoded ones (`%2E`, `%2F%2F`) are decoded and not cleaned.
  */
 export function decodeRequestPath(rawUrl: string): string {
   const q = rawUrl.indexOf('?');
   const raw = q === -1 ? rawUrl : rawUrl.slice(0, q);
   if (/%(?![0-9A-Fa-f]{2})/.test(raw)) {
     throw new BadRequestError(ErrorCode.badPath, `invalid URL escape in path ${JSON.stringify(raw)}`);
+  }
+  if (/\/\/|\/\.\.?(\/|$)/.test(raw)) {
+    throw new BadRequestError(
+      ErrorCode.badPath,
+      `path ${JSON.stringify(raw)} has an empty, "." or ".." segment; Lethe does not redirect: encode empty values as "<label>@base64/=" and values with "/" as "<label>@base64/<url-safe base64>"`,
+    );
   }
   let path: string;
   try {
@@ -20,12 +27,6 @@ export function decodeRequestPath(rawUrl: string): string {
   }
   if (!path.startsWith('/')) {
     throw new BadRequestError(ErrorCode.badPath, `path ${JSON.stringify(raw)} does not start with /`);
-  }
-  if (/\/\/|\/\.\.?(\/|$)/.test(path)) {
-    throw new BadRequestError(
-      ErrorCode.badPath,
-      `path ${JSON.stringify(path)} has an empty, "." or ".." segment; Lethe does not redirect: encode empty values as "<label>@base64/=" and values with "/" as "<label>@base64/<url-safe base64>"`,
-    );
   }
   return path;
 }

@@ -1,5 +1,4 @@
 import type { MetricFamily, MetricType } from '../model/index.js';
-import { isValidLabelName } from '../model/index.js';
 import { seriesId } from './sanitize.js';
 
 /**
@@ -88,7 +87,8 @@ export class ConsistencyIndex {
   private checkMetrics(groupId: string, family: MetricFamily, seen: Set<string>): string | undefined {
     for (const metric of family.metrics) {
       for (const label of metric.labels) {
-        if (!isValidLabelName(label.name) || label.name.startsWith('__')) {
+        // The newest upstream validates label names as UTF-8 (protobuf pushes may use any).
+        if (label.name === '' || label.name.startsWith('__')) {
           return `metric ${JSON.stringify(family.name)} has a label with an invalid name: ${JSON.stringify(label.name)}`;
         }
         if (label.name === 'quantile' && family.type === 'summary') {

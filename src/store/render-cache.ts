@@ -1,5 +1,6 @@
 import { compareMetrics, encodeFamilyDelimited, renderHeader, renderMetric } from '../exposition/index.js';
 import type { Metric, MetricFamily, MetricType } from '../model/index.js';
+import { escapeFamily, escapeName } from './sanitize.js';
 
 /**
  * Rendered text of every stored series, kept per family name and per group, so that a scrape
@@ -26,7 +27,8 @@ export class RenderCache {
   private readonly names = new Map<string, NameCache>();
   private sortedNames: string[] | undefined;
 
-  set(groupId: string, family: MetricFamily): void {
+  set(groupId: string, stored: MetricFamily): void {
+    const family = escapeFamily(stored);
     let cache = this.names.get(family.name);
     if (cache === undefined) {
       cache = { type: family.type, byGroup: new Map(), merged: undefined, sortedMetrics: undefined };
@@ -42,7 +44,8 @@ export class RenderCache {
     cache.sortedMetrics = undefined;
   }
 
-  delete(groupId: string, name: string): void {
+  delete(groupId: string, storedName: string): void {
+    const name = escapeName(storedName);
     const cache = this.names.get(name);
     if (cache === undefined || !cache.byGroup.delete(groupId)) return;
     cache.merged = undefined;

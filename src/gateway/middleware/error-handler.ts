@@ -24,8 +24,9 @@ export function errorHandler(logger: Logger) {
       res.destroy();
       return;
     }
-    if (isApi) {
-      res.status(status).json({ status: 'error', errorType: status >= 500 ? 'internal' : 'bad_data', error: message });
+    if (isApi && !(err instanceof MethodNotAllowedError)) {
+      res.setHeader('Content-Type', 'application/json');
+      res.status(status).end(JSON.stringify({ status: 'error', errorType: status >= 500 ? 'internal' : 'bad_data', error: message }));
       return;
     }
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');

@@ -22,26 +22,40 @@ export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.?0*Z$/, 'Z');
 }
 
+/** Go's %v for a float: like the text format, except that -0 stays -0. */
+function goValue(v: number): string {
+  return Object.is(v, -0) ? '-0' : formatGoFloat(v);
+}
+
+/** Answers JSON with upstream's exact Content-Type (no charset). */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.setHeader('Content-Type', 'application/json');
+  res.status(status).end(JSON.stringify(body));
+}
+
 function metricJson(family: MetricFamily, metric: Metric): Record<string, unknown> {
   const labels = Object.fromEntries(metric.labels.map((l) => [l.name, l.value]));
+  if (family.type === 'gaugehistogram') {
+    // Upstream's API has no case for gauge histograms and shows an empty value (kept for parity).
+    return { labels, value: '0' };
+  }
   if (metric.summary !== undefined) {
     return {
       labels,
-      quantiles: Object.fromEntries(metric.summary.quantiles.map((q) => [formatGoFloat(q.quantile), formatGoFloat(q.value)])),
-      count: formatGoFloat(metric.summary.sampleCount),
-      sum: formatGoFloat(metric.summary.sampleSum),
+      quantiles: Object.fromEntries(metric.summary.quantiles.map((q) => [formatGoFloat(q.quantile), goValue(q.value)])),
+      count: goValue(metric.summary.sampleCount),
+      sum: goValue(metric.summary.sampleSum),
     };
   }
   if (metric.histogram !== undefined) {
     return {
       labels,
-      buckets: Object.fromEntries(metric.histogram.buckets.map((b) => [formatGoFloat(b.upperBound), formatGoFloat(b.cumulativeCount)])),
-      count: formatGoFloat(metric.histogram.sampleCount),
-      sum: formatGoFloat(metric.histogram.sampleSum),
+      buckets: Object.fromEntries(metric.histogram.buckets.map((b) => [formatGoFloat(b.upperBound), goValue(b.cumulativeCount)])),
+      count: goValue(metric.histogram.sampleCount),
+      sum: goValue(metric.histogram.sampleSum),
     };
   }
-  void family;
-  return { labels, value: formatGoFloat(metric.value ?? 0) };
+  return { labels, value: goValue(metric.value ?? 0) };
 }
 
 const TYPE_NAMES = {
@@ -74,14 +88,14 @@ export function metricsApiHandler(deps: GatewayDeps) {
   return (_req: Request, res: Response): void => {
     setApiHeaders(res);
     const data = [...deps.store.groups()].map(groupJson);
-    res.status(200).json({ status: 'success', data });
+    sendJson(res, 200, { status: 'success', data });
   };
 }
 
 export function statusApiHandler(deps: GatewayDeps) {
   return (_req: Request, res: Response): void => {
     setApiHeaders(res);
-    res.status(200).json({
+    sendJson(res, 200, {
       status: 'success',
       data: {
         build_information: {

@@ -76,11 +76,16 @@ describe('gateway push API', () => {
     ['an empty segment', '/metrics/job/j/a//b'],
     ['a dot segment', '/metrics/job/j/a/./b'],
     ['a dot-dot segment', '/metrics/job/j/a/../b'],
-    ['an encoded empty segment', '/metrics/job/j/a/%2F/b'],
   ])('%s is a 400 naming the path, never a redirect', async (_name, path) => {
     const res = await request(app).put(path).send('m 1\n');
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/has an empty, "." or ".." segment/);
+  });
+
+  test('encoded slashes and dots are decoded, not cleaned, as in the newest upstream', async () => {
+    await request(app).put('/metrics/job/j/a%2F%2Fb/c').send('m 1\n').expect(200);
+    await request(app).put('/metrics/job/k/a/%2E').send('m 1\n').expect(200);
+    expect(pushed((await request(app).get('/metrics')).text)).toEqual(['m{a=".",instance="",job="k"} 1', 'm{a="",b="c",instance="",job="j"} 1']);
   });
 
   test('a bad percent escape is a 400', async () => {
