@@ -22,6 +22,23 @@ export interface Config {
     readonly groups: number;
   };
   readonly kubeconfig: string;
+  /** The default policy (the lowest layer; annotations and MetricsGroups override it). */
+  readonly lifecycle: {
+    readonly ttlMs: number;
+    readonly keepLast: number;
+    readonly maxGraceMs: number;
+    readonly keepUntilSuperseded: boolean;
+    readonly overdueAfterMs: number;
+    readonly resyncIntervalMs: number;
+  };
+  readonly leaderElection: {
+    readonly enabled: boolean;
+    readonly leaseName: string;
+    /** '' = POD_NAMESPACE, else the service account namespace, else default. */
+    readonly namespace: string;
+    /** '' = POD_NAME, else the host name. */
+    readonly identity: string;
+  };
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'json' | 'logfmt' };
   /** Every flag with its string value, as /api/v1/status shows them. */
   readonly flags: Readonly<Record<string, string>>;
@@ -124,6 +141,20 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       groups: c['limits.groups'],
     },
     kubeconfig: c.kubeconfig,
+    lifecycle: {
+      ttlMs: c['lifecycle.ttl'],
+      keepLast: c['lifecycle.keep-last'],
+      maxGraceMs: c['lifecycle.max-grace'],
+      keepUntilSuperseded: c['lifecycle.keep-until-superseded'],
+      overdueAfterMs: c['lifecycle.overdue-after'],
+      resyncIntervalMs: c['lifecycle.resync-interval'],
+    },
+    leaderElection: {
+      enabled: c['leader-election.enabled'],
+      leaseName: c['leader-election.lease-name'],
+      namespace: c['leader-election.namespace'],
+      identity: c['leader-election.identity'],
+    },
     log: { level: c['log.level'], format: c['log.format'] },
     flags: Object.fromEntries(flagNames.map((n) => [n, String(raw[n])])),
   };

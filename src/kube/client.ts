@@ -1,5 +1,6 @@
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, LetheError, UnavailableError } from '../errors.js';
+import { errorFields } from '../observability/index.js';
 
 export interface KubeSource {
   /** An explicit kubeconfig path (`--kubeconfig` or `KUBECONFIG`). */
@@ -53,4 +54,25 @@ export function toLetheError(err: unknown, what: string): LetheError {
   return new UnavailableError('LETHE_KUBE_API', `${what} failed${code === undefined ? '' : ` (HTTP ${code})`}`, {
     cause: err,
   });
+}
+
+/**
+ * Loggable fields of an API error: the HTTP status and the Status message from the body, never
+ * the exception's message, which carries the response headers (TESTING.md §5.2).
+ */
+export function apiErrorFields(err: unknown): Record<string, unknown> {
+  if (!(err instanceof ApiException)) return errorFields(err);
+  const body: unknown = err.body;
+  let message: string | undefined;
+  if (typeof body === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      if (typeof parsed === 'object' && parsed !== null && 'message' in parsed && typeof parsed.message === 'string') message = parsed.message;
+    } catch {
+      message = body.slice(0, 200);
+    }
+  } else if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string') {
+    message = body.message;
+  }
+  return { name: 'ApiException', code: err.code, ...(message === undefined ? {} : { message }) };
 }

@@ -1,2 +1,15 @@
-export { classifyApiError, loadKubeConfig, toLetheError } from './client.js';
+export { apiErrorFields, classifyApiError, loadKubeConfig, toLetheError } from './client.js';
 export type { ApiOutcome, KubeSource } from './client.js';
+export { KubeAttributor, normaliseIp } from './attribution.js';
+export type { AttributorOptions } from './attribution.js';
+export { KubeClusterView } from './cluster-view.js';
+export { EventRecorder, deletionEvent } from './events.js';
+export { Informer, defaultInformerOptions } from './informers.js';
+export type { InformerOptions } from './informers.js';
+export { LeaseElector, defaultLeaseTimings } from './leader-election.js';
+export type { LeaderElectionOptions, LeaseTimings } from './leader-election.js';
+export { createKubeMode } from './kube-mode.js';
+export type { KubeMode, KubeModeDeps, KubeModeOptions } from './kube-mode.js';
+export { ANNOTATION, METRICS_GROUP, parseAnnotations, parseMetricsGroup } from './metrics-group.js';
+export { parseCronJob, parseJob, parseNamespace, parsePod } from './objects.js';
+export { desiredStatus, statusUpToDate, StatusWriter } from './status.js';

@@ -1,0 +1,104 @@
+import type { Registry } from 'prom-client';
+import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
+import { F, createKubeMetrics, type Logger } from '../observability/index.js';
+import { KubeAttributor, type AttributorOptions } from './attribution.js';
+import { loadKubeConfig, type KubeSource } from './client.js';
+import { KubeClusterView } from './cluster-view.js';
+import { EventRecorder } from './events.js';
+import { defaultInformerOptions, type InformerOptions } from './informers.js';
+import { LeaseElector, defaultLeaseTimings, type LeaseTimings } from './leader-election.js';
+import { StatusWriter } from './status.js';
+
+/**
+ * Everything Lethe needs from a cluster, built from one kubeconfig: the cluster view (informers),
+ * the attributor, the leader elector and the reporter (Events, MetricsGroup status).
+ */
+
+export interface KubeModeOptions {
+  readonly source: KubeSource;
+  /** This replica's name (Lease holder, Event reportingInstance). */
+  readonly identity: string;
+  /** Lethe's own namespace: its Lease, and Events about groups with no namespace. */
+  readonly namespace: string;
+  readonly leaderElection: { readonly enabled: boolean; readonly leaseName: string; readonly timings?: LeaseTimings };
+  readonly informers?: InformerOptions;
+  readonly attribution?: Partial<AttributorOptions>;
+  /** How long a deleted owner's policy is remembered (ms). */
+  readonly tombstoneTtlMs?: number;
+}
+
+export interface KubeModeDeps {
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** Called after every push is attributed. */
+  readonly onAttributed?: () => void;
+}
+
+export interface KubeMode {
+  readonly view: KubeClusterView;
+  readonly attributor: KubeAttributor;
+  readonly leadership: LeaseElector | undefined;
+  readonly reporter: LifecycleReporter;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): KubeMode {
+  const kubeConfig = loadKubeConfig(options.source);
+  const metrics = createKubeMetrics(deps.registry);
+  const log = deps.logger.child({ [F.component]: 'kube' });
+  const view = new KubeClusterView({
+    kubeConfig,
+    logger: deps.logger,
+    metrics,
+    informerOptions: options.informers ?? defaultInformerOptions,
+    tombstoneTtlMs: options.tombstoneTtlMs ?? 6 * 3_600_000,
+  });
+  const attributor = new KubeAttributor({
+    kubeConfig,
+    view,
+    logger: deps.logger,
+    metrics,
+    options: { tokenCacheTtlMs: 60_000, audiences: [], ...options.attribution },
+    ...(deps.onAttributed === undefined ? {} : { onAttributed: deps.onAttributed }),
+  });
+  const leadership = options.leaderElection.enabled
+    ? new LeaseElector({
+        kubeConfig,
+        logger: deps.logger,
+        metrics,
+        options: {
+          leaseName: options.leaderElection.leaseName,
+          namespace: options.namespace,
+          identity: options.identity,
+          ...(options.leaderElection.timings ?? defaultLeaseTimings),
+        },
+      })
+    : undefined;
+  const events = new EventRecorder(kubeConfig, { podName: options.identity, namespace: options.namespace });
+  const status = new StatusWriter(kubeConfig);
+  const reporter: LifecycleReporter = {
+    deletions: (batches: readonly DeletionBatch[]) => events.record(batches),
+    metricsGroups: (reports: readonly MetricsGroupReport[], now: number) =>
+      status.write(reports, (uid) => view.metricsGroupObject(uid)?.status, now),
+  };
+  return {
+    view,
+    attributor,
+    leadership,
+    reporter,
+    start: () => {
+      log.info('Watching the cluster', {
+        server: kubeConfig.getCurrentCluster()?.server,
+        identity: options.identity,
+        leaderElection: options.leaderElection.enabled ? `${options.namespace}/${options.leaderElection.leaseName}` : 'off',
+      });
+      view.start();
+      leadership?.start();
+    },
+    stop: async () => {
+      await leadership?.stop();
+      await view.stop();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { defaultPolicyOf, startLethe } from './start.js';
+export type { ClusterOptions, LetheDeps, RunningLethe, Tuning } from './start.js';

@@ -1,0 +1,198 @@
+import { Registry } from 'prom-client';
+import type { Config } from '../config/index.js';
+import { parseText } from '../exposition/index.js';
+import { createApp, listen, type Attributor, type ListeningServer } from '../gateway/index.js';
+import type { InformerOptions, KubeMode, KubeSource } from '../kube/index.js';
+import { LifecycleLoop, staticClusterView, type ClusterView, type Leadership, type LifecycleReporter } from '../lifecycle/index.js';
+import { systemClock, unattributed, type Clock, type MetricType, type Policy } from '../model/index.js';
+import { F, createLifecycleMetrics, createMetrics, errorFields, type Logger } from '../observability/index.js';
+import { LocalGroupStore, type GroupStore } from '../store/index.js';
+
+/**
+ * Builds and starts one Lethe from a Config: store, lifecycle, gateway, and — only when a cluster
+ * is configured — the Kubernetes side, loaded with a dynamic import so that a standalone Lethe
+ * never loads kube/ (or client-node). main.ts calls this; integration tests call it in-process.
+ */
+
+export interface ClusterOptions {
+  readonly source: KubeSource;
+  /** This replica's name: the Lease holder and the reportingInstance of Events. */
+  readonly identity: string;
+  /** Lethe's own namespace (its Lease lives there). */
+  readonly namespace: string;
+}
+
+/** Timings tests shorten; production uses the defaults. */
+export interface Tuning {
+  readonly informers?: InformerOptions;
+  readonly lease?: { readonly leaseDurationMs: number; readonly renewDeadlineMs: number; readonly retryPeriodMs: number };
+  readonly debounceMs?: number;
+  readonly scrapePollMs?: number;
+}
+
+export interface LetheDeps {
+  readonly logger: Logger;
+  readonly version: string;
+  /** Absent: standalone. */
+  readonly cluster?: ClusterOptions;
+  readonly clock?: Clock;
+  readonly tuning?: Tuning;
+  /** Called after answering /-/quit (with --web.enable-lifecycle). */
+  readonly onQuit?: () => void;
+}
+
+export interface RunningLethe {
+  readonly port: number;
+  readonly store: GroupStore;
+  readonly loop: LifecycleLoop;
+  readonly registry: Registry;
+  /** Present in Kubernetes mode. */
+  readonly kube: KubeMode | undefined;
+  /** Stops in order: HTTP, lifecycle, cluster watches and Lease, then the store (flushed). */
+  stop(): Promise<void>;
+}
+
+const standaloneAttributor: Attributor = { attribute: () => Promise.resolve(unattributed) };
+
+export function defaultPolicyOf(config: Config): Policy {
+  const l = config.lifecycle;
+  return {
+    ttlMs: l.ttlMs,
+    keepLast: l.keepLast,
+    maxGraceMs: l.maxGraceMs,
+    deletionPolicy: 'Delete',
+    keepUntilSuperseded: l.keepUntilSuperseded,
+    overdueAfterMs: l.overdueAfterMs,
+  };
+}
+
+export async function startLethe(config: Config, deps: LetheDeps): Promise<RunningLethe> {
+  const { logger, version } = deps;
+  const clock = deps.clock ?? systemClock;
+  const log = logger.child({ [F.component]: 'main' });
+  const registry = new Registry();
+  const metrics = createMetrics(registry, version);
+  const ownTypes = new Map<string, MetricType>();
+  for (const metric of registry.getMetricsAsArray()) {
+    const type = String(metric.type);
+    if (type === 'counter' || type === 'gauge' || type === 'histogram' || type === 'summary') ownTypes.set(metric.name, type);
+  }
+
+  const storeLog = logger.child({ [F.component]: 'store' });
+  const store = await LocalGroupStore.open({
+    clock,
+    ownType: (name) => ownTypes.get(name),
+    consistencyCheck: config.push.consistencyCheck,
+    maxGroups: config.limits.groups,
+    persistenceFile: config.persistence.file,
+    events: {
+      onExcluded: (key, reason) => {
+        metrics.excludedGroups.set(store.excludedCount);
+        storeLog.warn('Excluded metric group from scrapes', { [F.groupingKey]: key.id, [F.reason]: reason });
+      },
+      onFlush: (records, seconds) => {
+        metrics.persistenceWrites.inc();
+        metrics.persistenceFlushDuration.observe(seconds);
+        void records;
+      },
+      onPersistenceError: (err) => {
+        metrics.persistenceErrors.inc();
+        storeLog.error('Failed to write persistence file', { [F.err]: errorFields(err) });
+      },
+    },
+  });
+  log.info('Opened store', { groups: store.groupCount, series: store.seriesCount, file: config.persistence.file || undefined });
+
+  // ---- Cluster (Kubernetes mode) or none (standalone) ----
+  let kube: KubeMode | undefined;
+  let view: ClusterView = staticClusterView();
+  let attributor: Attributor = standaloneAttributor;
+  let leadership: Leadership | undefined;
+  let reporter: LifecycleReporter | undefined;
+  // The attributor kicks the loop, which is built after it.
+  const kick = { loop: undefined as LifecycleLoop | undefined };
+  if (deps.cluster === undefined) {
+    log.info('Running standalone');
+  } else {
+    const { createKubeMode } = await import('../kube/index.js');
+    kube = createKubeMode(
+      {
+        source: deps.cluster.source,
+        identity: deps.cluster.identity,
+        namespace: deps.cluster.namespace,
+        leaderElection: {
+          enabled: config.leaderElection.enabled,
+          leaseName: config.leaderElection.leaseName,
+          ...(deps.tuning?.lease === undefined ? {} : { timings: deps.tuning.lease }),
+        },
+        ...(deps.tuning?.informers === undefined ? {} : { informers: deps.tuning.informers }),
+      },
+      { logger, registry, onAttributed: () => kick.loop?.kick() },
+    );
+    view = kube.view;
+    attributor = kube.attributor;
+    leadership = kube.leadership;
+    reporter = kube.reporter;
+  }
+
+  const lifecycle = new LifecycleLoop({
+    store,
+    view,
+    ...(leadership === undefined ? {} : { leadership }),
+    ...(reporter === undefined ? {} : { reporter }),
+    clock,
+    logger,
+    metrics: createLifecycleMetrics(registry),
+    groupsDeleted: metrics.groupsDeleted,
+    options: {
+      defaults: defaultPolicyOf(config),
+      resyncIntervalMs: config.lifecycle.resyncIntervalMs,
+      debounceMs: deps.tuning?.debounceMs ?? 100,
+      scrapePollMs: deps.tuning?.scrapePollMs ?? 1_000,
+    },
+  });
+  kick.loop = lifecycle;
+
+  const app = createApp({
+    store,
+    config,
+    logger,
+    metrics,
+    clock,
+    attributor,
+    build: { version, revision: 'unknown', startTime: new Date() },
+    ownFamilies: async () => {
+      metrics.excludedGroups.set(store.excludedCount);
+      return parseText(Buffer.from(await registry.metrics()));
+    },
+    onQuit: () => deps.onQuit?.(),
+  });
+  let server: ListeningServer;
+  try {
+    server = await listen(app, config.web.listenHost, config.web.listenPort);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  kube?.start();
+  lifecycle.start();
+  log.info('Listening', { address: `${config.web.listenHost}:${server.port}`, mode: kube === undefined ? 'standalone' : 'kubernetes' });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: server.port,
+    store,
+    loop: lifecycle,
+    registry,
+    kube,
+    stop: () => {
+      stopping ??= (async () => {
+        await server.close().catch((err: unknown) => log.warn('Failed to close HTTP server', { [F.err]: errorFields(err) }));
+        await lifecycle.stop();
+        await kube?.stop();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}
