@@ -1,4 +1,5 @@
 import type { MetricFamily, MetricType } from '../model/index.js';
+import { containsInvalidUtf8 } from '../exposition/index.js';
 import { seriesId } from './sanitize.js';
 
 /**
@@ -90,6 +91,9 @@ export class ConsistencyIndex {
         // The newest upstream validates label names as UTF-8 (protobuf pushes may use any).
         if (label.name === '' || label.name.startsWith('__')) {
           return `metric ${JSON.stringify(family.name)} has a label with an invalid name: ${JSON.stringify(label.name)}`;
+        }
+        if (containsInvalidUtf8(label.value)) {
+          return `metric ${JSON.stringify(family.name)} has a label ${JSON.stringify(label.name)} whose value is not valid UTF-8`;
         }
         if (label.name === 'quantile' && family.type === 'summary') {
           return `summary ${JSON.stringify(family.name)} has a label named "quantile", which is reserved`;

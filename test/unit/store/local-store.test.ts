@@ -92,6 +92,7 @@ describe('LocalGroupStore consistency check', () => {
     ['a type conflict with an own metric', [], [family('lethe_groups', 'counter')], /type COUNTER.*GAUGE/],
     ['a duplicate series within the push', [], [family('m', 'gauge', [sample(1, { a: '1' }), sample(2, { a: '1' })])], /duplicate series.*in this push/],
     ['a reserved label name', [], [family('m', 'gauge', [sample(1, { __x: '1' })])], /invalid name: "__x"/],
+    ['a label value that is not valid UTF-8 (protobuf)', [], [family('m', 'gauge', [sample(1, { a: 'x\udcff' })])], /not valid UTF-8/],
     ['a quantile label on a summary', [], [family('s', 'summary', [{ labels: [{ name: 'quantile', value: '1' }], summary: { sampleCount: 1, sampleSum: 1, quantiles: [] } }])], /reserved/],
     ['a suffix collision with a histogram', [family('h', 'histogram', [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [] } }])], [family('h_bucket')], /collides with the histogram "h"/],
     ['a histogram over an existing _count', [family('h_count')], [family('h', 'histogram', [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [] } }])], /collides/],
