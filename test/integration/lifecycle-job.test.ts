@@ -15,7 +15,6 @@ import {
   createJob,
   deleteJob,
   deletedCount,
-  deletionEvents,
   freshIp,
   hasSeries,
   jobBody,
@@ -25,6 +24,7 @@ import {
   scrape,
   startTestLethe,
   untilReady,
+  waitForEvents,
   waitForGroup,
   type TestLethe,
 } from './lifecycle-support.js';
@@ -69,10 +69,7 @@ describe('lifecycle: bare Jobs', () => {
     await eventually(async () => !hasSeries(await scrape(lethe.port), 'work_done', { instance: namespace }), { timeout: 15_000 });
     expect(await deletedCount(lethe, 'job-deleted')).toBe(before + 1);
     expect(lethe.logs.some((l) => l['message'] === 'Deleted metric group' && l['reason'] === 'job-deleted' && String(l['groupingKey']).includes(namespace))).toBe(true);
-    const events = await eventually(async () => {
-      const e = await deletionEvents(kc, namespace);
-      return e.length > 0 ? e : false;
-    });
+    const events = await waitForEvents(kc, namespace);
     expect(events).toEqual([['job-deleted', 'Job/backup-1', expect.stringContaining(`Deleted 1 metric group after Job ${namespace}/backup-1 was deleted`)]]);
   }, TIMEOUT);
 

@@ -264,3 +264,17 @@ export async function waitForGroup(lethe: RunningLethe, marker: string, ready: (
     { timeout },
   );
 }
+
+/** Deletions logged with this reason for groups having a label value `marker`. */
+export function deletionsLogged(lethe: TestLethe, reason: string, marker: string): number {
+  return lethe.logs.filter((l) => l['message'] === 'Deleted metric group' && l['reason'] === reason && String(l['groupingKey']).includes(`"${marker}"`)).length;
+}
+
+/** Waits for at least one deletion Event from Lethe in `namespace`. */
+export async function waitForEvents(kc: KubeConfig, namespace: string): Promise<[string, string, string][]> {
+  return eventually(async () => {
+    const e = await deletionEvents(kc, namespace);
+    if (e.length === 0) throw new Error('no deletion Event yet');
+    return e;
+  });
+}
