@@ -1,0 +1,104 @@
+/**
+ * Never on partial knowledge: on a control plane of its own (so its API server can be stopped),
+ * Lethe deletes nothing before its watches have synced or while the API server is away; pushes
+ * and scrapes keep working meanwhile; and the deletions that came due are applied afterwards.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import { consistently, eventually } from '../harness/eventually.js';
+import { createTestNamespace, loadTestKubeConfig } from '../harness/kube.js';
+import {
+  TIMEOUT,
+  body,
+  createJob,
+  deleteJob,
+  freshIp,
+  hasSeries,
+  jobBody,
+  podOfJob,
+  push,
+  scrape,
+  startTestLethe,
+  untilReady,
+  waitForGroup,
+  type TestLethe,
+} from './lifecycle-support.js';
+
+describe('lifecycle: gates', () => {
+  let plane: ControlPlane;
+  let kc: KubeConfig;
+  let lethe: TestLethe | undefined;
+
+  beforeAll(async () => {
+    plane = await startControlPlane({ controllerManager: false });
+    kc = loadTestKubeConfig(plane.kubeconfigPath);
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    await lethe?.stop();
+    await plane.stop();
+  }, TIMEOUT);
+
+  test('nothing is deleted before every watch has synced; pushes and scrapes work meanwhile', async () => {
+    await plane.stopApiServer();
+    lethe = await startTestLethe(plane.kubeconfigPath, ['--lifecycle.ttl=1s']);
+    const l = lethe;
+
+    expect(await push(l.port, 'early/instance/a', body(7))).toBe(200);
+    expect(l.loop.gates()).toContain('sync');
+    await consistently(
+      async () => {
+        expect(await push(l.port, 'early/instance/b', body(8))).toBe(200);
+        const text = await scrape(l.port);
+        return hasSeries(text, 'work_done', { job: 'early', instance: 'a' });
+      },
+      { duration: 4_000, interval: 250 },
+    );
+
+    await plane.startApiServer();
+    await untilReady(l, 60_000);
+    // Synced: the default ttl (1s) now applies to the groups pushed while waiting.
+    await eventually(async () => !hasSeries(await scrape(l.port), 'work_done', { job: 'early' }), { timeout: 15_000 });
+  }, TIMEOUT);
+
+  test('the API server stopped and restarted mid-run: no wrongful deletion, due deletions applied afterwards', async () => {
+    await lethe?.stop();
+    lethe = await startTestLethe(plane.kubeconfigPath);
+    const l = lethe;
+    await untilReady(l, 60_000);
+    const namespace = await createTestNamespace(kc);
+    const keep = await createJob(kc, namespace, jobBody('keep'));
+    const keepIp = freshIp();
+    await podOfJob(kc, namespace, keep, keepIp);
+    const due = await createJob(kc, namespace, jobBody('due', { annotations: { 'lethe.dev/ttl': '3s' } }));
+    const dueIp = freshIp();
+    await podOfJob(kc, namespace, due, dueIp);
+    expect(await push(l.port, `keep/ns/${namespace}`, body(), { localAddress: keepIp })).toBe(200);
+    expect(await push(l.port, `due/ns/${namespace}`, body(), { localAddress: dueIp })).toBe(200);
+    await waitForGroup(l, 'keep', (g) => g.owner?.uid === keep.metadata!.uid);
+    await waitForGroup(l, 'due', (g) => g.owner?.uid === due.metadata!.uid);
+    await scrape(l.port);
+
+    await plane.stopApiServer();
+    await eventually(() => l.loop.gates().includes('health'), { timeout: 15_000, interval: 50 });
+    // The ttl of `due` runs out during the outage; nothing may be deleted while the view is unhealthy.
+    await consistently(
+      async () => {
+        expect(await push(l.port, `during/ns/${namespace}`, body())).toBe(200);
+        const text = await scrape(l.port);
+        return hasSeries(text, 'work_done', { job: 'keep' }) && hasSeries(text, 'work_done', { job: 'due' });
+      },
+      { duration: 6_000, interval: 250 },
+    );
+
+    await plane.startApiServer();
+    await untilReady(l, 60_000);
+    await eventually(async () => !hasSeries(await scrape(l.port), 'work_done', { job: 'due', ns: namespace }), { timeout: 15_000 });
+    await consistently(async () => hasSeries(await scrape(l.port), 'work_done', { job: 'keep', ns: namespace }), { duration: 3_000 });
+
+    // And owners deleted after the restart are acted on.
+    await deleteJob(kc, namespace, 'keep');
+    await eventually(async () => !hasSeries(await scrape(l.port), 'work_done', { job: 'keep', ns: namespace }), { timeout: 15_000 });
+  }, TIMEOUT);
+});
