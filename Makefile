@@ -90,3 +90,27 @@ test-e2e: deps build $(PGW_DIR)/pushgateway debian-tools
 
 clean:
 	rm -rf dist node_modules/.stamp
+
+# ---- Deployment: Helm chart, plain manifests, demo ----
+HELM_DIR := $(LETHE_CACHE)/helm/$(HELM_VERSION)
+HELM     := $(HELM_DIR)/helm
+export LETHE_HELM_BIN := $(HELM)
+
+.PHONY: helm manifests manifests-check
+
+# helm from its Go module at the version pinned in tools/helm (cold: about 5 minutes).
+$(HELM):
+	tools/build-helm.sh $(HELM_DIR)
+
+helm: $(HELM)
+
+# Re-render deploy/manifests/ from the chart.
+manifests: $(HELM)
+	deploy/render-manifests.sh $(HELM) deploy/manifests
+
+# Fails when deploy/manifests/ differs from what the chart renders.
+manifests-check: $(HELM)
+	deploy/render-manifests.sh --check $(HELM) deploy/manifests
+
+lint: manifests-check
+test-integration: $(HELM) debian-tools
