@@ -34,7 +34,7 @@ export interface TestLethe extends RunningLethe {
 export async function startTestLethe(
   kubeconfigPath: string | undefined,
   flags: readonly string[] = [],
-  options: { readonly leaseNamespace?: string } = {},
+  options: { readonly leaseNamespace?: string; readonly debounceMs?: number } = {},
 ): Promise<TestLethe> {
   const result = loadConfig(['--web.listen-address=127.0.0.1:0', `--leader-election.lease-name=${randomName('lethe')}`, ...flags], {});
   if (result.kind !== 'config') throw new Error('unexpected help/version');
@@ -70,7 +70,7 @@ export async function startTestLethe(
     tuning: {
       informers: { backoffBaseMs: 200, backoffMaxMs: 2_000, pageSize: 500 },
       lease: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
-      debounceMs: 50,
+      debounceMs: options.debounceMs ?? 50,
       scrapePollMs: 200,
     },
   });
@@ -132,11 +132,20 @@ export async function apiMetrics(port: number): Promise<{ labels: Record<string,
   return body.data;
 }
 
-let nextIp = 10;
-/** A fresh loopback address (127.77.x.y) for one pod. */
+const usedIps = new Set<string>();
+/**
+ * A fresh loopback address for one pod, random so that test files (which share the control
+ * plane but not this module) do not hand out the same Pod IP twice.
+ */
 export function freshIp(): string {
-  nextIp++;
-  return `127.77.${Math.floor(nextIp / 250) % 250}.${(nextIp % 250) + 1}`;
+  for (;;) {
+    const octet = (min: number, max: number): number => min + Math.floor(Math.random() * (max - min + 1));
+    const ip = `127.${octet(100, 250)}.${octet(0, 255)}.${octet(1, 254)}`;
+    if (!usedIps.has(ip)) {
+      usedIps.add(ip);
+      return ip;
+    }
+  }
 }
 
 export function jobBody(name: string, mods: { ownerCronJob?: { name: string; uid: string }; annotations?: Record<string, string> } = {}): V1Job {
@@ -164,7 +173,8 @@ export async function podOfJob(kc: KubeConfig, namespace: string, job: V1Job, ip
     body: {
       metadata: {
         name,
-        labels: { 'lethe.dev/test-pod': 'true' },
+        // The Job's selector labels: without them the job controller releases the pod (drops its ownerReference).
+        labels: { 'lethe.dev/test-pod': 'true', ...(job.spec?.selector?.matchLabels ?? {}) },
         ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, controller: true }],
       },
       spec: { serviceAccountName: 'default', containers: [{ name: 'main', image: 'busybox' }] },
