@@ -19,12 +19,18 @@ import { ConfigError, ErrorCode, messageOf } from '../errors.js';
 
 export const FORMAT_HEADER = { format: 'lethe-store', version: 1 } as const;
 
+const objectRefSchema = z.object({ name: z.string(), uid: z.string() });
+
 const attributionSchema = z.object({
   source: z.enum(['token', 'pod-ip', 'url-label', 'none']),
   namespace: z.string().optional(),
   pod: z.string().optional(),
   podUid: z.string().optional(),
   user: z.string().optional(),
+  // The pod's controller chain and namespace UID (lifecycle): optional, so older files load.
+  namespaceUid: z.string().optional(),
+  job: objectRefSchema.optional(),
+  cronJob: objectRefSchema.optional(),
 });
 
 const ownerSchema = z.object({
@@ -32,6 +38,9 @@ const ownerSchema = z.object({
   namespace: z.string(),
   name: z.string(),
   uid: z.string(),
+  // A CronJob run's CronJob, and the push the owner was resolved for (lifecycle): optional.
+  cronJob: objectRefSchema.exactOptional(),
+  resolvedFor: z.number().exactOptional(),
 });
 
 export const groupRecordSchema = z.object({

@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import type { Attribution, OwnerRef } from '../../../src/model/index.js';
+import { LocalGroupStore } from '../../../src/store/index.js';
+import { FakeClock, family, key } from '../../harness/builders.js';
+
+/**
+ * What the lifecycle records on a group must survive a restart: the owner of a CronJob run (with
+ * its CronJob, so the "kept until a newer run pushed" rule still applies after the Job is gone)
+ * and the pod's controller chain in the attribution.
+ */
+describe('owner and attribution survive a restart of the store', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a CronJob run owner and the controller chain are read back from the persistence file', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lethe-owner-'));
+    const file = join(dir, 'store');
+    const open = () =>
+      LocalGroupStore.open({ clock: new FakeClock(), ownType: () => undefined, consistencyCheck: true, maxGroups: 10, persistenceFile: file });
+    const attribution: Attribution = {
+      source: 'pod-ip',
+      namespace: 'team-a',
+      namespaceUid: 'ns-uid',
+      pod: 'report-1-abc',
+      podUid: 'pod-uid',
+      job: { name: 'report-1', uid: 'job-uid' },
+      cronJob: { name: 'report', uid: 'cj-uid' },
+    };
+    const owner: OwnerRef = { kind: 'Job', namespace: 'team-a', name: 'report-1', uid: 'job-uid', cronJob: { name: 'report', uid: 'cj-uid' }, resolvedFor: 1_700_000_000_000 };
+    const first = await open();
+    await first.push({ key: key('report'), method: 'PUT', families: [family('x')], attribution });
+    await first.setOwner(key('report'), owner);
+    await first.close();
+
+    const second = await open();
+    const group = second.get(key('report'));
+    expect(group?.owner).toEqual(owner);
+    expect(group?.attribution).toEqual(attribution);
+    await second.close();
+  });
+});
