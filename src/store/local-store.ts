@@ -10,6 +10,7 @@ import {
   type GroupingKey,
   type MetricFamily,
   type OwnerRef,
+  type PushMethod,
   type StoredFamily,
 } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
@@ -35,6 +36,20 @@ export interface LocalStoreOptions {
   readonly persistenceFile: string;
   readonly events?: StoreEvents;
 }
+
+/** What another writer changed in a group, with the group's resulting times, attribution and owner. */
+export interface ChangeMeta {
+  readonly attribution: Attribution;
+  readonly lastPushAt: number;
+  readonly lastFailureAt: number;
+  readonly owner: OwnerRef | undefined;
+}
+
+/** A change already checked and stored elsewhere (the Redis backend), for a local view to apply. */
+export type StoreChange =
+  | { readonly op: 'push'; readonly method: PushMethod; readonly key: GroupingKey; readonly families: readonly StoredFamily[]; readonly meta: ChangeMeta }
+  | { readonly op: 'meta'; readonly key: GroupingKey; readonly meta: ChangeMeta }
+  | { readonly op: 'delete'; readonly key: GroupingKey };
 
 class GroupState implements GroupView {
   data = new Map<string, StoredFamily>();
@@ -192,23 +207,44 @@ export class LocalGroupStore implements GroupStore {
       next.set(family.name, { family, pushedAt: now });
       changed.add(family.name);
     }
-    const state = existing ?? new GroupState(key, request.attribution);
+    const failAt = failureOverride ?? existing?.lastFailureAt ?? 0;
+    const written = this.write(existing, key, request.attribution, next, changed, now, failAt, this.options.consistencyCheck);
+    if (written.refused !== undefined) return this.fail(existing, request, now, written.refused);
+    const state = written.state;
+    return this.persist(state).then(() => ({ ok: true }));
+  }
+
+  /**
+   * Stores a group's new families: checks what changed against everything else, updates the
+   * index and the caches, or keeps the group out of the scrape when it conflicts. With `refuse`,
+   * a conflict changes nothing and is returned instead.
+   */
+  private write(
+    existing: GroupState | undefined,
+    key: GroupingKey,
+    attribution: Attribution,
+    next: Map<string, StoredFamily>,
+    changed: ReadonlySet<string>,
+    pushAt: number,
+    failAt: number,
+    refuse: boolean,
+  ): { readonly refused: string; readonly state?: undefined } | { readonly refused?: undefined; readonly state: GroupState } {
+    const state = existing ?? new GroupState(key, attribution);
     const candidate = new Map<string, MetricFamily>();
     for (const [name, stored] of next) candidate.set(name, stored.family);
-    const meta = metaFamilies(key, now, failureOverride ?? state.lastFailureAt);
-    for (const family of meta) candidate.set(family.name, family);
+    for (const family of metaFamilies(key, pushAt, failAt)) candidate.set(family.name, family);
     const toCheck = existing === undefined || existing.excludedReason !== undefined ? candidate.keys() : changed;
     const problem = this.index.check(key.id, candidate, toCheck);
-    if (problem !== undefined && this.options.consistencyCheck) return this.fail(existing, request, now, problem);
+    if (problem !== undefined && refuse) return { refused: problem };
 
     if (existing !== undefined) {
       if (problem === undefined) this.unlinkChanged(existing, next, changed);
       else this.detach(existing);
     }
     state.data = next;
-    state.lastPushAt = now;
-    if (failureOverride !== undefined) state.lastFailureAt = failureOverride;
-    state.attribution = request.attribution;
+    state.lastPushAt = pushAt;
+    state.lastFailureAt = failAt;
+    state.attribution = attribution;
     state.refreshMeta();
     state.scrapedAt = undefined;
     this.groups_.set(key.id, state);
@@ -228,11 +264,60 @@ export class LocalGroupStore implements GroupStore {
       for (const family of state.meta) this.render.set(key.id, family);
       this.unscraped.add(state);
     }
-    return this.persist(state).then(() => ({ ok: true }));
+    return { state };
+  }
+
+  /**
+   * Applies a change that another writer already checked and stored (the Redis backend keeps
+   * its local view this way): no limit, no journal; a group that conflicts is kept out of the
+   * scrape as with the check disabled, so a scrape never fails.
+   */
+  apply(change: StoreChange): void {
+    const existing = this.groups_.get(change.key.id);
+    switch (change.op) {
+      case 'delete':
+        if (existing === undefined) return;
+        this.unlink(existing);
+        this.readmitExcluded();
+        return;
+      case 'meta': {
+        const { meta } = change;
+        if (existing === undefined) {
+          const state = new GroupState(change.key, meta.attribution);
+          state.lastPushAt = meta.lastPushAt;
+          state.lastFailureAt = meta.lastFailureAt;
+          state.owner = meta.owner;
+          state.refreshMeta();
+          this.groups_.set(state.key.id, state);
+          this.link(state);
+          return;
+        }
+        if (existing.lastPushAt !== meta.lastPushAt) existing.scrapedAt = undefined;
+        existing.lastPushAt = meta.lastPushAt;
+        existing.lastFailureAt = meta.lastFailureAt;
+        existing.attribution = meta.attribution;
+        existing.owner = meta.owner;
+        existing.refreshMeta();
+        if (existing.excludedReason === undefined) for (const family of existing.meta) this.render.set(existing.key.id, family);
+        return;
+      }
+      case 'push': {
+        const { meta } = change;
+        const next = new Map<string, StoredFamily>(change.method === 'PUT' || existing === undefined ? [] : existing.data);
+        const changed = new Set<string>();
+        for (const stored of change.families) {
+          next.set(stored.family.name, stored);
+          changed.add(stored.family.name);
+        }
+        const written = this.write(existing, change.key, meta.attribution, next, changed, meta.lastPushAt, meta.lastFailureAt, false);
+        if (written.state !== undefined) written.state.owner = meta.owner;
+        return;
+      }
+    }
   }
 
   /** Removes from index and caches what a push replaces or (PUT) drops. */
-  private unlinkChanged(existing: GroupState, next: Map<string, StoredFamily>, changed: Set<string>): void {
+  private unlinkChanged(existing: GroupState, next: Map<string, StoredFamily>, changed: ReadonlySet<string>): void {
     if (existing.excludedReason !== undefined) return;
     const all = existing.allFamilies();
     for (const [name, family] of all) {
