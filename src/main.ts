@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { Registry } from 'prom-client';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { helpText, loadConfig, type Config } from './config/index.js';
 import { ConfigError, messageOf } from './errors.js';
-import { parseText } from './exposition/index.js';
-import { createApp, listen, type Attributor } from './gateway/index.js';
-import { systemClock, unattributed, type MetricType } from './model/index.js';
-import { F, createLogger, createMetrics, errorFields, type Logger } from './observability/index.js';
-import { LocalGroupStore } from './store/index.js';
+import { F, createLogger, errorFields, type Logger } from './observability/index.js';
+import { startLethe, type ClusterOptions } from './wiring/index.js';
 
 /** The composition root: the only place that reads argv/env, handles signals or exits. */
 
@@ -20,70 +17,48 @@ function readVersion(): string {
   return 'unknown';
 }
 
-const standaloneAttributor: Attributor = { attribute: () => Promise.resolve(unattributed) };
+// ---- Kubernetes mode: which cluster, if any (DESIGN.md; TESTING.md §5.8) ----
+// A cluster is configured by --kubeconfig, else KUBECONFIG, else the in-cluster service account
+// (KUBERNETES_SERVICE_HOST set and its token file present). With none, Lethe runs standalone
+// and never loads kube/. The replica's name and namespace come from the downward API.
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+function clusterOf(config: Config, env: NodeJS.ProcessEnv): ClusterOptions | undefined {
+  // KUBECONFIG may list several files; Lethe reads the first (no merging, no ~/.kube/config).
+  const kubeconfig = config.kubeconfig !== '' ? config.kubeconfig : (env['KUBECONFIG'] ?? '').split(':')[0] ?? '';
+  const inCluster = (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && existsSync(`${SERVICE_ACCOUNT_DIR}/token`);
+  if (kubeconfig === '' && !inCluster) return undefined;
+  const readNamespaceFile = (): string => {
+    try {
+      return readFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const identity = config.leaderElection.identity || env['POD_NAME'] || hostname();
+  const namespace = config.leaderElection.namespace || env['POD_NAMESPACE'] || (inCluster ? readNamespaceFile() : '') || 'default';
+  return { source: kubeconfig === '' ? { inCluster } : { kubeconfig, inCluster }, identity, namespace };
+}
+// ---- end of Kubernetes mode ----
 
 async function start(config: Config, logger: Logger, version: string): Promise<void> {
   const log = logger.child({ [F.component]: 'main' });
-  const registry = new Registry();
-  const metrics = createMetrics(registry, version);
-  const ownTypes = new Map<string, MetricType>();
-  for (const metric of registry.getMetricsAsArray()) {
-    const type = String(metric.type);
-    if (type === 'counter' || type === 'gauge' || type === 'histogram' || type === 'summary') ownTypes.set(metric.name, type);
-  }
-
-  const storeLog = logger.child({ [F.component]: 'store' });
-  const store = await LocalGroupStore.open({
-    clock: systemClock,
-    ownType: (name) => ownTypes.get(name),
-    consistencyCheck: config.push.consistencyCheck,
-    maxGroups: config.limits.groups,
-    persistenceFile: config.persistence.file,
-    events: {
-      onExcluded: (key, reason) => {
-        metrics.excludedGroups.set(store.excludedCount);
-        storeLog.warn('Excluded metric group from scrapes', { [F.groupingKey]: key.id, [F.reason]: reason });
-      },
-      onFlush: (records, seconds) => {
-        metrics.persistenceWrites.inc();
-        metrics.persistenceFlushDuration.observe(seconds);
-        void records;
-      },
-      onPersistenceError: (err) => {
-        metrics.persistenceErrors.inc();
-        storeLog.error('Failed to write persistence file', { [F.err]: errorFields(err) });
-      },
-    },
-  });
-  log.info('Opened store', { groups: store.groupCount, series: store.seriesCount, file: config.persistence.file || undefined });
-
   let shuttingDown = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info('Shutting down', { signal });
-    await server.close().catch((err: unknown) => log.warn('Failed to close HTTP server', { [F.err]: errorFields(err) }));
-    await store.close();
+    await lethe.stop();
     log.info('Stopped');
     process.exit(0);
   };
-
-  const app = createApp({
-    store,
-    config,
+  const cluster = clusterOf(config, process.env);
+  const lethe = await startLethe(config, {
     logger,
-    metrics,
-    clock: systemClock,
-    attributor: standaloneAttributor,
-    build: { version, revision: 'unknown', startTime: new Date() },
-    ownFamilies: async () => {
-      metrics.excludedGroups.set(store.excludedCount);
-      return parseText(Buffer.from(await registry.metrics()));
-    },
+    version,
+    ...(cluster === undefined ? {} : { cluster }),
     onQuit: () => void shutdown('/-/quit'),
   });
-  const server = await listen(app, config.web.listenHost, config.web.listenPort);
-  log.info('Listening', { address: `${config.web.listenHost}:${server.port}`, mode: 'standalone' });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
