@@ -1,0 +1,66 @@
+import { describe, expect, test } from '@jest/globals';
+import { parseAnnotations, parseMetricsGroup } from '../../../src/kube/index.js';
+
+describe('lethe.dev annotations', () => {
+  test.each([
+    ['no annotations: nothing set', undefined, {}, [], 0],
+    ['ttl and keep-last', { 'lethe.dev/ttl': '24h', 'lethe.dev/keep-last': '3' }, { ttlMs: 86_400_000, keepLast: 3 }, [], 0],
+    ['ttl 0 turns a flag ttl off', { 'lethe.dev/ttl': '0' }, { ttlMs: 0 }, [], 0],
+    ['deletion policy and superseding', { 'lethe.dev/deletion-policy': 'Orphan', 'lethe.dev/keep-until-superseded': 'false' }, { deletionPolicy: 'Orphan', keepUntilSuperseded: false }, [], 0],
+    ['max grace and overdue', { 'lethe.dev/max-grace': '30s', 'lethe.dev/overdue-after': '15m' }, { maxGraceMs: 30_000, overdueAfterMs: 900_000 }, [], 0],
+    ['a claim', { 'lethe.dev/grouping-key': 'job=backup, env=prod' }, {}, [{ matchLabels: { job: 'backup', env: 'prod' }, matchExpressions: [] }], 0],
+    ['bad values are ignored and reported', { 'lethe.dev/ttl': 'soon', 'lethe.dev/keep-last': '-1', 'lethe.dev/deletion-policy': 'delete', 'lethe.dev/grouping-key': '=x' }, {}, [], 4],
+    ['unrelated annotations are ignored silently', { 'example.com/ttl': 'x' }, {}, [], 0],
+  ] as const)('%s', (_name, annotations, policy, claims, problems) => {
+    const parsed = parseAnnotations(annotations);
+    expect(parsed.policy).toEqual(policy);
+    expect(parsed.claims).toEqual(claims);
+    expect(parsed.problems).toHaveLength(problems);
+  });
+});
+
+describe('MetricsGroup spec', () => {
+  const mg = (spec: unknown) => ({
+    metadata: { name: 'scans', namespace: 'team-a', uid: 'u1', generation: 2, creationTimestamp: '2024-01-01T00:00:00Z' },
+    spec,
+    status: { groups: 1 },
+  });
+
+  test('a full spec becomes a selector, a policy, an owner reference and a schedule', () => {
+    const parsed = parseMetricsGroup(
+      mg({
+        selector: { matchLabels: { job: 'scan' }, matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] },
+        ownerRef: { kind: 'CronJob', name: 'scan' },
+        ttl: '7d',
+        keepLast: 3,
+        maxGrace: '1m',
+        deletionPolicy: 'Orphan',
+        overdue: { after: '15m', schedule: '0 * * * *', timeZone: 'Europe/Berlin' },
+      }),
+    );
+    expect(parsed).toEqual({
+      uid: 'u1',
+      namespace: 'team-a',
+      name: 'scans',
+      generation: 2,
+      createdAt: Date.parse('2024-01-01T00:00:00Z'),
+      status: { groups: 1 },
+      selector: { matchLabels: { job: 'scan' }, matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] },
+      policy: { ttlMs: 7 * 86_400_000, keepLast: 3, maxGraceMs: 60_000, deletionPolicy: 'Orphan', overdueAfterMs: 900_000 },
+      ownerRef: { kind: 'CronJob', name: 'scan' },
+      schedule: { schedule: '0 * * * *', timeZone: 'Europe/Berlin' },
+    });
+  });
+
+  test.each([
+    ['a bad duration', { selector: { matchLabels: { job: 'x' } }, ttl: 'soon' }, /ttl: not a duration/],
+    ['In without values', { selector: { matchExpressions: [{ key: 'env', operator: 'In' }] } }, /need values/],
+    ['no selector', {}, /selector/],
+  ])('%s makes it invalid, with the reason', (_name, spec, reason) => {
+    expect(parseMetricsGroup(mg(spec))?.invalid).toMatch(reason);
+  });
+
+  test('unusable metadata drops the object', () => {
+    expect(parseMetricsGroup({ metadata: { name: 'x' } })).toBeUndefined();
+  });
+});
