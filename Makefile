@@ -34,7 +34,7 @@ export LETHE_PUSHGATEWAY_BIN := $(PGW_DIR)/pushgateway
 
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: build run test test-unit test-integration test-e2e lint typecheck deps tools clean
+.PHONY: build run test test-unit test-integration test-e2e lint typecheck deps tools clean browser
 
 $(NODE_DIR)/node_modules/.bin/node:
 	mkdir -p $(NODE_DIR)
@@ -75,6 +75,10 @@ debian-tools:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
+# Debian's Chromium, which the web page's end-to-end tests drive (Playwright's browser download is not used).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 tools: $(CONTROL_PLANE_STAMP) $(PGW_DIR)/pushgateway debian-tools
 
 test: lint typecheck test-unit test-integration test-e2e
@@ -85,7 +89,7 @@ test-unit: deps
 test-integration: deps $(CONTROL_PLANE_STAMP)
 	$(JEST) --selectProjects integration --runInBand
 
-test-e2e: deps build $(PGW_DIR)/pushgateway debian-tools
+test-e2e: deps build $(PGW_DIR)/pushgateway debian-tools browser
 	$(JEST) --selectProjects e2e --runInBand
 
 clean:

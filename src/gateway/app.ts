@@ -3,7 +3,7 @@ import { MethodNotAllowedError, NotFoundError, ErrorCode } from '../errors.js';
 import { decodeBody, readBody } from './middleware/decompress.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { decodeRequestPath } from './request-path.js';
-import { metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
+import { groupsApiHandler, metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
 import { healthHandler, quitHandler } from './routes/health.js';
 import { deleteHandler, pushHandler, type PushTarget } from './routes/push.js';
 import { scrapeHandler } from './routes/scrape.js';
@@ -48,6 +48,8 @@ export function createApp(deps: GatewayDeps): Express {
     ['/status', { name: 'status', methods: { GET: web } }],
     ['/api/v1/metrics', { name: 'api/v1/metrics', methods: { GET: metricsApiHandler(deps) }, api: true }],
     ['/api/v1/status', { name: 'api/v1/status', methods: { GET: statusApiHandler(deps) }, api: true }],
+    // Lethe's own (no such route upstream): what the web page shows.
+    ['/api/v1/groups', { name: 'api/v1/groups', methods: { GET: groupsApiHandler(deps) }, api: true }],
   ]);
   if (enableAdminApi) {
     fixed.set('/api/v1/admin/wipe', { name: 'wipe', methods: { PUT: wipeHandler(deps) }, api: true });

@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import type { Attribution, Clock, MetricFamily } from '../model/index.js';
+import type { Attribution, Clock, GroupInsightSource, MetricFamily } from '../model/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
 
@@ -35,4 +35,9 @@ export interface GatewayDeps {
   readonly ownFamilies: () => Promise<MetricFamily[]>;
   /** Called after answering /-/quit (lifecycle API enabled). */
   readonly onQuit: () => void;
+  /**
+   * What the lifecycle knows about a group (policy, owner alive, next deletion, overdue), shown
+   * by /api/v1/groups and the web page. Absent: they say that there is no lifecycle information.
+   */
+  readonly insight?: GroupInsightSource;
 }

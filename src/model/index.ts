@@ -21,3 +21,4 @@ export {
 export type { GroupView, PushMethod, StoredFamily } from './group.js';
 export { DELETION_REASONS, defaultPolicy, mergePolicy } from './policy.js';
 export type { Decision, DeletionPolicy, DeletionReason, Policy, PolicyOverrides } from './policy.js';
+export type { GroupInsight, GroupInsightSource, PlannedDeletion, PolicySource } from './insight.js';

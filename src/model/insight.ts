@@ -1,0 +1,35 @@
+import type { GroupView } from './group.js';
+import type { DeletionReason, Policy } from './policy.js';
+
+/**
+ * What the lifecycle knows about one stored group, for people: the web page and
+ * `/api/v1/groups` show it. The gateway takes it as an optional function. The lifecycle
+ * wiring provides it, usually from its latest plan. When it is absent (e.g. before that is
+ * wired), the page says that it has no lifecycle information.
+ */
+export interface GroupInsight {
+  /** The policy in force for the group: flag defaults < annotations < MetricsGroup spec. */
+  readonly policy: Policy;
+  /** Which layer set the policy's last override; absent: the flag defaults alone. */
+  readonly policySource?: PolicySource;
+  /** Whether the group's owner still exists; absent when the group has no owner or it is unknown. */
+  readonly ownerAlive?: boolean;
+  /** The deletion planned for the group, when one is. */
+  readonly nextDeletion?: PlannedDeletion;
+  /** Set while the group's scheduled push is overdue. */
+  readonly overdue?: { readonly since: number };
+}
+
+export type PolicySource = 'flags' | 'annotations' | 'metricsgroup';
+
+export interface PlannedDeletion {
+  readonly reason: DeletionReason;
+  /**
+   * Unix ms at which the group is deleted, as far as the lifecycle can tell now: a ttl running
+   * out, or the end of the grace for a scrape. Use the time of the decision when it is due at once.
+   */
+  readonly at: number;
+}
+
+/** Looks up the insight for one group. It is called once per group and request, so keep it cheap and synchronous. */
+export type GroupInsightSource = (group: GroupView) => GroupInsight | undefined;

@@ -1,0 +1,494 @@
+/**
+ * The web page in a real headless Chromium (Debian's, driven by playwright-core):
+ * - against the built Lethe, standalone with the admin API: the rows of groups in several
+ *   states (scraped or not, a failed push, a grouping value with markup in it), the job filter,
+ *   expanding a group into its metric families, and deleting a group with a confirmation;
+ * - against an in-process gateway under a route prefix, with a fake lifecycle insight and
+ *   attribution: owners alive and gone, the policy in force, the next deletion, an overdue
+ *   group, and the namespace filter. Its screenshot is the one in README.
+ * Screenshots go to test-artifacts/web/; UPDATE_SCREENSHOT=1 also copies the second to docs/.
+ */
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../../src/config/index.js';
+import { parseText } from '../../src/exposition/index.js';
+import { createApp, listen, type Attributor, type ListeningServer } from '../../src/gateway/index.js';
+import {
+  defaultPolicy,
+  groupingKeyOf,
+  jobOf,
+  unattributed,
+  type Attribution,
+  type Clock,
+  type GroupInsightSource,
+  type OwnerRef,
+} from '../../src/model/index.js';
+import { createLogger, createMetrics } from '../../src/observability/index.js';
+import { LocalGroupStore, type GroupStore } from '../../src/store/index.js';
+import { eventually } from '../harness/eventually.js';
+import { getJson, rawRequest, startGateway, type Gateway } from './gateways.js';
+
+jest.setTimeout(60_000);
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const artifacts = join(repoRoot, 'test-artifacts', 'web');
+
+/** Debian's chromium unless LETHE_CHROMIUM names another build. */
+function chromiumPath(): string {
+  const fromEnv = process.env['LETHE_CHROMIUM'];
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : '/usr/bin/chromium';
+}
+
+/** playwright-core starts it with a fresh temporary profile (its own --user-data-dir) each time. */
+function launchBrowser(): Promise<Browser> {
+  const executablePath = chromiumPath();
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath} (make browser installs it)`);
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A page that records script errors, CSP violations and requests that leave the gateway. */
+async function openPage(browser: Browser, origin: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(5_000);
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  page.on('request', (req) => {
+    if (!req.url().startsWith(`${origin}/`)) problems.push(`request outside the gateway: ${req.url()}`);
+  });
+  return { page, problems };
+}
+
+async function push(base: string, path: string, body: string, expected = 200, headers: Record<string, string> = {}): Promise<void> {
+  const res = await fetch(`${base}${path}`, { method: 'PUT', body, headers });
+  await res.arrayBuffer();
+  expect(res.status).toBe(expected);
+}
+
+const exactly = (text: string): RegExp => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+
+/** The rows of groups whose `job` label is exactly `job`. */
+const rowOf = (page: Page, job: string): Locator =>
+  page.locator('tr.group').filter({
+    has: page.locator('.label').filter({ has: page.locator('.ln', { hasText: exactly('job') }) }).filter({ has: page.locator('.lv', { hasText: exactly(job) }) }),
+  });
+
+/** The page renders asynchronously: retries the assertions until they hold. */
+const settle = async (check: () => Promise<void>): Promise<void> => {
+  await eventually(check, { timeout: 5_000, interval: 50 });
+};
+const text = async (locator: Locator): Promise<string> => (await locator.textContent()) ?? '';
+const count = (locator: Locator, n: number): Promise<void> => settle(async () => expect(await locator.count()).toBe(n));
+const cell = (row: Locator, column: number): Locator => row.locator(':scope > td').nth(column);
+
+/** The groups /api/v1/metrics lists, as their `job` label values. */
+async function storedJobs(gateway: Pick<Gateway, 'port'>, prefix = ''): Promise<string[]> {
+  const doc = (await getJson(gateway, `${prefix}/api/v1/metrics`)) as { data: { labels: Record<string, string> }[] };
+  return doc.data.map((g) => g.labels['job'] ?? '').sort();
+}
+
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+function br(): Browser {
+  if (browser === undefined) throw new Error('browser did not start');
+  return browser;
+}
+
+describe('web page against the built Lethe (standalone, admin API on)', () => {
+  let gateway: Gateway | undefined;
+  const XSS_JOB = 'team/ü <img src=x>';
+
+  const gw = (): Gateway => {
+    if (gateway === undefined) throw new Error('gateway did not start');
+    return gateway;
+  };
+
+  beforeAll(async () => {
+    gateway = await startGateway('lethe', { adminApi: true });
+    const base = gateway.url;
+    await push(
+      base,
+      '/metrics/job/backup/instance/db1',
+      [
+        '# HELP backup_last_success_timestamp_seconds Last time the backup succeeded.',
+        '# TYPE backup_last_success_timestamp_seconds gauge',
+        'backup_last_success_timestamp_seconds 1.7e+09',
+        '# TYPE backup_bytes_total counter',
+        'backup_bytes_total{volume="data"} 1.5e+10',
+        'backup_bytes_total{volume="logs"} 2.5e+08',
+        '# TYPE backup_duration_seconds histogram',
+        'backup_duration_seconds_bucket{le="60"} 0',
+        'backup_duration_seconds_bucket{le="600"} 1',
+        'backup_duration_seconds_bucket{le="+Inf"} 1',
+        'backup_duration_seconds_sum 412',
+        'backup_duration_seconds_count 1',
+        '',
+      ].join('\n'),
+    );
+    await push(base, '/metrics/job/backup/instance/db2', '# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.69e+09\n');
+    await push(base, '/metrics/job/nightly-report', '# TYPE report_rows gauge\nreport_rows 1200\n');
+    await push(base, `/metrics/job@base64/${Buffer.from(XSS_JOB).toString('base64url')}`, 'markup_test 1\n');
+    // Prometheus scrapes these four; the next group is pushed after that scrape.
+    expect((await rawRequest(gateway, { method: 'GET', path: '/metrics' })).status).toBe(200);
+    await push(base, '/metrics/job/etl/instance/shard-0', 'etl_rows_loaded 42\n');
+    // A push the consistency check refuses (backup_bytes_total is a counter): the failure is newer than the push.
+    await push(base, '/metrics/job/nightly-report', '# TYPE backup_bytes_total gauge\nbackup_bytes_total 1\n', 400);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  test('lists every group with its state, escaping every value', async () => {
+    const { page, problems } = await openPage(br(), gw().url);
+    await page.goto(`${gw().url}/`);
+    await count(page.locator('tr.group'), 5);
+
+    const summary = await text(page.locator('#summary'));
+    expect(summary).toContain('5 groups');
+    expect(summary).toContain('1 failed push');
+    expect(summary).toContain('standalone');
+
+    const db1 = page.locator('tr.group').filter({ hasText: 'db1' });
+    expect(await text(cell(db1, 1))).toBe('—not attributed');
+    expect(await text(cell(db1, 2))).toBe('standalone: no owner');
+    expect(await text(cell(db1, 4))).not.toBe('not yet');
+    expect(await text(cell(db1, 5))).toBe('none (standalone)');
+    expect(await text(cell(db1, 6))).toBe('—');
+    expect(await db1.getByRole('button', { name: /^Delete group/ }).isVisible()).toBe(true);
+
+    const report = rowOf(page, 'nightly-report');
+    expect(await report.getAttribute('class')).toContain('failed');
+    expect(await text(report.locator('.badge.warn'))).toMatch(/^last push failed/);
+
+    const etl = rowOf(page, 'etl');
+    expect(await text(cell(etl, 4))).toBe('not yet');
+    expect(await etl.getAttribute('class')).not.toContain('failed');
+
+    // The grouping value with markup in it shows as text, and no element came of it.
+    await count(rowOf(page, XSS_JOB), 1);
+    await count(page.locator('img'), 0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test('filters by job, and keeps the filter in the address', async () => {
+    const { page, problems } = await openPage(br(), gw().url);
+    await page.goto(`${gw().url}/`);
+    await count(page.locator('tr.group'), 5);
+    expect(await page.locator('#f-namespace option').allTextContents()).toEqual(['all namespaces', '(not attributed)']);
+
+    await page.getByLabel('Job', { exact: true }).fill('backup');
+    await count(page.locator('tr.group'), 2);
+    expect(await text(page.locator('#summary'))).toBe('2 of 5 groups1 failed pushstandalone: no lifecycle information');
+    expect(new URL(page.url()).searchParams.get('job')).toBe('backup');
+
+    await page.getByLabel('Job', { exact: true }).fill('no-such-job');
+    await count(page.locator('tr.group'), 0);
+    expect(await text(page.locator('tr.empty'))).toBe('No group matches the filter.');
+
+    await page.goto(`${gw().url}/?job=report`);
+    await count(page.locator('tr.group'), 1);
+    expect(await page.getByLabel('Job', { exact: true }).inputValue()).toBe('report');
+    await page.getByLabel('Job', { exact: true }).fill('');
+    await count(page.locator('tr.group'), 5);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test('expanding a group shows its metric families and series', async () => {
+    const { page, problems } = await openPage(br(), gw().url);
+    await page.goto(`${gw().url}/`);
+    const row = page.locator('tr.group').filter({ hasText: 'db1' });
+    const expander = row.locator('button.expander');
+    expect(await expander.getAttribute('aria-expanded')).toBe('false');
+    const detail = page.locator(`#${String(await expander.getAttribute('aria-controls'))}`);
+    expect(await detail.isHidden()).toBe(true);
+
+    await expander.click();
+    expect(await expander.getAttribute('aria-expanded')).toBe('true');
+    expect(await detail.isVisible()).toBe(true);
+    const names = (await detail.locator('.family h3').allTextContents()).map((h) => h.split(' ')[0]);
+    expect(names.sort()).toEqual([
+      'backup_bytes_total',
+      'backup_duration_seconds',
+      'backup_last_success_timestamp_seconds',
+      'push_failure_time_seconds',
+      'push_time_seconds',
+    ]);
+    const family = (name: string): Locator => detail.locator('.family').filter({ has: page.locator('h3', { hasText: new RegExp(`^${name} `) }) });
+    expect(await text(family('backup_bytes_total').locator('h3 .type'))).toBe('counter');
+    expect(await family('backup_bytes_total').locator('tr').allTextContents()).toEqual([
+      'backup_bytes_total{volume="data"}1.5e+10',
+      'backup_bytes_total{volume="logs"}2.5e+08',
+    ]);
+    expect(await family('backup_duration_seconds').locator('tr').allTextContents()).toEqual([
+      'backup_duration_secondscount 1 · sum 412',
+      'le="60"0',
+      'le="600"1',
+      'le="+Inf"1',
+    ]);
+    expect(await text(family('backup_last_success_timestamp_seconds').locator('.help'))).toBe('Last time the backup succeeded.');
+    await page.screenshot({ path: join(artifacts, 'web-page-standalone.png'), fullPage: true });
+
+    await expander.click();
+    expect(await detail.isHidden()).toBe(true);
+    expect(await expander.getAttribute('aria-expanded')).toBe('false');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test('deletes a group through the Pushgateway route after a confirmation', async () => {
+    const { page, problems } = await openPage(br(), gw().url);
+    await page.goto(`${gw().url}/`);
+    const row = rowOf(page, XSS_JOB);
+    const deleteButton = row.getByRole('button', { name: `Delete group job=${JSON.stringify(XSS_JOB)}` });
+    const dialog = page.getByRole('dialog', { name: 'Delete this group?' });
+
+    // Cancel keeps the group.
+    await deleteButton.click();
+    expect(await dialog.isVisible()).toBe(true);
+    expect(await text(dialog.locator('#confirm-key'))).toBe(`job=${JSON.stringify(XSS_JOB)}`);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await dialog.isHidden()).toBe(true);
+    expect(await storedJobs(gw())).toContain(XSS_JOB);
+
+    // Escape does not delete either.
+    await deleteButton.click();
+    expect(await dialog.isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+    await settle(async () => expect(await dialog.isHidden()).toBe(true));
+    expect(await storedJobs(gw())).toContain(XSS_JOB);
+
+    await deleteButton.click();
+    await dialog.getByRole('button', { name: 'Delete group' }).click();
+    await settle(async () => expect(await text(page.getByRole('status'))).toBe(`Deleted group job=${JSON.stringify(XSS_JOB)}.`));
+    await count(page.locator('tr.group'), 4);
+    expect(await storedJobs(gw())).toEqual(['backup', 'backup', 'etl', 'nightly-report']);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('web page with lifecycle insight, under a route prefix', () => {
+  const PREFIX = '/lethe';
+  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+  let server: ListeningServer | undefined;
+  let store: GroupStore | undefined;
+  const started = Date.now();
+  const MIN = 60_000;
+  /** The gateway's clock, set back while the groups' history is written. */
+  let offset = 0;
+  const clock: Clock = { now: () => Date.now() + offset };
+  const minutesAgo = (m: number): void => {
+    offset = -m * MIN;
+  };
+
+  /** Who pushed, by the bearer token the test sends: `<namespace>/<pod>/<job>/<cronjob>`. */
+  const attributor: Attributor = {
+    attribute: (origin) => {
+      const token = origin.authorization?.replace(/^Bearer /, '');
+      if (token === undefined) return Promise.resolve(unattributed);
+      const [namespace = '', pod = '', job = '', cronJob = ''] = token.split('/');
+      const attribution: Attribution = {
+        source: 'token',
+        namespace,
+        pod,
+        user: `system:serviceaccount:${namespace}:default`,
+        ...(job === '' ? {} : { job: { name: job, uid: `uid-${job}` } }),
+        ...(cronJob === '' ? {} : { cronJob: { name: cronJob, uid: `uid-${cronJob}` } }),
+      };
+      return Promise.resolve(attribution);
+    },
+  };
+
+  const insight: GroupInsightSource = (group) => {
+    switch (jobOf(group.key)) {
+      case 'backup':
+        return { policy: defaultPolicy, ownerAlive: true };
+      case 'db-migrate':
+        return { policy: defaultPolicy, ownerAlive: false, nextDeletion: { reason: 'job-deleted', at: started + 4.5 * MIN } };
+      case 'invoice-export':
+        return {
+          policy: { ...defaultPolicy, ttlMs: 24 * 60 * MIN, overdueAfterMs: 30 * MIN },
+          policySource: 'metricsgroup',
+          ownerAlive: true,
+          overdue: { since: started - 42 * MIN },
+          nextDeletion: { reason: 'ttl-expired', at: started + 20 * 60 * MIN },
+        };
+      default:
+        return { policy: { ...defaultPolicy, ttlMs: 7 * 24 * 60 * MIN } };
+    }
+  };
+
+  const origin = (): string => `http://127.0.0.1:${String(server?.port)}`;
+
+  beforeAll(async () => {
+    const result = loadConfig([`--web.route-prefix=${PREFIX}`, '--web.enable-admin-api'], {});
+    if (result.kind !== 'config') throw new Error('no config');
+    const registry = new Registry();
+    const groups = await LocalGroupStore.open({
+      clock,
+      ownType: () => undefined,
+      consistencyCheck: true,
+      maxGroups: 1000,
+      persistenceFile: '',
+    });
+    store = groups;
+    const app = createApp({
+      store: groups,
+      config: result.config,
+      logger: createLogger({ level: 'error', format: 'json', stream: quiet }),
+      metrics: createMetrics(registry, 'test'),
+      clock,
+      attributor,
+      build: { version: 'test', revision: 'test', startTime: new Date() },
+      ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
+      onQuit: () => undefined,
+      insight,
+    });
+    server = await listen(app, '127.0.0.1', 0);
+    const base = `${origin()}${PREFIX}`;
+    const as = (token: string) => ({ Authorization: `Bearer ${token}` });
+    const scrape = async (): Promise<void> => {
+      expect((await rawRequest({ port: server?.port ?? 0 }, { method: 'GET', path: `${PREFIX}/metrics` })).status).toBe(200);
+    };
+    minutesAgo(183);
+    await push(base, '/metrics/job/backup/instance/db1', '# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.7e+09\n# TYPE backup_bytes_total counter\nbackup_bytes_total 1.5e+10\n', 200, as('team-a/backup-28512345-x7k2p/backup-28512345/backup'));
+    minutesAgo(182.5);
+    await scrape();
+    minutesAgo(72);
+    const invoices = as('billing/invoice-export-28512300-mm2kq/invoice-export-28512300/invoice-export');
+    await push(base, '/metrics/job/invoice-export/instance/eu', 'invoice_export_rows 5310\n', 200, invoices);
+    await push(base, '/metrics/job/invoice-export/instance/us', 'invoice_export_rows 4022\n', 200, invoices);
+    minutesAgo(71.5);
+    await scrape();
+    minutesAgo(12);
+    await push(base, '/metrics/job/ad-hoc', 'adhoc_runs 1\n', 200);
+    minutesAgo(11.5);
+    await scrape();
+    // Refused by the consistency check (backup_bytes_total is a counter): a failed push.
+    minutesAgo(3);
+    await push(base, '/metrics/job/ad-hoc', '# TYPE backup_bytes_total gauge\nbackup_bytes_total 1\n', 400);
+    // Pushed just now, not scraped yet: its deletion waits for the scrape, at most the grace.
+    minutesAgo(0.5);
+    await push(base, '/metrics/job/db-migrate', 'migrate_applied_total 12\n', 200, as('team-a/db-migrate-q8d5w/db-migrate'));
+    offset = 0;
+
+    const owner = (kind: OwnerRef['kind'], namespace: string, name: string, cronJob?: string): OwnerRef => ({
+      kind,
+      namespace,
+      name,
+      uid: `uid-${name}`,
+      ...(cronJob === undefined ? {} : { cronJob: { name: cronJob, uid: `uid-${cronJob}` } }),
+    });
+    await groups.setOwner(groupingKeyOf({ job: 'backup', instance: 'db1' }), owner('Job', 'team-a', 'backup-28512345', 'backup'));
+    await groups.setOwner(groupingKeyOf({ job: 'db-migrate' }), owner('Job', 'team-a', 'db-migrate'));
+    for (const instance of ['eu', 'us']) {
+      await groups.setOwner(groupingKeyOf({ job: 'invoice-export', instance }), owner('MetricsGroup', 'billing', 'invoice-export'));
+    }
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await store?.close();
+  });
+
+  test('shows owner, policy, next deletion and overdue; filters by namespace; deletes under the prefix', async () => {
+    const { page, problems } = await openPage(br(), origin());
+    await page.goto(`${origin()}${PREFIX}/`);
+    await count(page.locator('tr.group'), 5);
+    const summary = await text(page.locator('#summary'));
+    expect(summary).toContain('2 overdue');
+    expect(summary).not.toContain('standalone');
+
+    const backup = rowOf(page, 'backup');
+    expect(await text(cell(backup, 1))).toBe('team-atoken · pod backup-28512345-x7k2p');
+    expect(await text(cell(backup, 2))).toBe('backup-28512345Job of CronJob backupalive');
+    expect(await text(cell(backup, 2).locator('.badge'))).toBe('alive');
+    expect(await text(cell(backup, 3))).toMatch(/^3h[34]m ago$/);
+    expect(await text(cell(backup, 4))).toMatch(/^3h[23]m ago$/);
+    expect(await text(cell(backup, 5))).toBe('delete with ownergrace ≤ 5m');
+    expect(await text(cell(backup, 6))).toBe('none planned');
+
+    const migrate = rowOf(page, 'db-migrate');
+    expect(await migrate.getAttribute('class')).toContain('gone');
+    expect(await text(cell(migrate, 2).locator('.badge'))).toBe('gone');
+    expect(await text(cell(migrate, 4))).toBe('not yet');
+    expect(await text(cell(migrate, 6))).toMatch(/^in 4m\d*s?Job deleted$/);
+
+    const invoices = rowOf(page, 'invoice-export');
+    await count(invoices, 2);
+    for (const row of await invoices.all()) {
+      expect(await row.getAttribute('class')).toContain('overdue');
+      expect(await text(row.locator('.badge.bad'))).toMatch(/^overdue for 4[23]m$/);
+      expect(await text(cell(row, 2))).toBe('invoice-exportMetricsGroupalive');
+      expect(await text(cell(row, 5))).toBe('delete with ownerttl 1d · overdue after 30m · grace ≤ 5m');
+      expect(await cell(row, 5).getAttribute('title')).toMatch(/^From MetricsGroup/);
+      expect(await text(cell(row, 6))).toMatch(/^in 1[89]h\d+mttl expired$/);
+    }
+    const adHoc = rowOf(page, 'ad-hoc');
+    expect(await adHoc.getAttribute('class')).toContain('failed');
+    expect(await text(adHoc.locator('.badge.warn'))).toMatch(/^last push failed 3m(\d+s)? ago$/);
+    expect(await text(cell(adHoc, 1))).toBe('—not attributed');
+    expect(await text(cell(adHoc, 2))).toBe('unowned');
+    expect(await text(cell(adHoc, 5))).toBe('delete with ownerttl 7d · grace ≤ 5m');
+
+    // Namespace filter, alone and with the job filter.
+    expect(await page.locator('#f-namespace option').allTextContents()).toEqual(['all namespaces', '(not attributed)', 'billing', 'team-a']);
+    await page.getByLabel('Namespace', { exact: true }).selectOption('team-a');
+    await count(page.locator('tr.group'), 2);
+    expect(new URL(page.url()).searchParams.get('namespace')).toBe('team-a');
+    await page.getByLabel('Job', { exact: true }).fill('migrate');
+    await count(page.locator('tr.group'), 1);
+    await page.getByLabel('Job', { exact: true }).fill('');
+    await page.getByLabel('Namespace', { exact: true }).selectOption('billing');
+    await count(page.locator('tr.group'), 2);
+    await page.getByLabel('Namespace', { exact: true }).selectOption('*');
+    await count(page.locator('tr.group'), 5);
+
+    // The picture in README: every state, one group expanded.
+    await backup.locator('button.expander').click();
+    await count(page.locator('tr.detail:visible'), 1);
+    const shot = join(artifacts, 'web-page.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    if (process.env['UPDATE_SCREENSHOT'] === '1') copyFileSync(shot, join(repoRoot, 'docs', 'web-page.png'));
+
+    // Delete goes to the route under the prefix.
+    await adHoc.getByRole('button', { name: 'Delete group job="ad-hoc"' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete group' }).click();
+    await count(page.locator('tr.group'), 4);
+    expect(await storedJobs({ port: server?.port ?? 0 }, PREFIX)).toEqual(['backup', 'db-migrate', 'invoice-export', 'invoice-export']);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
