@@ -3,6 +3,7 @@ import {
   PUSH_TIME_METRIC,
   sameOwner,
   type Decision,
+  type DeletionReason,
   type GroupView,
   type GroupingKey,
   type OwnerRef,
@@ -55,9 +56,25 @@ export interface MetricsGroupReport {
   readonly scheduleError: string | undefined;
 }
 
+/**
+ * What the lifecycle knows about one group, for people (the web page, `/api/v1/groups`).
+ * Structurally the gateway's `GroupInsight`.
+ */
+export interface GroupInsightData {
+  readonly policy: Policy;
+  /** Which layer set the last override; absent: the flags alone. */
+  readonly policySource?: 'flags' | 'annotations' | 'metricsgroup';
+  /** Whether the owner exists (in the cache); absent when there is no owner. */
+  readonly ownerAlive?: boolean;
+  readonly nextDeletion?: { readonly reason: DeletionReason; readonly at: number };
+  readonly overdue?: { readonly since: number };
+}
+
 export interface Plan {
   /** One per group. */
   readonly decisions: readonly Decision[];
+  /** By grouping-key id. */
+  readonly insights: ReadonlyMap<string, GroupInsightData>;
   readonly overdue: readonly GroupOverdue[];
   readonly metricsGroups: readonly MetricsGroupReport[];
   /** The earliest future time at which a decision may change by itself. */
@@ -141,6 +158,7 @@ export function decide(input: DecideInput): Plan {
   };
 
   const decisions: Decision[] = [];
+  const insights = new Map<string, GroupInsightData>();
   const overdue: GroupOverdue[] = [];
   let nextAt: number | undefined;
   for (const group of groups) {
@@ -150,6 +168,8 @@ export function decide(input: DecideInput): Plan {
     const ctx: GroupContext = { group, owner, policy, snapshot, now, lineages };
     const decision = runChecks(ctx, ownerChanged);
     decisions.push(decision);
+    const insight = insightOf(decision, group, policy, snapshot, now);
+    insights.set(group.key.id, insight);
     if (decision.notBefore !== undefined && decision.notBefore > now) nextAt = earliest(nextAt, decision.notBefore);
     if (decision.action === 'delete' || owner === undefined) continue;
 
@@ -160,6 +180,7 @@ export function decide(input: DecideInput): Plan {
     const state = overdueFor(source, newest, policy);
     if (typeof state === 'string') continue;
     overdue.push({ groupKey: group.key, owner, lastPushAt: newest, state });
+    if (state.overdue && state.since !== undefined) insights.set(group.key.id, { ...insight, overdue: { since: state.since } });
     if (state.nextCheckAt !== undefined) nextAt = earliest(nextAt, state.nextCheckAt);
   }
 
@@ -187,7 +208,54 @@ export function decide(input: DecideInput): Plan {
       scheduleError,
     });
   }
-  return { decisions, overdue, metricsGroups, nextAt };
+  return { decisions, insights, overdue, metricsGroups, nextAt };
+}
+
+const hasOverrides = (o: object | undefined): boolean => o !== undefined && Object.keys(o).length > 0;
+
+function insightOf(decision: Decision, group: GroupView, policy: Policy, snap: ClusterSnapshot, now: number): GroupInsightData {
+  const owner = decision.owner;
+  let policySource: GroupInsightData['policySource'] = 'flags';
+  let ownerAlive: boolean | undefined;
+  if (owner !== undefined) {
+    switch (owner.kind) {
+      case 'MetricsGroup': {
+        const mg = snap.metricsGroups.get(owner.uid);
+        ownerAlive = mg !== undefined;
+        if (hasOverrides(mg?.policy ?? snap.tombstones.get(owner.uid)?.policy)) policySource = 'metricsgroup';
+        break;
+      }
+      case 'Job':
+      case 'CronJob': {
+        const own = owner.kind === 'Job' ? snap.jobs.get(owner.uid) : snap.cronJobs.get(owner.uid);
+        ownerAlive = own !== undefined;
+        const cronJob = owner.cronJob === undefined ? undefined : snap.cronJobs.get(owner.cronJob.uid);
+        if (hasOverrides(own?.policy) || hasOverrides(cronJob?.policy) || hasOverrides(snap.tombstones.get(owner.uid)?.policy)) policySource = 'annotations';
+        break;
+      }
+      case 'Namespace': {
+        const ns = snap.namespaces.get(owner.name);
+        ownerAlive = ns !== undefined && ns.uid === owner.uid && !ns.terminating;
+        break;
+      }
+      default: {
+        const never: never = owner.kind;
+        return never;
+      }
+    }
+  }
+  const nextDeletion =
+    decision.action === 'delete'
+      ? { reason: decision.reason, at: decision.notBefore ?? now }
+      : policy.ttlMs > 0
+        ? { reason: 'ttl-expired' as const, at: group.lastPushAt + policy.ttlMs }
+        : undefined;
+  return {
+    policy,
+    policySource,
+    ...(ownerAlive === undefined ? {} : { ownerAlive }),
+    ...(nextDeletion === undefined ? {} : { nextDeletion }),
+  };
 }
 
 /** Runs the chain of checks for one group and turns the first conclusive verdict into a Decision. */

@@ -2,7 +2,7 @@ import { describeOwner, jobOf, type Clock, type Decision, type DeletionReason, t
 import { F, errorFields, type LifecycleMetrics, type Logger } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
 import type { ClusterView, Leadership, Presence } from './cluster-view.js';
-import { decide, type MetricsGroupReport, type Plan } from './decide.js';
+import { decide, type GroupInsightData, type MetricsGroupReport, type Plan } from './decide.js';
 import { describeKey } from './describe.js';
 
 /** One Kubernetes Event's worth of deletions: the groups one pass deleted for one subject and reason. */
@@ -65,6 +65,7 @@ export class LifecycleLoop {
   private again = false;
   private stopped = true;
   private blocked: readonly Gate[] = [];
+  private insights: ReadonlyMap<string, GroupInsightData> = new Map();
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly deps: LifecycleDeps) {
@@ -91,6 +92,9 @@ export class LifecycleLoop {
   kick(): void {
     this.scheduleAt(Date.now() + this.deps.options.debounceMs);
   }
+
+  /** What the latest pass concluded about a group (for the web page and /api/v1/groups). */
+  readonly insight = (group: { readonly key: { readonly id: string } }): GroupInsightData | undefined => this.insights.get(group.key.id);
 
   /** The gates that block deletions now (empty: none). */
   gates(): readonly Gate[] {
@@ -166,6 +170,7 @@ export class LifecycleLoop {
     const now = clock.now();
     const groups = [...store.groups()];
     const plan = decide({ groups, snapshot: view.snapshot(), defaults: options.defaults, now });
+    this.insights = plan.insights;
     const pushedAt = new Map(groups.map((g) => [g.key.id, g.lastPushAt]));
     const unchanged = (d: Decision): boolean => store.get(d.groupKey)?.lastPushAt === pushedAt.get(d.groupKey.id);
 

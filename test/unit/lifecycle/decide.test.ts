@@ -424,3 +424,23 @@ describe('decide: every combination of policies for a CronJob run', () => {
     },
   );
 });
+
+describe('decide: insight for people', () => {
+  test('policy source, owner alive, next deletion', () => {
+    const groups = [
+      group('backup', '', fromJob('b-1'), ownedBy(jobOwner('b-1'))),
+      group('gone', '', fromJob('g-1'), ownedBy(jobOwner('g-1')), unscraped),
+      group('plain', '', unattributedGroup),
+    ];
+    const plan = decide({
+      groups,
+      snapshot: snapshot({ jobs: [job('b-1', (j) => ({ ...j, policy: { ttlMs: 60 * MIN } }))] }),
+      defaults: defaultPolicy,
+      now: T0,
+    });
+    const [backup, gone, plain] = groups.map((g) => plan.insights.get(g.key.id));
+    expect(backup).toMatchObject({ policySource: 'annotations', ownerAlive: true, nextDeletion: { reason: 'ttl-expired', at: T0 + 59 * MIN } });
+    expect(gone).toMatchObject({ policySource: 'flags', ownerAlive: false, nextDeletion: { reason: 'job-deleted', at: T0 + 4 * MIN } });
+    expect(plain).toEqual({ policy: defaultPolicy, policySource: 'flags' });
+  });
+});
