@@ -2,3 +2,7 @@ export type { GroupStore, PushRequest, PushResult, ScrapeFormat } from './group-
 export { LocalGroupStore } from './local-store.js';
 export type { ChangeMeta, LocalStoreOptions, StoreChange, StoreEvents } from './local-store.js';
 export { readJournal } from './persistence.js';
+export { RedisGroupStore } from './redis/redis-store.js';
+export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store.js';
+export { RedisLease } from './redis/lease.js';
+export { isRedisUrl, redactRedisUrl } from './redis/connection.js';

@@ -1,0 +1,264 @@
+import { hash } from 'node:crypto';
+import { z } from 'zod';
+import { ConfigError, ErrorCode, messageOf } from '../../errors.js';
+import { decodeProtobufDelimited, encodeFamilyDelimited } from '../../exposition/index.js';
+import {
+  PUSH_FAILURE_TIME_METRIC,
+  PUSH_TIME_METRIC,
+  groupingKeyOf,
+  type Attribution,
+  type GroupingKey,
+  type MetricFamily,
+  type OwnerRef,
+  type PushMethod,
+  type StoredFamily,
+} from '../../model/index.js';
+import { ConsistencyIndex, type OwnTypeLookup } from '../consistency.js';
+import type { PushRequest } from '../group-store.js';
+import type { ChangeMeta, StoreChange } from '../local-store.js';
+import { groupRecordSchema } from '../persistence.js';
+import { metaFamilies, sanitizeFamily, seriesId } from '../sanitize.js';
+
+/**
+ * Between the store and Redis: a push becomes the arguments of the push script (with the checks
+ * that need nothing stored done here, as the embedded store does them), and log entries and
+ * snapshot rows become StoreChanges for the local view. Everything read from Redis is checked
+ * with zod first (it is data from outside the process).
+ */
+
+const SUFFIXES = ['_count', '_sum', '_bucket'] as const;
+
+interface Probe {
+  readonly name: string;
+  readonly rule: 'b' | 'B' | 'x';
+}
+
+interface PreparedFamily {
+  readonly family: MetricFamily;
+  readonly probes: readonly Probe[];
+}
+
+export type PreparedPush =
+  | { readonly mode: 'fail'; readonly reason: string; readonly args: readonly string[] }
+  | { readonly mode: 'push'; readonly families: readonly PreparedFamily[]; readonly args: readonly string[] };
+
+export interface PushSettings {
+  readonly prefix: string;
+  readonly ownType: OwnTypeLookup;
+  readonly consistencyCheck: boolean;
+  readonly maxGroups: number;
+  readonly logLength: number;
+}
+
+/** 128 bits of SHA-256 of a series identity: fixed width, so the scripts can pack them. */
+export function seriesHash(id: string): string {
+  return hash('sha256', id, 'hex').slice(0, 32);
+}
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+export function groupJson(key: GroupingKey, attribution: Attribution): string {
+  return JSON.stringify({ k: key.labels.map((l) => [l.name, l.value]), attr: attribution });
+}
+
+/**
+ * Sanitises a push, runs the checks that depend only on the push and Lethe's own metric types
+ * (timestamps, label names and values, value fields, duplicates within the push, suffix
+ * collisions among the pushed families), and lays out the script arguments. What depends on the
+ * stored groups is checked by the script, atomically with the write.
+ */
+export function preparePush(request: PushRequest, now: number, s: PushSettings): PreparedPush {
+  const { key } = request;
+  const families = new Map<string, MetricFamily>();
+  let failureOverride = '';
+  for (const pushed of request.families) {
+    if (pushed.name === PUSH_TIME_METRIC) continue;
+    const family = sanitizeFamily(pushed, key);
+    if (pushed.name === PUSH_FAILURE_TIME_METRIC) {
+      failureOverride = String((family.metrics[0]?.value ?? 0) * 1000);
+      continue;
+    }
+    families.set(family.name, family);
+  }
+  const head = [s.prefix, key.id, groupJson(key, request.attribution)];
+  const tail = (mode: 'push' | 'fail', count: number): string[] => [
+    mode,
+    request.method,
+    String(now),
+    failureOverride,
+    s.consistencyCheck ? '1' : '0',
+    String(s.maxGroups),
+    String(s.logLength),
+    String(count),
+  ];
+  const refuse = (reason: string): PreparedPush => ({ mode: 'fail', reason, args: [...head, ...tail('fail', 0)] });
+  if (request.families.some((f) => f.metrics.some((m) => m.timestampMs !== undefined))) {
+    return refuse('pushed metrics must not have timestamps');
+  }
+  const candidate = new Map(families);
+  for (const family of metaFamilies(key, now, 0)) candidate.set(family.name, family);
+  if (s.consistencyCheck) {
+    const problem = new ConsistencyIndex(s.ownType).check(key.id, candidate, candidate.keys());
+    if (problem !== undefined) return refuse(problem);
+  }
+  const prepared: PreparedFamily[] = [];
+  const args = [...head, ...tail('push', families.size)];
+  for (const family of families.values()) {
+    const probes: Probe[] = [];
+    for (const suffix of SUFFIXES) {
+      if (!family.name.endsWith(suffix)) continue;
+      const base = family.name.slice(0, -suffix.length);
+      if (!candidate.has(base)) probes.push({ name: base, rule: suffix === '_bucket' ? 'B' : 'b' });
+    }
+    if (family.type === 'histogram' || family.type === 'summary') {
+      for (const suffix of family.type === 'histogram' ? SUFFIXES : SUFFIXES.slice(0, 2)) {
+        if (!candidate.has(family.name + suffix)) probes.push({ name: family.name + suffix, rule: 'x' });
+      }
+    }
+    let packed = '';
+    for (const metric of family.metrics) packed += seriesHash(seriesId(family.name, metric.labels));
+    const own = (name: string): string => (s.ownType(name) === undefined ? '0' : '1');
+    args.push(family.name, family.type, `${now} ${base64(encodeFamilyDelimited(family))}`, own(family.name), packed, String(probes.length));
+    for (const probe of probes) args.push(probe.name, probe.rule, own(probe.name));
+    prepared.push({ family, probes });
+  }
+  return { mode: 'push', families: prepared, args };
+}
+
+/** The message of a conflict the push script found: the same words as the embedded store's check. */
+export function conflictMessage(families: readonly PreparedFamily[], kind: string, familyIndex: number, index: number, type: string): string {
+  const entry = families[familyIndex - 1];
+  if (entry === undefined) return 'pushed metrics are inconsistent with stored metrics';
+  const { family } = entry;
+  switch (kind) {
+    case 'type':
+      return `metric family ${JSON.stringify(family.name)} has type ${family.type.toUpperCase()}, but other stored metrics of that name have type ${type.toUpperCase()}`;
+    case 'suffix': {
+      const probe = entry.probes[index - 1];
+      if (probe === undefined) break;
+      return probe.rule === 'x'
+        ? `${family.type} ${JSON.stringify(family.name)} collides with the metric family ${JSON.stringify(probe.name)}`
+        : `metric family ${JSON.stringify(family.name)} collides with the ${type} ${JSON.stringify(probe.name)}`;
+    }
+    case 'series': {
+      const metric = family.metrics[index - 1];
+      if (metric === undefined) break;
+      const labels = metric.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ');
+      return `duplicate series: ${family.name}{${labels}} is already stored in another group`;
+    }
+  }
+  return `pushed metrics are inconsistent with stored metrics (${kind})`;
+}
+
+// ---- Reading Redis ----
+
+const groupValueSchema = z.object({ k: groupRecordSchema.shape.k, attr: groupRecordSchema.shape.attr });
+const ownerJsonSchema = groupRecordSchema.shape.owner;
+const millis = z.string().regex(/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i, 'not a number').transform(Number);
+
+function damaged(what: string, err: unknown): ConfigError {
+  return new ConfigError(ErrorCode.persistence, `Redis holds a ${what} that Lethe cannot read: ${messageOf(err)}`, { cause: err });
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw damaged(what, err);
+  }
+}
+
+export interface GroupHead {
+  readonly key: GroupingKey;
+  readonly attribution: Attribution;
+}
+
+/** The value of `<p>groups`: the grouping key and the attribution of the last push. */
+export function parseGroupValue(text: string): GroupHead {
+  const parsed = groupValueSchema.safeParse(parseJson(text, 'group'));
+  if (!parsed.success) throw damaged('group', parsed.error);
+  return { key: groupingKeyOf(Object.fromEntries(parsed.data.k)), attribution: parsed.data.attr as Attribution };
+}
+
+export function parseOwner(text: string): OwnerRef | undefined {
+  if (text === '') return undefined;
+  const parsed = ownerJsonSchema.safeParse(parseJson(text, 'owner'));
+  if (!parsed.success) throw damaged('owner', parsed.error);
+  return parsed.data;
+}
+
+export function parseMillis(text: string, what: string): number {
+  const parsed = millis.safeParse(text);
+  if (!parsed.success || !Number.isFinite(parsed.data)) throw damaged(what, parsed.error ?? new Error(text));
+  return parsed.data;
+}
+
+/** One `<pushed at ms> <base64>` family value. */
+export function parseFamilyValue(text: string): StoredFamily {
+  const space = text.indexOf(' ');
+  const pushedAt = parseMillis(space === -1 ? '' : text.slice(0, space), 'family time');
+  let decoded: MetricFamily[];
+  try {
+    decoded = decodeProtobufDelimited(Buffer.from(text.slice(space + 1), 'base64'));
+  } catch (err) {
+    throw damaged('metric family', err);
+  }
+  const family = decoded[0];
+  if (decoded.length !== 1 || family === undefined) throw damaged('metric family', new Error(`${decoded.length} families in one value`));
+  return { family, pushedAt };
+}
+
+export interface LogEntry {
+  readonly id: string;
+  /** The change number (consecutive; a gap means the log was trimmed past this reader). */
+  readonly n: number;
+  readonly change: StoreChange;
+}
+
+const fieldsSchema = z.array(z.string()).refine((a) => a.length % 2 === 0, 'odd number of fields');
+const entrySchema = z.tuple([z.string(), fieldsSchema]);
+export const entriesSchema = z.array(entrySchema);
+/** XREAD's answer: null on timeout, else [[stream, entries]]. */
+export const xreadSchema = z.union([z.null(), z.array(z.tuple([z.string(), entriesSchema]))]);
+
+/** A log entry's fields → the change it records. */
+export function parseEntry(id: string, fields: readonly string[]): LogEntry {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? '', fields[i + 1] ?? '');
+  const get = (name: string): string => {
+    const value = f.get(name);
+    if (value === undefined) throw damaged('log entry', new Error(`${id} has no field ${name}`));
+    return value;
+  };
+  const n = parseMillis(get('n'), 'log entry number');
+  const { key, attribution } = parseGroupValue(get('g'));
+  const op = get('op');
+  const meta: ChangeMeta = {
+    attribution,
+    lastPushAt: parseMillis(get('p'), 'push time'),
+    lastFailureAt: parseMillis(get('x'), 'failure time'),
+    owner: parseOwner(get('o')),
+  };
+  switch (op) {
+    case 'delete':
+      return { id, n, change: { op: 'delete', key } };
+    case 'meta':
+      return { id, n, change: { op: 'meta', key, meta } };
+    case 'push': {
+      const method = get('m');
+      if (method !== 'PUT' && method !== 'POST') throw damaged('log entry', new Error(`${id} has method ${method}`));
+      const text = get('f');
+      const families = text === '' ? [] : text.split('\n').map(parseFamilyValue);
+      return { id, n, change: { op: 'push', method: method satisfies PushMethod, key, families, meta } };
+    }
+    default:
+      throw damaged('log entry', new Error(`${id} has op ${op}`));
+  }
+}
+
+/** Stream ids compare as (ms, seq). */
+export function compareIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  return Number(am) - Number(bm) || Number(as) - Number(bs);
+}

@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { ConfigError, ErrorCode } from '../../errors.js';
+import type { Attribution, GroupingKey, OwnerRef, StoredFamily } from '../../model/index.js';
+import { LocalGroupStore, type LocalStoreOptions, type StoreChange } from '../local-store.js';
+import {
+  compareIds,
+  entriesSchema,
+  parseEntry,
+  parseFamilyValue,
+  parseGroupValue,
+  parseMillis,
+  parseOwner,
+  xreadSchema,
+  type LogEntry,
+} from './codec.js';
+import { FORMAT, type Keys } from './keys.js';
+
+/**
+ * Keeps a replica's local view (an in-memory LocalGroupStore: index, render cache, scrape) equal
+ * to what Redis holds, by following the change log, a Redis stream written by the same scripts
+ * that write the groups. Why a stream, and not pub/sub or keyspace notifications: its entries
+ * are ordered, numbered and kept, so a reader sees every change exactly once and in commit order
+ * (the view is always a state Redis really had, never a mix), notices a gap, and can read what
+ * it missed; pub/sub and keyspace notifications drop messages while a client is away, carry no
+ * order across keys, and the latter need server configuration many managed Redis forbid.
+ *
+ * After a lost connection, a gap or a start, the view is rebuilt in full: a snapshot read in
+ * chunks (each chunk one MULTI) from a known log position, then the log from that position
+ * replayed over it, then a new view built from the result and swapped in.
+ */
+
+export interface FeedEvents {
+  readonly onResync?: (groups: number, seconds: number) => void;
+  readonly onError?: (err: unknown) => void;
+  /** Redis came back without the data it had (a new epoch): acknowledged pushes may be gone. */
+  readonly onDataLost?: () => void;
+}
+
+export interface FeedDeps {
+  readonly client: Redis;
+  readonly keys: Keys;
+  /** Options of the local view (memory only). */
+  readonly view: Omit<LocalStoreOptions, 'persistenceFile'>;
+  readonly blockMs: number;
+  readonly timeoutMs: number;
+  readonly events: FeedEvents;
+}
+
+interface Image {
+  key: GroupingKey;
+  attribution: Attribution;
+  lastPushAt: number;
+  lastFailureAt: number;
+  owner: OwnerRef | undefined;
+  families: Map<string, StoredFamily>;
+}
+
+const CHUNK = 200;
+const hmgetSchema = z.array(z.string().nullable());
+const hgetallSchema = z.array(z.string());
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class ChangeFeed {
+  private view_: LocalGroupStore | undefined;
+  private lastId = '0-0';
+  private n = 0;
+  private synced = false;
+  private everSynced = false;
+  private epoch: string | undefined;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private fatal: ConfigError | undefined;
+  private readonly waiters = new Set<{ readonly id: string; readonly resolve: () => void }>();
+  private readonly syncListeners = new Set<() => void>();
+
+  constructor(private readonly deps: FeedDeps) {}
+
+  /** The current view; undefined before the first sync. */
+  get view(): LocalGroupStore | undefined {
+    return this.view_;
+  }
+
+  /** True once a full sync has completed (the view may lag while reconnecting). */
+  get hasSynced(): boolean {
+    return this.everSynced;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** Resolves after the first sync, or after `timeoutMs`; rejects when Redis holds foreign data. */
+  firstSync(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const finish = (err?: ConfigError): void => {
+        clearTimeout(timer);
+        this.syncListeners.delete(check);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const check = (): void => {
+        if (this.fatal !== undefined) finish(this.fatal);
+        else if (this.everSynced) finish();
+      };
+      const timer = setTimeout(() => finish(), timeoutMs);
+      this.syncListeners.add(check);
+      check();
+    });
+  }
+
+  /** Resolves when the view has applied the log entry `id` (or after the timeout: it is in Redis). */
+  caughtUp(id: string): Promise<void> {
+    if (compareIds(this.lastId, id) >= 0 && this.synced) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        id,
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.resolve, this.deps.timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const waiter of [...this.waiters]) waiter.resolve();
+    await this.running;
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) if (this.synced && compareIds(this.lastId, waiter.id) >= 0) waiter.resolve();
+    for (const listener of this.syncListeners) listener();
+  }
+
+  private async run(): Promise<void> {
+    const { client, keys, blockMs } = this.deps;
+    while (!this.stopped) {
+      try {
+        if (client.status !== 'ready') {
+          this.synced = false;
+          await pause(100);
+          continue;
+        }
+        if (!this.synced) await this.resync();
+        const reply = xreadSchema.parse(await client.call('XREAD', 'COUNT', '1000', 'BLOCK', String(blockMs), 'STREAMS', keys.log, this.lastId));
+        if (reply === null || this.stopped) continue;
+        const view = this.view_;
+        if (view === undefined) continue;
+        for (const [, entries] of reply) {
+          for (const [id, fields] of entries) {
+            const entry = parseEntry(id, fields);
+            if (entry.n !== this.n + 1) {
+              // The log was trimmed past us: read everything again.
+              this.synced = false;
+              break;
+            }
+            view.apply(entry.change);
+            this.lastId = id;
+            this.n = entry.n;
+          }
+        }
+        this.notify();
+      } catch (err) {
+        if (this.stopped) break;
+        this.synced = false;
+        if (err instanceof ConfigError) {
+          this.fatal = err;
+          this.notify();
+        }
+        this.deps.events.onError?.(err);
+        await pause(200);
+      }
+    }
+  }
+
+  private async checkFormat(): Promise<void> {
+    const { client, keys } = this.deps;
+    await client.call('SET', keys.format, FORMAT, 'NX');
+    const format = await client.call('GET', keys.format);
+    if (format !== FORMAT) {
+      throw new ConfigError(
+        ErrorCode.persistence,
+        `Redis key ${keys.format} holds ${JSON.stringify(format)}, not ${JSON.stringify(FORMAT)}: the key prefix is used by something else or by another Lethe version (choose another --store.redis.key-prefix)`,
+      );
+    }
+    await client.call('SET', keys.epoch, randomUUID(), 'NX');
+    const epoch = await client.call('GET', keys.epoch);
+    if (typeof epoch !== 'string') throw new Error('Redis lost the epoch key while it was being read');
+    if (this.epoch !== undefined && epoch !== this.epoch) this.deps.events.onDataLost?.();
+    this.epoch = epoch;
+  }
+
+  private async resync(): Promise<void> {
+    const started = performance.now();
+    await this.checkFormat();
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const replayed = await this.readAll();
+      if (replayed === undefined) continue; // the log moved past our start while we read
+      const view = await LocalGroupStore.open({ ...this.deps.view, persistenceFile: '' });
+      for (const image of replayed.images.values()) {
+        view.apply({
+          op: 'push',
+          method: 'PUT',
+          key: image.key,
+          families: [...image.families.values()],
+          meta: { attribution: image.attribution, lastPushAt: image.lastPushAt, lastFailureAt: image.lastFailureAt, owner: image.owner },
+        });
+      }
+      this.view_ = view;
+      this.lastId = replayed.lastId;
+      this.n = replayed.n;
+      this.synced = true;
+      this.everSynced = true;
+      this.deps.events.onResync?.(view.groupCount, (performance.now() - started) / 1000);
+      this.notify();
+      return;
+    }
+  }
+
+  /** A snapshot plus the log since it began, as group images; undefined when the log was trimmed meanwhile. */
+  private async readAll(): Promise<{ images: Map<string, Image>; lastId: string; n: number } | undefined> {
+    const { client, keys } = this.deps;
+    const head = entriesSchema.parse(await client.call('XREVRANGE', keys.log, '+', '-', 'COUNT', '1'));
+    let lastId = '0-0';
+    let n: number;
+    const newest = head[0];
+    if (newest === undefined) {
+      const seq = await client.call('GET', keys.seq);
+      n = typeof seq === 'string' ? parseMillis(seq, 'change number') : 0;
+    } else {
+      lastId = newest[0];
+      n = parseEntry(newest[0], newest[1]).n;
+    }
+    const images = new Map<string, Image>();
+    const gids = hgetallSchema.parse(await client.call('HKEYS', keys.groups));
+    for (let i = 0; i < gids.length; i += CHUNK) {
+      const chunk = gids.slice(i, i + CHUNK);
+      const multi = client.multi();
+      multi.call('HMGET', keys.groups, ...chunk);
+      multi.call('HMGET', keys.push, ...chunk);
+      multi.call('HMGET', keys.fail, ...chunk);
+      multi.call('HMGET', keys.owner, ...chunk);
+      for (const gid of chunk) multi.call('HGETALL', keys.fam(gid));
+      const results = await multi.exec();
+      if (results === null) throw new Error('snapshot transaction was aborted');
+      const values = results.map(([err, value]) => {
+        if (err !== null) throw err;
+        return value;
+      });
+      const [groups, push, fail, owner] = values.slice(0, 4).map((v) => hmgetSchema.parse(v));
+      chunk.forEach((gid, j) => {
+        const groupText = groups?.[j];
+        if (groupText === undefined || groupText === null) return; // deleted meanwhile
+        const { key, attribution } = parseGroupValue(groupText);
+        const families = new Map<string, StoredFamily>();
+        const fam = hgetallSchema.parse(values[4 + j]);
+        for (let f = 0; f + 1 < fam.length; f += 2) {
+          const stored = parseFamilyValue(fam[f + 1] ?? '');
+          families.set(stored.family.name, stored);
+        }
+        images.set(gid, {
+          key,
+          attribution,
+          lastPushAt: parseMillis(push?.[j] ?? '0', 'push time'),
+          lastFailureAt: parseMillis(fail?.[j] ?? '0', 'failure time'),
+          owner: parseOwner(owner?.[j] ?? ''),
+          families,
+        });
+      });
+    }
+    // Replay what changed since the snapshot began: applying a change again is harmless, and the
+    // result is the state as of the last entry read.
+    for (;;) {
+      const entries = entriesSchema.parse(await client.call('XRANGE', keys.log, `(${lastId}`, '+', 'COUNT', '1000'));
+      for (const [id, fields] of entries) {
+        const entry: LogEntry = parseEntry(id, fields);
+        if (entry.n !== n + 1) return undefined;
+        applyToImages(images, entry.change);
+        lastId = id;
+        n = entry.n;
+      }
+      if (entries.length < 1000) return { images, lastId, n };
+    }
+  }
+}
+
+function applyToImages(images: Map<string, Image>, change: StoreChange): void {
+  const id = change.key.id;
+  if (change.op === 'delete') {
+    images.delete(id);
+    return;
+  }
+  const { meta } = change;
+  let image = images.get(id);
+  if (image === undefined) {
+    image = { key: change.key, attribution: meta.attribution, lastPushAt: 0, lastFailureAt: 0, owner: undefined, families: new Map() };
+    images.set(id, image);
+  }
+  image.attribution = meta.attribution;
+  image.lastPushAt = meta.lastPushAt;
+  image.lastFailureAt = meta.lastFailureAt;
+  image.owner = meta.owner;
+  if (change.op === 'push') {
+    if (change.method === 'PUT') image.families = new Map();
+    for (const stored of change.families) image.families.set(stored.family.name, stored);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The Redis layout of the store. Every key starts with the configured prefix (default `lethe:`),
+ * so several installations can share one Redis. Groups are identified by the canonical grouping
+ * key id (`GroupingKey.id`).
+ *
+ *   <p>format                 string  layout version; start-up refuses any other
+ *   <p>epoch                  string  random id written once; a new one means Redis lost the data
+ *   <p>groups                 hash    gid → JSON {k: [[name, value]…], attr}   (the group exists)
+ *   <p>push, <p>fail         hash    gid → Unix ms of the last push / failed push
+ *   <p>owner                  hash    gid → JSON OwnerRef
+ *   <p>fam:<gid>              hash    family name → "<pushed at ms> <base64 delimited protobuf>"
+ *   <p>idx:<gid>              hash    family name → "<type> <series hashes, 32 hex each>"
+ *   <p>nt:<name>              hash    type → number of groups with a family of that name and type
+ *   <p>series                 hash    series hash → gid that holds the series
+ *   <p>seq                    string  number of the last change
+ *   <p>log                    stream  every change, in order (n = seq); local views follow it
+ *   <p>lease                  string  holder of the Redis lease (with a TTL)
+ *
+ * The consistency index (idx, nt, series) lives in Redis so that the check and the write are one
+ * atomic script: two replicas taking conflicting pushes at the same moment cannot both win.
+ */
+
+export const FORMAT = 'lethe-redis 1';
+
+export interface Keys {
+  readonly prefix: string;
+  readonly format: string;
+  readonly epoch: string;
+  readonly groups: string;
+  readonly push: string;
+  readonly fail: string;
+  readonly owner: string;
+  readonly seq: string;
+  readonly log: string;
+  readonly lease: string;
+  fam(gid: string): string;
+}
+
+export function keysOf(prefix: string): Keys {
+  return {
+    prefix,
+    format: `${prefix}format`,
+    epoch: `${prefix}epoch`,
+    groups: `${prefix}groups`,
+    push: `${prefix}push`,
+    fail: `${prefix}fail`,
+    owner: `${prefix}owner`,
+    seq: `${prefix}seq`,
+    log: `${prefix}log`,
+    lease: `${prefix}lease`,
+    fam: (gid) => `${prefix}fam:${gid}`,
+  };
+}

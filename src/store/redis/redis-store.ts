@@ -1,0 +1,321 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
+import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
+import type { OwnTypeLookup } from '../consistency.js';
+import type { GroupStore, PushRequest, PushResult } from '../group-store.js';
+import { LocalGroupStore, type StoreEvents } from '../local-store.js';
+import { RenderCache } from '../render-cache.js';
+import { conflictMessage, preparePush, type PushSettings } from './codec.js';
+import { connect, redactRedisUrl, runScript } from './connection.js';
+import { ChangeFeed, type FeedEvents } from './feed.js';
+import { keysOf, type Keys } from './keys.js';
+import { RedisLease, type LeaseEvents } from './lease.js';
+import { DELETE, PUSH, SET_OWNER } from './scripts.js';
+
+/**
+ * The Redis (or Valkey) backend: any number of replicas share one Redis, each taking pushes,
+ * deletes and API reads. A write is one atomic script (check + write + log entry) and is
+ * acknowledged only after Redis answered (and, with `minReplicas`, after that many Redis replicas
+ * confirmed it): with appendonly and appendfsync always on the server, it is then on disk.
+ *
+ * Reads never go to Redis: each replica keeps a local view, an in-memory LocalGroupStore fed by
+ * the change log (feed.ts), so a scrape is the same cached rendering as with the file store.
+ * Only the replica that holds the lease serves pushed groups on /metrics (Prometheus scrapes
+ * every replica and must see one copy); the others serve only Lethe's own metrics.
+ */
+
+export interface RedisStoreEvents extends StoreEvents, FeedEvents, LeaseEvents {
+  readonly onConnection?: (connected: boolean, err: unknown) => void;
+  readonly onLeaseError?: (err: unknown) => void;
+}
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  readonly keyPrefix: string;
+  /** Connect and command timeout (ms); a push that Redis has not answered by then gets 503. */
+  readonly timeoutMs: number;
+  /** With > 0, a write is acknowledged only after that many Redis replicas have it (WAIT). */
+  readonly minReplicas: number;
+  readonly clock: Clock;
+  readonly ownType: OwnTypeLookup;
+  readonly consistencyCheck: boolean;
+  readonly maxGroups: number;
+  /**
+   * Who serves pushed groups on /metrics. `lease`: this store runs a Redis lease and serves while
+   * it holds it (exposed as `leadership`). `servesGroups`: someone else decides (a Kubernetes
+   * Lease). Neither: always (a single replica).
+   */
+  readonly lease?: { readonly identity: string; readonly durationMs: number };
+  readonly servesGroups?: () => boolean;
+  /** Entries kept in the change log (approximately); a replica further behind resyncs. */
+  readonly logLength?: number;
+  readonly events?: RedisStoreEvents;
+}
+
+const resultSchema = z.union([
+  z.tuple([z.literal('ok'), z.string()]),
+  z.tuple([z.literal('failed'), z.string()]),
+  z.tuple([z.literal('limit'), z.number()]),
+  z.tuple([z.literal('conflict'), z.string(), z.string(), z.number(), z.number(), z.string()]),
+]);
+const changeSchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(1), z.string()])]);
+const keysSchema = z.array(z.string());
+
+/** Server answers that mean "not now" rather than "wrong": the push gets 503 and can be retried. */
+const TRANSIENT = /^(LOADING|READONLY|MISCONF|OOM|NOREPLICAS|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN|NOSCRIPT)/;
+
+export class RedisGroupStore implements GroupStore {
+  private readonly keys: Keys;
+  private readonly feed: ChangeFeed;
+  private readonly empty: LocalGroupStore;
+  private readonly ownOnly = new RenderCache();
+  private readonly settings: PushSettings;
+  private readonly lease: RedisLease | undefined;
+  private readonly where: string;
+  private closed = false;
+
+  private constructor(
+    private readonly options: RedisStoreOptions,
+    private readonly client: Redis,
+    private readonly feedClient: Redis,
+    empty: LocalGroupStore,
+  ) {
+    this.keys = keysOf(options.keyPrefix);
+    this.empty = empty;
+    this.where = redactRedisUrl(options.url);
+    this.settings = {
+      prefix: options.keyPrefix,
+      ownType: options.ownType,
+      consistencyCheck: options.consistencyCheck,
+      maxGroups: options.maxGroups,
+      logLength: options.logLength ?? 10_000,
+    };
+    const events = options.events ?? {};
+    this.feed = new ChangeFeed({
+      client: feedClient,
+      keys: this.keys,
+      view: {
+        clock: options.clock,
+        ownType: options.ownType,
+        consistencyCheck: options.consistencyCheck,
+        maxGroups: Number.MAX_SAFE_INTEGER,
+        ...(options.events === undefined ? {} : { events: options.events }),
+      },
+      blockMs: 2_000,
+      timeoutMs: options.timeoutMs,
+      events,
+    });
+    this.lease =
+      options.lease === undefined
+        ? undefined
+        : new RedisLease(
+            client,
+            { key: this.keys.lease, identity: options.lease.identity, durationMs: options.lease.durationMs },
+            { ...(events.onChange === undefined ? {} : { onChange: events.onChange }), onError: (err) => events.onLeaseError?.(err) },
+          );
+  }
+
+  /**
+   * Connects, and waits (at most the timeout) for the first full read of the store, so that a
+   * replica that starts while Redis is up serves the data at once. When Redis is down it starts
+   * anyway: pushes get 503 and /metrics serves no pushed group until the first read completes.
+   */
+  static async open(options: RedisStoreOptions): Promise<RedisGroupStore> {
+    const settings = { url: options.url, timeoutMs: options.timeoutMs };
+    const client = connect({ ...settings, name: 'lethe' });
+    const feedClient = connect({ ...settings, name: 'lethe-feed' }, { commandTimeout: 2_000 + options.timeoutMs });
+    for (const c of [client, feedClient]) watchConnection(c, options.events);
+    const empty = await LocalGroupStore.open({
+      clock: options.clock,
+      ownType: options.ownType,
+      consistencyCheck: options.consistencyCheck,
+      maxGroups: 0,
+      persistenceFile: '',
+    });
+    const store = new RedisGroupStore(options, client, feedClient, empty);
+    store.feed.start();
+    try {
+      await store.feed.firstSync(Math.max(options.timeoutMs, 1_000));
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    store.lease?.start();
+    return store;
+  }
+
+  /** The Redis lease, when this store runs one: the lifecycle's leadership as well. */
+  get leadership(): RedisLease | undefined {
+    return this.lease;
+  }
+
+  private get view(): LocalGroupStore {
+    return this.feed.view ?? this.empty;
+  }
+
+  private serves(): boolean {
+    if (!this.feed.hasSynced) return false;
+    if (this.lease !== undefined) return this.lease.isLeader();
+    return this.options.servesGroups?.() ?? true;
+  }
+
+  private unavailable(err: unknown): LetheError {
+    if (err instanceof LetheError) return err;
+    const message = messageOf(err);
+    const transient = !(err instanceof Error) || err.name !== 'ReplyError' || TRANSIENT.test(message);
+    if (!transient) throw err;
+    return new UnavailableError(
+      ErrorCode.storeUnavailable,
+      `store unavailable: Redis at ${this.where} did not take the write (${message}); nothing was acknowledged, retry later`,
+      { cause: err },
+    );
+  }
+
+  /** Runs a write script; connection trouble becomes a 503 for the client. */
+  private async write(script: typeof PUSH, args: readonly string[]): Promise<unknown> {
+    try {
+      return await runScript(this.client, script, args);
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
+  /** Waits for Redis replicas (when asked to) and for the local view to show the change. */
+  private async settle(id: string): Promise<void> {
+    const wanted = this.options.minReplicas;
+    if (wanted > 0) {
+      let got: unknown;
+      try {
+        got = await this.client.call('WAIT', String(wanted), String(this.options.timeoutMs));
+      } catch (err) {
+        throw this.unavailable(err);
+      }
+      if (typeof got !== 'number' || got < wanted) {
+        throw new UnavailableError(
+          ErrorCode.storeUnavailable,
+          `store unavailable: only ${String(got)} of ${wanted} Redis replicas confirmed the write in time (--store.redis.min-replicas); it is on the primary but not acknowledged, retry later`,
+        );
+      }
+    }
+    await this.feed.caughtUp(id);
+  }
+
+  async push(request: PushRequest): Promise<PushResult> {
+    const prepared = preparePush(request, this.options.clock.now(), this.settings);
+    const reply = resultSchema.parse(await this.write(PUSH, prepared.args));
+    switch (reply[0]) {
+      case 'limit':
+        throw new PayloadTooLargeError(ErrorCode.tooManyGroups, `limit exceeded: already ${reply[1]} groups stored (--limits.groups)`);
+      case 'failed':
+        await this.settle(reply[1]);
+        return { ok: false, reason: prepared.mode === 'fail' ? prepared.reason : 'pushed metrics were refused' };
+      case 'conflict': {
+        await this.settle(reply[1]);
+        const families = prepared.mode === 'push' ? prepared.families : [];
+        return { ok: false, reason: conflictMessage(families, reply[2], reply[3], reply[4], reply[5]) };
+      }
+      case 'ok':
+        await this.settle(reply[1]);
+        return { ok: true };
+    }
+  }
+
+  async delete(key: GroupingKey): Promise<boolean> {
+    const reply = changeSchema.parse(await this.write(DELETE, [this.keys.prefix, key.id, String(this.settings.logLength)]));
+    if (reply[0] === 0) return false;
+    await this.settle(reply[1]);
+    return true;
+  }
+
+  async wipe(): Promise<number> {
+    let gids: string[];
+    try {
+      gids = keysSchema.parse(await this.client.call('HKEYS', this.keys.groups));
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+    const deleted = await Promise.all(
+      gids.map(async (gid) => changeSchema.parse(await this.write(DELETE, [this.keys.prefix, gid, String(this.settings.logLength)]))),
+    );
+    let count = 0;
+    for (const reply of deleted) {
+      if (reply[0] === 1) {
+        count++;
+        await this.settle(reply[1]);
+      }
+    }
+    return count;
+  }
+
+  async setOwner(key: GroupingKey, owner: OwnerRef | undefined): Promise<void> {
+    const json = owner === undefined ? '' : JSON.stringify(owner);
+    const reply = changeSchema.parse(await this.write(SET_OWNER, [this.keys.prefix, key.id, json, String(this.settings.logLength)]));
+    if (reply[0] === 1) await this.settle(reply[1]);
+  }
+
+  get(key: GroupingKey): GroupView | undefined {
+    return this.view.get(key);
+  }
+
+  groups(): IterableIterator<GroupView> {
+    return this.view.groups();
+  }
+
+  get groupCount(): number {
+    return this.view.groupCount;
+  }
+
+  get seriesCount(): number {
+    return this.view.seriesCount;
+  }
+
+  get excludedCount(): number {
+    return this.view.excludedCount;
+  }
+
+  scrapeText(own: readonly MetricFamily[], now: number): string {
+    return this.serves() ? this.view.scrapeText(own, now) : this.ownOnly.renderText(own);
+  }
+
+  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[] {
+    return this.serves() ? this.view.scrapeProtobuf(own, now) : this.ownOnly.renderProtobuf(own);
+  }
+
+  /**
+   * Always true: while Redis is unreachable the process is fine and answers pushes with 503, and
+   * failing /-/healthy or /-/ready then would only restart pods or hide them from clients.
+   */
+  healthy(): boolean {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.lease?.stop();
+    const feedStopped = this.feed.stop();
+    this.feedClient.disconnect();
+    await feedStopped;
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+/** Reports connection changes once per change (ioredis emits an error on every reconnect attempt). */
+function watchConnection(client: Redis, events: RedisStoreEvents | undefined): void {
+  let connected = false;
+  let lastError: unknown;
+  client.on('error', (err: unknown) => {
+    lastError = err;
+  });
+  client.on('ready', () => {
+    if (connected) return;
+    connected = true;
+    events?.onConnection?.(true, undefined);
+  });
+  client.on('close', () => {
+    if (!connected) return;
+    connected = false;
+    events?.onConnection?.(false, lastError);
+  });
+}

@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The Lua scripts that write the store. Each runs atomically in Redis, so the consistency check
+ * and the write it guards cannot interleave with another replica's: of two conflicting pushes
+ * arriving at once, exactly one is stored and the other is refused. The check is incremental:
+ * it reads only the index entries of the names and series the push touches (see keys.ts).
+ *
+ * Keys are built from the prefix in ARGV[1] (a standalone Redis or Sentinel-managed primary;
+ * Redis Cluster is not supported). Numbers travel as strings and are never parsed by Lua, so
+ * millisecond times keep every digit.
+ */
+
+export interface Script {
+  readonly name: string;
+  readonly lua: string;
+  readonly sha: string;
+}
+
+function script(name: string, body: string): Script {
+  const lua = PRELUDE + body;
+  return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+/** Shared by the group scripts: ARGV[1] is the key prefix, ARGV[2] the group id. */
+const PRELUDE = `
+local P = ARGV[1]
+local gid = ARGV[2]
+local kGroups, kPush, kFail, kOwner = P .. 'groups', P .. 'push', P .. 'fail', P .. 'owner'
+local kSeries, kSeq, kLog = P .. 'series', P .. 'seq', P .. 'log'
+local kIdx, kFam = P .. 'idx:' .. gid, P .. 'fam:' .. gid
+
+-- This group's index entry of a family: its type and its packed series hashes.
+local function entryOf(name)
+  local v = redis.call('HGET', kIdx, name)
+  if not v then return nil, nil end
+  local sp = string.find(v, ' ', 1, true)
+  return string.sub(v, 1, sp - 1), string.sub(v, sp + 1)
+end
+
+-- Removes one family of this group from the index.
+local function unindex(name)
+  local t, packed = entryOf(name)
+  if not t then return end
+  local nt = P .. 'nt:' .. name
+  if redis.call('HINCRBY', nt, t, -1) <= 0 then redis.call('HDEL', nt, t) end
+  for j = 1, #packed, 32 do
+    local h = string.sub(packed, j, j + 31)
+    if redis.call('HGET', kSeries, h) == gid then redis.call('HDEL', kSeries, h) end
+  end
+  redis.call('HDEL', kIdx, name)
+end
+
+-- Appends the change to the log with the group's resulting meta data; returns the entry id.
+local function emit(maxlen, op, method, families)
+  local seq = redis.call('INCR', kSeq)
+  local fields = {kLog, 'MAXLEN', '~', maxlen, '*', 'n', seq, 'op', op,
+    'g', redis.call('HGET', kGroups, gid) or '',
+    'p', redis.call('HGET', kPush, gid) or '0',
+    'x', redis.call('HGET', kFail, gid) or '0',
+    'o', redis.call('HGET', kOwner, gid) or ''}
+  if op == 'push' then
+    fields[#fields + 1] = 'm'
+    fields[#fields + 1] = method
+    fields[#fields + 1] = 'f'
+    fields[#fields + 1] = families
+  end
+  return redis.call('XADD', unpack(fields))
+end
+`;
+
+/**
+ * A push, or (mode 'fail') only the failure time of a push refused before reaching Redis.
+ * ARGV: 1 prefix, 2 gid, 3 group JSON {k, attr}, 4 mode ('push' | 'fail'), 5 method, 6 now,
+ * 7 failure time override ('' = none), 8 check ('1' | '0'), 9 max groups, 10 log max length,
+ * 11 number of families, then per family: name, type, value, own-typed ('1' | '0'), packed
+ * series hashes, number of probes, then per probe: name, rule ('b' | 'B' | 'x'), own-typed.
+ *
+ * A probe is a name a suffix collision depends on that the push itself does not decide:
+ * 'b' the base of an _count/_sum family (collides with a histogram or summary), 'B' the base of
+ * an _bucket family (collides with a histogram), 'x' a suffixed name next to a pushed histogram
+ * or summary (collides with anything).
+ *
+ * Returns {'limit', groups} | {'failed', id} | {'ok', id} |
+ * {'conflict', id, kind ('type' | 'suffix' | 'series'), family index, probe or series index, type}.
+ */
+export const PUSH = script(
+  'push',
+  `
+local gjson, mode, method, now, override = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local check, maxGroups, maxlen = ARGV[8] == '1', tonumber(ARGV[9]), ARGV[10]
+local exists = redis.call('HEXISTS', kGroups, gid) == 1
+if not exists then
+  local n = redis.call('HLEN', kGroups)
+  if n >= maxGroups then return {'limit', n} end
+end
+
+-- A refused push: create the group if missing, record the failure time, change nothing else.
+local function fail()
+  if not exists then
+    redis.call('HSET', kGroups, gid, gjson)
+    redis.call('HSET', kPush, gid, '0')
+  end
+  redis.call('HSET', kFail, gid, now)
+  return emit(maxlen, 'meta')
+end
+
+if mode == 'fail' then return {'failed', fail()} end
+
+local fams, pushed = {}, {}
+local i = 12
+for f = 1, tonumber(ARGV[11]) do
+  local fam = {name = ARGV[i], type = ARGV[i + 1], value = ARGV[i + 2], own = ARGV[i + 3] == '1', series = ARGV[i + 4], probes = {}}
+  local np = tonumber(ARGV[i + 5])
+  i = i + 6
+  for p = 1, np do
+    fam.probes[p] = {name = ARGV[i], rule = ARGV[i + 1], own = ARGV[i + 2] == '1'}
+    i = i + 3
+  end
+  fams[f] = fam
+  pushed[fam.name] = true
+end
+
+-- The type other groups store under a name (this group's own family of that name excluded).
+local function typeElsewhere(name)
+  local counts = redis.call('HGETALL', P .. 'nt:' .. name)
+  local mine = entryOf(name)
+  for j = 1, #counts, 2 do
+    local c = tonumber(counts[j + 1])
+    if counts[j] == mine then c = c - 1 end
+    if c > 0 then return counts[j] end
+  end
+  return nil
+end
+
+-- The type a probed name has once this push is applied: a family the group keeps (POST),
+-- else Lethe's own type (already checked by the caller), else another group's.
+local function present(probe)
+  if method == 'POST' and not pushed[probe.name] then
+    local t = entryOf(probe.name)
+    if t then return t end
+  end
+  if probe.own then return nil end
+  return typeElsewhere(probe.name)
+end
+
+if check then
+  for f, fam in ipairs(fams) do
+    if not fam.own then
+      local other = typeElsewhere(fam.name)
+      if other and other ~= fam.type then return {'conflict', fail(), 'type', f, 0, other} end
+    end
+    for p, probe in ipairs(fam.probes) do
+      local t = present(probe)
+      if t and (probe.rule == 'x' or t == 'histogram' or (t == 'summary' and probe.rule == 'b')) then
+        return {'conflict', fail(), 'suffix', f, p, t}
+      end
+    end
+    local s = fam.series
+    for j = 1, #s, 32 do
+      local holder = redis.call('HGET', kSeries, string.sub(s, j, j + 31))
+      if holder and holder ~= gid then return {'conflict', fail(), 'series', f, (j - 1) / 32 + 1, ''} end
+    end
+  end
+end
+
+if method == 'PUT' then
+  for _, name in ipairs(redis.call('HKEYS', kIdx)) do unindex(name) end
+  redis.call('DEL', kFam)
+else
+  for _, fam in ipairs(fams) do unindex(fam.name) end
+end
+local values = {}
+for f, fam in ipairs(fams) do
+  redis.call('HINCRBY', P .. 'nt:' .. fam.name, fam.type, 1)
+  local s = fam.series
+  for j = 1, #s, 32 do redis.call('HSET', kSeries, string.sub(s, j, j + 31), gid) end
+  redis.call('HSET', kIdx, fam.name, fam.type .. ' ' .. s)
+  redis.call('HSET', kFam, fam.name, fam.value)
+  values[f] = fam.value
+end
+redis.call('HSET', kGroups, gid, gjson)
+redis.call('HSET', kPush, gid, now)
+if exists and override ~= '' then redis.call('HSET', kFail, gid, override) end
+return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'))}
+`,
+);
+
+/** ARGV: 1 prefix, 2 gid, 3 log max length. Returns {0} when missing, else {1, id}. */
+export const DELETE = script(
+  'delete',
+  `
+if redis.call('HEXISTS', kGroups, gid) == 0 then return {0} end
+for _, name in ipairs(redis.call('HKEYS', kIdx)) do unindex(name) end
+redis.call('DEL', kFam, kIdx)
+local id = emit(ARGV[3], 'delete')
+redis.call('HDEL', kGroups, gid)
+redis.call('HDEL', kPush, gid)
+redis.call('HDEL', kFail, gid)
+redis.call('HDEL', kOwner, gid)
+return {1, id}
+`,
+);
+
+/** ARGV: 1 prefix, 2 gid, 3 owner JSON ('' = none), 4 log max length. {0} when nothing changed, else {1, id}. */
+export const SET_OWNER = script(
+  'set-owner',
+  `
+if redis.call('HEXISTS', kGroups, gid) == 0 then return {0} end
+if (redis.call('HGET', kOwner, gid) or '') == ARGV[3] then return {0} end
+if ARGV[3] == '' then redis.call('HDEL', kOwner, gid) else redis.call('HSET', kOwner, gid, ARGV[3]) end
+return {1, emit(ARGV[4], 'meta')}
+`,
+);
+
+/** ARGV: 1 lease key, 2 holder, 3 ttl ms. Takes or renews the lease: {1, ttl} when held, else {0, ms left}. */
+export const LEASE_ACQUIRE: Script = (() => {
+  const lua = `
+local v = redis.call('GET', ARGV[1])
+if v == false or v == ARGV[2] then
+  redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
+  return {1, tonumber(ARGV[3])}
+end
+return {0, redis.call('PTTL', ARGV[1])}
+`;
+  return { name: 'lease-acquire', lua, sha: createHash('sha1').update(lua).digest('hex') };
+})();
+
+/** ARGV: 1 lease key, 2 holder. Gives the lease up when held. */
+export const LEASE_RELEASE: Script = (() => {
+  const lua = `
+if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
+return 0
+`;
+  return { name: 'lease-release', lua, sha: createHash('sha1').update(lua).digest('hex') };
+})();

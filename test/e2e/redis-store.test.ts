@@ -1,0 +1,146 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UnavailableError } from '../../src/errors.js';
+import type { MetricType } from '../../src/model/index.js';
+import { RedisGroupStore, type RedisStoreOptions } from '../../src/store/index.js';
+import { FakeClock, family, key, sample } from '../harness/builders.js';
+import { eventually } from '../harness/eventually.js';
+import { RedisServer } from '../harness/redis.js';
+import { describeStoreContract, post, put } from '../unit/store/contract.js';
+
+// The store contract and the multi-replica behaviour of the Redis backend, against a real
+// redis-server (append-only, fsync always). Each store gets its own key prefix.
+
+let dir: string;
+let redis: RedisServer;
+let prefixes = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lethe-redis-store-'));
+  redis = await RedisServer.start({ dir });
+});
+
+afterAll(async () => {
+  await redis.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describeStoreContract('RedisGroupStore', (options) =>
+  RedisGroupStore.open({ ...options, url: redis.url, keyPrefix: `contract${++prefixes}:`, timeoutMs: 3_000, minReplicas: 0 }),
+);
+
+describe('RedisGroupStore with several replicas', () => {
+  const clock = new FakeClock();
+  const own = new Map<string, MetricType>();
+  const opened: RedisGroupStore[] = [];
+  const open = async (prefix: string, extra: Partial<RedisStoreOptions> = {}): Promise<RedisGroupStore> => {
+    const store = await RedisGroupStore.open({
+      url: redis.url,
+      keyPrefix: prefix,
+      timeoutMs: 3_000,
+      minReplicas: 0,
+      clock,
+      ownType: (n) => own.get(n),
+      consistencyCheck: true,
+      maxGroups: 100_000,
+      ...extra,
+    });
+    opened.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  });
+
+  test('a push to one replica shows in the other\'s view and scrape', async () => {
+    const a = await open('replicas1:');
+    const b = await open('replicas1:');
+    await a.push(put(key('j', '/instance/i'), family('m', 'counter', [sample(3)])));
+    await eventually(() => expect(b.get(key('j', '/instance/i'))?.families.get('m')?.family.metrics[0]?.value).toBe(3));
+    expect(b.scrapeText([], 0)).toBe(a.scrapeText([], 0));
+    await b.delete(key('j', '/instance/i'));
+    await eventually(() => expect(a.groupCount).toBe(0));
+  });
+
+  test('a replica opened later reads everything already stored', async () => {
+    const a = await open('replicas2:');
+    for (let i = 0; i < 450; i++) await a.push(put(key('j', `/instance/${i}`), family('m', 'gauge', [sample(i)])));
+    await a.push(post(key('j', '/instance/7'), family('n')));
+    await a.setOwner(key('j', '/instance/8'), { kind: 'Job', namespace: 'ns', name: 'x', uid: 'u' });
+    const b = await open('replicas2:');
+    expect(b.groupCount).toBe(450);
+    expect(b.scrapeText([], 0)).toBe(a.scrapeText([], 0));
+    expect(b.get(key('j', '/instance/8'))?.owner?.uid).toBe('u');
+  });
+
+  test('conflicting pushes to two replicas at the same moment: exactly one wins', async () => {
+    const a = await open('replicas3:');
+    const b = await open('replicas3:');
+    for (let round = 0; round < 50; round++) {
+      const name = `m${round}`;
+      const [ra, rb] = await Promise.all([
+        a.push(put(key('ja', `/r/${round}`), family(name, 'counter'))),
+        b.push(put(key('jb', `/r/${round}`), family(name, 'gauge'))),
+      ]);
+      expect([ra.ok, rb.ok].filter(Boolean)).toHaveLength(1);
+      // and the same series through a body label, from two groups
+      const [sa, sb] = await Promise.all([
+        a.push(put(key('js', `/r/${round}`), family(`s${round}`, 'gauge', [sample(1, { x: '1' })]))),
+        b.push(put(key('js', `/r/${round}/x/1`), family(`s${round}`, 'gauge', [sample(1)]))),
+      ]);
+      expect([sa.ok, sb.ok].filter(Boolean)).toHaveLength(1);
+    }
+    // Both views agree, and every stored name has one type.
+    await eventually(() => expect(b.scrapeText([], 0)).toBe(a.scrapeText([], 0)));
+    const types = new Map<string, Set<string>>();
+    for (const line of a.scrapeText([], 0).split('\n')) {
+      const m = /^# TYPE (\S+) (\S+)$/.exec(line);
+      if (m) types.set(m[1]!, (types.get(m[1]!) ?? new Set()).add(m[2]!));
+    }
+    expect([...types.values()].every((t) => t.size === 1)).toBe(true);
+  });
+
+  test('a refused push records the failure time in every replica', async () => {
+    const a = await open('replicas4:');
+    const b = await open('replicas4:');
+    await a.push(put(key('j1'), family('m', 'counter')));
+    clock.advance(1000);
+    const result = await b.push(put(key('j2'), family('m', 'gauge')));
+    expect(result.ok).toBe(false);
+    await eventually(() => expect(a.get(key('j2'))?.lastFailureAt).toBe(clock.now()));
+  });
+
+  test('only the lease holder serves pushed groups; another takes over when it closes', async () => {
+    const stores = await Promise.all([0, 1, 2].map((i) => open('replicas5:', { lease: { identity: `r${i}`, durationMs: 1_500 } })));
+    await stores[0]!.push(put(key('j'), family('served')));
+    const serving = (): RedisGroupStore[] => stores.filter((s) => s.scrapeText([], 0).includes('served{'));
+    await eventually(() => expect(serving()).toHaveLength(1), { timeout: 10_000 });
+    const holder = serving()[0]!;
+    expect(holder.leadership?.isLeader()).toBe(true);
+    // Non-holders still render Lethe's own metrics.
+    const other = stores.find((s) => s !== holder)!;
+    expect(other.scrapeText([family('lethe_up', 'gauge', [sample(1)])], 0)).toBe('# TYPE lethe_up gauge\nlethe_up 1\n');
+    await holder.close();
+    opened.splice(opened.indexOf(holder), 1);
+    const rest = stores.filter((s) => s !== holder);
+    await eventually(() => expect(rest.filter((s) => s.scrapeText([], 0).includes('served{'))).toHaveLength(1), { timeout: 10_000 });
+  });
+
+  test('pushes while Redis is down get a 503 error; the view recovers when it returns', async () => {
+    const a = await open('replicas6:');
+    await a.push(put(key('before'), family('m')));
+    await redis.kill();
+    await expect(a.push(put(key('during'), family('m')))).rejects.toThrow(UnavailableError);
+    await expect(a.push(put(key('during'), family('m')))).rejects.toThrow(/store unavailable: Redis at redis:\/\/127\.0\.0\.1:\d+ did not take the write/);
+    // Reads go on from the local view.
+    expect(a.get(key('before'))).toBeDefined();
+    await redis.restart();
+    await eventually(async () => expect(await a.push(put(key('after'), family('m')))).toEqual({ ok: true }), { timeout: 20_000, interval: 200 });
+    expect(a.get(key('before'))).toBeDefined();
+    expect(a.get(key('during'))).toBeUndefined();
+    const b = await open('replicas6:');
+    expect(b.groupCount).toBe(2);
+  });
+});
