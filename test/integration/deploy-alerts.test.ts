@@ -1,0 +1,179 @@
+/**
+ * The chart's alert rules, checked by Prometheus' own tool: `promtool check rules` on the rules
+ * the PrometheusRule renders, and `promtool test rules` with series that should and should not
+ * fire each alert (labels and annotation text included). No cluster is needed.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { renderChart, run } from './deploy-support.js';
+
+interface AlertTest {
+  readonly name: string;
+  readonly series: Readonly<Record<string, string>>;
+  readonly alertname: string;
+  readonly evalTime: string;
+  readonly expected: readonly { readonly labels: Readonly<Record<string, string>>; readonly annotations: Readonly<Record<string, string>> }[];
+}
+
+const target = { job: 'lethe', namespace: 'monitoring', pod: 'lethe-6d9f', service: 'lethe', endpoint: 'http' };
+const labelText = (labels: Readonly<Record<string, string>>): string =>
+  `{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',')}}`;
+const group = { namespace: 'team-a', owner_kind: 'CronJob', owner_name: 'backup', grouping_key: '{job="backup"}', pod: 'lethe-6d9f', service: 'lethe', endpoint: 'http', job: 'lethe' };
+
+const cases: AlertTest[] = [
+  {
+    name: 'a CronJob push overdue for 4 minutes fires LetheBatchJobOverdue, with how long ago the last push was',
+    series: {
+      [`lethe_group_overdue${labelText(group)}`]: '0 0 1 1 1 1',
+      [`lethe_group_last_push_timestamp_seconds${labelText(group)}`]: '60x5',
+    },
+    alertname: 'LetheBatchJobOverdue',
+    evalTime: '5m',
+    expected: [
+      {
+        labels: { ...group, severity: 'warning' },
+        annotations: {
+          summary: 'CronJob team-a/backup has not pushed on schedule',
+          description:
+            'A scheduled push of CronJob team-a/backup ({job="backup"}) did not arrive; its last push was 4m 0s ago. Its run may have failed or not started: see kubectl -n team-a get jobs,events.',
+        },
+      },
+    ],
+  },
+  {
+    name: 'a group pushed on time does not fire LetheBatchJobOverdue',
+    series: {
+      [`lethe_group_overdue${labelText(group)}`]: '0x5',
+      [`lethe_group_last_push_timestamp_seconds${labelText(group)}`]: '60x5',
+    },
+    alertname: 'LetheBatchJobOverdue',
+    evalTime: '5m',
+    expected: [],
+  },
+  {
+    name: 'a refused last push fires LetheBatchJobFailed',
+    series: {
+      [`push_failure_time_seconds${labelText({ ...target, job: 'backup', instance: 'db1' })}`]: '0 0 200x3',
+      [`push_time_seconds${labelText({ ...target, job: 'backup', instance: 'db1' })}`]: '100x5',
+    },
+    alertname: 'LetheBatchJobFailed',
+    evalTime: '3m',
+    expected: [
+      {
+        labels: { ...target, job: 'backup', instance: 'db1', severity: 'warning' },
+        annotations: {
+          summary: 'The last push of job backup to Lethe failed',
+          description:
+            'Lethe refused the last push of job backup (instance db1), so its results were not recorded. The client got a 4xx or 5xx answer with the reason; lethe_pushes_rejected_total and lethe_limit_rejections_total count them.',
+        },
+      },
+    ],
+  },
+  {
+    name: 'a successful push after a refused one clears LetheBatchJobFailed',
+    series: {
+      [`push_failure_time_seconds${labelText({ ...target, job: 'backup', instance: 'db1' })}`]: '200x5',
+      [`push_time_seconds${labelText({ ...target, job: 'backup', instance: 'db1' })}`]: '100 100 300x3',
+    },
+    alertname: 'LetheBatchJobFailed',
+    evalTime: '4m',
+    expected: [],
+  },
+  {
+    name: 'watches unsynced for 16 minutes fire LetheDeletionsBlocked',
+    series: {
+      [`lethe_lifecycle_blocked${labelText({ ...target, gate: 'sync' })}`]: '1x20',
+      [`lethe_lifecycle_blocked${labelText({ ...target, gate: 'health' })}`]: '0x20',
+      [`lethe_lifecycle_blocked${labelText({ ...target, gate: 'leader' })}`]: '0x20',
+    },
+    alertname: 'LetheDeletionsBlocked',
+    evalTime: '16m',
+    expected: [
+      {
+        labels: { namespace: 'monitoring', severity: 'warning' },
+        annotations: {
+          summary: 'Lethe in monitoring cannot delete metric groups',
+          description:
+            'No Lethe pod in monitoring has been able to delete groups for a while. lethe_lifecycle_blocked{gate} says which gate is closed (sync, health, leader) and the "Blocked deletions" log line says why.',
+        },
+      },
+    ],
+  },
+  {
+    name: 'a follower blocked only by not leading does not fire LetheDeletionsBlocked while the leader runs',
+    series: {
+      [`lethe_lifecycle_blocked${labelText({ ...target, pod: 'lethe-a', gate: 'leader' })}`]: '1x20',
+      [`lethe_lifecycle_blocked${labelText({ ...target, pod: 'lethe-a', gate: 'sync' })}`]: '0x20',
+      [`lethe_lifecycle_blocked${labelText({ ...target, pod: 'lethe-b', gate: 'leader' })}`]: '0x20',
+      [`lethe_lifecycle_blocked${labelText({ ...target, pod: 'lethe-b', gate: 'sync' })}`]: '0x20',
+    },
+    alertname: 'LetheDeletionsBlocked',
+    evalTime: '16m',
+    expected: [],
+  },
+  {
+    name: 'a failed write fires LethePersistenceErrors',
+    series: { [`lethe_persistence_errors_total${labelText(target)}`]: '0 0 1 1 1' },
+    alertname: 'LethePersistenceErrors',
+    evalTime: '3m',
+    expected: [
+      {
+        labels: { ...target, severity: 'critical' },
+        annotations: {
+          summary: 'Lethe monitoring/lethe-6d9f cannot write its store',
+          description: 'Lethe failed to write its persistence file; pushes are refused and /-/healthy fails. See the "Failed to write persistence file" log line.',
+        },
+      },
+    ],
+  },
+];
+
+describe("the chart's alert rules", () => {
+  let dir: string;
+  let rulesFile: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lethe-alerts-'));
+    const rule = (await renderChart('lethe', 'monitoring', ['--set', 'prometheusRule.enabled=true'])).find((o) => o.kind === 'PrometheusRule');
+    if (rule === undefined) throw new Error('no PrometheusRule rendered');
+    rulesFile = join(dir, 'rules.yml');
+    await writeFile(rulesFile, JSON.stringify(rule['spec'], null, 2));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('promtool check rules accepts them', async () => {
+    const checked = await run('promtool', ['check', 'rules', rulesFile]);
+    expect({ code: checked.code, out: checked.stdout.trim(), err: checked.stderr }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 4 rules found'), err: '' });
+  });
+
+  test.each(cases.map((c) => [c.name, c] as const))('promtool test rules: %s', async (_name, c) => {
+    const tests = {
+      rule_files: [rulesFile],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: Object.entries(c.series).map(([series, values]) => ({ series, values })),
+          alert_rule_test: [
+            {
+              eval_time: c.evalTime,
+              alertname: c.alertname,
+              exp_alerts: c.expected.map((e) => ({ exp_labels: e.labels, exp_annotations: e.annotations })),
+            },
+          ],
+        },
+      ],
+    };
+    const file = join(dir, `${c.alertname}-${cases.indexOf(c)}.test.yml`);
+    await writeFile(file, JSON.stringify(tests, null, 2));
+    const result = await run('promtool', ['test', 'rules', file]);
+    expect({ code: result.code, out: result.stdout + result.stderr }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS') });
+  });
+});
