@@ -100,7 +100,8 @@ describe('lifecycle: overdue', () => {
     await eventually(async () => {
       const text = await scrape(lethe.port);
       if (overdueValue(text, 'owner_name="minutely"') === 0 && overdueValue(text, 'owner_name="tick"') === 0) return true;
-      throw new Error(text.split('\n').filter((l) => l.startsWith('lethe_group_')).join('\n'));
+      const g = [...lethe.store.groups()].filter((x) => x.key.labels.some((l) => l.value === 'tick')).map((x) => [x.owner, x.attribution]);
+      throw new Error(`${text.split('\n').filter((l) => l.startsWith('lethe_group_')).join('\n')}\n${JSON.stringify(g)}`);
     });
     await eventually(async () => {
       const mg = await readMetricsGroup(kc, namespace, 'minutely');

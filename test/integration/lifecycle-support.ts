@@ -159,6 +159,9 @@ export function jobBody(name: string, mods: { ownerCronJob?: { name: string; uid
     metadata: { name, ...(owner.length === 0 ? {} : { ownerReferences: owner }), ...(mods.annotations === undefined ? {} : { annotations: mods.annotations }) },
     spec: {
       backoffLimit: 0,
+      // Not the built-in job controller's: it would start a pod of its own and then delete one of
+      // the two (too many active), or release ours. The test makes the Job's one pod itself.
+      managedBy: 'lethe.dev/test-harness',
       template: { spec: { restartPolicy: 'Never', serviceAccountName: 'default', containers: [{ name: 'main', image: 'busybox' }] } },
     },
   };
