@@ -57,6 +57,8 @@ async function start(config: Config, logger: Logger, version: string): Promise<v
     logger,
     version,
     ...(cluster === undefined ? {} : { cluster }),
+    // Standalone replicas sharing a Redis store name themselves the same way (the Redis lease).
+    identity: config.leaderElection.identity || process.env['POD_NAME'] || hostname(),
     onQuit: () => void shutdown('/-/quit'),
   });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -39,6 +39,13 @@ export interface Config {
     /** '' = POD_NAME, else the host name. */
     readonly identity: string;
   };
+  /** Where groups are kept. */
+  readonly store: {
+    readonly backend: 'file' | 'redis';
+    readonly redis: { readonly url: string; readonly keyPrefix: string; readonly timeoutMs: number; readonly minReplicas: number };
+  };
+  /** With the Redis store: which lease picks the replica that serves pushed groups and deletes. */
+  readonly ha: { readonly lease: 'auto' | 'kubernetes' | 'redis'; readonly leaseDurationMs: number };
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'json' | 'logfmt' };
   /** Every flag with its string value, as /api/v1/status shows them. */
   readonly flags: Readonly<Record<string, string>>;
@@ -121,6 +128,9 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
     throw new ConfigError(ErrorCode.config, `invalid configuration:\n  --web.listen-address=${JSON.stringify(address)}: port out of range`);
   }
   const routePrefix = computeRoutePrefix(c['web.route-prefix'], c['web.external-url']);
+  if (c.store === 'redis' && c['store.redis.url'] === '') {
+    throw new ConfigError(ErrorCode.config, 'invalid configuration:\n  --store="redis": needs --store.redis.url');
+  }
   return {
     web: {
       listenHost: host,
@@ -155,9 +165,25 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       namespace: c['leader-election.namespace'],
       identity: c['leader-election.identity'],
     },
+    store: {
+      backend: c['store.redis.url'] !== '' ? 'redis' : c.store,
+      redis: {
+        url: c['store.redis.url'],
+        keyPrefix: c['store.redis.key-prefix'],
+        timeoutMs: c['store.redis.timeout'],
+        minReplicas: c['store.redis.min-replicas'],
+      },
+    },
+    ha: { lease: c['ha.lease'], leaseDurationMs: c['ha.lease-duration'] },
     log: { level: c['log.level'], format: c['log.format'] },
-    flags: Object.fromEntries(flagNames.map((n) => [n, String(raw[n])])),
+    // The Redis URL may carry a password: /api/v1/status shows it without.
+    flags: Object.fromEntries(flagNames.map((n) => [n, n === 'store.redis.url' ? redactPassword(String(raw[n])) : String(raw[n])])),
   };
+}
+
+/** A URL with its password replaced by ***. */
+function redactPassword(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/)([^@/]*:)[^@/]*@/, '$1$2***@').replace(/^([a-z+]+:\/\/)([^:@/]+)@/, '$1***@');
 }
 
 /** The Pushgateway's rule: the route prefix, else the external URL's path; `/` means none. */

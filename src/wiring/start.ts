@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import { parseText } from '../exposition/index.js';
@@ -6,7 +7,8 @@ import type { InformerOptions, KubeMode, KubeSource } from '../kube/index.js';
 import { LifecycleLoop, staticClusterView, type ClusterView, type Leadership, type LifecycleReporter } from '../lifecycle/index.js';
 import { systemClock, unattributed, type Clock, type MetricType, type Policy } from '../model/index.js';
 import { F, createLifecycleMetrics, createMetrics, errorFields, type Logger } from '../observability/index.js';
-import { LocalGroupStore, type GroupStore } from '../store/index.js';
+import type { GroupStore } from '../store/index.js';
+import { leaseModeOf, openStore } from './store.js';
 
 /**
  * Builds and starts one Lethe from a Config: store, lifecycle, gateway, and — only when a cluster
@@ -39,6 +41,8 @@ export interface LetheDeps {
   readonly tuning?: Tuning;
   /** Called after answering /-/quit (with --web.enable-lifecycle). */
   readonly onQuit?: () => void;
+  /** This replica's name when standalone (POD_NAME, else the host name): the Redis lease holder. */
+  readonly identity?: string;
 }
 
 export interface RunningLethe {
@@ -78,30 +82,18 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     if (type === 'counter' || type === 'gauge' || type === 'histogram' || type === 'summary') ownTypes.set(metric.name, type);
   }
 
-  const storeLog = logger.child({ [F.component]: 'store' });
-  const store = await LocalGroupStore.open({
+  // ---- Store: the file store, or Redis with the lease that picks the serving replica ----
+  const leaseMode = leaseModeOf(config, deps.cluster !== undefined);
+  const kubeLease: { current: Leadership | undefined } = { current: undefined };
+  const { store, leadership: storeLeadership } = await openStore(config, {
     clock,
-    ownType: (name) => ownTypes.get(name),
-    consistencyCheck: config.push.consistencyCheck,
-    maxGroups: config.limits.groups,
-    persistenceFile: config.persistence.file,
-    events: {
-      onExcluded: (key, reason) => {
-        metrics.excludedGroups.set(store.excludedCount);
-        storeLog.warn('Excluded metric group from scrapes', { [F.groupingKey]: key.id, [F.reason]: reason });
-      },
-      onFlush: (records, seconds) => {
-        metrics.persistenceWrites.inc();
-        metrics.persistenceFlushDuration.observe(seconds);
-        void records;
-      },
-      onPersistenceError: (err) => {
-        metrics.persistenceErrors.inc();
-        storeLog.error('Failed to write persistence file', { [F.err]: errorFields(err) });
-      },
-    },
+    ownTypes,
+    logger,
+    metrics,
+    identity: deps.cluster?.identity ?? deps.identity ?? hostname(),
+    leaseMode,
+    holdsKubernetesLease: () => kubeLease.current?.isLeader() === true,
   });
-  log.info('Opened store', { groups: store.groupCount, series: store.seriesCount, file: config.persistence.file || undefined });
 
   // ---- Cluster (Kubernetes mode) or none (standalone) ----
   let kube: KubeMode | undefined;
@@ -121,7 +113,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
         identity: deps.cluster.identity,
         namespace: deps.cluster.namespace,
         leaderElection: {
-          enabled: config.leaderElection.enabled,
+          enabled: config.leaderElection.enabled && leaseMode !== 'redis',
           leaseName: config.leaderElection.leaseName,
           ...(deps.tuning?.lease === undefined ? {} : { timings: deps.tuning.lease }),
         },
@@ -134,6 +126,9 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     leadership = kube.leadership;
     reporter = kube.reporter;
   }
+
+  kubeLease.current = leadership;
+  if (storeLeadership !== undefined) leadership = storeLeadership;
 
   const lifecycle = new LifecycleLoop({
     store,

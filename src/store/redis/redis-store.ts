@@ -165,9 +165,11 @@ export class RedisGroupStore implements GroupStore {
     const message = messageOf(err);
     const transient = !(err instanceof Error) || err.name !== 'ReplyError' || TRANSIENT.test(message);
     if (!transient) throw err;
+    // ioredis words a lost connection after its own options; say what happened instead.
+    const why = this.client.status === 'ready' ? message : 'not connected';
     return new UnavailableError(
       ErrorCode.storeUnavailable,
-      `store unavailable: Redis at ${this.where} did not take the write (${message}); nothing was acknowledged, retry later`,
+      `store unavailable: Redis at ${this.where} did not take the write (${why}); nothing was acknowledged, retry later`,
       { cause: err },
     );
   }
@@ -283,8 +285,9 @@ export class RedisGroupStore implements GroupStore {
   }
 
   /**
-   * Always true: while Redis is unreachable the process is fine and answers pushes with 503, and
-   * failing /-/healthy or /-/ready then would only restart pods or hide them from clients.
+   * True until closed, also while Redis is unreachable: the process is fine and answers pushes
+   * with 503, and failing /-/healthy or /-/ready then would only restart pods or hide them from
+   * the clients that should see the 503.
    */
   healthy(): boolean {
     return !this.closed;

@@ -1,0 +1,113 @@
+import type { Config } from '../config/index.js';
+import { ConfigError, ErrorCode } from '../errors.js';
+import type { Leadership } from '../lifecycle/index.js';
+import type { Clock, MetricType } from '../model/index.js';
+import { F, errorFields, type Logger, type Metrics } from '../observability/index.js';
+import { LocalGroupStore, RedisGroupStore, redactRedisUrl, type GroupStore, type StoreEvents } from '../store/index.js';
+
+/**
+ * Picks and opens the store backend (--store / --store.redis.url) and, with the Redis store,
+ * the lease that decides which replica serves pushed groups on /metrics and runs deletions.
+ * Everything after this sees only the GroupStore port and a Leadership.
+ */
+
+/** none: one replica (file store); kubernetes: the coordination.k8s.io Lease; redis: a lease in Redis. */
+export type LeaseMode = 'none' | 'kubernetes' | 'redis';
+
+export function leaseModeOf(config: Config, inCluster: boolean): LeaseMode {
+  if (config.store.backend === 'file') return 'none';
+  const kubernetes = inCluster && config.leaderElection.enabled;
+  switch (config.ha.lease) {
+    case 'kubernetes':
+      if (!kubernetes) {
+        throw new ConfigError(
+          ErrorCode.config,
+          'invalid configuration:\n  --ha.lease="kubernetes": needs a cluster (--kubeconfig, KUBECONFIG or in-cluster) and --leader-election.enabled',
+        );
+      }
+      return 'kubernetes';
+    case 'redis':
+      return 'redis';
+    case 'auto':
+      return kubernetes ? 'kubernetes' : 'redis';
+  }
+}
+
+export interface OpenStoreDeps {
+  readonly clock: Clock;
+  readonly ownTypes: ReadonlyMap<string, MetricType>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** This replica's name (a Redis lease holder). */
+  readonly identity: string;
+  readonly leaseMode: LeaseMode;
+  /** With the Kubernetes Lease: whether this replica holds it now. */
+  readonly holdsKubernetesLease: () => boolean;
+}
+
+export interface OpenedStore {
+  readonly store: GroupStore & { readonly excludedCount: number };
+  /** The Redis lease, when the store runs one (the lifecycle's leadership too). */
+  readonly leadership: Leadership | undefined;
+}
+
+export async function openStore(config: Config, deps: OpenStoreDeps): Promise<OpenedStore> {
+  const { logger, metrics } = deps;
+  const storeLog = logger.child({ [F.component]: 'store' });
+  const log = logger.child({ [F.component]: 'main' });
+  const excluded = { count: (): number => 0 };
+  const events: StoreEvents = {
+    onExcluded: (key, reason) => {
+      metrics.excludedGroups.set(excluded.count());
+      storeLog.warn('Excluded metric group from scrapes', { [F.groupingKey]: key.id, [F.reason]: reason });
+    },
+    onFlush: (_records, seconds) => {
+      metrics.persistenceWrites.inc();
+      metrics.persistenceFlushDuration.observe(seconds);
+    },
+    onPersistenceError: (err) => {
+      metrics.persistenceErrors.inc();
+      storeLog.error('Failed to write persistence file', { [F.err]: errorFields(err) });
+    },
+  };
+  const common = {
+    clock: deps.clock,
+    ownType: (name: string) => deps.ownTypes.get(name),
+    consistencyCheck: config.push.consistencyCheck,
+    maxGroups: config.limits.groups,
+  };
+  if (config.store.backend === 'file') {
+    const store = await LocalGroupStore.open({ ...common, persistenceFile: config.persistence.file, events });
+    excluded.count = () => store.excludedCount;
+    log.info('Opened store', { backend: 'file', groups: store.groupCount, series: store.seriesCount, file: config.persistence.file || undefined });
+    return { store, leadership: undefined };
+  }
+
+  const { redis } = config.store;
+  const where = redactRedisUrl(redis.url);
+  const store = await RedisGroupStore.open({
+    ...common,
+    url: redis.url,
+    keyPrefix: redis.keyPrefix,
+    timeoutMs: redis.timeoutMs,
+    minReplicas: redis.minReplicas,
+    ...(deps.leaseMode === 'redis' ? { lease: { identity: deps.identity, durationMs: config.ha.leaseDurationMs } } : {}),
+    ...(deps.leaseMode === 'kubernetes' ? { servesGroups: deps.holdsKubernetesLease } : {}),
+    events: {
+      ...events,
+      onConnection: (connected, err) => {
+        if (connected) storeLog.info('Connected to Redis', { redis: where });
+        else storeLog.warn('Lost connection to Redis', { redis: where, [F.err]: errorFields(err) });
+      },
+      onResync: (groups, seconds) => storeLog.info('Read the store from Redis', { groups, durationMs: Math.round(seconds * 1000) }),
+      onError: (err) => storeLog.warn('Failed to follow the Redis change log', { [F.err]: errorFields(err) }),
+      onDataLost: () =>
+        storeLog.error('Redis came back without the data it held; check its persistence (appendonly, appendfsync always)', { redis: where }),
+      onChange: (leader, holder) => log.info(leader ? 'Became leader' : 'Stopped leading', { lease: `redis ${redis.keyPrefix}lease`, identity: holder }),
+      onLeaseError: (err) => storeLog.warn('Failed to acquire or renew the Redis lease', { [F.err]: errorFields(err) }),
+    },
+  });
+  excluded.count = () => store.excludedCount;
+  log.info('Opened store', { backend: 'redis', redis: where, groups: store.groupCount, series: store.seriesCount, lease: deps.leaseMode });
+  return { store, leadership: store.leadership };
+}
