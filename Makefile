@@ -34,7 +34,7 @@ export LETHE_PUSHGATEWAY_BIN := $(PGW_DIR)/pushgateway
 
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: build run test test-unit test-integration test-e2e lint typecheck deps tools clean browser
+.PHONY: build run test test-unit test-integration test-e2e lint typecheck deps tools clean browser redis
 
 $(NODE_DIR)/node_modules/.bin/node:
 	mkdir -p $(NODE_DIR)
@@ -79,6 +79,10 @@ debian-tools:
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# Debian's redis-server, for the Redis store's tests (each test starts its own on a loopback port).
+redis:
+	@command -v redis-server >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
+
 tools: $(CONTROL_PLANE_STAMP) $(PGW_DIR)/pushgateway debian-tools
 
 test: lint typecheck test-unit test-integration test-e2e
@@ -89,7 +93,7 @@ test-unit: deps
 test-integration: deps $(CONTROL_PLANE_STAMP)
 	$(JEST) --selectProjects integration --runInBand
 
-test-e2e: deps build $(PGW_DIR)/pushgateway debian-tools browser
+test-e2e: deps build $(PGW_DIR)/pushgateway debian-tools browser redis
 	$(JEST) --selectProjects e2e --runInBand
 
 clean:
