@@ -8,20 +8,50 @@ import { escapeFamily, escapeName } from './sanitize.js';
  * own families; the merged, sorted text of a name is rebuilt only after that name changed.
  */
 
-interface CachedMetric {
-  readonly metric: Metric;
+/**
+ * One group's share of a family name: its metrics and their rendered text, kept as one flat
+ * string with the end offset of each metric's text (one string per metric would cost a string
+ * header each, and renderMetric's concatenations would stay as trees of pieces).
+ */
+interface GroupPart {
+  readonly help: string | undefined;
+  readonly metrics: readonly Metric[];
   readonly text: string;
+  readonly ends: readonly number[];
 }
 
 interface NameCache {
   type: MetricType;
-  readonly byGroup: Map<string, { readonly help: string | undefined; readonly metrics: readonly CachedMetric[] }>;
-  /** Sorted samples of every group, or undefined when a group changed since the last scrape. */
+  readonly byGroup: Map<string, GroupPart>;
+  /** Header and sorted samples of every group, or undefined when a group changed since. */
   merged: string | undefined;
-  sortedMetrics: readonly CachedMetric[] | undefined;
+  /** Metrics of every group in scrape order (kept for protobuf scrapes only). */
+  sortedMetrics: readonly Metric[] | undefined;
 }
 
-const byMetric = (a: CachedMetric, b: CachedMetric): number => compareMetrics(a.metric, b.metric);
+/** One metric of a part, for sorting across groups. */
+interface Entry {
+  readonly metric: Metric;
+  readonly part: GroupPart | undefined;
+  readonly index: number;
+}
+
+const byMetric = (a: Entry, b: Entry): number => compareMetrics(a.metric, b.metric);
+
+/**
+ * The same text as one flat string. Concatenation (renderMetric's, and join() of such pieces)
+ * can leave a tree of string pieces, several times the size of the text; slicing makes the
+ * engine copy it into one piece first.
+ */
+function flat(text: string): string {
+  return text.length < 13 ? text : (' ' + text).slice(1);
+}
+
+function entryText(entry: Entry): string {
+  const { part, index } = entry;
+  if (part === undefined) return '';
+  return part.text.slice(index === 0 ? 0 : (part.ends[index - 1] ?? 0), part.ends[index]);
+}
 
 export class RenderCache {
   private readonly names = new Map<string, NameCache>();
@@ -36,10 +66,14 @@ export class RenderCache {
       this.sortedNames = undefined;
     }
     cache.type = family.type;
-    cache.byGroup.set(groupId, {
-      help: family.help,
-      metrics: family.metrics.map((metric) => ({ metric, text: renderMetric(family.name, family.type, metric) })),
-    });
+    const texts = family.metrics.map((metric) => renderMetric(family.name, family.type, metric));
+    const ends: number[] = new Array<number>(texts.length);
+    let end = 0;
+    for (let i = 0; i < texts.length; i++) {
+      end += texts[i]?.length ?? 0;
+      ends[i] = end;
+    }
+    cache.byGroup.set(groupId, { help: family.help, metrics: family.metrics, text: flat(texts.join('')), ends });
     cache.merged = undefined;
     cache.sortedMetrics = undefined;
   }
@@ -56,12 +90,20 @@ export class RenderCache {
     }
   }
 
-  private sorted(cache: NameCache): readonly CachedMetric[] {
-    if (cache.sortedMetrics === undefined) {
-      const all: CachedMetric[] = [];
-      for (const part of cache.byGroup.values()) all.push(...part.metrics);
-      cache.sortedMetrics = all.sort(byMetric);
+  /** Every metric of every group of a name, in scrape order (a stable sort of group order). */
+  private sorted(cache: NameCache): Entry[] {
+    const all: Entry[] = [];
+    for (const part of cache.byGroup.values()) {
+      for (let index = 0; index < part.metrics.length; index++) {
+        const metric = part.metrics[index];
+        if (metric !== undefined) all.push({ metric, part, index });
+      }
     }
+    return all.sort(byMetric);
+  }
+
+  private sortedMetrics(cache: NameCache): readonly Metric[] {
+    cache.sortedMetrics ??= this.sorted(cache).map((e) => e.metric);
     return cache.sortedMetrics;
   }
 
@@ -95,17 +137,23 @@ export class RenderCache {
       }
       if (ownFamily === undefined) {
         if (cache.merged === undefined) {
-          const metrics = this.sorted(cache);
-          cache.merged = metrics.length === 0 ? '' : renderHeader(name, this.helpOf(cache), cache.type) + metrics.map((m) => m.text).join('');
+          const entries = this.sorted(cache);
+          cache.merged = entries.length === 0 ? '' : [renderHeader(name, this.helpOf(cache), cache.type), ...entries.map(entryText)].join('');
         }
         out.push(cache.merged);
         continue;
       }
-      const merged = [
-        ...ownFamily.metrics.map((metric) => ({ metric, text: renderMetric(name, ownFamily.type, metric) })),
-        ...this.sorted(cache),
-      ].sort(byMetric);
-      if (merged.length > 0) out.push(renderHeader(name, ownFamily.help, ownFamily.type), ...merged.map((m) => m.text));
+      const ownTexts = new Map<Metric, string>();
+      const merged: Entry[] = ownFamily.metrics.map((metric) => {
+        ownTexts.set(metric, renderMetric(name, ownFamily.type, metric));
+        return { metric, part: undefined, index: 0 };
+      });
+      for (const entry of this.sorted(cache)) merged.push(entry);
+      merged.sort(byMetric);
+      if (merged.length > 0) {
+        out.push(renderHeader(name, ownFamily.help, ownFamily.type));
+        for (const entry of merged) out.push(entry.part === undefined ? (ownTexts.get(entry.metric) ?? '') : entryText(entry));
+      }
     }
     return out.join('');
   }
@@ -118,12 +166,14 @@ export class RenderCache {
     for (const name of names) {
       const cache = this.names.get(name);
       const ownFamily = ownByName.get(name);
-      const metrics = [...(ownFamily?.metrics ?? []).map((metric) => ({ metric, text: '' })), ...(cache === undefined ? [] : this.sorted(cache))];
-      if (ownFamily !== undefined && cache !== undefined) metrics.sort(byMetric);
+      let metrics: readonly Metric[];
+      if (cache === undefined) metrics = ownFamily?.metrics ?? [];
+      else if (ownFamily === undefined) metrics = this.sortedMetrics(cache);
+      else metrics = [...ownFamily.metrics.map((metric): Entry => ({ metric, part: undefined, index: 0 })), ...this.sorted(cache)].sort(byMetric).map((e) => e.metric);
       if (metrics.length === 0) continue;
       const type = ownFamily?.type ?? cache?.type ?? 'untyped';
       const help = ownFamily?.help ?? (cache === undefined ? undefined : this.helpOf(cache));
-      out.push(encodeFamilyDelimited({ name, type, ...(help === undefined ? {} : { help }), metrics: metrics.map((m) => m.metric) }));
+      out.push(encodeFamilyDelimited({ name, type, ...(help === undefined ? {} : { help }), metrics }));
     }
     return out;
   }

@@ -11,23 +11,69 @@ import {
 
 const byName = (a: Label, b: Label): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+const EMPTY_INSTANCE: Label = { name: 'instance', value: '' };
+
 /**
  * The Pushgateway's label merging: grouping labels are forced onto every metric (overwriting a
  * body label of the same name), `instance=""` is added when the metric has no instance, and the
- * labels are sorted by name.
+ * labels are sorted by name. A body label name given twice keeps its last value.
  */
 export function sanitizeLabels(labels: readonly Label[], key: GroupingKey): Label[] {
-  const merged = new Map<string, string>();
-  for (const label of labels) merged.set(label.name, label.value);
-  for (const label of key.labels) merged.set(label.name, label.value);
-  if (!merged.has('instance')) merged.set('instance', '');
-  return [...merged].map(([name, value]) => ({ name, value })).sort(byName);
+  return labelSanitizer(key)(labels);
+}
+
+/**
+ * sanitizeLabels for the metrics of one push. The result shares Label objects (the key's, the
+ * body's that stay) instead of copying them: stored series are many, and labels are immutable.
+ */
+function labelSanitizer(key: GroupingKey): (labels: readonly Label[]) => Label[] {
+  const keyLabels = key.labels;
+  const isKeyName = (name: string): boolean => {
+    for (const label of keyLabels) if (label.name === name) return true;
+    return false;
+  };
+  const keyHasInstance = isKeyName('instance');
+  // One Label object per distinct pair in the push (e.g. code="200" on many series).
+  const known = new Map<string, Map<string, Label>>();
+  const shared = (label: Label): Label => {
+    let byValue = known.get(label.name);
+    if (byValue === undefined) {
+      byValue = new Map();
+      known.set(label.name, byValue);
+    }
+    const seen = byValue.get(label.value);
+    if (seen !== undefined) return seen;
+    byValue.set(label.value, label);
+    return label;
+  };
+  return (labels) => {
+    const all: Label[] = [];
+    let hasInstance = keyHasInstance;
+    for (const label of labels) {
+      if (isKeyName(label.name)) continue;
+      if (label.name === 'instance') hasInstance = true;
+      all.push(shared(label));
+    }
+    for (const label of keyLabels) all.push(label);
+    if (!hasInstance) all.push(EMPTY_INSTANCE);
+    // A stable sort keeps body labels of one name in body order: the last one wins.
+    all.sort(byName);
+    let n = 0;
+    for (let i = 0; i < all.length; i++) {
+      const label = all[i];
+      if (label === undefined || all[i + 1]?.name === label.name) continue;
+      all[n++] = label;
+    }
+    // An exact-size copy: an array grown by push() keeps spare capacity.
+    return all.slice(0, n);
+  };
 }
 
 export function sanitizeFamily(family: MetricFamily, key: GroupingKey): MetricFamily {
+  const sanitize = labelSanitizer(key);
   return {
     ...family,
-    metrics: family.metrics.map((metric): Metric => ({ ...metric, labels: sanitizeLabels(metric.labels, key) })),
+    metrics: family.metrics.map((metric): Metric => ({ ...metric, labels: sanitize(metric.labels) })),
   };
 }
 
@@ -54,9 +100,10 @@ export function isMetaFamily(name: string): boolean {
 
 /** Identity of one series for the duplicate check: name plus sorted label pairs. */
 export function seriesId(name: string, labels: readonly Label[]): string {
-  let id = name;
-  for (const label of labels) id += `\xff${label.name}\xfe${label.value}`;
-  return id;
+  // join() builds one flat string; `+=` would keep a tree of pieces alive in the index.
+  const parts: string[] = [name];
+  for (const label of labels) parts.push('\xff', label.name, '\xfe', label.value);
+  return parts.join('');
 }
 
 const LEGACY_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
