@@ -3,11 +3,11 @@
  * the PrometheusRule renders, and `promtool test rules` with series that should and should not
  * fire each alert (labels and annotation text included). No cluster is needed.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { renderChart, run } from './deploy-support.js';
+import { chartDir, helm, helmErrors, k8sObjects, renderChart, repoRoot, run, yamlDocuments } from './deploy-support.js';
 
 interface AlertTest {
   readonly name: string;
@@ -132,16 +132,26 @@ const cases: AlertTest[] = [
   },
 ];
 
+/** The fenced block between README's `<!-- name:begin -->` and `<!-- name:end -->`. */
+async function readmeBlock(name: string): Promise<string> {
+  const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+  const match = new RegExp(`<!-- ${name}:begin -->\\n\`\`\`yaml\\n([\\s\\S]*?)\`\`\`\\n<!-- ${name}:end -->`).exec(readme);
+  if (match?.[1] === undefined) throw new Error(`README has no ${name} block`);
+  return match[1];
+}
+
 describe("the chart's alert rules", () => {
   let dir: string;
   let rulesFile: string;
+  let rulesSpec: unknown;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lethe-alerts-'));
     const rule = (await renderChart('lethe', 'monitoring', ['--set', 'prometheusRule.enabled=true'])).find((o) => o.kind === 'PrometheusRule');
     if (rule === undefined) throw new Error('no PrometheusRule rendered');
     rulesFile = join(dir, 'rules.yml');
-    await writeFile(rulesFile, JSON.stringify(rule['spec'], null, 2));
+    rulesSpec = rule['spec'];
+    await writeFile(rulesFile, JSON.stringify(rulesSpec, null, 2));
   });
 
   afterAll(async () => {
@@ -175,5 +185,21 @@ describe("the chart's alert rules", () => {
     await writeFile(file, JSON.stringify(tests, null, 2));
     const result = await run('promtool', ['test', 'rules', file]);
     expect({ code: result.code, out: result.stdout + result.stderr }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS') });
+  });
+
+  test("README's rule file is the chart's rules", async () => {
+    expect(yamlDocuments(await readmeBlock('alert-rules'))).toEqual([rulesSpec]);
+  });
+
+  test("README's additionalRules example renders into rules promtool accepts", async () => {
+    const valuesFile = join(dir, 'readme-values.yml');
+    await writeFile(valuesFile, await readmeBlock('alert-values'));
+    const rendered = await helm(['template', 'lethe', chartDir, '--namespace', 'monitoring', '-f', valuesFile, '--show-only', 'templates/prometheusrule.yaml']);
+    expect({ code: rendered.code, err: helmErrors(rendered.stderr) }).toEqual({ code: 0, err: '' });
+    const [rule] = k8sObjects(rendered.stdout);
+    const file = join(dir, 'readme-rules.yml');
+    await writeFile(file, JSON.stringify(rule?.['spec'], null, 2));
+    const checked = await run('promtool', ['check', 'rules', file]);
+    expect({ code: checked.code, out: checked.stdout.trim() }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 5 rules found') });
   });
 });
