@@ -1,12 +1,19 @@
-import type { MetricFamily, MetricType } from '../model/index.js';
+import type { GroupingKey, Label, MetricFamily, MetricType } from '../model/index.js';
 import { containsInvalidUtf8 } from '../exposition/index.js';
 import { seriesId } from './sanitize.js';
 
 /**
- * The push-time consistency check, made incremental: per-name and per-series indexes over
- * everything stored, so a push checks only the families it touches (upstream gathers the whole
- * store on every push). The rules are client_golang's gather checks: one type per name, no
- * duplicate series, valid label names, no suffix collisions.
+ * The push-time consistency check, made incremental: per-name indexes over everything stored,
+ * so a push checks only the families it touches (upstream gathers the whole store on every
+ * push). The rules are client_golang's gather checks: one type per name, no duplicate series,
+ * valid label names, no suffix collisions.
+ *
+ * Duplicate series are found without an index of every stored series (which cost more memory
+ * than the series themselves): every series of a group carries the group's grouping labels, so
+ * a series with labels L can only be stored in a group whose key is L restricted to that key's
+ * label names. The index keeps the few key shapes (sets of label names) in use and the groups
+ * by key, looks up each shape's candidate for a pushed series, and compares with the series ids
+ * of that candidate's family of the same name (built when first needed, kept until it changes).
  */
 
 interface NameEntry {
@@ -15,15 +22,54 @@ interface NameEntry {
   readonly groups: Set<string>;
 }
 
+interface GroupEntry {
+  /** Undefined when the index was built without `keyOf`: then every group is a candidate. */
+  readonly key: GroupingKey | undefined;
+  readonly families: Map<string, MetricFamily>;
+  /** Series ids of a family, built when the family is first a candidate for a duplicate. */
+  readonly ids: Map<string, Set<string>>;
+}
+
+interface Shape {
+  /** Sorted label names of a grouping key. */
+  readonly names: readonly string[];
+  /** Linked groups with a key of this shape. */
+  count: number;
+}
+
 export type OwnTypeLookup = (name: string) => MetricType | undefined;
 
 const SUFFIXES = ['_count', '_sum', '_bucket'] as const;
 
+/** The key of a group of this shape that a series with these (sorted) labels could be in. */
+function lookupId(shapeId: string, names: readonly string[], labels: readonly Label[]): string | undefined {
+  const values: string[] = [shapeId];
+  let i = 0;
+  for (const name of names) {
+    while (i < labels.length && (labels[i]?.name ?? '') < name) i++;
+    const label = labels[i];
+    if (label === undefined || label.name !== name) return undefined;
+    values.push(label.value);
+  }
+  return JSON.stringify(values);
+}
+
 export class ConsistencyIndex {
   private readonly names = new Map<string, NameEntry>();
-  private readonly series = new Map<string, string>();
+  private readonly groups = new Map<string, GroupEntry>();
+  private readonly shapes = new Map<string, Shape>();
+  /** lookupId of each linked group's key → group id. */
+  private readonly byKey = new Map<string, string>();
+  private series = 0;
 
-  constructor(private readonly ownType: OwnTypeLookup) {}
+  /**
+   * `keyOf` gives the grouping key of a group id when its first family is indexed. Without it
+   * (an index used only to check a single push) every linked group is a duplicate candidate.
+   */
+  constructor(
+    private readonly ownType: OwnTypeLookup,
+    private readonly keyOf?: (groupId: string) => GroupingKey | undefined,
+  ) {}
 
   /**
    * Checks a group's new families against everything else stored. `changed` are the families
@@ -102,8 +148,7 @@ export class ConsistencyIndex {
       const problem = checkValueField(family, metric);
       if (problem !== undefined) return problem;
       const id = seriesId(family.name, metric.labels);
-      const owner = this.series.get(id);
-      if (seen.has(id) || (owner !== undefined && owner !== groupId)) {
+      if (seen.has(id) || this.storedElsewhere(groupId, family.name, metric.labels, id)) {
         const labels = metric.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ');
         return `duplicate series: ${family.name}{${labels}} is already stored${seen.has(id) ? ' in this push' : ' in another group'}`;
       }
@@ -112,13 +157,37 @@ export class ConsistencyIndex {
     return undefined;
   }
 
+  /** True when a group other than `groupId` stores the series `id` (family `name`, `labels`). */
+  private storedElsewhere(groupId: string, name: string, labels: readonly Label[], id: string): boolean {
+    if (this.keyOf === undefined) {
+      for (const other of this.groups.keys()) if (other !== groupId && this.idsOf(other, name)?.has(id) === true) return true;
+      return false;
+    }
+    for (const [shapeId, shape] of this.shapes) {
+      const lookup = lookupId(shapeId, shape.names, labels);
+      if (lookup === undefined) continue;
+      const other = this.byKey.get(lookup);
+      if (other !== undefined && other !== groupId && this.idsOf(other, name)?.has(id) === true) return true;
+    }
+    return false;
+  }
+
+  private idsOf(groupId: string, name: string): Set<string> | undefined {
+    const entry = this.groups.get(groupId);
+    const family = entry?.families.get(name);
+    if (entry === undefined || family === undefined) return undefined;
+    let ids = entry.ids.get(name);
+    if (ids === undefined) {
+      ids = new Set(family.metrics.map((m) => seriesId(name, m.labels)));
+      entry.ids.set(name, ids);
+    }
+    return ids;
+  }
+
   /** Records that a group's family `name` changed from `before` to `after` (either may be absent). */
   replace(groupId: string, before: MetricFamily | undefined, after: MetricFamily | undefined): void {
     if (before !== undefined) {
-      for (const metric of before.metrics) {
-        const id = seriesId(before.name, metric.labels);
-        if (this.series.get(id) === groupId) this.series.delete(id);
-      }
+      this.forget(groupId, before.name);
       const entry = this.names.get(before.name);
       if (entry !== undefined) {
         entry.groups.delete(groupId);
@@ -126,7 +195,10 @@ export class ConsistencyIndex {
       }
     }
     if (after !== undefined) {
-      for (const metric of after.metrics) this.series.set(seriesId(after.name, metric.labels), groupId);
+      this.forget(groupId, after.name);
+      const group = this.groups.get(groupId) ?? this.addGroup(groupId);
+      group.families.set(after.name, after);
+      this.series += after.metrics.length;
       const entry = this.names.get(after.name);
       if (entry === undefined || entry.groups.size === 0) {
         this.names.set(after.name, { type: after.type, groups: new Set([groupId]) });
@@ -136,13 +208,44 @@ export class ConsistencyIndex {
     }
   }
 
+  /** Drops a group's indexed family of this name, and the group once it has none. */
+  private forget(groupId: string, name: string): void {
+    const group = this.groups.get(groupId);
+    const family = group?.families.get(name);
+    if (group === undefined || family === undefined) return;
+    group.families.delete(name);
+    group.ids.delete(name);
+    this.series -= family.metrics.length;
+    if (group.families.size > 0) return;
+    this.groups.delete(groupId);
+    if (group.key === undefined) return;
+    const { shapeId, lookup } = keyLookup(group.key);
+    this.byKey.delete(lookup);
+    const shape = this.shapes.get(shapeId);
+    if (shape !== undefined && --shape.count === 0) this.shapes.delete(shapeId);
+  }
+
+  private addGroup(groupId: string): GroupEntry {
+    const key = this.keyOf?.(groupId);
+    const group: GroupEntry = { key, families: new Map(), ids: new Map() };
+    this.groups.set(groupId, group);
+    if (key !== undefined) {
+      const { shapeId, names, lookup } = keyLookup(key);
+      this.byKey.set(lookup, groupId);
+      const shape = this.shapes.get(shapeId);
+      if (shape === undefined) this.shapes.set(shapeId, { names, count: 1 });
+      else shape.count++;
+    }
+    return group;
+  }
+
   /** Type of a stored family name (for the scrape header). */
   typeOf(name: string): MetricType | undefined {
     return this.names.get(name)?.type;
   }
 
   get seriesCount(): number {
-    return this.series.size;
+    return this.series;
   }
 }
 
@@ -161,4 +264,10 @@ function checkValueField(family: MetricFamily, metric: MetricFamily['metrics'][n
     }
   })();
   return ok ? undefined : `metric ${JSON.stringify(family.name)} has no value of its family's type ${family.type.toUpperCase()}`;
+}
+
+function keyLookup(key: GroupingKey): { shapeId: string; names: readonly string[]; lookup: string } {
+  const names = key.labels.map((l) => l.name);
+  const shapeId = JSON.stringify(names);
+  return { shapeId, names, lookup: lookupId(shapeId, names, key.labels) ?? '' };
 }

@@ -103,7 +103,7 @@ export class LocalGroupStore implements GroupStore {
   private broken: unknown;
 
   private constructor(private readonly options: LocalStoreOptions) {
-    this.index = new ConsistencyIndex(options.ownType);
+    this.index = new ConsistencyIndex(options.ownType, (id) => this.groups_.get(id)?.key);
   }
 
   /** Opens the store, restoring the persistence file when there is one. */
