@@ -161,6 +161,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
       return parseText(Buffer.from(await registry.metrics()));
     },
     onQuit: () => deps.onQuit?.(),
+    insight: (group) => lifecycle.insight(group),
   });
   let server: ListeningServer;
   try {

@@ -62,6 +62,18 @@ describe('lifecycle: bare Jobs', () => {
     expect(group.attribution).toMatchObject({ source: 'pod-ip', namespace, job: { name: 'backup-1', uid: job.metadata!.uid } });
     expect(group.owner).toMatchObject({ kind: 'Job', name: 'backup-1', uid: job.metadata!.uid, namespace });
     expect(hasSeries(await scrape(lethe.port), 'work_done', { job: 'backup', instance: namespace })).toBe(true);
+    // The attribution, the owner and what the lifecycle plans are shown by /api/v1/groups.
+    const shown = await eventually(async () => {
+      const res = await fetch(`http://127.0.0.1:${lethe.port}/api/v1/groups`);
+      const doc = (await res.json()) as {
+        data: { groups: { labels: Record<string, string>; attribution: unknown; owner: unknown; insight: { ownerAlive?: boolean } | null }[] };
+      };
+      const g = doc.data.groups.find((x) => x.labels['instance'] === namespace);
+      if (g?.insight?.ownerAlive !== true) throw new Error('no insight yet');
+      return g;
+    });
+    expect(shown.attribution).toMatchObject({ source: 'pod-ip', namespace, job: 'backup-1' });
+    expect(shown.owner).toMatchObject({ kind: 'Job', name: 'backup-1' });
 
     const before = await deletedCount(lethe, 'job-deleted');
     await deleteJob(kc, namespace, 'backup-1');
