@@ -1,0 +1,182 @@
+/**
+ * Benchmark rows for the Redis store next to the file store, in one run on loopback: push
+ * throughput (concurrent PUTs, each a new group of 10 series, every one acknowledged only once
+ * durable: fsynced to the persistence file, or taken by a redis-server running with
+ * appendonly/appendfsync always) and scrape latency (GET /metrics of the serving replica with
+ * the groups pushed). Prints the rows with the ratio Redis / file; read ratios, not absolute
+ * figures, on a shared machine.
+ *
+ *   npm run build && node bench/redis-rows.ts [--seconds=10] [--concurrency=32] [--scrapes=50] [--groups=2000]
+ *
+ * Needs dist/main.js and redis-server on PATH (make redis). Self-contained, so it can join the
+ * main bench runner as a phase later.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+interface Options {
+  readonly seconds: number;
+  readonly concurrency: number;
+  readonly scrapes: number;
+  readonly groups: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const opts = { seconds: 10, concurrency: 32, scrapes: 50, groups: 2000 };
+  for (const arg of argv) {
+    const [name = '', value = ''] = arg.replace(/^--/, '').split('=', 2);
+    if (name !== 'seconds' && name !== 'concurrency' && name !== 'scrapes' && name !== 'groups') throw new Error(`unknown argument ${arg}`);
+    opts[name] = Number(value);
+  }
+  return opts;
+}
+
+const root = new URL('..', import.meta.url).pathname;
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function send(port: number, method: string, path: string, body?: string): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, method, path }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+    });
+    req.on('error', () => resolve({ status: 0, bytes: 0 }));
+    req.end(body);
+  });
+}
+
+async function waitReady(port: number, path: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await send(port, 'GET', path)).status === 200) return;
+    await pause(100);
+  }
+  throw new Error(`port ${port} did not become ready`);
+}
+
+function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return spawn(command, [...args], { stdio: 'ignore', env });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function groupBody(i: number): string {
+  let text = '# TYPE bench_value gauge\n';
+  for (let s = 0; s < 10; s++) text += `bench_value{series="${s}"} ${i + s}\n`;
+  return text;
+}
+
+/** Pushes new groups from `concurrency` workers for `seconds`; returns acknowledged pushes per second. */
+async function pushThroughput(port: number, opts: Options, tag: string): Promise<{ rate: number; groups: number }> {
+  let next = 0;
+  let ok = 0;
+  const deadline = performance.now() + opts.seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const i = next++;
+        const res = await send(port, 'PUT', `/metrics/job/bench-${tag}/instance/i${i}`, groupBody(i));
+        if (res.status === 200) ok++;
+      }
+    }),
+  );
+  return { rate: ok / ((performance.now() - started) / 1000), groups: ok };
+}
+
+async function fill(port: number, groups: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < groups; i = next++) await send(port, 'PUT', `/metrics/job/bench-scrape/instance/i${i}`, groupBody(i));
+    }),
+  );
+}
+
+async function scrapeLatency(port: number, opts: Options): Promise<{ medianMs: number; bytes: number }> {
+  const times: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < opts.scrapes; i++) {
+    const t = performance.now();
+    const res = await send(port, 'GET', '/metrics');
+    times.push(performance.now() - t);
+    bytes = res.bytes;
+  }
+  times.sort((a, b) => a - b);
+  return { medianMs: times[Math.floor(times.length / 2)] ?? 0, bytes };
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const work = mkdtempSync(join(tmpdir(), 'lethe-bench-redis-'));
+  const children: ChildProcess[] = [];
+  try {
+    const redisPort = await freePort();
+    const redis = start('redis-server', [
+      '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', work, '--appendonly', 'yes', '--appendfsync', 'always',
+      '--save', '', '--maxmemory-policy', 'noeviction', '--protected-mode', 'no', '--logfile', join(work, 'redis.log'),
+    ]);
+    children.push(redis);
+    const main = join(root, 'dist', 'main.js');
+    const filePort = await freePort();
+    const redisLethePort = await freePort();
+    children.push(start(process.execPath, [main, `--web.listen-address=127.0.0.1:${filePort}`, `--persistence.file=${join(work, 'lethe.data')}`, '--log.level=warn']));
+    await pause(300);
+    children.push(
+      start(process.execPath, [main, `--web.listen-address=127.0.0.1:${redisLethePort}`, `--store.redis.url=redis://127.0.0.1:${redisPort}`, '--log.level=warn'], {
+        ...process.env,
+        POD_NAME: 'bench',
+      }),
+    );
+    await waitReady(filePort, '/-/ready');
+    await waitReady(redisLethePort, '/-/ready');
+    // The Redis store serves pushed groups once its lease is held.
+    await send(redisLethePort, 'PUT', '/metrics/job/bench-probe', 'bench_probe 1\n');
+    for (let i = 0; i < 300 && !(await fetch(`http://127.0.0.1:${redisLethePort}/metrics`).then((r) => r.text())).includes('bench_probe{'); i++) await pause(100);
+
+    // Scrapes first, with the same groups in both stores; then push throughput.
+    for (const port of [filePort, redisLethePort]) await fill(port, opts.groups);
+    const fileScrape = await scrapeLatency(filePort, opts);
+    const redisScrape = await scrapeLatency(redisLethePort, opts);
+    const file = await pushThroughput(filePort, opts, 'file');
+    const viaRedis = await pushThroughput(redisLethePort, opts, 'redis');
+    const rows = [
+      ['push throughput (new group of 10 series, acknowledged when durable)', `${file.rate.toFixed(0)} req/s`, `${viaRedis.rate.toFixed(0)} req/s`, (viaRedis.rate / file.rate).toFixed(2)],
+      [
+        `scrape latency, median (${opts.groups} groups of 10 series, ${(fileScrape.bytes / 1024).toFixed(0)} KiB)`,
+        `${fileScrape.medianMs.toFixed(1)} ms`,
+        `${redisScrape.medianMs.toFixed(1)} ms`,
+        (redisScrape.medianMs / fileScrape.medianMs).toFixed(2),
+      ],
+    ];
+    const out = ['| metric | file store | Redis store | Redis / file |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)];
+    process.stdout.write(`${out.join('\n')}\n(${opts.concurrency} concurrent pushers for ${opts.seconds} s each; ${opts.scrapes} scrapes; file: ${file.groups} groups pushed, Redis: ${viaRedis.groups})\n`);
+  } finally {
+    await Promise.all(children.map(stop));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
