@@ -122,3 +122,9 @@ manifests-check: $(HELM)
 
 lint: manifests-check
 test-integration: $(HELM) debian-tools
+
+.PHONY: demo
+# A local control plane, Lethe (built, with the chart's ServiceAccount) and Prometheus, and a
+# narrated run of what Lethe keeps and forgets, and why (about 30 seconds once the tools exist).
+demo: build $(CONTROL_PLANE_STAMP) $(HELM) debian-tools
+	node test/demo/run.ts
