@@ -88,7 +88,8 @@ describe('Helm chart', () => {
   });
 
   test.each([
-    ['more than one replica', ['--set', 'replicas=2'], /replicas: only 1 is supported for now/],
+    ['more than one replica on the file store', ['--set', 'replicas=2'], /at '\/store\/backend': value must be 'redis'/],
+    ['the Redis store without a URL', ['--set', 'store.backend=redis'], /store.backend: redis needs store.redis.url or store.redis.existingSecret/],
     ['a writable root filesystem', ['--set', 'securityContext.readOnlyRootFilesystem=false'], /\/securityContext\/readOnlyRootFilesystem': value must be true/],
     ['privilege escalation', ['--set', 'securityContext.allowPrivilegeEscalation=true'], /\/securityContext\/allowPrivilegeEscalation': value must be false/],
     ['running as root', ['--set', 'securityContext.runAsNonRoot=false'], /\/securityContext\/runAsNonRoot': value must be true/],
@@ -152,6 +153,19 @@ describe('Helm chart', () => {
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['lethe-leader'], verbs: ['get', 'update'] },
     ]);
+  });
+
+  test('several replicas on the Redis store: leader election, a PodDisruptionBudget, anti-affinity, the URL from a Secret', async () => {
+    const objects = await renderChart('lethe', 'lethe', ['--set', 'replicas=3', '--set', 'store.backend=redis', '--set', 'store.redis.existingSecret=lethe-redis']);
+    const deployment = deploymentOf(objects);
+    const container = deployment.spec?.template.spec?.containers[0];
+    expect(deployment.spec?.replicas).toBe(3);
+    expect(container?.env).toContainEqual({ name: 'LETHE_STORE_REDIS_URL', valueFrom: { secretKeyRef: { name: 'lethe-redis', key: 'url' } } });
+    const loaded = loadConfig(container?.args ?? [], { LETHE_STORE_REDIS_URL: 'redis://redis:6379' });
+    if (loaded.kind !== 'config') throw new Error('expected a config');
+    expect(loaded.config).toMatchObject({ store: { backend: 'redis' }, leaderElection: { enabled: true, leaseName: 'lethe' } });
+    expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(['Role', 'RoleBinding', 'PodDisruptionBudget']));
+    expect(deployment.spec?.template.spec?.affinity?.podAntiAffinity).toBeDefined();
   });
 
   test('every rendered object is accepted by server-side apply; the real CRDs check the ServiceMonitor and PrometheusRule', async () => {
