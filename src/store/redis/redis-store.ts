@@ -64,6 +64,8 @@ const keysSchema = z.array(z.string());
 
 /** Server answers that mean "not now" rather than "wrong": the push gets 503 and can be retried. */
 const TRANSIENT = /^(LOADING|READONLY|MISCONF|OOM|NOREPLICAS|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN|NOSCRIPT)/;
+/** How ioredis words a connection that is gone (the status may not say so yet). */
+const LOST = /Stream isn't writeable|max retries per request|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/i;
 
 export class RedisGroupStore implements GroupStore {
   private readonly keys: Keys;
@@ -166,7 +168,7 @@ export class RedisGroupStore implements GroupStore {
     const transient = !(err instanceof Error) || err.name !== 'ReplyError' || TRANSIENT.test(message);
     if (!transient) throw err;
     // ioredis words a lost connection after its own options; say what happened instead.
-    const why = this.client.status === 'ready' ? message : 'not connected';
+    const why = this.client.status !== 'ready' || LOST.test(message) ? 'not connected' : message;
     return new UnavailableError(
       ErrorCode.storeUnavailable,
       `store unavailable: Redis at ${this.where} did not take the write (${why}); nothing was acknowledged, retry later`,
