@@ -78,13 +78,16 @@ export class ConsistencyIndex {
    */
   check(groupId: string, next: ReadonlyMap<string, MetricFamily>, changed: Iterable<string>): string | undefined {
     const seen = new Set<string>();
+    // Every series of a group carries its key: the group's own key shape only leads back to it.
+    const own = this.groups.get(groupId)?.key ?? this.keyOf?.(groupId);
+    const ownShape = own === undefined ? undefined : shapeOf(own);
     for (const name of changed) {
       const family = next.get(name);
       if (family === undefined) continue;
       const problem =
         this.checkType(groupId, family) ??
         this.checkSuffixes(groupId, family, next) ??
-        this.checkMetrics(groupId, family, seen);
+        this.checkMetrics(groupId, ownShape, family, seen);
       if (problem !== undefined) return problem;
     }
     return undefined;
@@ -131,7 +134,7 @@ export class ConsistencyIndex {
     return undefined;
   }
 
-  private checkMetrics(groupId: string, family: MetricFamily, seen: Set<string>): string | undefined {
+  private checkMetrics(groupId: string, ownShape: string | undefined, family: MetricFamily, seen: Set<string>): string | undefined {
     for (const metric of family.metrics) {
       for (const label of metric.labels) {
         // The newest upstream validates label names as UTF-8 (protobuf pushes may use any).
@@ -148,7 +151,7 @@ export class ConsistencyIndex {
       const problem = checkValueField(family, metric);
       if (problem !== undefined) return problem;
       const id = seriesId(family.name, metric.labels);
-      if (seen.has(id) || this.storedElsewhere(groupId, family.name, metric.labels, id)) {
+      if (seen.has(id) || this.storedElsewhere(groupId, ownShape, family.name, metric.labels, id)) {
         const labels = metric.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ');
         return `duplicate series: ${family.name}{${labels}} is already stored${seen.has(id) ? ' in this push' : ' in another group'}`;
       }
@@ -158,12 +161,13 @@ export class ConsistencyIndex {
   }
 
   /** True when a group other than `groupId` stores the series `id` (family `name`, `labels`). */
-  private storedElsewhere(groupId: string, name: string, labels: readonly Label[], id: string): boolean {
+  private storedElsewhere(groupId: string, ownShape: string | undefined, name: string, labels: readonly Label[], id: string): boolean {
     if (this.keyOf === undefined) {
       for (const other of this.groups.keys()) if (other !== groupId && this.idsOf(other, name)?.has(id) === true) return true;
       return false;
     }
     for (const [shapeId, shape] of this.shapes) {
+      if (shapeId === ownShape) continue;
       const lookup = lookupId(shapeId, shape.names, labels);
       if (lookup === undefined) continue;
       const other = this.byKey.get(lookup);
@@ -266,8 +270,12 @@ function checkValueField(family: MetricFamily, metric: MetricFamily['metrics'][n
   return ok ? undefined : `metric ${JSON.stringify(family.name)} has no value of its family's type ${family.type.toUpperCase()}`;
 }
 
+function shapeOf(key: GroupingKey): string {
+  return JSON.stringify(key.labels.map((l) => l.name));
+}
+
 function keyLookup(key: GroupingKey): { shapeId: string; names: readonly string[]; lookup: string } {
   const names = key.labels.map((l) => l.name);
-  const shapeId = JSON.stringify(names);
+  const shapeId = shapeOf(key);
   return { shapeId, names, lookup: lookupId(shapeId, names, key.labels) ?? '' };
 }

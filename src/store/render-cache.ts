@@ -15,9 +15,11 @@ import { escapeFamily, escapeName } from './sanitize.js';
  */
 interface GroupPart {
   readonly help: string | undefined;
+  readonly type: MetricType;
   readonly metrics: readonly Metric[];
-  readonly text: string;
-  readonly ends: readonly number[];
+  /** Rendered when a scrape first needs it (not at every push, nor at start-up). */
+  text: string | undefined;
+  ends: readonly number[] | undefined;
 }
 
 interface NameCache {
@@ -47,10 +49,26 @@ function flat(text: string): string {
   return text.length < 13 ? text : (' ' + text).slice(1);
 }
 
-function entryText(entry: Entry): string {
+/** Renders a part's text once: one flat string and the end offset of each metric's text. */
+function render(name: string, part: GroupPart): { readonly text: string; readonly ends: readonly number[] } {
+  if (part.text !== undefined && part.ends !== undefined) return { text: part.text, ends: part.ends };
+  const texts = part.metrics.map((metric) => renderMetric(name, part.type, metric));
+  const ends: number[] = new Array<number>(texts.length);
+  let end = 0;
+  for (let i = 0; i < texts.length; i++) {
+    end += texts[i]?.length ?? 0;
+    ends[i] = end;
+  }
+  part.text = flat(texts.join(''));
+  part.ends = ends;
+  return { text: part.text, ends };
+}
+
+function entryText(name: string, entry: Entry): string {
   const { part, index } = entry;
   if (part === undefined) return '';
-  return part.text.slice(index === 0 ? 0 : (part.ends[index - 1] ?? 0), part.ends[index]);
+  const { text, ends } = render(name, part);
+  return text.slice(index === 0 ? 0 : (ends[index - 1] ?? 0), ends[index]);
 }
 
 export class RenderCache {
@@ -66,14 +84,7 @@ export class RenderCache {
       this.sortedNames = undefined;
     }
     cache.type = family.type;
-    const texts = family.metrics.map((metric) => renderMetric(family.name, family.type, metric));
-    const ends: number[] = new Array<number>(texts.length);
-    let end = 0;
-    for (let i = 0; i < texts.length; i++) {
-      end += texts[i]?.length ?? 0;
-      ends[i] = end;
-    }
-    cache.byGroup.set(groupId, { help: family.help, metrics: family.metrics, text: flat(texts.join('')), ends });
+    cache.byGroup.set(groupId, { help: family.help, type: family.type, metrics: family.metrics, text: undefined, ends: undefined });
     cache.merged = undefined;
     cache.sortedMetrics = undefined;
   }
@@ -138,7 +149,7 @@ export class RenderCache {
       if (ownFamily === undefined) {
         if (cache.merged === undefined) {
           const entries = this.sorted(cache);
-          cache.merged = entries.length === 0 ? '' : [renderHeader(name, this.helpOf(cache), cache.type), ...entries.map(entryText)].join('');
+          cache.merged = entries.length === 0 ? '' : [renderHeader(name, this.helpOf(cache), cache.type), ...entries.map((e) => entryText(name, e))].join('');
         }
         out.push(cache.merged);
         continue;
@@ -152,7 +163,7 @@ export class RenderCache {
       merged.sort(byMetric);
       if (merged.length > 0) {
         out.push(renderHeader(name, ownFamily.help, ownFamily.type));
-        for (const entry of merged) out.push(entry.part === undefined ? (ownTexts.get(entry.metric) ?? '') : entryText(entry));
+        for (const entry of merged) out.push(entry.part === undefined ? (ownTexts.get(entry.metric) ?? '') : entryText(name, entry));
       }
     }
     return out.join('');
