@@ -1,9 +1,9 @@
 // Enforces the module direction of STYLE.md:
-//   main → kube → gateway · lifecycle → store → exposition → model → errors
+//   main → wiring → kube → gateway · lifecycle → store → exposition → model → errors
 //   (observability and config are leaves anyone may import)
 // A module may import from modules to its right, never to its left; siblings never import
 // each other; other modules import a folder only through its index.ts.
-const layers = ['main', 'kube', 'gateway|lifecycle', 'store', 'exposition', 'model', 'errors'];
+const layers = ['main', 'wiring', 'kube', 'gateway|lifecycle', 'store', 'exposition', 'model', 'errors'];
 const folder = (name) => (name === 'main' ? '^src/main\\.ts$' : name === 'errors' ? '^src/errors\\.ts$' : `^src/(${name})/`);
 
 const forbidden = [];
