@@ -46,6 +46,12 @@ forbidden.push(
     to: { path: '@kubernetes/client-node' },
   },
   {
+    name: 'only-store-imports-ioredis',
+    severity: 'error',
+    from: { path: '^src/(?!store/)' },
+    to: { path: 'node_modules/ioredis' },
+  },
+  {
     name: 'import-folders-through-index',
     comment: 'import another folder only through its index.ts',
     severity: 'error',
