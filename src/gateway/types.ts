@@ -40,4 +40,6 @@ export interface GatewayDeps {
    * by /api/v1/groups and the web page. Absent: they say that there is no lifecycle information.
    */
   readonly insight?: GroupInsightSource;
+  /** The lifecycle gates that block deletions now (empty: none); absent in standalone mode. */
+  readonly blockedBy?: () => readonly string[];
 }

@@ -162,6 +162,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     },
     onQuit: () => deps.onQuit?.(),
     insight: (group) => lifecycle.insight(group),
+    blockedBy: () => lifecycle.gates(),
   });
   let server: ListeningServer;
   try {

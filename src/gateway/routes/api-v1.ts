@@ -28,9 +28,16 @@ export function setApiHeaders(res: Response): void {
   for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
 }
 
-/** Go's RFC3339Nano in UTC: fraction without trailing zeros. */
+/** The range of a Date, in ms either side of the epoch. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Go's RFC3339Nano in UTC: fraction without trailing zeros. A time beyond what a Date holds (a
+ * pushed push_failure_time_seconds can be any number) is clamped to that range instead of throwing.
+ */
 export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.?0*Z$/, 'Z');
+  const t = Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, -MAX_DATE_MS), MAX_DATE_MS);
+  return new Date(t).toISOString().replace(/\.?0*Z$/, 'Z');
 }
 
 /** Go's %v for a float: like the text format, except that -0 stays -0. */
@@ -235,6 +242,8 @@ export function groupsApiHandler(deps: GatewayDeps) {
         time: rfc3339(deps.clock.now()),
         adminApi: deps.config.web.enableAdminApi,
         lifecycle: insight !== undefined,
+        /** The lifecycle gates that hold deletions back now (sync, health, leader); empty when none. */
+        blockedBy: deps.blockedBy?.() ?? [],
         groups,
       },
     });

@@ -225,7 +225,8 @@ function render() {
   const counted = shown.length === groups.length ? groups.length + (groups.length === 1 ? ' group' : ' groups') : shown.length + ' of ' + groups.length + ' groups';
   $('summary').replaceChildren(counted,
     overdue ? badge('bad', overdue + ' overdue') : '', failed ? badge('warn', failed + ' failed push' + (failed === 1 ? '' : 'es')) : '',
-    lifecycle ? '' : badge('info', 'standalone: no lifecycle information', 'Owner, policy and next deletion are shown when Lethe runs with its lifecycle'));
+    lifecycle ? '' : badge('info', 'standalone: no lifecycle information', 'Owner, policy and next deletion are shown when Lethe runs with its lifecycle'),
+    doc.blockedBy && doc.blockedBy.length > 0 ? badge('warn', 'deletions paused: ' + doc.blockedBy.join(', '), 'Lethe deletes nothing until its watches have synced, the API server is reachable and it holds the leader lease') : '');
 }
 
 /** Fetches the groups and renders them; a call during a fetch fetches once more after it. */

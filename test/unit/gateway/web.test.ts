@@ -28,6 +28,7 @@ interface Setup {
   readonly argv?: string[];
   readonly insight?: GroupInsightSource;
   readonly attributor?: Attributor;
+  readonly blockedBy?: () => readonly string[];
 }
 
 async function makeApp(setup: Setup = {}): Promise<{ app: Express; store: GroupStore; clock: FakeClock }> {
@@ -54,13 +55,14 @@ async function makeApp(setup: Setup = {}): Promise<{ app: Express; store: GroupS
     ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
     onQuit: () => undefined,
     ...(setup.insight === undefined ? {} : { insight: setup.insight }),
+    ...(setup.blockedBy === undefined ? {} : { blockedBy: setup.blockedBy }),
   });
   return { app, store, clock };
 }
 
 interface GroupsDoc {
   status: string;
-  data: { time: string; adminApi: boolean; lifecycle: boolean; groups: Record<string, unknown>[] };
+  data: { time: string; adminApi: boolean; lifecycle: boolean; blockedBy: string[]; groups: Record<string, unknown>[] };
 }
 
 async function groupsDoc(app: Express, prefix = ''): Promise<GroupsDoc> {
@@ -193,6 +195,15 @@ describe('/api/v1/groups', () => {
       expect(rest).toEqual(fromMetrics?.[String(name)]);
     }
     expect(groups[0]?.['series']).toBe(3);
+  });
+
+  test('/api/v1/groups says which lifecycle gates hold deletions back', async () => {
+    let gates: string[] = ['sync', 'leader'];
+    const { app } = await makeApp({ insight: () => ({ policy: defaultPolicy }), blockedBy: () => gates });
+    expect((await groupsDoc(app)).data.blockedBy).toEqual(['sync', 'leader']);
+    gates = [];
+    expect((await groupsDoc(app)).data.blockedBy).toEqual([]);
+    expect((await groupsDoc((await makeApp()).app)).data.blockedBy).toEqual([]);
   });
 
   test('/api/v1/metrics keeps the Pushgateway shape: only labels, last_push_successful and families', async () => {
