@@ -31,8 +31,16 @@ function quoteCodePoint(cp: number, quote: number): string {
   return cp < 0x10000 ? `\\u${hex(cp, 4)}` : `\\U${hex(cp, 8)}`;
 }
 
-/** strconv.Quote(s). */
+/**
+ * The longest text quoted in full. A message names the offending token; a token of megabytes
+ * (one label value can be almost the whole body) would make the message, the 400 answer and the
+ * log line several times the body's size, so longer text is cut, marked by `...` after the quote.
+ */
+const MAX_QUOTED = 256;
+
+/** strconv.Quote(s), for text of at most MAX_QUOTED characters. */
 export function goQuote(s: string): string {
+  if (s.length > MAX_QUOTED) return `${goQuote(s.slice(0, MAX_QUOTED))}...`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const cp = s.codePointAt(i) ?? 0;

@@ -204,8 +204,17 @@ export function writeVarint(w: WireWriter, v: number): void {
   w.len = putVarint(w.buf, w.len, v);
 }
 
-/** Writes a signed 64-bit integer (two's complement for negatives: 10 bytes). */
+const MAX_INT64_BYTES = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f);
+
+/**
+ * Writes a signed 64-bit integer (two's complement for negatives: 10 bytes). 2^63, the double
+ * that int64 max reads as, is written as int64 max (as is, it would read back as -2^63).
+ */
 export function writeInt64(w: WireWriter, v: number): void {
+  if (v >= 2 ** 63) {
+    writeRaw(w, MAX_INT64_BYTES);
+    return;
+  }
   if (v >= 0) {
     writeVarint(w, v);
     return;

@@ -69,6 +69,8 @@ class TextParser {
   /** The parsed `quantile` / `le` value; NaN when absent. */
   private special = NaN;
   private labels: Label[] = [];
+  /** The names in `labels`, once a line has many (scanning them for each label is quadratic). */
+  private labelNames: Set<string> | undefined;
   /** Labels read inside braces before the metric name, applied once it is known. */
   private pending: Label[] | undefined;
 
@@ -150,6 +152,7 @@ class TextParser {
     this.specialLabel = undefined;
     this.special = NaN;
     this.labels = [];
+    this.labelNames = undefined;
     this.pending = undefined;
     if (braced) {
       this.readLabels(true);
@@ -223,16 +226,20 @@ class TextParser {
   private checkDuplicate(name: string): void {
     if (name === this.specialLabel) return;
     const { labels } = this;
-    for (let i = 0; i < labels.length; i++) {
-      if (labels[i]?.name === name) {
-        throw this.s.error(`duplicate label names for metric ${goQuote(this.family?.name ?? '')}`);
-      }
+    let duplicate = false;
+    if (labels.length < 16) {
+      for (let i = 0; i < labels.length && !duplicate; i++) duplicate = labels[i]?.name === name;
+    } else {
+      this.labelNames ??= new Set(labels.map((l) => l.name));
+      duplicate = this.labelNames.has(name);
     }
+    if (duplicate) throw this.s.error(`duplicate label names for metric ${goQuote(this.family?.name ?? '')}`);
   }
 
   private acceptLabel(name: string, value: string): void {
     if (name !== this.specialLabel) {
       this.labels.push({ name: this.labelName(name, this.labels.length), value: detach(value) });
+      this.labelNames?.add(name);
       return;
     }
     const parsed = parseGoFloat(value);

@@ -57,10 +57,22 @@ function labelText(labels: readonly Label[]): string {
   return out;
 }
 
+/**
+ * A timestamp as the int64 it stands for: exact digits (String() would write 2^63 as
+ * `9223372036854776000`, beyond the int64 range, which the parser refuses), and the nearest end of
+ * the range for the one double above it (int64 max parses to 2^63).
+ */
+function timestampText(ms: number): string {
+  if (Number.isSafeInteger(ms)) return String(ms);
+  if (ms >= 2 ** 63) return '9223372036854775807';
+  if (ms <= -(2 ** 63)) return '-9223372036854775808';
+  return BigInt(Math.trunc(ms)).toString();
+}
+
 /** Writes sample lines of one metric, sharing the rendered label text between them. */
 function sampleWriter(name: string, metric: Metric): (suffix: string, value: number, extra?: string) => string {
   const labels = labelText(metric.labels);
-  const stamp = metric.timestampMs === undefined ? '\n' : ` ${String(metric.timestampMs)}\n`;
+  const stamp = metric.timestampMs === undefined ? '\n' : ` ${timestampText(metric.timestampMs)}\n`;
   return (suffix, value, extra) => {
     const full = name + suffix;
     let series: string;

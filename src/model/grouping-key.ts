@@ -9,7 +9,10 @@ import type { Label } from './metric.js';
 export interface GroupingKey {
   /** Sorted by name; includes `job`. */
   readonly labels: readonly Label[];
-  /** Canonical string form, unique per key: `name\xffvalue\xff...`. */
+  /**
+   * Canonical string form, unique per key: `name\xffvalue\xff...`, with `\` and `\xff` in values
+   * escaped (`\\`, `\xff` spelled out), since `\xff` (ÿ) is a valid character in a value.
+   */
   readonly id: string;
 }
 
@@ -28,7 +31,16 @@ export function groupingKeyOf(labels: Readonly<Record<string, string>>): Groupin
     .filter(([name, value]) => !(name === 'instance' && value === ''))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => ({ name, value }));
-  return { labels: sorted, id: sorted.map((l) => `${l.name}${SEPARATOR}${l.value}`).join(SEPARATOR) };
+  return { labels: sorted, id: sorted.map((l) => `${l.name}${SEPARATOR}${idValue(l.value)}`).join(SEPARATOR) };
+}
+
+/**
+ * A value as the id writes it. Without the escape, `a="x\xffb\xffy"` and `a="x",b="y"` would share
+ * an id, and a push to one group would replace the other.
+ */
+function idValue(value: string): string {
+  if (!value.includes(SEPARATOR) && !value.includes('\\')) return value;
+  return value.replace(/[\\\xff]/g, (c) => (c === '\\' ? '\\\\' : '\\xff'));
 }
 
 export function jobOf(key: GroupingKey): string {

@@ -201,7 +201,9 @@ export class LocalGroupStore implements GroupStore {
       if (pushed.name === PUSH_TIME_METRIC) continue;
       const family = sanitizeFamily(pushed, key);
       if (pushed.name === PUSH_FAILURE_TIME_METRIC) {
-        if (existing !== undefined) failureOverride = (family.metrics[0]?.value ?? 0) * 1000;
+        // Only a time the journal (JSON) and the APIs can hold: NaN and ±Inf keep the stored one.
+        const ms = (family.metrics[0]?.value ?? 0) * 1000;
+        if (existing !== undefined && Number.isFinite(ms)) failureOverride = ms;
         continue;
       }
       next.set(family.name, { family, pushedAt: now });

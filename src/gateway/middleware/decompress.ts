@@ -42,7 +42,9 @@ export async function decodeBody(body: Buffer, contentEncoding: string | undefin
     }
   }
   if (encoding === 'snappy') {
-    return Buffer.from(decodeSnappyFramed(body, limit));
+    const decoded = decodeSnappyFramed(body, limit);
+    if (decoded.length > limit) throw tooLarge(limit);
+    return Buffer.from(decoded);
   }
   return body;
 }

@@ -75,7 +75,9 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
     if (pushed.name === PUSH_TIME_METRIC) continue;
     const family = sanitizeFamily(pushed, key);
     if (pushed.name === PUSH_FAILURE_TIME_METRIC) {
-      failureOverride = String((family.metrics[0]?.value ?? 0) * 1000);
+      // Only a time the store (parseMillis) and the APIs can hold: NaN and ±Inf keep the stored one.
+      const ms = (family.metrics[0]?.value ?? 0) * 1000;
+      if (Number.isFinite(ms)) failureOverride = String(ms);
       continue;
     }
     families.set(family.name, family);

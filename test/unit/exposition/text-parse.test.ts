@@ -13,6 +13,9 @@ const sample = (value: number, pairs?: Record<string, string>): Metric => ({ lab
 const family = (name: string, type: MetricType, metrics: Metric[], help?: string): MetricFamily =>
   help === undefined ? { name, type, metrics } : { name, help, type, metrics };
 
+/** `l0="v",l1="v",…` for n labels. */
+const manyLabels = (n: number): string => Array.from({ length: n }, (_, i) => `l${i}="v",`).join('');
+
 /** The error a body is refused with. */
 function refusal(body: string | Uint8Array): BadRequestError {
   try {
@@ -169,6 +172,8 @@ describe('parseText refuses', () => {
     ['a dotted quoted label name', 'x{"a.b"="c"} 1\n', 'line 1: invalid label name "a.b"'],
     ['the label name __name__', 'x{__name__="y"} 1\n', 'line 1: label name "__name__" is reserved'],
     ['a duplicate label name', 'x{a="b",a="c"} 1\n', 'line 1: duplicate label names for metric "x"'],
+    ['a duplicate label name after many others', `x{${manyLabels(40)}l7="again"} 1\n`, 'line 1: duplicate label names for metric "x"'],
+    ['a duplicate label name after many, before the name', `{${manyLabels(40)}x,l39="again"} 1\n`, 'line 1: duplicate label names for metric "x"'],
     ['an unquoted label value', 'x{a=b} 1\n', 'line 1: expected \'"\' at start of label value, found \'b\''],
     ['labels without a comma', 'x{a="b" c="d"} 1\n', 'line 1: unexpected end of label value "b"'],
     ['a bad escape in a label value', 'x{a="\\t"} 1\n', "line 1: invalid escape sequence '\\t'"],
@@ -201,12 +206,27 @@ describe('parseText refuses', () => {
   });
 });
 
+// Found by the fuzz properties: the duplicate check scanned the line's labels for each label, so
+// one line of a few MiB of distinct labels (within the body limit) took minutes.
+describe('parseText in linear time', () => {
+  test('a 2 MiB line of distinct labels', () => {
+    const body = `x{${manyLabels(200_000)}} 1\n`;
+    const started = performance.now();
+    const [parsed] = parse(body);
+    expect(parsed?.metrics[0]?.labels).toHaveLength(200_000);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
 describe('parseText and invalid UTF-8', () => {
   const withBytes = (...parts: (string | number[])[]): Uint8Array =>
     Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...bytes(p)] : p)));
 
   test.each([
     ['in a label value', withBytes('x 1\nx{a="', [0xff], '"} 1\n'), 'line 2: invalid label value "\\xff"'],
+    // Found by the fuzz properties: a label value of megabytes was quoted whole, so the message
+    // (and the 400 answer) was several times the size of the body.
+    ['a long label value, quoted in part', withBytes('x{a="', new Array<number>(100_000).fill(0xff), '"} 1\n'), `line 1: invalid label value "${'\\xff'.repeat(256)}"...`],
     ['as an encoded surrogate in a label value', withBytes('x{a="', [0xed, 0xa0, 0x80], '"} 1\n'), 'line 1: invalid label value "\\xed\\xa0\\x80"'],
     ['in a value', withBytes('x 1', [0x80], '\n'), 'line 1: expected float as value, got "1\\x80"'],
   ])('is refused %s', (_name, body, message) => {

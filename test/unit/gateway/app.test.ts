@@ -10,6 +10,7 @@ import { unattributed } from '../../../src/model/index.js';
 import { createLogger, createMetrics } from '../../../src/observability/index.js';
 import { LocalGroupStore } from '../../../src/store/index.js';
 import { FakeClock } from '../../harness/builders.js';
+import { snappyBomb } from '../../fuzz/snappy-frames.js';
 import { Writable } from 'node:stream';
 
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
@@ -122,9 +123,16 @@ describe('gateway push API', () => {
     await request(app).get('/nope').expect(404, '404 page not found\n');
   });
 
-  test('the body limit answers 413 naming the flag', async () => {
-    const small = (await makeApp(['--limits.body-bytes=10'])).app;
-    const res = await request(small).put('/metrics/job/j').send('metric_with_long_name 1\n').expect(413);
+  test.each<[string, string | undefined, Buffer]>([
+    ['a plain body', undefined, Buffer.from('metric_with_long_name 1\n'.repeat(5000))],
+    ['a gzip bomb', 'gzip', gzipSync(Buffer.alloc(1 << 20))],
+    // Found by the fuzz properties: a snappy body over the limit was a 400.
+    ['a snappy bomb', 'snappy', Buffer.from(snappyBomb(1 << 20))],
+  ])('the body limit answers 413 naming the flag for %s', async (_name, encoding, body) => {
+    const small = (await makeApp(['--limits.body-bytes=102400'])).app;
+    const req = request(small).put('/metrics/job/j');
+    if (encoding !== undefined) req.set('Content-Encoding', encoding);
+    const res = await req.send(body).expect(413);
     expect(res.text).toMatch(/--limits.body-bytes/);
   });
 
@@ -148,6 +156,16 @@ describe('gateway API, admin and lifecycle', () => {
     expect(group.m).toMatchObject({ type: 'COUNTER', help: 'help', metrics: [{ labels: { a: '1', instance: '', job: 'j', x: 'y' }, value: '3' }] });
     expect(group.push_time_seconds.type).toBe('GAUGE');
     expect(group.m.time_stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  });
+
+  // Found by the fuzz properties: a pushed push_failure_time_seconds far outside a Date's range
+  // made both JSON APIs answer 500.
+  test.each(['1e300', '-1e300', '+Inf', 'NaN'])('a pushed push_failure_time_seconds of %s leaves the JSON APIs answering', async (value) => {
+    const { app } = await makeApp();
+    await request(app).put('/metrics/job/j').send('m 1\n').expect(200);
+    await request(app).post('/metrics/job/j').send(`push_failure_time_seconds ${value}\n`).expect(200);
+    await request(app).get('/api/v1/metrics').expect(200);
+    await request(app).get('/api/v1/groups').expect(200);
   });
 
   test('/api/v1/status lists the flags', async () => {

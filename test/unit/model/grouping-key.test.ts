@@ -57,4 +57,12 @@ describe('grouping keys are canonical', () => {
   test('other empty labels still count', () => {
     expect(parseGroupingKey('j', false, '/a@base64/=').id).not.toBe(parseGroupingKey('j', false, '').id);
   });
+  // Found by the fuzz properties: ÿ (\xff, the id's separator) in a value spelled other labels.
+  test.each([
+    ['a value holding the separator', '/a/x\xffb\xffy', '/a/x/b/y'],
+    ['an empty value next to a separator', '/a@base64/w79kw78', '/a@base64/=/d@base64/='],
+    ['an escaped separator against a literal backslash', '/a/\\xff', '/a/\xff'],
+  ])('%s is a different group', (_name, rest, other) => {
+    expect(parseGroupingKey('j', false, rest).id).not.toBe(parseGroupingKey('j', false, other).id);
+  });
 });

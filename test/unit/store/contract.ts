@@ -101,6 +101,17 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         expect(store.get(k)?.families.has('a')).toBe(true);
       });
 
+      // Found by the fuzz properties: NaN or ±Inf became a failure time that the file store's
+      // journal could not load and the Redis store read back as damaged.
+      test.each([Number.NaN, Infinity, -Infinity])('a pushed push_failure_time_seconds of %p keeps the stored failure time', async (value) => {
+        const store = await open();
+        const k = key('j');
+        await store.push(put(k, family('a')));
+        await store.push(post(k, family('push_failure_time_seconds', 'gauge', [sample(value)])));
+        expect(store.get(k)?.lastFailureAt).toBe(0);
+        expect(store.get(k)?.families.has('a')).toBe(true);
+      });
+
       test('special and non-ASCII values survive unchanged', async () => {
         const store = await open();
         const k = key('j', '/path@base64/L3Zhci90bXA');

@@ -218,6 +218,20 @@ describe('LocalGroupStore persistence', () => {
     await restored.close();
   });
 
+  // Found by the fuzz properties: a pushed push_failure_time_seconds of NaN or ±Inf went into the
+  // journal as null, and the next start-up refused the file.
+  test.each([Number.NaN, Infinity, -Infinity])('a pushed push_failure_time_seconds of %p keeps the stored time and the file loads', async (value) => {
+    const store = await LocalGroupStore.open(options({ persistenceFile: file }));
+    await store.push(put(key('a'), family('m')));
+    const failedAt = store.get(key('a'))?.lastFailureAt;
+    await store.push(post(key('a'), family('push_failure_time_seconds', 'gauge', [sample(value)])));
+    expect(store.get(key('a'))?.lastFailureAt).toBe(failedAt);
+    await store.close();
+    const restored = await LocalGroupStore.open(options({ persistenceFile: file }));
+    expect(restored.get(key('a'))?.lastFailureAt).toBe(failedAt);
+    await restored.close();
+  });
+
   test('a torn last line (a write cut short by a crash) is dropped', async () => {
     const store = await LocalGroupStore.open(options({ persistenceFile: file }));
     await store.push(put(key('a'), family('m')));
