@@ -6,27 +6,31 @@ import { escapeFamily, escapeName } from './sanitize.js';
  * Rendered text of every stored series, kept per family name and per group, so that a scrape
  * concatenates cached pieces instead of re-encoding every sample. A push re-renders only its
  * own families; the merged, sorted text of a name is rebuilt only after that name changed.
+ *
+ * The text of a series is kept once: a group's share of a family is rendered (as one flat
+ * string) when a scrape first needs it, and once the merged text of its name holds it, the
+ * group keeps only where its metrics are in there. Rebuilding a name's merged text takes the
+ * unchanged groups' text from the previous merged text.
  */
 
-/**
- * One group's share of a family name: its metrics and their rendered text, kept as one flat
- * string with the end offset of each metric's text (one string per metric would cost a string
- * header each, and renderMetric's concatenations would stay as trees of pieces).
- */
 interface GroupPart {
   readonly help: string | undefined;
   readonly type: MetricType;
   readonly metrics: readonly Metric[];
-  /** Rendered when a scrape first needs it (not at every push, nor at start-up). */
+  /** The part's own rendering (one flat string, end offset of each metric), until merged. */
   text: string | undefined;
   ends: readonly number[] | undefined;
+  /** Start and end of each metric's text in its name's current merged text, once in there. */
+  spans: readonly number[] | undefined;
 }
 
 interface NameCache {
   type: MetricType;
   readonly byGroup: Map<string, GroupPart>;
-  /** Header and sorted samples of every group, or undefined when a group changed since. */
+  /** Header and sorted samples of every group; the parts' spans point into it. */
   merged: string | undefined;
+  /** False when a group changed since `merged` was built. */
+  fresh: boolean;
   /** Metrics of every group in scrape order (kept for protobuf scrapes only). */
   sortedMetrics: readonly Metric[] | undefined;
 }
@@ -49,26 +53,26 @@ function flat(text: string): string {
   return text.length < 13 ? text : (' ' + text).slice(1);
 }
 
-/** Renders a part's text once: one flat string and the end offset of each metric's text. */
-function render(name: string, part: GroupPart): { readonly text: string; readonly ends: readonly number[] } {
-  if (part.text !== undefined && part.ends !== undefined) return { text: part.text, ends: part.ends };
-  const texts = part.metrics.map((metric) => renderMetric(name, part.type, metric));
-  const ends: number[] = new Array<number>(texts.length);
-  let end = 0;
-  for (let i = 0; i < texts.length; i++) {
-    end += texts[i]?.length ?? 0;
-    ends[i] = end;
-  }
-  part.text = flat(texts.join(''));
-  part.ends = ends;
-  return { text: part.text, ends };
-}
-
-function entryText(name: string, entry: Entry): string {
+/** The text of a part's metric: from the merged text, or from the part's own rendering. */
+function entryText(name: string, cache: NameCache, entry: Entry): string {
   const { part, index } = entry;
   if (part === undefined) return '';
-  const { text, ends } = render(name, part);
-  return text.slice(index === 0 ? 0 : (ends[index - 1] ?? 0), ends[index]);
+  const { spans } = part;
+  if (part.text === undefined && spans !== undefined && cache.merged !== undefined) {
+    return cache.merged.slice(spans[2 * index], spans[2 * index + 1]);
+  }
+  if (part.text === undefined || part.ends === undefined) {
+    const texts = part.metrics.map((metric) => renderMetric(name, part.type, metric));
+    const ends: number[] = new Array<number>(texts.length);
+    let end = 0;
+    for (let i = 0; i < texts.length; i++) {
+      end += texts[i]?.length ?? 0;
+      ends[i] = end;
+    }
+    part.text = flat(texts.join(''));
+    part.ends = ends;
+  }
+  return part.text.slice(index === 0 ? 0 : (part.ends[index - 1] ?? 0), part.ends[index]);
 }
 
 export class RenderCache {
@@ -79,13 +83,13 @@ export class RenderCache {
     const family = escapeFamily(stored);
     let cache = this.names.get(family.name);
     if (cache === undefined) {
-      cache = { type: family.type, byGroup: new Map(), merged: undefined, sortedMetrics: undefined };
+      cache = { type: family.type, byGroup: new Map(), merged: undefined, fresh: false, sortedMetrics: undefined };
       this.names.set(family.name, cache);
       this.sortedNames = undefined;
     }
     cache.type = family.type;
-    cache.byGroup.set(groupId, { help: family.help, type: family.type, metrics: family.metrics, text: undefined, ends: undefined });
-    cache.merged = undefined;
+    cache.byGroup.set(groupId, { help: family.help, type: family.type, metrics: family.metrics, text: undefined, ends: undefined, spans: undefined });
+    cache.fresh = false;
     cache.sortedMetrics = undefined;
   }
 
@@ -93,12 +97,48 @@ export class RenderCache {
     const name = escapeName(storedName);
     const cache = this.names.get(name);
     if (cache === undefined || !cache.byGroup.delete(groupId)) return;
-    cache.merged = undefined;
+    cache.fresh = false;
     cache.sortedMetrics = undefined;
     if (cache.byGroup.size === 0) {
       this.names.delete(name);
       this.sortedNames = undefined;
     }
+  }
+
+  /** The merged text of a name, rebuilt when a group changed; every part then points into it. */
+  private merged(name: string, cache: NameCache): string {
+    if (cache.fresh && cache.merged !== undefined) return cache.merged;
+    const entries = this.sorted(cache);
+    if (entries.length === 0) {
+      cache.merged = '';
+    } else {
+      const header = renderHeader(name, this.helpOf(cache), cache.type);
+      const pieces = entries.map((e) => entryText(name, cache, e));
+      const spans = new Map<GroupPart, number[]>();
+      let at = header.length;
+      for (let k = 0; k < entries.length; k++) {
+        const { part, index } = entries[k] as Entry;
+        const length = pieces[k]?.length ?? 0;
+        if (part !== undefined) {
+          let list = spans.get(part);
+          if (list === undefined) {
+            list = new Array<number>(2 * part.metrics.length);
+            spans.set(part, list);
+          }
+          list[2 * index] = at;
+          list[2 * index + 1] = at + length;
+        }
+        at += length;
+      }
+      cache.merged = [header, ...pieces].join('');
+      for (const [part, list] of spans) {
+        part.spans = list;
+        part.text = undefined;
+        part.ends = undefined;
+      }
+    }
+    cache.fresh = true;
+    return cache.merged;
   }
 
   /** Every metric of every group of a name, in scrape order (a stable sort of group order). */
@@ -147,11 +187,7 @@ export class RenderCache {
         continue;
       }
       if (ownFamily === undefined) {
-        if (cache.merged === undefined) {
-          const entries = this.sorted(cache);
-          cache.merged = entries.length === 0 ? '' : [renderHeader(name, this.helpOf(cache), cache.type), ...entries.map((e) => entryText(name, e))].join('');
-        }
-        out.push(cache.merged);
+        out.push(this.merged(name, cache));
         continue;
       }
       const ownTexts = new Map<Metric, string>();
@@ -163,7 +199,7 @@ export class RenderCache {
       merged.sort(byMetric);
       if (merged.length > 0) {
         out.push(renderHeader(name, ownFamily.help, ownFamily.type));
-        for (const entry of merged) out.push(entry.part === undefined ? (ownTexts.get(entry.metric) ?? '') : entryText(name, entry));
+        for (const entry of merged) out.push(entry.part === undefined ? (ownTexts.get(entry.metric) ?? '') : entryText(name, cache, entry));
       }
     }
     return out.join('');
