@@ -18,16 +18,23 @@ import { seriesId } from './sanitize.js';
 
 interface NameEntry {
   readonly type: MetricType;
-  /** groupId → number of families of this name in that group (always 1). */
-  readonly groups: Set<string>;
+  /** Groups with a family of this name (a group has at most one). */
+  groups: number;
 }
 
 interface GroupEntry {
   /** Undefined when the index was built without `keyOf`: then every group is a candidate. */
   readonly key: GroupingKey | undefined;
-  readonly families: Map<string, MetricFamily>;
+  /** The group's indexed families (a few: a list costs less than a map). */
+  readonly families: MetricFamily[];
   /** Series ids of a family, built when the family is first a candidate for a duplicate. */
-  readonly ids: Map<string, Set<string>>;
+  ids: Map<string, Set<string>> | undefined;
+}
+
+function familyNamed(group: GroupEntry | undefined, name: string): MetricFamily | undefined {
+  if (group === undefined) return undefined;
+  for (const family of group.families) if (family.name === name) return family;
+  return undefined;
 }
 
 interface Shape {
@@ -98,8 +105,8 @@ export class ConsistencyIndex {
     if (own !== undefined) return own;
     const entry = this.names.get(name);
     if (entry === undefined) return undefined;
-    if (entry.groups.size === 1 && entry.groups.has(groupId)) return undefined;
-    return entry.type;
+    const mine = familyNamed(this.groups.get(groupId), name) === undefined ? 0 : 1;
+    return entry.groups - mine > 0 ? entry.type : undefined;
   }
 
   private checkType(groupId: string, family: MetricFamily): string | undefined {
@@ -178,8 +185,9 @@ export class ConsistencyIndex {
 
   private idsOf(groupId: string, name: string): Set<string> | undefined {
     const entry = this.groups.get(groupId);
-    const family = entry?.families.get(name);
+    const family = familyNamed(entry, name);
     if (entry === undefined || family === undefined) return undefined;
+    entry.ids ??= new Map();
     let ids = entry.ids.get(name);
     if (ids === undefined) {
       ids = new Set(family.metrics.map((m) => seriesId(name, m.labels)));
@@ -190,37 +198,29 @@ export class ConsistencyIndex {
 
   /** Records that a group's family `name` changed from `before` to `after` (either may be absent). */
   replace(groupId: string, before: MetricFamily | undefined, after: MetricFamily | undefined): void {
-    if (before !== undefined) {
-      this.forget(groupId, before.name);
-      const entry = this.names.get(before.name);
-      if (entry !== undefined) {
-        entry.groups.delete(groupId);
-        if (entry.groups.size === 0) this.names.delete(before.name);
-      }
-    }
+    if (before !== undefined) this.forget(groupId, before.name);
     if (after !== undefined) {
       this.forget(groupId, after.name);
       const group = this.groups.get(groupId) ?? this.addGroup(groupId);
-      group.families.set(after.name, after);
+      group.families.push(after);
       this.series += after.metrics.length;
       const entry = this.names.get(after.name);
-      if (entry === undefined || entry.groups.size === 0) {
-        this.names.set(after.name, { type: after.type, groups: new Set([groupId]) });
-      } else {
-        entry.groups.add(groupId);
-      }
+      if (entry === undefined) this.names.set(after.name, { type: after.type, groups: 1 });
+      else entry.groups++;
     }
   }
 
   /** Drops a group's indexed family of this name, and the group once it has none. */
   private forget(groupId: string, name: string): void {
     const group = this.groups.get(groupId);
-    const family = group?.families.get(name);
+    const family = familyNamed(group, name);
     if (group === undefined || family === undefined) return;
-    group.families.delete(name);
-    group.ids.delete(name);
+    group.families.splice(group.families.indexOf(family), 1);
+    group.ids?.delete(name);
     this.series -= family.metrics.length;
-    if (group.families.size > 0) return;
+    const entry = this.names.get(name);
+    if (entry !== undefined && --entry.groups === 0) this.names.delete(name);
+    if (group.families.length > 0) return;
     this.groups.delete(groupId);
     if (group.key === undefined) return;
     const { shapeId, lookup } = keyLookup(group.key);
@@ -231,7 +231,7 @@ export class ConsistencyIndex {
 
   private addGroup(groupId: string): GroupEntry {
     const key = this.keyOf?.(groupId);
-    const group: GroupEntry = { key, families: new Map(), ids: new Map() };
+    const group: GroupEntry = { key, families: [], ids: undefined };
     this.groups.set(groupId, group);
     if (key !== undefined) {
       const { shapeId, names, lookup } = keyLookup(key);
