@@ -28,13 +28,15 @@ export function scrapeHandler(deps: GatewayDeps) {
     deps.metrics.series.set(deps.store.seriesCount);
     const own = await deps.ownFamilies();
     const now = deps.clock.now();
-    let body: Buffer;
+    // Text goes out as the string: a copy of a whole scrape as a Buffer would stay in memory
+    // until the next garbage collection, while the socket's copy is freed once written.
+    let body: Buffer | string;
     if (wantsProtobuf(req.headers.accept)) {
       res.setHeader('Content-Type', PROTOBUF_CONTENT_TYPE);
       body = Buffer.concat(deps.store.scrapeProtobuf(own, now));
     } else {
       res.setHeader('Content-Type', TEXT_CONTENT_TYPE);
-      body = Buffer.from(deps.store.scrapeText(own, now));
+      body = deps.store.scrapeText(own, now);
     }
     if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
       res.setHeader('Content-Encoding', 'gzip');
