@@ -10,7 +10,7 @@ import {
   type Policy,
 } from '../model/index.js';
 import type { ClusterSnapshot, MetricsGroupInfo } from './cluster-view.js';
-import { overdueOf, parseSchedule, type OverdueState, type ParsedSchedule, type Schedule } from './overdue.js';
+import { dueWindow, overdueIn, parseSchedule, type DueWindow, type OverdueState, type ParsedSchedule, type Schedule } from './overdue.js';
 import {
   CHECKS,
   LineageIndex,
@@ -97,8 +97,9 @@ interface ScheduleSource {
 }
 
 /** Where a group's schedule comes from: its CronJob, or its MetricsGroup's schedule or CronJob. */
-function scheduleSourceOf(owner: OwnerRef | undefined, snap: ClusterSnapshot): ScheduleSource | undefined {
+function scheduleSourceOf(owner: OwnerRef | undefined, index: SnapshotIndex): ScheduleSource | undefined {
   if (owner === undefined) return undefined;
+  const snap = index.snapshot;
   const cronJobUid = owner.kind === 'CronJob' ? owner.uid : owner.kind === 'Job' ? owner.cronJob?.uid : undefined;
   if (cronJobUid !== undefined) {
     const cj = snap.cronJobs.get(cronJobUid);
@@ -106,7 +107,7 @@ function scheduleSourceOf(owner: OwnerRef | undefined, snap: ClusterSnapshot): S
   }
   if (owner.kind !== 'MetricsGroup') return undefined;
   const mg = snap.metricsGroups.get(owner.uid);
-  return mg === undefined ? undefined : metricsGroupSchedule(mg, snap);
+  return mg === undefined ? undefined : metricsGroupSchedule(mg, index);
 }
 
 function cronSource(cj: { schedule: string; timeZone?: string; createdAt: number; suspend: boolean }): ScheduleSource {
@@ -117,13 +118,11 @@ function cronSource(cj: { schedule: string; timeZone?: string; createdAt: number
   };
 }
 
-function metricsGroupSchedule(mg: MetricsGroupInfo, snap: ClusterSnapshot): ScheduleSource | undefined {
+function metricsGroupSchedule(mg: MetricsGroupInfo, index: SnapshotIndex): ScheduleSource | undefined {
   if (mg.schedule !== undefined) return { schedule: mg.schedule, createdAt: mg.createdAt, suspended: false };
   if (mg.ownerRef?.kind !== 'CronJob') return undefined;
-  for (const cj of snap.cronJobs.values()) {
-    if (cj.namespace === mg.namespace && cj.name === mg.ownerRef.name) return cronSource(cj);
-  }
-  return undefined;
+  const cj = index.cronJobNamed(mg.namespace, mg.ownerRef.name);
+  return cj === undefined ? undefined : cronSource(cj);
 }
 
 const earliest = (a: number | undefined, b: number | undefined): number | undefined =>
@@ -141,20 +140,26 @@ export function decide(input: DecideInput): Plan {
   }
   lineages.seal();
 
+  // Per schedule (and overdueAfter), not per group: the cron arithmetic dominated passes with
+  // many groups of CronJob runs.
   const parsed = new Map<string, ParsedSchedule>();
-  const parse = (s: Schedule): ParsedSchedule => {
-    const id = `${s.timeZone ?? ''}\n${s.schedule}`;
+  const windows = new Map<string, DueWindow>();
+  const overdueFor = (source: ScheduleSource, lastPushAt: number, policy: Policy): OverdueState | string => {
+    const id = `${source.schedule.timeZone ?? ''}\n${source.schedule.schedule}`;
     let p = parsed.get(id);
     if (p === undefined) {
-      p = parseSchedule(s);
+      p = parseSchedule(source.schedule);
       parsed.set(id, p);
     }
-    return p;
-  };
-  const overdueFor = (source: ScheduleSource, lastPushAt: number, policy: Policy): OverdueState | string => {
-    const p = parse(source.schedule);
     if (!p.ok) return p.error;
-    return overdueOf({ cron: p.cron, lastPushAt, now, overdueAfterMs: policy.overdueAfterMs, since: source.createdAt, suspended: source.suspended });
+    if (source.suspended) return { overdue: false };
+    const windowId = `${policy.overdueAfterMs}\n${id}`;
+    let window = windows.get(windowId);
+    if (window === undefined) {
+      window = dueWindow(p.cron, now, policy.overdueAfterMs);
+      windows.set(windowId, window);
+    }
+    return overdueIn(window, { lastPushAt, since: source.createdAt });
   };
 
   const decisions: Decision[] = [];
@@ -165,7 +170,7 @@ export function decide(input: DecideInput): Plan {
     const owner = owners.get(group.key.id);
     const ownerChanged = !sameOwner(group.owner, owner) || group.owner?.cronJob?.uid !== owner?.cronJob?.uid;
     const policy = policyFor(owner, snapshot, defaults);
-    const ctx: GroupContext = { group, owner, policy, snapshot, now, lineages };
+    const ctx: GroupContext = { group, owner, policy, snapshot, index, now, lineages };
     const decision = runChecks(ctx, ownerChanged);
     decisions.push(decision);
     const insight = insightOf(decision, group, policy, snapshot, now);
@@ -173,7 +178,7 @@ export function decide(input: DecideInput): Plan {
     if (decision.notBefore !== undefined && decision.notBefore > now) nextAt = earliest(nextAt, decision.notBefore);
     if (decision.action === 'delete' || owner === undefined) continue;
 
-    const source = scheduleSourceOf(owner, snapshot);
+    const source = scheduleSourceOf(owner, index);
     const lineage = lineageId(owner);
     if (source === undefined || lineage === undefined) continue;
     const newest = lineages.members(lineage)[0]?.group.lastPushAt ?? group.lastPushAt;
@@ -188,7 +193,7 @@ export function decide(input: DecideInput): Plan {
   for (const mg of snapshot.metricsGroups.values()) {
     const members = lineages.members(mg.uid);
     const lastPushAt = members[0]?.group.lastPushAt;
-    const source = metricsGroupSchedule(mg, snapshot);
+    const source = metricsGroupSchedule(mg, index);
     let state: OverdueState | undefined;
     let scheduleError: string | undefined;
     if (source !== undefined) {

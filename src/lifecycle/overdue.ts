@@ -58,34 +58,50 @@ export interface OverdueInput {
 /** Runs are on whole seconds; croner's previous runs are strictly before the reference. */
 const upTo = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000 + 1000);
 
-export function overdueOf(input: OverdueInput): OverdueState {
-  if (input.suspended) return { overdue: false };
-  const { cron, now, lastPushAt, overdueAfterMs } = input;
-  let due: Date | undefined;
-  let deadline: number | undefined;
-  let nextCheckAt: number | undefined;
+/**
+ * Where a schedule stands at `now`: the scheduled run whose push is due, the deadline that has
+ * passed for it, and when that changes next. It depends on the schedule, `now` and
+ * `overdueAfterMs` only, so one pass computes it once per schedule, not once per group.
+ */
+export interface DueWindow {
+  /** The run whose push is due (Unix ms); undefined: none yet. */
+  readonly due: number | undefined;
+  readonly deadline: number | undefined;
+  readonly nextCheckAt: number | undefined;
+}
+
+export function dueWindow(cron: Cron, now: number, overdueAfterMs: number): DueWindow {
   if (overdueAfterMs > 0) {
     // The latest run whose deadline (run + overdueAfter) has passed.
-    due = cron.previousRuns(1, upTo(now - overdueAfterMs))[0];
-    deadline = due === undefined ? undefined : due.getTime() + overdueAfterMs;
+    const due = cron.previousRuns(1, upTo(now - overdueAfterMs))[0];
     const following = cron.nextRun(due ?? new Date(now - overdueAfterMs));
-    nextCheckAt = following === null ? undefined : following.getTime() + overdueAfterMs;
-  } else {
-    // The run before the latest one: its deadline, the latest run, has passed.
-    const [latest, previous] = cron.previousRuns(2, upTo(now));
-    due = previous;
-    deadline = latest?.getTime();
-    const following = cron.nextRun(new Date(now));
-    nextCheckAt = following?.getTime();
+    return {
+      due: due?.getTime(),
+      deadline: due === undefined ? undefined : due.getTime() + overdueAfterMs,
+      nextCheckAt: following === null ? undefined : following.getTime() + overdueAfterMs,
+    };
   }
-  if (due === undefined || deadline === undefined || due.getTime() < input.since) {
+  // The run before the latest one: its deadline, the latest run, has passed.
+  const [latest, previous] = cron.previousRuns(2, upTo(now));
+  return { due: previous?.getTime(), deadline: latest?.getTime(), nextCheckAt: cron.nextRun(new Date(now))?.getTime() };
+}
+
+/** The overdue state of a schedule that is not suspended, from its window at `now`. */
+export function overdueIn(window: DueWindow, input: { readonly lastPushAt: number; readonly since: number }): OverdueState {
+  const { due, deadline, nextCheckAt } = window;
+  if (due === undefined || deadline === undefined || due < input.since) {
     return { overdue: false, ...(nextCheckAt === undefined ? {} : { nextCheckAt }) };
   }
-  const overdue = lastPushAt < due.getTime();
+  const overdue = input.lastPushAt < due;
   return {
     overdue,
     ...(overdue ? { since: deadline } : {}),
-    dueRunAt: due.getTime(),
+    dueRunAt: due,
     ...(nextCheckAt === undefined ? {} : { nextCheckAt }),
   };
+}
+
+export function overdueOf(input: OverdueInput): OverdueState {
+  if (input.suspended) return { overdue: false };
+  return overdueIn(dueWindow(input.cron, input.now, input.overdueAfterMs), input);
 }

@@ -20,6 +20,8 @@ export class SnapshotIndex {
   readonly metricsGroups = new Map<string, MetricsGroupInfo[]>();
   readonly claimingJobs = new Map<string, JobInfo[]>();
   readonly claimingCronJobs = new Map<string, CronJobInfo[]>();
+  private jobsByName: Map<string, JobInfo> | undefined;
+  private cronJobsByName: Map<string, CronJobInfo> | undefined;
 
   constructor(readonly snapshot: ClusterSnapshot) {
     const add = <T>(map: Map<string, T[]>, ns: string, item: T): void => {
@@ -31,6 +33,27 @@ export class SnapshotIndex {
     for (const job of snapshot.jobs.values()) if (job.claims.length > 0) add(this.claimingJobs, job.namespace, job);
     for (const cj of snapshot.cronJobs.values()) if (cj.claims.length > 0) add(this.claimingCronJobs, cj.namespace, cj);
   }
+
+  /** The Job named so in `ns` (the first one, should the cache briefly hold two). */
+  jobNamed(ns: string, name: string): JobInfo | undefined {
+    this.jobsByName ??= byName(this.snapshot.jobs.values());
+    return this.jobsByName.get(`${ns}/${name}`);
+  }
+
+  cronJobNamed(ns: string, name: string): CronJobInfo | undefined {
+    this.cronJobsByName ??= byName(this.snapshot.cronJobs.values());
+    return this.cronJobsByName.get(`${ns}/${name}`);
+  }
+}
+
+/** Objects by `namespace/name`, the first one winning; built only when a MetricsGroup's spec.ownerRef asks. */
+function byName<T extends { namespace: string; name: string }>(objects: Iterable<T>): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const o of objects) {
+    const id = `${o.namespace}/${o.name}`;
+    if (!map.has(id)) map.set(id, o);
+  }
+  return map;
 }
 
 const byAgeThenName = (a: { createdAt: number; name: string }, b: { createdAt: number; name: string }): number =>
@@ -158,6 +181,8 @@ export interface GroupContext {
   readonly owner: OwnerRef | undefined;
   readonly policy: Policy;
   readonly snapshot: ClusterSnapshot;
+  /** Look-ups over the snapshot, built once per pass. */
+  readonly index: SnapshotIndex;
   readonly now: number;
   readonly lineages: LineageIndex;
 }
@@ -247,12 +272,12 @@ export const metricsGroupDeleted: Check = (ctx) => {
 
 /** A MetricsGroup's `spec.ownerRef` names a Job or CronJob that is no longer there. */
 export const metricsGroupOwnerRefDeleted: Check = (ctx) => {
-  const { owner, snapshot } = ctx;
+  const { owner, snapshot, index } = ctx;
   if (owner?.kind !== 'MetricsGroup') return undefined;
   const target = snapshot.metricsGroups.get(owner.uid)?.ownerRef;
   if (target === undefined) return undefined;
-  const objects = target.kind === 'Job' ? snapshot.jobs : snapshot.cronJobs;
-  for (const obj of objects.values()) if (obj.namespace === owner.namespace && obj.name === target.name) return undefined;
+  const present = target.kind === 'Job' ? index.jobNamed(owner.namespace, target.name) : index.cronJobNamed(owner.namespace, target.name);
+  if (present !== undefined) return undefined;
   const gone: OwnerRef = { kind: target.kind, namespace: owner.namespace, name: target.name, uid: '' };
   return ownerGone(ctx, target.kind === 'Job' ? 'job-deleted' : 'cronjob-deleted', gone);
 };

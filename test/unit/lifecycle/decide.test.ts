@@ -286,6 +286,19 @@ const rows: Record<string, Row> = {
     snap: snapshot({ cronJobs: [cronJob('nightly')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'CronJob', name: 'nightly' } }))] }),
     expected: ['backup: keep (owner MetricsGroup/mg)'],
   },
+  'a MetricsGroup ownerRef to a Job that is there: kept': {
+    groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
+    snap: snapshot({ jobs: [job('other'), job('migrate')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'Job', name: 'migrate' } }))] }),
+    expected: ['backup: keep (owner MetricsGroup/mg)'],
+  },
+  'a MetricsGroup ownerRef to a Job: one of that name in another namespace does not count': {
+    groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
+    snap: snapshot({
+      jobs: [job('migrate', (j) => ({ ...j, namespace: 'team-b' }))],
+      metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'Job', name: 'migrate' } }))],
+    }),
+    expected: ['backup: delete job-deleted on Job/migrate gone Job/migrate (owner MetricsGroup/mg)'],
+  },
 
   // ttl and keepLast, and precedence flag < annotation < MetricsGroup.
   'ttl from a Job annotation': {

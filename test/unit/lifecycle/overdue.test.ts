@@ -70,6 +70,37 @@ describe('decide: overdue', () => {
     expect(plan.nextAt).toBe(T0 + 60 * MIN);
   });
 
+  test('CronJobs sharing a schedule each get their own answer: overdueAfter per Job, runs before each CronJob existed', () => {
+    const run = (cj: string, pushed: number, ...mods: Parameters<typeof job>[1][]) => ({
+      group: group(cj, '', fromJob(`${cj}-1`, cj), ownedBy(ownerRef('Job', `${cj}-1`, { cronJob: { name: cj, uid: `${cj}-uid` }, resolvedFor: pushed })), pushedAt(pushed)),
+      job: job(`${cj}-1`, runOf(cj), ...mods),
+    });
+    // Hourly for all four; now 12:15. a: its Job says overdueAfter 10m, so the 12:00 run is late at 12:10.
+    // b: by the next run, so the 11:00 run (pushed 11:02) is fine. c: created 11:30, so no run is expected
+    // yet. d: nothing since 07:00, overdue since 12:00.
+    const runs = [
+      run('a', T0 - 58 * MIN, (j) => ({ ...j, policy: { overdueAfterMs: 10 * MIN } })),
+      run('b', T0 - 58 * MIN),
+      run('c', T0 - 300 * MIN),
+      run('d', T0 - 300 * MIN),
+    ];
+    const plan = decide({
+      groups: runs.map((r) => r.group),
+      snapshot: snapshot({
+        cronJobs: ['a', 'b', 'd'].map((n) => cronJob(n)).concat(cronJob('c', (c) => ({ ...c, createdAt: T0 - 30 * MIN }))),
+        jobs: runs.map((r) => r.job),
+      }),
+      defaults: defaultPolicy,
+      now: T0 + 15 * MIN,
+    });
+    expect(plan.overdue.map((o) => [o.owner.cronJob?.name, o.state.overdue, o.state.since === undefined ? undefined : (o.state.since - T0) / MIN])).toEqual([
+      ['a', true, 10],
+      ['b', false, undefined],
+      ['c', false, undefined],
+      ['d', true, 0],
+    ]);
+  });
+
   test('a MetricsGroup with its own schedule reports overdue even before any push', () => {
     const plan = decide({
       groups: [],
