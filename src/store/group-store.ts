@@ -7,6 +7,22 @@ export interface PushRequest {
   /** Parsed families, labels as pushed (the store sanitises them). */
   readonly families: readonly MetricFamily[];
   readonly attribution: Attribution;
+  /**
+   * With authentication on: the namespace the caller is confined to. The push is refused with a
+   * ForbiddenError (and nothing is written, not even a failure time) when the group exists and is
+   * not attributed to this namespace; the check and the write are one atomic step.
+   */
+  readonly guard?: NamespaceGuard;
+}
+
+export interface NamespaceGuard {
+  readonly namespace: string;
+}
+
+/** What the groups attributed to one namespace hold (series counted as pushed, meta series not). */
+export interface NamespaceUsage {
+  readonly groups: number;
+  readonly series: number;
 }
 
 export type PushResult =
@@ -28,8 +44,11 @@ export interface GroupStore {
    * disabled, conflicting groups are stored but left out of scrapes.
    */
   push(request: PushRequest): Promise<PushResult>;
-  /** Deletes a group; a missing group is a no-op. Resolves true when one was deleted, once durable. */
-  delete(key: GroupingKey): Promise<boolean>;
+  /**
+   * Deletes a group; a missing group is a no-op. Resolves true when one was deleted, once durable.
+   * With a guard, a group attributed to another namespace is refused (ForbiddenError), atomically.
+   */
+  delete(key: GroupingKey, guard?: NamespaceGuard): Promise<boolean>;
   /** Deletes every group stored at this moment; resolves with the count. */
   wipe(): Promise<number>;
   /** Sets the owner of a group (lifecycle); ignored when the group is gone. */
@@ -38,6 +57,8 @@ export interface GroupStore {
   groups(): IterableIterator<GroupView>;
   readonly groupCount: number;
   readonly seriesCount: number;
+  /** The groups and series attributed to a namespace, for per-namespace quotas. */
+  namespaceUsage(namespace: string): NamespaceUsage;
   /**
    * Renders everything stored merged with `own` (Lethe's own metric families), and marks the
    * groups as scraped at `now`.

@@ -1,5 +1,6 @@
-export type { GroupStore, PushRequest, PushResult, ScrapeFormat } from './group-store.js';
+export type { GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult, ScrapeFormat } from './group-store.js';
 export { LocalGroupStore } from './local-store.js';
+export { otherNamespaceError } from './namespaces.js';
 export type { ChangeMeta, LocalStoreOptions, StoreChange, StoreEvents } from './local-store.js';
 export { readJournal } from './persistence.js';
 export { RedisGroupStore } from './redis/redis-store.js';

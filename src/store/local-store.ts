@@ -14,7 +14,8 @@ import {
   type StoredFamily,
 } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
-import type { GroupStore, PushRequest, PushResult } from './group-store.js';
+import type { GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult } from './group-store.js';
+import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
 import { Journal, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
 import { RenderCache } from './render-cache.js';
 import { isMetaFamily, metaFamilies, sanitizeFamily } from './sanitize.js';
@@ -95,6 +96,7 @@ export class LocalGroupStore implements GroupStore {
   private readonly groups_ = new Map<string, GroupState>();
   private readonly index: ConsistencyIndex;
   private readonly render = new RenderCache();
+  private readonly usage = new NamespaceUsageIndex();
   private readonly unscraped = new Set<GroupState>();
   /** Groups kept out of the scrape (only with the consistency check disabled). */
   private readonly excluded = new Set<GroupState>();
@@ -140,6 +142,7 @@ export class LocalGroupStore implements GroupStore {
     state.owner = record.owner;
     state.refreshMeta();
     this.groups_.set(key.id, state);
+    this.usage.track(key.id, state.attribution.namespace, state.data);
     this.link(state);
   }
 
@@ -168,6 +171,7 @@ export class LocalGroupStore implements GroupStore {
 
   private unlink(state: GroupState): void {
     this.groups_.delete(state.key.id);
+    this.usage.remove(state.key.id);
     this.unscraped.delete(state);
     this.excluded.delete(state);
     this.detach(state);
@@ -186,6 +190,7 @@ export class LocalGroupStore implements GroupStore {
     const now = this.options.clock.now();
     const { key } = request;
     const existing = this.groups_.get(key.id);
+    if (existing !== undefined && !guardAllows(existing.attribution, request.guard)) return Promise.reject(otherNamespaceError(key));
     if (existing === undefined && this.groups_.size >= this.options.maxGroups) {
       return Promise.reject(
         new PayloadTooLargeError(ErrorCode.tooManyGroups, `limit exceeded: already ${this.groups_.size} groups stored (--limits.groups)`),
@@ -250,6 +255,7 @@ export class LocalGroupStore implements GroupStore {
     state.refreshMeta();
     state.scrapedAt = undefined;
     this.groups_.set(key.id, state);
+    this.usage.track(key.id, attribution.namespace, next);
     if (problem !== undefined) {
       // Check disabled: keep the group, but out of the scrape (a scrape never fails).
       this.exclude(state, problem);
@@ -291,6 +297,7 @@ export class LocalGroupStore implements GroupStore {
           state.owner = meta.owner;
           state.refreshMeta();
           this.groups_.set(state.key.id, state);
+          this.usage.track(state.key.id, meta.attribution.namespace, state.data);
           this.link(state);
           return;
         }
@@ -300,6 +307,7 @@ export class LocalGroupStore implements GroupStore {
         existing.attribution = meta.attribution;
         existing.owner = meta.owner;
         existing.refreshMeta();
+        this.usage.track(existing.key.id, meta.attribution.namespace, existing.data);
         if (existing.excludedReason === undefined) for (const family of existing.meta) this.render.set(existing.key.id, family);
         return;
       }
@@ -338,6 +346,7 @@ export class LocalGroupStore implements GroupStore {
     state.refreshMeta();
     if (existing === undefined) {
       this.groups_.set(state.key.id, state);
+      this.usage.track(state.key.id, state.attribution.namespace, state.data);
       this.link(state);
     } else if (state.excludedReason === undefined) {
       for (const family of state.meta) this.render.set(state.key.id, family);
@@ -345,9 +354,10 @@ export class LocalGroupStore implements GroupStore {
     return this.persist(state).then(() => ({ ok: false, reason }));
   }
 
-  delete(key: GroupingKey): Promise<boolean> {
+  delete(key: GroupingKey, guard?: NamespaceGuard): Promise<boolean> {
     const state = this.groups_.get(key.id);
     if (state === undefined) return Promise.resolve(false);
+    if (!guardAllows(state.attribution, guard)) return Promise.reject(otherNamespaceError(key));
     this.unlink(state);
     this.readmitExcluded();
     const done = this.journal?.append({ t: 'd', k: state.key.labels.map((l) => [l.name, l.value]) }) ?? Promise.resolve();
@@ -421,6 +431,10 @@ export class LocalGroupStore implements GroupStore {
 
   get seriesCount(): number {
     return this.index.seriesCount;
+  }
+
+  namespaceUsage(namespace: string): NamespaceUsage {
+    return this.usage.usage(namespace);
   }
 
   get excludedCount(): number {

@@ -92,6 +92,7 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
     String(s.maxGroups),
     String(s.logLength),
     String(count),
+    request.guard?.namespace ?? '',
   ];
   const refuse = (reason: string): PreparedPush => ({ mode: 'fail', reason, args: [...head, ...tail('fail', 0)] });
   if (request.families.some((f) => f.metrics.some((m) => m.timestampMs !== undefined))) {

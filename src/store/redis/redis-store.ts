@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
 import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
 import type { OwnTypeLookup } from '../consistency.js';
-import type { GroupStore, PushRequest, PushResult } from '../group-store.js';
+import type { GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult } from '../group-store.js';
 import { LocalGroupStore, type StoreEvents } from '../local-store.js';
+import { otherNamespaceError } from '../namespaces.js';
 import { RenderCache } from '../render-cache.js';
 import { conflictMessage, preparePush, type PushSettings } from './codec.js';
 import { connect, redactRedisUrl, runScript } from './connection.js';
@@ -54,12 +55,13 @@ export interface RedisStoreOptions {
 }
 
 const resultSchema = z.union([
+  z.tuple([z.literal('forbidden')]),
   z.tuple([z.literal('ok'), z.string()]),
   z.tuple([z.literal('failed'), z.string()]),
   z.tuple([z.literal('limit'), z.number()]),
   z.tuple([z.literal('conflict'), z.string(), z.string(), z.number(), z.number(), z.string()]),
 ]);
-const changeSchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(1), z.string()])]);
+const changeSchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(-1)]), z.tuple([z.literal(1), z.string()])]);
 const keysSchema = z.array(z.string());
 
 /** Server answers that mean "not now" rather than "wrong": the push gets 503 and can be retried. */
@@ -209,6 +211,8 @@ export class RedisGroupStore implements GroupStore {
     const prepared = preparePush(request, this.options.clock.now(), this.settings);
     const reply = resultSchema.parse(await this.write(PUSH, prepared.args));
     switch (reply[0]) {
+      case 'forbidden':
+        throw otherNamespaceError(request.key);
       case 'limit':
         throw new PayloadTooLargeError(ErrorCode.tooManyGroups, `limit exceeded: already ${reply[1]} groups stored (--limits.groups)`);
       case 'failed':
@@ -225,9 +229,10 @@ export class RedisGroupStore implements GroupStore {
     }
   }
 
-  async delete(key: GroupingKey): Promise<boolean> {
-    const reply = changeSchema.parse(await this.write(DELETE, [this.keys.prefix, key.id, String(this.settings.logLength)]));
+  async delete(key: GroupingKey, guard?: NamespaceGuard): Promise<boolean> {
+    const reply = changeSchema.parse(await this.write(DELETE, [this.keys.prefix, key.id, String(this.settings.logLength), guard?.namespace ?? '']));
     if (reply[0] === 0) return false;
+    if (reply[0] === -1) throw otherNamespaceError(key);
     await this.settle(reply[1]);
     return true;
   }
@@ -272,6 +277,11 @@ export class RedisGroupStore implements GroupStore {
 
   get seriesCount(): number {
     return this.view.seriesCount;
+  }
+
+  /** From this replica's view of the store (quotas are checked against it, not atomically). */
+  namespaceUsage(namespace: string): NamespaceUsage {
+    return this.view.namespaceUsage(namespace);
   }
 
   get excludedCount(): number {

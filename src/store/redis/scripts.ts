@@ -51,6 +51,15 @@ local function unindex(name)
   redis.call('HDEL', kIdx, name)
 end
 
+-- True when the stored group (if any) is attributed to namespace ns: with authentication on, a
+-- caller's writes are confined to its own namespace, checked atomically with the write.
+local function inNamespace(ns)
+  local g = redis.call('HGET', kGroups, gid)
+  if not g then return true end
+  local attr = cjson.decode(g).attr
+  return type(attr) == 'table' and attr.namespace == ns
+end
+
 -- Appends the change to the log with the group's resulting meta data; returns the entry id.
 local function emit(maxlen, op, method, families)
   local seq = redis.call('INCR', kSeq)
@@ -73,7 +82,8 @@ end
  * A push, or (mode 'fail') only the failure time of a push refused before reaching Redis.
  * ARGV: 1 prefix, 2 gid, 3 group JSON {k, attr}, 4 mode ('push' | 'fail'), 5 method, 6 now,
  * 7 failure time override ('' = none), 8 check ('1' | '0'), 9 max groups, 10 log max length,
- * 11 number of families, then per family: name, type, value, own-typed ('1' | '0'), packed
+ * 11 number of families, 12 namespace guard ('' = none: else a group attributed to another
+ * namespace is refused), then per family: name, type, value, own-typed ('1' | '0'), packed
  * series hashes, number of probes, then per probe: name, rule ('b' | 'B' | 'x'), own-typed.
  *
  * A probe is a name a suffix collision depends on that the push itself does not decide:
@@ -81,7 +91,7 @@ end
  * an _bucket family (collides with a histogram), 'x' a suffixed name next to a pushed histogram
  * or summary (collides with anything).
  *
- * Returns {'limit', groups} | {'failed', id} | {'ok', id} |
+ * Returns {'forbidden'} | {'limit', groups} | {'failed', id} | {'ok', id} |
  * {'conflict', id, kind ('type' | 'suffix' | 'series'), family index, probe or series index, type}.
  */
 export const PUSH = script(
@@ -89,6 +99,7 @@ export const PUSH = script(
   `
 local gjson, mode, method, now, override = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local check, maxGroups, maxlen = ARGV[8] == '1', tonumber(ARGV[9]), ARGV[10]
+if ARGV[12] ~= '' and not inNamespace(ARGV[12]) then return {'forbidden'} end
 local exists = redis.call('HEXISTS', kGroups, gid) == 1
 if not exists then
   local n = redis.call('HLEN', kGroups)
@@ -108,7 +119,7 @@ end
 if mode == 'fail' then return {'failed', fail()} end
 
 local fams, pushed = {}, {}
-local i = 12
+local i = 13
 for f = 1, tonumber(ARGV[11]) do
   local fam = {name = ARGV[i], type = ARGV[i + 1], value = ARGV[i + 2], own = ARGV[i + 3] == '1', series = ARGV[i + 4], probes = {}}
   local np = tonumber(ARGV[i + 5])
@@ -186,11 +197,15 @@ return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'))}
 `,
 );
 
-/** ARGV: 1 prefix, 2 gid, 3 log max length. Returns {0} when missing, else {1, id}. */
+/**
+ * ARGV: 1 prefix, 2 gid, 3 log max length, 4 namespace guard (optional; '' = none). Returns {0}
+ * when missing, {-1} when the group belongs to another namespace than the guard, else {1, id}.
+ */
 export const DELETE = script(
   'delete',
   `
 if redis.call('HEXISTS', kGroups, gid) == 0 then return {0} end
+if (ARGV[4] or '') ~= '' and not inNamespace(ARGV[4]) then return {-1} end
 for _, name in ipairs(redis.call('HKEYS', kIdx)) do unindex(name) end
 redis.call('DEL', kFam, kIdx)
 local id = emit(ARGV[3], 'delete')
