@@ -11,6 +11,20 @@ export interface Config {
     readonly routePrefix: string;
     readonly enableLifecycle: boolean;
     readonly enableAdminApi: boolean;
+    /** HTTPS with these PEM files (reloaded on change); absent: plain HTTP. */
+    readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  };
+  /** Authentication and authorization (README "Authentication"). */
+  readonly auth: {
+    /** True when any authenticator is configured: pushes then need credentials. */
+    readonly enabled: boolean;
+    readonly kubernetes: boolean;
+    /** '' = no static tokens or users. */
+    readonly staticFile: string;
+    readonly tokenAudiences: readonly string[];
+    readonly cacheTtlMs: number;
+    readonly kubernetesAdmins: readonly string[];
+    readonly read: 'anyone' | 'authenticated' | 'admin';
   };
   readonly persistence: { readonly file: string; readonly intervalMs: number };
   readonly push: { readonly consistencyCheck: boolean };
@@ -20,6 +34,12 @@ export interface Config {
     readonly labelsPerSeries: number;
     readonly labelLength: number;
     readonly groups: number;
+    /** 0 = no limit (also below). */
+    readonly namespaceGroups: number;
+    readonly namespaceSeries: number;
+    readonly maxConnections: number;
+    readonly headerTimeoutMs: number;
+    readonly requestTimeoutMs: number;
   };
   readonly kubeconfig: string;
   /** The default policy (the lowest layer; annotations and MetricsGroups override it). */
@@ -131,6 +151,9 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
   if (c.store === 'redis' && c['store.redis.url'] === '') {
     throw new ConfigError(ErrorCode.config, 'invalid configuration:\n  --store="redis": needs --store.redis.url');
   }
+  const problems = [...authProblems(c), ...serverProblems(c)];
+  if (problems.length > 0) throw new ConfigError(ErrorCode.config, `invalid configuration:\n  ${problems.join('\n  ')}`);
+  const mode = c['auth.mode'];
   return {
     web: {
       listenHost: host,
@@ -140,6 +163,16 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       routePrefix,
       enableLifecycle: c['web.enable-lifecycle'],
       enableAdminApi: c['web.enable-admin-api'],
+      tls: c['web.tls.cert-file'] === '' ? undefined : { certFile: c['web.tls.cert-file'], keyFile: c['web.tls.key-file'] },
+    },
+    auth: {
+      enabled: mode !== 'none',
+      kubernetes: mode === 'kubernetes' || mode === 'kubernetes+static',
+      staticFile: c['auth.static-file'],
+      tokenAudiences: c['auth.token-audience'],
+      cacheTtlMs: c['auth.cache-ttl'],
+      kubernetesAdmins: c['auth.kubernetes-admins'],
+      read: c['auth.read'],
     },
     persistence: { file: c['persistence.file'], intervalMs: c['persistence.interval'] },
     push: { consistencyCheck: !c['push.disable-consistency-check'] },
@@ -149,6 +182,11 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       labelsPerSeries: c['limits.labels-per-series'],
       labelLength: c['limits.label-length'],
       groups: c['limits.groups'],
+      namespaceGroups: c['limits.namespace-groups'],
+      namespaceSeries: c['limits.namespace-series'],
+      maxConnections: c['limits.max-connections'],
+      headerTimeoutMs: c['limits.header-timeout'],
+      requestTimeoutMs: c['limits.request-timeout'],
     },
     kubeconfig: c.kubeconfig,
     lifecycle: {
@@ -179,6 +217,29 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
     // The Redis URL may carry a password: /api/v1/status shows it without.
     flags: Object.fromEntries(flagNames.map((n) => [n, n === 'store.redis.url' ? redactPassword(String(raw[n])) : String(raw[n])])),
   };
+}
+
+/** Auth flags that only make sense together: a silent no-op is the wrong answer for security settings. */
+function authProblems(c: RawConfig): string[] {
+  const problems: string[] = [];
+  const mode = c['auth.mode'];
+  const kubernetes = mode === 'kubernetes' || mode === 'kubernetes+static';
+  const wantsStatic = mode === 'static' || mode === 'kubernetes+static';
+  if (wantsStatic && c['auth.static-file'] === '') problems.push(`--auth.mode="${mode}": needs --auth.static-file`);
+  if (!wantsStatic && c['auth.static-file'] !== '') problems.push('--auth.static-file: needs --auth.mode=static or kubernetes+static');
+  if (!kubernetes && c['auth.token-audience'].length > 0) problems.push('--auth.token-audience: needs --auth.mode=kubernetes or kubernetes+static');
+  if (!kubernetes && c['auth.kubernetes-admins'].length > 0) problems.push('--auth.kubernetes-admins: needs --auth.mode=kubernetes or kubernetes+static');
+  if (mode === 'none' && c['auth.read'] !== 'anyone') problems.push(`--auth.read="${c['auth.read']}": needs --auth.mode other than none (nobody could read)`);
+  return problems;
+}
+
+function serverProblems(c: RawConfig): string[] {
+  const problems: string[] = [];
+  if ((c['web.tls.cert-file'] === '') !== (c['web.tls.key-file'] === '')) problems.push('--web.tls.cert-file and --web.tls.key-file: set both or neither');
+  const headers = c['limits.header-timeout'];
+  const request = c['limits.request-timeout'];
+  if (headers > 0 && request > 0 && headers > request) problems.push('--limits.header-timeout: must not be longer than --limits.request-timeout');
+  return problems;
 }
 
 /** A URL with its password replaced by ***. */

@@ -28,6 +28,9 @@ const count = (min: number) =>
 
 const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected [host]:port, e.g. :9091 or 127.0.0.1:9091');
 
+/** A comma-separated list; blanks around items and empty items are dropped. */
+const list = z.string().transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+
 const path = z.string().regex(/^\/[^\s]*$/, 'must start with /');
 
 export type FlagName = keyof z.input<typeof configSchema>;
@@ -46,6 +49,14 @@ export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'web.route-prefix': { description: 'Prefix for all HTTP routes; defaults to the path of --web.external-url.', default: '' },
   'web.enable-lifecycle': { description: 'Enable shutdown via PUT or POST /-/quit.', default: 'false', boolean: true },
   'web.enable-admin-api': { description: 'Enable PUT /api/v1/admin/wipe.', default: 'false', boolean: true },
+  'web.tls.cert-file': { description: 'Serve HTTPS with this PEM certificate (chain); needs --web.tls.key-file. Both files are reloaded when they change.', default: '' },
+  'web.tls.key-file': { description: 'PEM private key of --web.tls.cert-file.', default: '' },
+  'auth.mode': { description: 'Who may push: none (anyone, as with the Pushgateway), kubernetes (ServiceAccount bearer tokens checked with a TokenReview), static (tokens and users from --auth.static-file), or kubernetes+static. With any but none, a caller pushes and deletes only groups of its own namespace.', default: 'none' },
+  'auth.static-file': { description: 'JSON file of static bearer tokens and basic-auth users, each with its namespace or admin (see README "Authentication"); reloaded when it changes. Needs --auth.mode=static or kubernetes+static.', default: '' },
+  'auth.token-audience': { description: 'Audiences (comma-separated) a ServiceAccount token must carry, checked by the TokenReview; empty: the API server\'s own.', default: '' },
+  'auth.cache-ttl': { description: 'How long a TokenReview answer is reused (by a hash of the token); rejections are kept a tenth of that.', default: '1m' },
+  'auth.kubernetes-admins': { description: 'Kubernetes user names (comma-separated, e.g. system:serviceaccount:ops:lethe-admin) that are admins: wipe, delete any group, quit.', default: '' },
+  'auth.read': { description: 'Who may read /metrics, /api/v1 and the web page: anyone, authenticated (any valid credentials) or admin. Needs --auth.mode other than none unless anyone.', default: 'anyone' },
   'persistence.file': { description: 'File to persist groups to; empty keeps them in memory only. A 2xx answer means the push is on disk.', default: '' },
   'persistence.interval': { description: 'Accepted for Pushgateway compatibility; has no effect on durability (every acknowledged push is on disk).', default: '5m' },
   'push.disable-consistency-check': { description: 'Answer pushes with 202 before checking them; groups that would make the exposition inconsistent are left out of scrapes.', default: 'false', boolean: true },
@@ -54,6 +65,11 @@ export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'limits.labels-per-series': { description: 'Most labels on one series, grouping labels included (413 above).', default: '64' },
   'limits.label-length': { description: 'Longest label name or value in bytes (413 above).', default: '4096' },
   'limits.groups': { description: 'Most groups stored at once; a push that would add one more is refused (413).', default: '100000' },
+  'limits.namespace-groups': { description: 'Most groups attributed to one namespace; a push that would add one more is refused (413). 0: no limit.', default: '0' },
+  'limits.namespace-series': { description: 'Most series in the groups attributed to one namespace, counted as --limits.series-per-push counts them; a push that would go over is refused (413). 0: no limit.', default: '0' },
+  'limits.max-connections': { description: 'Most open client connections; a request on a connection over the limit is answered 429 and the connection closed. 0: no limit.', default: '0' },
+  'limits.header-timeout': { description: 'Time a client has to send a request\'s headers (answered 408 after); 0: none.', default: '1m' },
+  'limits.request-timeout': { description: 'Time a client has to send a whole request, body included (answered 408 after); 0: none.', default: '5m' },
   'kubeconfig': { description: 'Kubeconfig file; when empty, KUBECONFIG or the in-cluster service account is used, and without either Lethe runs standalone.', default: '' },
   'lifecycle.ttl': { description: 'Delete a group not pushed for this long, unless an annotation or MetricsGroup says otherwise; 0 keeps groups until their owner goes.', default: '0' },
   'lifecycle.keep-last': { description: 'Keep only this many most recently pushed groups of one owner (a CronJob counts its runs together); 0 keeps all.', default: '0' },
@@ -84,6 +100,14 @@ export const configSchema = z
     'web.route-prefix': z.string(),
     'web.enable-lifecycle': bool,
     'web.enable-admin-api': bool,
+    'web.tls.cert-file': z.string(),
+    'web.tls.key-file': z.string(),
+    'auth.mode': z.enum(['none', 'kubernetes', 'static', 'kubernetes+static']),
+    'auth.static-file': z.string(),
+    'auth.token-audience': list,
+    'auth.cache-ttl': duration,
+    'auth.kubernetes-admins': list,
+    'auth.read': z.enum(['anyone', 'authenticated', 'admin']),
     'persistence.file': z.string(),
     'persistence.interval': duration,
     'push.disable-consistency-check': bool,
@@ -92,6 +116,11 @@ export const configSchema = z
     'limits.labels-per-series': count(1),
     'limits.label-length': count(1),
     'limits.groups': count(1),
+    'limits.namespace-groups': count(0),
+    'limits.namespace-series': count(0),
+    'limits.max-connections': count(0),
+    'limits.header-timeout': duration,
+    'limits.request-timeout': duration,
     'kubeconfig': z.string(),
     'lifecycle.ttl': duration,
     'lifecycle.keep-last': count(0),

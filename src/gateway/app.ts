@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { MethodNotAllowedError, NotFoundError, ErrorCode } from '../errors.js';
+import { MethodNotAllowedError, NotFoundError, ErrorCode, TooManyRequestsError, ForbiddenError } from '../errors.js';
+import { createAuthentication, type Access } from './middleware/authenticate.js';
 import { decodeBody, readBody } from './middleware/decompress.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { decodeRequestPath } from './request-path.js';
@@ -16,6 +17,8 @@ interface Route {
   readonly name: string;
   readonly methods: Readonly<Record<string, Handler>>;
   readonly api?: boolean;
+  /** Who may use it when authentication is on (OPTIONS is always open). */
+  readonly access: Access;
 }
 
 const PUSH_PATH = /^\/metrics\/(job|job@base64)\/([^/]*)(\/.*)?$/;
@@ -38,22 +41,31 @@ export function createApp(deps: GatewayDeps): Express {
   const health = healthHandler(deps);
   const quit = quitHandler(deps);
   const web = webHandler(deps);
+  const auth = createAuthentication({ config: deps.config, authenticators: deps.authenticators ?? [], logger: deps.logger, metrics: deps.metrics });
 
   const fixed = new Map<string, Route>([
-    [telemetryPath, { name: 'metrics', methods: { GET: scrapeHandler(deps) } }],
-    ['/-/healthy', { name: 'healthy', methods: { GET: health } }],
-    ['/-/ready', { name: 'ready', methods: { GET: health } }],
-    ['/-/quit', { name: 'quit', methods: { PUT: quit, POST: quit } }],
-    ['/', { name: 'status', methods: { GET: web } }],
-    ['/status', { name: 'status', methods: { GET: web } }],
-    ['/api/v1/metrics', { name: 'api/v1/metrics', methods: { GET: metricsApiHandler(deps) }, api: true }],
-    ['/api/v1/status', { name: 'api/v1/status', methods: { GET: statusApiHandler(deps) }, api: true }],
+    [telemetryPath, { name: 'metrics', methods: { GET: scrapeHandler(deps) }, access: 'read' }],
+    ['/-/healthy', { name: 'healthy', methods: { GET: health }, access: 'open' }],
+    ['/-/ready', { name: 'ready', methods: { GET: health }, access: 'open' }],
+    ['/-/quit', { name: 'quit', methods: { PUT: quit, POST: quit }, access: 'admin' }],
+    ['/', { name: 'status', methods: { GET: web }, access: 'read' }],
+    ['/status', { name: 'status', methods: { GET: web }, access: 'read' }],
+    ['/api/v1/metrics', { name: 'api/v1/metrics', methods: { GET: metricsApiHandler(deps) }, api: true, access: 'read' }],
+    ['/api/v1/status', { name: 'api/v1/status', methods: { GET: statusApiHandler(deps) }, api: true, access: 'read' }],
     // Lethe's own (no such route upstream): what the web page shows.
-    ['/api/v1/groups', { name: 'api/v1/groups', methods: { GET: groupsApiHandler(deps) }, api: true }],
+    ['/api/v1/groups', { name: 'api/v1/groups', methods: { GET: groupsApiHandler(deps) }, api: true, access: 'read' }],
   ]);
   if (enableAdminApi) {
-    fixed.set('/api/v1/admin/wipe', { name: 'wipe', methods: { PUT: wipeHandler(deps) }, api: true });
+    fixed.set('/api/v1/admin/wipe', { name: 'wipe', methods: { PUT: wipeHandler(deps) }, api: true, access: 'admin' });
   }
+  /** With authentication on, a write a browser sends from another site (CSRF with cached basic credentials) is refused. */
+  const refuseCrossSite = (req: Request, access: Access): void => {
+    if (!deps.config.auth.enabled || (access !== 'write' && access !== 'admin')) return;
+    const site = req.headers['sec-fetch-site'];
+    if (site === undefined || site === 'same-origin' || site === 'none') return;
+    deps.metrics.authFailures.inc({ reason: 'cross_site' });
+    throw new ForbiddenError(ErrorCode.crossSite, 'forbidden: a write from a page of another site is refused');
+  };
   const apiOptions = optionsApiHandler();
 
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -66,6 +78,17 @@ export function createApp(deps: GatewayDeps): Express {
     });
     const dispatch = async (): Promise<void> => {
       const fullPath = decodeRequestPath(req.originalUrl);
+      const probe = fullPath === `${routePrefix}/-/healthy` || fullPath === `${routePrefix}/-/ready`;
+      if (!probe && deps.overLimit?.(req.socket) === true) {
+        // server.ts marked this connection as one over --limits.max-connections (and counted it);
+        // probes still get through, so that a busy Lethe is not restarted for it.
+        handlerName = 'limit';
+        res.setHeader('Connection', 'close');
+        throw new TooManyRequestsError(
+          ErrorCode.tooManyConnections,
+          `limit exceeded: more than ${deps.config.limits.maxConnections} open connections (--limits.max-connections); retry later`,
+        );
+      }
       // Upstream never prefixes GET /-/quit's special answer.
       if (fullPath === '/-/quit' && req.method === 'GET') {
         handlerName = 'quit';
@@ -83,13 +106,16 @@ export function createApp(deps: GatewayDeps): Express {
       if (push !== null && !(push[1] === 'job@base64' && push[2] === '')) {
         handlerName = req.method === 'DELETE' ? 'delete' : 'push';
         const target: PushTarget = { jobIsBase64: push[1] === 'job@base64', jobSegment: push[2] ?? '', rest: push[3] ?? '' };
+        const writes = req.method === 'PUT' || req.method === 'POST' || req.method === 'DELETE';
+        if (writes) refuseCrossSite(req, 'write');
+        const principal = await auth.check(req, writes ? 'write' : 'open');
         switch (req.method) {
           case 'PUT':
-            return put(req, res, target);
+            return put(req, res, target, principal);
           case 'POST':
-            return post(req, res, target);
+            return post(req, res, target, principal);
           case 'DELETE':
-            return del(req, res, target);
+            return del(req, res, target, principal);
           case 'OPTIONS':
             res.setHeader('Allow', PUSH_METHODS.join(', '));
             res.status(200).end();
@@ -110,6 +136,10 @@ export function createApp(deps: GatewayDeps): Express {
       }
       handlerName = route.name;
       res.locals['api'] = route.api === true;
+      if (req.method !== 'OPTIONS') {
+        refuseCrossSite(req, route.access);
+        await auth.check(req, route.access);
+      }
       if (route.api !== true && req.headers['content-encoding'] !== undefined) {
         // As upstream, every non-API request body passes the decoder: a bad one is a 400.
         await decodeBody(await readBody(req, deps.config.limits.bodyBytes), req.headers['content-encoding'], deps.config.limits.bodyBytes);

@@ -1,4 +1,7 @@
 export { createApp } from './app.js';
-export { listen } from './server.js';
-export type { ListeningServer } from './server.js';
-export type { Attributor, BuildInfo, GatewayDeps, PushOrigin } from './types.js';
+export { ConnectionLimit, listen } from './server.js';
+export type { ListeningServer, ServerOptions } from './server.js';
+export { StaticAuthenticator, parseStaticCredentials } from './static-auth.js';
+export { parseCredentials } from './middleware/authenticate.js';
+export { anonymous, staticUser } from './types.js';
+export type { Attributor, Authenticator, BuildInfo, Credentials, GatewayDeps, Principal, PrincipalSource, PushOrigin } from './types.js';

@@ -3,10 +3,54 @@ import type { Attribution, Clock, GroupInsightSource, MetricFamily } from '../mo
 import type { Logger, Metrics } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
 
+/** Where a caller's identity came from. */
+export type PrincipalSource = 'kubernetes' | 'static' | 'anonymous';
+
+/**
+ * Who is calling, as authentication proved it. With authentication off every caller is
+ * anonymous. With it on, `namespace` is the one namespace whose groups the caller may push and
+ * delete (none: it may only read), and `admin` may do anything (wipe, delete any group, quit).
+ */
+export interface Principal {
+  readonly source: PrincipalSource;
+  /** The Kubernetes user (`system:serviceaccount:<ns>:<name>`) or the static entry's name; '' when anonymous. */
+  readonly name: string;
+  readonly namespace?: string;
+  readonly admin: boolean;
+  /** The pod a bound ServiceAccount token names (attribution uses it instead of asking again). */
+  readonly pod?: { readonly name: string; readonly uid?: string };
+}
+
+export const anonymous: Principal = { source: 'anonymous', name: '', admin: false };
+
+/** How an attribution names a static principal (`static:<name>`; Kubernetes user names never start so). */
+export function staticUser(principal: Principal): string {
+  return `static:${principal.name}`;
+}
+
+/** What an Authorization header carries (never logged). */
+export type Credentials =
+  | { readonly scheme: 'bearer'; readonly token: string }
+  | { readonly scheme: 'basic'; readonly user: string; readonly password: string };
+
+/**
+ * Checks credentials. Resolves the principal they prove, or undefined when they are not this
+ * authenticator's to judge (the next one is asked). Throws UnauthorizedError for credentials it
+ * knows to be wrong and UnavailableError when it cannot check them now. Static files live in the
+ * gateway; kube/ implements the TokenReview one.
+ */
+export interface Authenticator {
+  readonly name: PrincipalSource;
+  authenticate(credentials: Credentials): Promise<Principal | undefined>;
+}
+
 /** What the gateway knows of a request when it asks who pushed it. */
 export interface PushOrigin {
   readonly remoteAddress: string;
+  /** The raw header; with authentication off the attributor may review a bearer token itself. */
   readonly authorization: string | undefined;
+  /** The authenticated caller: with authentication on, attribution follows it (its namespace, its pod). */
+  readonly principal: Principal;
 }
 
 /**
@@ -30,6 +74,13 @@ export interface GatewayDeps {
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly attributor: Attributor;
+  /**
+   * Authenticators asked in order (static before kubernetes) when authentication is on
+   * (--auth.mode other than none); ignored otherwise.
+   */
+  readonly authenticators?: readonly Authenticator[];
+  /** Sockets over --limits.max-connections: their requests are answered 429 (server.ts marks them). */
+  readonly overLimit?: (socket: object) => boolean;
   readonly build: BuildInfo;
   /** Lethe's own metric families, for the scrape. */
   readonly ownFamilies: () => Promise<MetricFamily[]>;

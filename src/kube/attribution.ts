@@ -1,74 +1,41 @@
-import { createHash } from 'node:crypto';
-import { AuthenticationV1Api, BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { z } from 'zod';
-import { UnauthorizedError } from '../errors.js';
-import type { Attributor, PushOrigin } from '../gateway/index.js';
+import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ErrorCode, UnauthorizedError } from '../errors.js';
+import { staticUser, type Attributor, type PushOrigin } from '../gateway/index.js';
 import { unattributed, type Attribution, type ObjectRef } from '../model/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import type { KubeClusterView } from './cluster-view.js';
 import { parseJob, parsePod, type PodInfo } from './objects.js';
+import type { Reviewed, TokenReviewer } from './token-review.js';
 
 /**
  * Attributes a push to a namespace and pod (DESIGN.md "Attribution"): by the ServiceAccount
  * bearer token (a TokenReview, which also names the pod), else by the connection's source IP
  * matched against Pod IPs. The pod's controller chain (Job, CronJob) is recorded with it, so
- * the owner is known even after the pod is gone.
+ * the owner is known even after the pod is gone. With authentication on, attribution follows the
+ * authenticated principal instead: its namespace, and the pod its token is bound to; never an IP.
  */
-
-export interface AttributorOptions {
-  /** How long a TokenReview answer is reused (ms); rejections are kept a tenth of that. */
-  readonly tokenCacheTtlMs: number;
-  /** Audiences to ask the TokenReview for; empty: the API server's. */
-  readonly audiences: readonly string[];
-}
 
 export interface AttributorDeps {
   readonly kubeConfig: KubeConfig;
   readonly view: KubeClusterView;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
-  readonly options: AttributorOptions;
+  /** Shared with the authenticator, so that a push's token is reviewed once. */
+  readonly reviewer: TokenReviewer;
   /** Called after every push is attributed (the lifecycle looks again). */
   readonly onAttributed?: () => void;
-}
-
-const POD_NAME = 'authentication.kubernetes.io/pod-name';
-const POD_UID = 'authentication.kubernetes.io/pod-uid';
-const SERVICE_ACCOUNT = /^system:serviceaccount:([^:]+):([^:]+)$/;
-
-const tokenReviewStatus = z.object({
-  authenticated: z.boolean().optional(),
-  error: z.string().optional(),
-  user: z
-    .object({
-      username: z.string().optional(),
-      extra: z.record(z.string(), z.array(z.string())).optional(),
-    })
-    .optional(),
-});
-
-interface Reviewed {
-  readonly authenticated: boolean;
-  readonly user?: string;
-  readonly namespace?: string;
-  readonly podName?: string;
-  readonly podUid?: string;
-  readonly expiresAt: number;
 }
 
 const MAX_CACHED = 10_000;
 
 export class KubeAttributor implements Attributor {
-  private readonly authn: AuthenticationV1Api;
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
-  private readonly reviews = new Map<string, Reviewed>();
   private readonly unknownIps = new Map<string, number>();
   private readonly log: Logger;
 
   constructor(private readonly deps: AttributorDeps) {
-    this.authn = deps.kubeConfig.makeApiClient(AuthenticationV1Api);
     this.core = deps.kubeConfig.makeApiClient(CoreV1Api);
     this.batch = deps.kubeConfig.makeApiClient(BatchV1Api);
     this.log = deps.logger.child({ [F.component]: 'kube' });
@@ -82,13 +49,30 @@ export class KubeAttributor implements Attributor {
   }
 
   private async resolve(origin: PushOrigin): Promise<Attribution> {
+    const { principal } = origin;
+    switch (principal.source) {
+      case 'static':
+        if (principal.namespace === undefined) return unattributed;
+        return this.withChain({ source: 'token', namespace: principal.namespace, user: staticUser(principal) }, undefined);
+      case 'kubernetes': {
+        if (principal.namespace === undefined) return unattributed;
+        const pod = await this.podFromToken({ namespace: principal.namespace, podName: principal.pod?.name, podUid: principal.pod?.uid });
+        return this.withChain({ source: 'token', namespace: principal.namespace, user: principal.name }, pod);
+      }
+      case 'anonymous':
+        return this.resolveAnonymous(origin);
+    }
+  }
+
+  /** Authentication off: by the bearer token when there is one (a rejected one is a 401), else by source IP. */
+  private async resolveAnonymous(origin: PushOrigin): Promise<Attribution> {
     const token = bearerToken(origin.authorization);
     if (token !== undefined) {
-      const review = await this.review(token);
+      const review = await this.deps.reviewer.review(token);
       if (review !== undefined) {
-        if (!review.authenticated) throw new UnauthorizedError('LETHE_BAD_TOKEN', 'the bearer token was not accepted by the Kubernetes API server');
+        if (!review.authenticated) throw new UnauthorizedError(ErrorCode.badCredentials, 'the bearer token was not accepted by the Kubernetes API server');
         if (review.namespace !== undefined) {
-          const pod = await this.podFromToken(review);
+          const pod = await this.podFromToken({ namespace: review.namespace, podName: review.podName, podUid: review.podUid });
           return this.withChain(
             {
               source: 'token',
@@ -130,58 +114,7 @@ export class KubeAttributor implements Attributor {
     return { job };
   }
 
-  private async review(token: string): Promise<Reviewed | undefined> {
-    const id = createHash('sha256').update(token).digest('hex');
-    const now = Date.now();
-    const cached = this.reviews.get(id);
-    if (cached !== undefined && cached.expiresAt > now) {
-      this.deps.metrics.tokenReviews.inc({ result: 'cached' });
-      return cached;
-    }
-    let status: z.infer<typeof tokenReviewStatus>;
-    try {
-      const answer = await this.authn.createTokenReview({
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenReview',
-          spec: { token, ...(this.deps.options.audiences.length === 0 ? {} : { audiences: [...this.deps.options.audiences] }) },
-        },
-      });
-      status = tokenReviewStatus.parse(answer.status ?? {});
-    } catch (err) {
-      // Cannot check it (no permission, API server down): attribute by IP instead, and say so.
-      this.deps.metrics.tokenReviews.inc({ result: 'error' });
-      this.log.warn('Failed to review a bearer token', { [F.err]: apiErrorFields(err) });
-      return undefined;
-    }
-    const ttl = this.deps.options.tokenCacheTtlMs;
-    let reviewed: Reviewed;
-    if (status.authenticated !== true) {
-      this.deps.metrics.tokenReviews.inc({ result: 'rejected' });
-      reviewed = { authenticated: false, expiresAt: now + ttl / 10 };
-    } else {
-      this.deps.metrics.tokenReviews.inc({ result: 'authenticated' });
-      const user = status.user?.username;
-      const sa = user === undefined ? null : SERVICE_ACCOUNT.exec(user);
-      const podName = status.user?.extra?.[POD_NAME]?.[0];
-      const podUid = status.user?.extra?.[POD_UID]?.[0];
-      reviewed = {
-        authenticated: true,
-        expiresAt: now + ttl,
-        ...(user === undefined ? {} : { user }),
-        ...(sa?.[1] === undefined ? {} : { namespace: sa[1] }),
-        ...(podName === undefined ? {} : { podName }),
-        ...(podUid === undefined ? {} : { podUid }),
-      };
-    }
-    if (this.reviews.size >= MAX_CACHED) {
-      for (const [key, value] of this.reviews) if (value.expiresAt <= now || this.reviews.size >= MAX_CACHED) this.reviews.delete(key);
-    }
-    this.reviews.set(id, reviewed);
-    return reviewed;
-  }
-
-  private async podFromToken(review: Reviewed): Promise<PodInfo | undefined> {
+  private async podFromToken(review: Pick<Reviewed, 'namespace'> & { readonly podName: string | undefined; readonly podUid: string | undefined }): Promise<PodInfo | undefined> {
     if (review.podUid !== undefined) {
       const cached = this.deps.view.pods.get(review.podUid);
       if (cached !== undefined) return cached;

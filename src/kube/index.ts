@@ -1,7 +1,9 @@
 export { apiErrorFields, classifyApiError, loadKubeConfig, toLetheError } from './client.js';
 export type { ApiOutcome, KubeSource } from './client.js';
 export { KubeAttributor, normaliseIp } from './attribution.js';
-export type { AttributorOptions } from './attribution.js';
+export { KubeAuthenticator } from './authenticator.js';
+export { TokenReviewer } from './token-review.js';
+export type { Reviewed, TokenReviewOptions } from './token-review.js';
 export { KubeClusterView } from './cluster-view.js';
 export { EventRecorder, deletionEvent } from './events.js';
 export { Informer, defaultInformerOptions } from './informers.js';

@@ -1,13 +1,15 @@
 import type { Registry } from 'prom-client';
 import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
 import { F, createKubeMetrics, type Logger } from '../observability/index.js';
-import { KubeAttributor, type AttributorOptions } from './attribution.js';
+import { KubeAttributor } from './attribution.js';
+import { KubeAuthenticator } from './authenticator.js';
 import { loadKubeConfig, type KubeSource } from './client.js';
 import { KubeClusterView } from './cluster-view.js';
 import { EventRecorder } from './events.js';
 import { defaultInformerOptions, type InformerOptions } from './informers.js';
 import { LeaseElector, defaultLeaseTimings, type LeaseTimings } from './leader-election.js';
 import { StatusWriter } from './status.js';
+import { TokenReviewer, type TokenReviewOptions } from './token-review.js';
 
 /**
  * Everything Lethe needs from a cluster, built from one kubeconfig: the cluster view (informers),
@@ -22,7 +24,10 @@ export interface KubeModeOptions {
   readonly namespace: string;
   readonly leaderElection: { readonly enabled: boolean; readonly leaseName: string; readonly timings?: LeaseTimings };
   readonly informers?: InformerOptions;
-  readonly attribution?: Partial<AttributorOptions>;
+  /** TokenReview audiences and cache (--auth.token-audience, --auth.cache-ttl). */
+  readonly tokenReview?: Partial<TokenReviewOptions>;
+  /** Kubernetes user names that are admins (--auth.kubernetes-admins). */
+  readonly admins?: readonly string[];
   /** How long a deleted owner's policy is remembered (ms). */
   readonly tombstoneTtlMs?: number;
 }
@@ -37,6 +42,8 @@ export interface KubeModeDeps {
 export interface KubeMode {
   readonly view: KubeClusterView;
   readonly attributor: KubeAttributor;
+  /** Checks bearer tokens with a TokenReview (used when --auth.mode includes kubernetes). */
+  readonly authenticator: KubeAuthenticator;
   readonly leadership: LeaseElector | undefined;
   readonly reporter: LifecycleReporter;
   start(): void;
@@ -54,12 +61,18 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
     informerOptions: options.informers ?? defaultInformerOptions,
     tombstoneTtlMs: options.tombstoneTtlMs ?? 6 * 3_600_000,
   });
+  const reviewer = new TokenReviewer({
+    kubeConfig,
+    logger: deps.logger,
+    metrics,
+    options: { cacheTtlMs: 60_000, audiences: [], ...options.tokenReview },
+  });
   const attributor = new KubeAttributor({
     kubeConfig,
     view,
     logger: deps.logger,
     metrics,
-    options: { tokenCacheTtlMs: 60_000, audiences: [], ...options.attribution },
+    reviewer,
     ...(deps.onAttributed === undefined ? {} : { onAttributed: deps.onAttributed }),
   });
   const leadership = options.leaderElection.enabled
@@ -85,6 +98,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
   return {
     view,
     attributor,
+    authenticator: new KubeAuthenticator(reviewer, options.admins ?? []),
     leadership,
     reporter,
     start: () => {

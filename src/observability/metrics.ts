@@ -9,6 +9,9 @@ export interface Metrics {
   readonly pushBytes: Histogram<'method'>;
   readonly pushesRejected: Counter<'reason'>;
   readonly limitRejections: Counter<'limit'>;
+  readonly authFailures: Counter<'reason'>;
+  readonly fileReloads: Counter<'file' | 'result'>;
+  readonly openConnections: Gauge;
   readonly groups: Gauge;
   readonly series: Gauge;
   readonly groupsDeleted: Counter<'reason'>;
@@ -56,6 +59,19 @@ export function createMetrics(registry: Registry, version: string): Metrics {
       labelNames: ['limit'],
       registers,
     }),
+    authFailures: new Counter({
+      name: 'lethe_auth_failures_total',
+      help: 'Requests refused by authentication or authorization, by reason (missing_credentials, bad_credentials, unavailable, not_admin, no_namespace, other_namespace, cross_site).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    fileReloads: new Counter({
+      name: 'lethe_file_reloads_total',
+      help: 'Reloads of a watched file (tls, static_auth) after it changed, by result (success, error: the previous contents stay in use).',
+      labelNames: ['file', 'result'],
+      registers,
+    }),
+    openConnections: new Gauge({ name: 'lethe_http_open_connections', help: 'Client connections currently open.', registers }),
     groups: new Gauge({ name: 'lethe_groups', help: 'Groups currently stored.', registers }),
     series: new Gauge({ name: 'lethe_series', help: 'Series currently stored, meta series included.', registers }),
     groupsDeleted: new Counter({

@@ -2,7 +2,17 @@ import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import { parseText } from '../exposition/index.js';
-import { createApp, listen, type Attributor, type ListeningServer } from '../gateway/index.js';
+import { ConfigError, ErrorCode } from '../errors.js';
+import {
+  ConnectionLimit,
+  StaticAuthenticator,
+  createApp,
+  listen,
+  staticUser,
+  type Attributor,
+  type Authenticator,
+  type ListeningServer,
+} from '../gateway/index.js';
 import type { InformerOptions, KubeMode, KubeSource } from '../kube/index.js';
 import { LifecycleLoop, staticClusterView, type ClusterView, type Leadership, type LifecycleReporter } from '../lifecycle/index.js';
 import { systemClock, unattributed, type Clock, type MetricType, type Policy } from '../model/index.js';
@@ -30,6 +40,8 @@ export interface Tuning {
   readonly lease?: { readonly leaseDurationMs: number; readonly renewDeadlineMs: number; readonly retryPeriodMs: number };
   readonly debounceMs?: number;
   readonly scrapePollMs?: number;
+  /** How often the TLS pair and the static auth file are re-read without a change event (ms). */
+  readonly filePollMs?: number;
 }
 
 export interface LetheDeps {
@@ -56,7 +68,15 @@ export interface RunningLethe {
   stop(): Promise<void>;
 }
 
-const standaloneAttributor: Attributor = { attribute: () => Promise.resolve(unattributed) };
+/** Standalone: a static principal's namespace, else nothing (there are no pods to match). */
+const standaloneAttributor: Attributor = {
+  attribute: ({ principal }) =>
+    Promise.resolve(
+      principal.source === 'static' && principal.namespace !== undefined
+        ? { source: 'token', namespace: principal.namespace, user: staticUser(principal) }
+        : unattributed,
+    ),
+};
 
 export function defaultPolicyOf(config: Config): Policy {
   const l = config.lifecycle;
@@ -72,6 +92,12 @@ export function defaultPolicyOf(config: Config): Policy {
 
 export async function startLethe(config: Config, deps: LetheDeps): Promise<RunningLethe> {
   const { logger, version } = deps;
+  if (config.auth.kubernetes && deps.cluster === undefined) {
+    throw new ConfigError(
+      ErrorCode.config,
+      `invalid configuration:\n  --auth.mode="${config.flags['auth.mode'] ?? ''}": Kubernetes tokens need a cluster (--kubeconfig, KUBECONFIG or the in-cluster service account), and none is configured`,
+    );
+  }
   const clock = deps.clock ?? systemClock;
   const log = logger.child({ [F.component]: 'main' });
   const registry = new Registry();
@@ -118,6 +144,8 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
           ...(deps.tuning?.lease === undefined ? {} : { timings: deps.tuning.lease }),
         },
         ...(deps.tuning?.informers === undefined ? {} : { informers: deps.tuning.informers }),
+        tokenReview: { cacheTtlMs: config.auth.cacheTtlMs, audiences: config.auth.tokenAudiences },
+        admins: config.auth.kubernetesAdmins,
       },
       { logger, registry, onAttributed: () => kick.loop?.kick() },
     );
@@ -148,6 +176,25 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   });
   kick.loop = lifecycle;
 
+  // ---- Authentication (README "Authentication"): static file first, then TokenReview ----
+  const filePollMs = deps.tuning?.filePollMs;
+  const authenticators: Authenticator[] = [];
+  let staticAuth: StaticAuthenticator | undefined;
+  try {
+    if (config.auth.staticFile !== '') {
+      staticAuth = await StaticAuthenticator.open(config.auth.staticFile, { logger, metrics, ...(filePollMs === undefined ? {} : { pollMs: filePollMs }) });
+      authenticators.push(staticAuth);
+    }
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  if (config.auth.kubernetes && kube !== undefined) authenticators.push(kube.authenticator);
+  if (config.auth.enabled) {
+    log.info('Authenticating requests', { mode: config.flags['auth.mode'], read: config.auth.read, authenticators: authenticators.map((a) => a.name) });
+  }
+  const connections = new ConnectionLimit(config.limits.maxConnections, metrics);
+
   const app = createApp({
     store,
     config,
@@ -155,6 +202,8 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     metrics,
     clock,
     attributor,
+    authenticators,
+    overLimit: connections.overLimit,
     build: { version, revision: 'unknown', startTime: new Date() },
     ownFamilies: async () => {
       metrics.excludedGroups.set(store.excludedCount);
@@ -166,14 +215,27 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   });
   let server: ListeningServer;
   try {
-    server = await listen(app, config.web.listenHost, config.web.listenPort);
+    server = await listen(app, config.web.listenHost, config.web.listenPort, {
+      headerTimeoutMs: config.limits.headerTimeoutMs,
+      requestTimeoutMs: config.limits.requestTimeoutMs,
+      connections,
+      logger,
+      metrics,
+      ...(config.web.tls === undefined ? {} : { tls: config.web.tls }),
+      ...(filePollMs === undefined ? {} : { tlsPollMs: filePollMs }),
+    });
   } catch (err) {
+    staticAuth?.close();
     await store.close();
     throw err;
   }
   kube?.start();
   lifecycle.start();
-  log.info('Listening', { address: `${config.web.listenHost}:${server.port}`, mode: kube === undefined ? 'standalone' : 'kubernetes' });
+  log.info('Listening', {
+    address: `${config.web.listenHost}:${server.port}`,
+    mode: kube === undefined ? 'standalone' : 'kubernetes',
+    scheme: config.web.tls === undefined ? 'http' : 'https',
+  });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -185,6 +247,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     stop: () => {
       stopping ??= (async () => {
         await server.close().catch((err: unknown) => log.warn('Failed to close HTTP server', { [F.err]: errorFields(err) }));
+        staticAuth?.close();
         await lifecycle.stop();
         await kube?.stop();
         await store.close();

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { LetheError, MethodNotAllowedError } from '../../errors.js';
+import { LetheError, MethodNotAllowedError, UnauthorizedError } from '../../errors.js';
 import { F, errorFields, type Logger } from '../../observability/index.js';
 
 /**
@@ -16,6 +16,8 @@ export function errorHandler(logger: Logger) {
       status = err.httpStatus;
       message = err.message;
       if (err instanceof MethodNotAllowedError) res.setHeader('Allow', err.allow.join(', '));
+      const challenges = err instanceof UnauthorizedError ? err.details?.['challenges'] : undefined;
+      if (Array.isArray(challenges) && !res.headersSent) res.setHeader('WWW-Authenticate', challenges.map(String));
       logger.debug('Rejected request', { [F.method]: req.method, [F.status]: status, [F.err]: errorFields(err) });
     } else {
       logger.error('Failed request', { [F.method]: req.method, [F.route]: req.path, [F.err]: errorFields(err) });

@@ -1,10 +1,13 @@
 import type { Request, Response } from 'express';
-import { BadRequestError, ErrorCode, PayloadTooLargeError } from '../../errors.js';
+import { BadRequestError, ErrorCode, ForbiddenError, PayloadTooLargeError } from '../../errors.js';
 import { decodeProtobufDelimited, parseText } from '../../exposition/index.js';
 import { parseGroupingKey, type GroupingKey, type MetricFamily, type PushMethod } from '../../model/index.js';
+import { otherNamespaceError } from '../../store/index.js';
 import { F } from '../../observability/index.js';
+import { writeNamespace } from '../middleware/authenticate.js';
 import { decodeBody, readBody } from '../middleware/decompress.js';
-import type { GatewayDeps } from '../types.js';
+import { checkQuotas } from '../middleware/quotas.js';
+import type { GatewayDeps, Principal } from '../types.js';
 
 export interface PushTarget {
   readonly jobSegment: string;
@@ -61,7 +64,7 @@ function checkLimits(deps: GatewayDeps, key: GroupingKey, families: readonly Met
 /** PUT (replace the group) and POST (replace same-name families). */
 export function pushHandler(deps: GatewayDeps, method: PushMethod) {
   const log = deps.logger.child({ [F.component]: 'gateway' });
-  return async (req: Request, res: Response, target: PushTarget): Promise<void> => {
+  return async (req: Request, res: Response, target: PushTarget, principal: Principal): Promise<void> => {
     const started = performance.now();
     const methodLabel = method.toLowerCase();
     try {
@@ -71,11 +74,25 @@ export function pushHandler(deps: GatewayDeps, method: PushMethod) {
       const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest);
       const families = isDelimitedProtobuf(req.headers['content-type']) ? decodeProtobufDelimited(body) : parseText(body);
       checkLimits(deps, key, families);
+      const confined = writeNamespace(deps.config, principal);
       const attribution = await deps.attributor.attribute({
         remoteAddress: req.socket.remoteAddress ?? '',
         authorization: req.headers.authorization,
+        principal,
       });
-      const result = await deps.store.push({ key, method, families, attribution });
+      if (confined !== undefined && attribution.namespace !== confined) {
+        // Attribution follows the principal; anything else is a bug, and the push is not taken.
+        throw new Error('attribution disagrees with the authenticated namespace');
+      }
+      // The store checks this again, atomically with the write; asking first keeps a quota answer from hiding the 403.
+      const existing = confined === undefined ? undefined : deps.store.get(key);
+      if (confined !== undefined && existing !== undefined && existing.attribution.namespace !== confined) {
+        await guarded(deps, () => Promise.reject(otherNamespaceError(key)));
+      }
+      checkQuotas(deps, { namespace: attribution.namespace, key, method, families });
+      const result = await guarded(deps, () =>
+        deps.store.push({ key, method, families, attribution, ...(confined === undefined ? {} : { guard: { namespace: confined } }) }),
+      );
       if (!deps.config.push.consistencyCheck) {
         res.status(202).end();
       } else if (result.ok) {
@@ -91,13 +108,27 @@ export function pushHandler(deps: GatewayDeps, method: PushMethod) {
   };
 }
 
-/** DELETE: removes the group with exactly this grouping key; 202 even when it did not exist. */
+/**
+ * DELETE: removes the group with exactly this grouping key; 202 even when it did not exist. With
+ * authentication on, only a group of the caller's namespace (403 otherwise; admins: any).
+ */
 export function deleteHandler(deps: GatewayDeps) {
-  return async (req: Request, res: Response, target: PushTarget): Promise<void> => {
+  return async (req: Request, res: Response, target: PushTarget, principal: Principal): Promise<void> => {
     const raw = await readBody(req, deps.config.limits.bodyBytes);
     await decodeBody(raw, req.headers['content-encoding'], deps.config.limits.bodyBytes);
     const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest);
-    await deps.store.delete(key);
+    const confined = writeNamespace(deps.config, principal);
+    await guarded(deps, () => deps.store.delete(key, confined === undefined ? undefined : { namespace: confined }));
     res.status(202).end();
   };
+}
+
+/** Counts the store's refusal of another namespace's group before it becomes the 403. */
+async function guarded<T>(deps: GatewayDeps, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof ForbiddenError && err.code === ErrorCode.otherNamespace) deps.metrics.authFailures.inc({ reason: 'other_namespace' });
+    throw err;
+  }
 }

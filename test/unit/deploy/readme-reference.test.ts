@@ -29,6 +29,10 @@ const CHART_FLAGS = [
   'leader-election.lease-name',
   'leader-election.namespace',
   'leader-election.identity',
+  'auth.mode',
+  'auth.static-file',
+  'web.tls.cert-file',
+  'web.tls.key-file',
 ];
 
 function generated(name: string, content: string): void {
