@@ -91,6 +91,8 @@ export interface GatewayDeps {
    * by /api/v1/groups and the web page. Absent: they say that there is no lifecycle information.
    */
   readonly insight?: GroupInsightSource;
+  /** True when Lethe watches a cluster (owners can exist); false or absent: standalone. */
+  readonly kubernetes?: boolean;
   /** The lifecycle gates that block deletions now (empty: none); absent in standalone mode. */
   readonly blockedBy?: () => readonly string[];
 }

@@ -212,6 +212,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     onQuit: () => deps.onQuit?.(),
     insight: (group) => lifecycle.insight(group),
     blockedBy: () => lifecycle.gates(),
+    kubernetes: kube !== undefined,
   });
   let server: ListeningServer;
   try {

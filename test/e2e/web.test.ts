@@ -182,8 +182,9 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
     expect(await text(cell(db1, 1))).toBe('—not attributed');
     expect(await text(cell(db1, 2))).toBe('standalone: no owner');
     expect(await text(cell(db1, 4))).not.toBe('not yet');
-    expect(await text(cell(db1, 5))).toBe('none (standalone)');
-    expect(await text(cell(db1, 6))).toBe('—');
+    // Standalone still runs the lifecycle (only --lifecycle.ttl can delete): the flags' policy shows.
+    expect(await text(cell(db1, 5))).toMatch(/^delete with owner.*grace ≤ 5m/);
+    expect(await text(cell(db1, 6))).toBe('none planned');
     expect(await db1.getByRole('button', { name: /^Delete group/ }).isVisible()).toBe(true);
 
     const report = rowOf(page, 'nightly-report');
@@ -209,7 +210,7 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
 
     await page.getByLabel('Job', { exact: true }).fill('backup');
     await count(page.locator('tr.group'), 2);
-    expect(await text(page.locator('#summary'))).toBe('2 of 5 groups1 failed pushstandalone: no lifecycle information');
+    expect(await text(page.locator('#summary'))).toBe('2 of 5 groups1 failed pushstandalone: no owners');
     expect(new URL(page.url()).searchParams.get('job')).toBe('backup');
 
     await page.getByLabel('Job', { exact: true }).fill('no-such-job');
@@ -375,6 +376,7 @@ describe('web page with lifecycle insight, under a route prefix', () => {
       ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
       onQuit: () => undefined,
       insight,
+      kubernetes: true,
     });
     server = await listen(app, '127.0.0.1', 0);
     const base = `${origin()}${PREFIX}`;

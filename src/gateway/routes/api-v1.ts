@@ -242,6 +242,8 @@ export function groupsApiHandler(deps: GatewayDeps) {
         time: rfc3339(deps.clock.now()),
         adminApi: deps.config.web.enableAdminApi,
         lifecycle: insight !== undefined,
+        /** False when Lethe runs standalone: no cluster, so no owners (only --lifecycle.ttl applies). */
+        kubernetes: deps.kubernetes ?? false,
         /** The lifecycle gates that hold deletions back now (sync, health, leader); empty when none. */
         blockedBy: deps.blockedBy?.() ?? [],
         groups,

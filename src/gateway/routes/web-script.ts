@@ -110,9 +110,9 @@ function namespaceCell(g) {
   const sub = [how, a.pod ? 'pod ' + a.pod : ''].filter(Boolean).join(' · ');
   return el('td', {}, namespaceOf(g) === '' ? el('span', { class: 'muted' }, '—') : namespaceOf(g), el('div', { class: 'sub' }, sub));
 }
-function ownerCell(g, lifecycle) {
+function ownerCell(g, kubernetes) {
   const o = g.owner;
-  if (!o) return el('td', {}, el('span', { class: 'muted' }, lifecycle ? 'unowned' : 'standalone: no owner'));
+  if (!o) return el('td', {}, el('span', { class: 'muted' }, kubernetes ? 'unowned' : 'standalone: no owner'));
   const alive = g.insight ? g.insight.ownerAlive : null;
   return el('td', {}, o.name, el('div', { class: 'sub' }, o.kind + (o.cronJob ? ' of CronJob ' + o.cronJob : ''),
     alive === true ? badge('ok', 'alive') : alive === false ? badge('bad', 'gone') : null));
@@ -198,7 +198,7 @@ function toggle(path, button, i) {
 function render() {
   const doc = state.doc;
   if (!doc) return;
-  const { groups, lifecycle, adminApi } = doc;
+  const { groups, lifecycle, adminApi, kubernetes } = doc;
   $('col-actions').hidden = !adminApi;
   const columns = adminApi ? 8 : 7;
   const rows = [];
@@ -208,7 +208,7 @@ function render() {
     const overdue = !!(g.insight && g.insight.overdue);
     const cls = [overdue ? 'overdue' : '', !g.lastPushSuccessful ? 'failed' : '', g.insight && g.insight.ownerAlive === false ? 'gone' : ''].filter(Boolean).join(' ');
     rows.push(el('tr', { class: ('group ' + cls).trim(), 'data-path': g.path },
-      keyCell(g, i), namespaceCell(g), ownerCell(g, lifecycle), pushCell(g), scrapeCell(g), policyCell(g, lifecycle), deletionCell(g, lifecycle), actionCell(g, adminApi)));
+      keyCell(g, i), namespaceCell(g), ownerCell(g, kubernetes), pushCell(g), scrapeCell(g), policyCell(g, lifecycle), deletionCell(g, lifecycle), actionCell(g, adminApi)));
     rows.push(detailRow(g, i, columns));
   });
   if (shown.length === 0) {
@@ -225,7 +225,8 @@ function render() {
   const counted = shown.length === groups.length ? groups.length + (groups.length === 1 ? ' group' : ' groups') : shown.length + ' of ' + groups.length + ' groups';
   $('summary').replaceChildren(counted,
     overdue ? badge('bad', overdue + ' overdue') : '', failed ? badge('warn', failed + ' failed push' + (failed === 1 ? '' : 'es')) : '',
-    lifecycle ? '' : badge('info', 'standalone: no lifecycle information', 'Owner, policy and next deletion are shown when Lethe runs with its lifecycle'),
+    !lifecycle ? badge('info', 'standalone: no lifecycle information', 'Owner, policy and next deletion are shown when Lethe runs with its lifecycle')
+      : !kubernetes ? badge('info', 'standalone: no owners', 'Lethe watches no cluster, so groups have no owner; only the ttl policy can delete them') : '',
     doc.blockedBy && doc.blockedBy.length > 0 ? badge('warn', 'deletions paused: ' + doc.blockedBy.join(', '), 'Lethe deletes nothing until its watches have synced, the API server is reachable and it holds the leader lease') : '');
 }
 
