@@ -137,6 +137,17 @@ fuzz: deps
 	npx tsc -p test/fuzz/tsconfig.json
 	node dist/fuzz/test/fuzz/run.js
 
+.PHONY: bench
+# Lethe against the real Pushgateway on loopback: Debian's, and the newest upstream release when
+# Go can build it (its columns stay empty otherwise). Prints one table and writes it as JSON
+# under bench/results/ (README "Benchmarks"); under ten minutes once the tools exist.
+# ARGS passes options, e.g. ARGS='--quick' or ARGS='--gateways=lethe --phases=scale'.
+bench: build
+	@command -v prometheus-pushgateway >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus-pushgateway; }
+	@$(MAKE) --no-print-directory $(PGW_DIR)/pushgateway || echo "bench: the upstream Pushgateway $(PUSHGATEWAY_VERSION) could not be built; it is left out" >&2
+	npx tsc -p bench/tsconfig.json
+	node dist/bench/bench/run.js $(ARGS)
+
 .PHONY: bench-forgetting
 # The forgetting rows, Lethe only, on a local control plane: Job deleted → series gone from
 # /metrics (p50/p99/max over 120 deletions) and the cost of one lifecycle pass with 10,000 Jobs and
