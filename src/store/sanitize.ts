@@ -34,8 +34,9 @@ function labelSanitizer(key: GroupingKey): (labels: readonly Label[]) => Label[]
   };
   const keyHasInstance = isKeyName('instance');
   // One Label object per distinct pair in the push (e.g. code="200" on many series).
-  const known = new Map<string, Map<string, Label>>();
+  let known: Map<string, Map<string, Label>> | undefined;
   const shared = (label: Label): Label => {
+    known ??= new Map();
     let byValue = known.get(label.name);
     if (byValue === undefined) {
       byValue = new Map();
