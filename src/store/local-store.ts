@@ -18,7 +18,7 @@ import type { GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResul
 import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
 import { Journal, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
 import { RenderCache } from './render-cache.js';
-import { isMetaFamily, metaFamilies, sanitizeFamily } from './sanitize.js';
+import { compactFamily, isMetaFamily, metaFamilies, sanitizeFamily } from './sanitize.js';
 
 export interface StoreEvents {
   /** A group was stored but left out of scrapes because it conflicts (check disabled). */
@@ -134,7 +134,7 @@ export class LocalGroupStore implements GroupStore {
     const state = new GroupState(key, record.attr as Attribution);
     for (const [encoded, pushedAt] of record.f) {
       for (const family of decodeProtobufDelimited(Buffer.from(encoded, 'base64'))) {
-        state.data.set(family.name, { family, pushedAt });
+        state.data.set(family.name, { family: compactFamily(family, key), pushedAt });
       }
     }
     state.lastPushAt = record.push;
