@@ -102,6 +102,7 @@ results.define({ id: 'scale.memory.many.rss', metric: `resident memory with ${co
 results.define({ id: 'scale.memory.many.per', metric: `resident memory per series, ${count(levels.many)} series stored (over the empty gateway)`, unit: 'B/series', better: 'lower', target: '≤ 1.0×' });
 results.define({ id: 'scale.memory.many.scraped', metric: `resident memory per series, ${count(levels.many)} series, after ${SCRAPES + 1} scrapes`, unit: 'B/series', better: 'lower' });
 results.define({ id: 'scale.restart.many.ms', metric: `restart: start to ready with ${count(levels.many)} persisted series`, unit: 'ms', better: 'lower', target: '≤ 1.0×' });
+results.define({ id: 'scale.memory.many.restarted', metric: `resident memory per series, ${count(levels.many)} series, after a restart`, unit: 'B/series', better: 'lower' });
 results.define({ id: 'scale.put.many.ms', metric: `PUT 10 series into a store of ${count(levels.many)} series (check on): p50`, unit: 'ms', better: 'lower' });
 results.define({ id: 'scale.scrape.big.ms', metric: `GET /metrics, ${count(levels.big)} series: latency`, unit: 'ms', better: 'lower', target: '< 2 s' });
 results.define({ id: 'scale.scrape.big.bytes', metric: `GET /metrics, ${count(levels.big)} series: size`, unit: 'bytes', better: 'lower' });
@@ -349,6 +350,10 @@ async function scalePhase(spec: GatewaySpec): Promise<void> {
     }
     results.set('scale.restart.many.ms', spec.kind, { value: median(readyMs), samples: readyMs.map((x) => Math.round(x)) });
     log(`  restart with ${count(levels.many)} series: ready after ${readyMs.map((x) => x.toFixed(0)).join(', ')} ms`);
+    await settle(2_000);
+    const restartedRss = residentBytes(run.gateway.pid);
+    results.set('scale.memory.many.restarted', spec.kind, { value: (restartedRss - emptyRss) / levels.many });
+    log(`  after the restart: resident ${count(restartedRss)} bytes`);
     await waitForSeries(run.gateway, run.client, levels.many);
     step = 'scale.put.many';
     await probePut(run.gateway, run.client, 'scale.put.many.ms', 10);
