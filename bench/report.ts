@@ -47,6 +47,15 @@ export class Results {
     row.cells[kind] = cell;
   }
 
+  /**
+   * A gateway broke: the first row of `prefix` it has no cell in yet says why, the later ones
+   * that they were not reached.
+   */
+  broke(prefix: string, kind: GatewayKind, why: string): void {
+    const open = this.rows.filter((row) => row.id.startsWith(prefix) && row.cells[kind] === undefined);
+    open.forEach((row, i) => (row.cells[kind] = { note: i === 0 ? `broke: ${why}` : 'not reached' }));
+  }
+
   /** Marks every row of `prefix` that has no cell yet for `kind` with `note`. */
   fill(prefix: string, kind: GatewayKind, note: string): void {
     for (const row of this.rows) if (row.id.startsWith(prefix) && row.cells[kind] === undefined) row.cells[kind] = { note };

@@ -142,6 +142,16 @@ function alive(gateway: RunningGateway): void {
   if (gateway.exit !== undefined) throw new Broke(`the process ${gateway.exit}`);
 }
 
+/** Resident memory of a running gateway; a gateway that is gone broke. */
+function residentOf(gateway: RunningGateway): number {
+  alive(gateway);
+  try {
+    return residentBytes(gateway.pid);
+  } catch (err) {
+    throw new Broke(`cannot read its memory: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 const pushHeaders = (b: Body): Record<string, string> => ({ 'Content-Type': b.contentType });
 
 /** PUTs `body` to groups job/instance=g<from..to-1>. */
@@ -291,7 +301,7 @@ async function pushPhase(spec: GatewaySpec): Promise<void> {
   } catch (err) {
     if (!(err instanceof Broke)) throw err;
     log(`  broke: ${err.message}`);
-    results.fill('push.', spec.kind, `broke: ${err.message}`);
+    results.broke('push.', spec.kind, err.message);
   } finally {
     await stop(gateway, client);
   }
@@ -313,7 +323,7 @@ async function scalePhase(spec: GatewaySpec): Promise<void> {
   let step = 'scale.';
   try {
     await settle(500);
-    const emptyRss = residentBytes(run.gateway.pid);
+    const emptyRss = residentOf(run.gateway);
 
     step = 'scale.scrape.few';
     log(`  ${count(SMALL_GROUPS)} groups × 10 series`);
@@ -326,7 +336,7 @@ async function scalePhase(spec: GatewaySpec): Promise<void> {
     await fill(run.gateway, run.client, 'bench_small', SMALL_GROUPS, MANY_GROUPS, small, 16);
     step = 'scale.memory.many';
     await settle(2_000);
-    const rss = residentBytes(run.gateway.pid);
+    const rss = residentOf(run.gateway);
     results.set('scale.memory.many.rss', spec.kind, { value: rss });
     results.set('scale.memory.many.per', spec.kind, { value: (rss - emptyRss) / levels.many });
     log(`  resident ${count(rss)} bytes, ${((rss - emptyRss) / levels.many).toFixed(0)} bytes per series over the empty gateway`);
@@ -335,7 +345,7 @@ async function scalePhase(spec: GatewaySpec): Promise<void> {
     scrapeCells(spec.kind, 'many', await timedScrapes(run.gateway, run.client, SCRAPES, many));
     // And as a gateway that Prometheus scrapes holds it.
     await settle(2_000);
-    const scrapedRss = residentBytes(run.gateway.pid);
+    const scrapedRss = residentOf(run.gateway);
     results.set('scale.memory.many.scraped', spec.kind, { value: (scrapedRss - emptyRss) / levels.many });
     log(`  after the scrapes: resident ${count(scrapedRss)} bytes`);
 
@@ -351,7 +361,7 @@ async function scalePhase(spec: GatewaySpec): Promise<void> {
     results.set('scale.restart.many.ms', spec.kind, { value: median(readyMs), samples: readyMs.map((x) => Math.round(x)) });
     log(`  restart with ${count(levels.many)} series: ready after ${readyMs.map((x) => x.toFixed(0)).join(', ')} ms`);
     await settle(2_000);
-    const restartedRss = residentBytes(run.gateway.pid);
+    const restartedRss = residentOf(run.gateway);
     results.set('scale.memory.many.restarted', spec.kind, { value: (restartedRss - emptyRss) / levels.many });
     log(`  after the restart: resident ${count(restartedRss)} bytes`);
     await waitForSeries(run.gateway, run.client, levels.many);
@@ -367,14 +377,14 @@ async function scalePhase(spec: GatewaySpec): Promise<void> {
     await fill(run.gateway, run.client, 'bench_big', 0, BIG_GROUPS, big, 4);
     step = 'scale.memory.big';
     await settle(2_000);
-    const bigRss = residentBytes(run.gateway.pid);
+    const bigRss = residentOf(run.gateway);
     results.set('scale.memory.big.per', spec.kind, { value: (bigRss - emptyRss) / levels.big });
     log(`  resident ${count(bigRss)} bytes`);
     step = 'scale.scrape.big';
     const bigBarrier = await waitForSeries(run.gateway, run.client, levels.big);
     scrapeCells(spec.kind, 'big', await timedScrapes(run.gateway, run.client, 3, bigBarrier));
     await settle(2_000);
-    const bigScrapedRss = residentBytes(run.gateway.pid);
+    const bigScrapedRss = residentOf(run.gateway);
     results.set('scale.memory.big.scraped', spec.kind, { value: (bigScrapedRss - emptyRss) / levels.big });
     log(`  after the scrapes: resident ${count(bigScrapedRss)} bytes`);
 
@@ -390,8 +400,7 @@ async function scalePhase(spec: GatewaySpec): Promise<void> {
   } catch (err) {
     if (!(err instanceof Broke)) throw err;
     log(`  broke at ${step}: ${err.message}`);
-    results.fill(step, spec.kind, `broke: ${err.message}`);
-    results.fill('scale.', spec.kind, 'not reached');
+    results.broke('scale.', spec.kind, err.message);
   } finally {
     await stop(run.gateway, run.client);
     rmSync(file, { force: true });
