@@ -154,3 +154,9 @@ bench: build
 # 10,000 groups (about two minutes). ARGS="--no-cluster-pass" skips the 10,000 Job objects.
 bench-forgetting: deps $(CONTROL_PLANE_STAMP)
 	node --experimental-transform-types --disable-warning=ExperimentalWarning bench/forgetting-main.ts $(ARGS)
+
+.PHONY: bench-redis
+# The Redis store next to the file store: push throughput (each push acknowledged once durable)
+# and scrape latency, with Debian's redis-server (append-only, fsync always) on a loopback port.
+bench-redis: build redis
+	node --disable-warning=ExperimentalWarning bench/redis-rows.ts $(ARGS)

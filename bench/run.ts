@@ -6,7 +6,7 @@
  * absolute figures move from run to run.
  *
  *   node dist/bench/bench/run.js [--gateways=lethe,pushgateway-1.5,pushgateway]
- *                                [--phases=push,scale] [--quick] [--update-readme]
+ *                                [--phases=push,scale,forget] [--quick] [--update-readme]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { METRIC_PREFIX, body, families, largeFamilies, smallFamilies, type Body,
 import { RunningGateway, gatewaySpecs, repoRoot, residentBytes, type GatewayKind, type GatewaySpec, type StartFlags } from './gateways.js';
 import { Client, median, runLoad, sendAll, type Answer } from './http.js';
 import { Results, buildReport, describeMachine, machine, table, writeReport, type Cell } from './report.js';
+import { forgettingRows } from './forgetting.js';
 
 interface Options {
   readonly gateways: readonly GatewayKind[];
@@ -25,7 +26,7 @@ interface Options {
 
 function parseArgs(argv: readonly string[]): Options {
   let gateways: GatewayKind[] = ['lethe', 'pushgateway-1.5', 'pushgateway'];
-  let phases = ['push', 'scale'];
+  let phases = ['push', 'scale', 'forget'];
   let quick = false;
   let updateReadme = false;
   for (const arg of argv) {
@@ -115,7 +116,7 @@ results.define({ id: 'scale.burst.big.max', metric: `16 concurrent PUTs of 10 se
 results.define({ id: 'forget.p50', metric: 'forgetting: Job deleted → series gone from /metrics, p50', unit: 'ms', better: 'lower', letheOnly: true });
 results.define({ id: 'forget.p99', metric: 'forgetting: Job deleted → series gone from /metrics, p99', unit: 'ms', better: 'lower', target: '< 1 s', letheOnly: true });
 results.define({ id: 'forget.pass', metric: 'one lifecycle pass, 10,000 Jobs and 10,000 groups', unit: 'ms', better: 'lower', letheOnly: true });
-for (const id of ['forget.p50', 'forget.p99', 'forget.pass']) results.set(id, 'lethe', { note: 'not measured yet' });
+results.define({ id: 'forget.max', metric: 'forgetting: Job deleted → series gone from /metrics, slowest', unit: 'ms', better: 'lower', letheOnly: true });
 
 // ---- Helpers ---------------------------------------------------------------------------------
 
@@ -420,6 +421,28 @@ function updateReadme(markdown: string): void {
   writeFileSync(file, `${text.slice(0, a + begin.length)}\n${markdown}\n${text.slice(b)}`);
 }
 
+/** Row 5: Lethe only, on a real control plane (bench/forgetting.ts). */
+async function forgetPhase(): Promise<void> {
+  try {
+    const rows = await forgettingRows({ log, ...(opts.quick ? { clusterPass: false, deletions: 100 } : {}) });
+    for (const r of rows) {
+      if (!results.rows.some((x) => x.id === r.id)) results.define({ id: r.id, metric: r.metric, unit: r.unit, better: 'lower', letheOnly: true });
+      results.set(
+        r.id,
+        'lethe',
+        typeof r.lethe === 'number'
+          ? { value: r.lethe, ...(r.note === undefined ? {} : { note: r.note }), ...(r.samples === undefined ? {} : { samples: r.samples }) }
+          : { note: r.lethe },
+      );
+    }
+  } catch (err) {
+    log(`forgetting: broke: ${err instanceof Error ? err.message : String(err)}`);
+    for (const id of ['forget.p50', 'forget.p99', 'forget.max', 'forget.pass']) {
+      results.set(id, 'lethe', { note: `broke: ${err instanceof Error ? err.message.slice(0, 80) : String(err)}` });
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const specs = gatewaySpecs().filter((s) => opts.gateways.includes(s.kind));
   for (const spec of specs) {
@@ -436,6 +459,13 @@ async function main(): Promise<void> {
       log(`${spec.title}: scrape, memory, restart, PUT latency as the store grows`);
       await scalePhase(spec);
     }
+  }
+  if (opts.phases.includes('forget') && opts.gateways.includes('lethe')) {
+    log('Lethe: forgetting on a real control plane');
+    await forgetPhase();
+  }
+  for (const id of ['forget.p50', 'forget.p99', 'forget.max', 'forget.pass']) {
+    if (results.rows.find((r) => r.id === id)?.cells.lethe === undefined) results.set(id, 'lethe', { note: 'not run' });
   }
   const seconds = (performance.now() - t0) / 1000;
   const method = [
