@@ -10,7 +10,7 @@ import { get } from 'node:http';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './ports.js';
+import { freePort } from '../test/harness/ports.js';
 
 export type GatewayKind = 'lethe' | 'pushgateway-1.5' | 'pushgateway';
 
