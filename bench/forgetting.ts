@@ -186,6 +186,7 @@ export function syntheticWorld(jobCount: number, groupCount: number, now: number
       families,
       lastPushAt,
       lastFailureAt: 0,
+      generation: g,
       scrapedAt: lastPushAt + 1_000,
       attribution,
       owner,

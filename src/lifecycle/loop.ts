@@ -171,8 +171,8 @@ export class LifecycleLoop {
     const groups = [...store.groups()];
     const plan = decide({ groups, snapshot: view.snapshot(), defaults: options.defaults, now });
     this.insights = plan.insights;
-    const pushedAt = new Map(groups.map((g) => [g.key.id, g.lastPushAt]));
-    const unchanged = (d: Decision): boolean => store.get(d.groupKey)?.lastPushAt === pushedAt.get(d.groupKey.id);
+    const seen = new Map(groups.map((g) => [g.key.id, g.generation]));
+    const unchanged = (d: Decision): boolean => store.get(d.groupKey)?.generation === seen.get(d.groupKey.id);
 
     const confirmed = new Map<string, Promise<Presence>>();
     const isGone = (ref: OwnerRef): Promise<Presence> => {
@@ -186,7 +186,7 @@ export class LifecycleLoop {
     };
 
     await this.applyOwners(plan, unchanged, isGone);
-    const { deleted, batches, pending } = await this.applyDeletions(plan, now, unchanged, isGone);
+    const { deleted, batches, pending } = await this.applyDeletions(plan, now, unchanged, isGone, seen);
     this.deps.metrics.pendingDeletions.set(pending);
     this.setOverdueGauges(plan);
     await this.report(batches, plan, now);
@@ -219,6 +219,7 @@ export class LifecycleLoop {
     now: number,
     unchanged: (d: Decision) => boolean,
     isGone: (ref: OwnerRef) => Promise<Presence>,
+    seen: ReadonlyMap<string, number>,
   ): Promise<{ deleted: number; batches: DeletionBatch[]; pending: number }> {
     const batches = new Map<string, { reason: DeletionReason; subject: OwnerRef | undefined; groups: GroupingKey[] }>();
     let deleted = 0;
@@ -236,7 +237,9 @@ export class LifecycleLoop {
       // The gates again (the awaits above may have taken a while), and no push since the decision.
       if (this.gates().length > 0) return { deleted, batches: [...batches.values()], pending };
       if (!unchanged(d)) continue;
-      if (!(await this.deps.store.delete(d.groupKey))) continue;
+      // Compare-and-delete: a push (on any replica) since the decision keeps the group.
+      const generation = seen.get(d.groupKey.id);
+      if (!(await this.deps.store.delete(d.groupKey, generation === undefined ? {} : { ifGeneration: generation }))) continue;
       deleted++;
       this.deps.groupsDeleted.inc({ reason: d.reason });
       this.log.info('Deleted metric group', {

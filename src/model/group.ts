@@ -23,6 +23,12 @@ export interface GroupView {
   readonly lastPushAt: number;
   /** Unix ms of the last rejected push; 0 when none. */
   readonly lastFailureAt: number;
+  /**
+   * Changes with every push to the group, accepted or refused (not with owner changes). A
+   * deletion decided on one generation removes the group only while it still has that
+   * generation (compare-and-delete), so a push acknowledged after the decision is never deleted.
+   */
+  readonly generation: number;
   /** Unix ms of the first scrape that saw the latest push; undefined until scraped. */
   readonly scrapedAt: number | undefined;
   readonly attribution: Attribution;

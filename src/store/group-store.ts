@@ -19,6 +19,13 @@ export interface NamespaceGuard {
   readonly namespace: string;
 }
 
+export interface DeleteOptions {
+  /** With authentication on: a group attributed to another namespace is refused (ForbiddenError). */
+  readonly guard?: NamespaceGuard;
+  /** Delete only while the group still has this generation (GroupView.generation); otherwise a no-op. */
+  readonly ifGeneration?: number;
+}
+
 /** What the groups attributed to one namespace hold (series counted as pushed, meta series not). */
 export interface NamespaceUsage {
   readonly groups: number;
@@ -45,10 +52,11 @@ export interface GroupStore {
    */
   push(request: PushRequest): Promise<PushResult>;
   /**
-   * Deletes a group; a missing group is a no-op. Resolves true when one was deleted, once durable.
-   * With a guard, a group attributed to another namespace is refused (ForbiddenError), atomically.
+   * Deletes a group; a missing group (or, with `ifGeneration`, one pushed to since) is a no-op.
+   * Resolves true when one was deleted, once durable. The guard and generation checks are atomic
+   * with the deletion.
    */
-  delete(key: GroupingKey, guard?: NamespaceGuard): Promise<boolean>;
+  delete(key: GroupingKey, options?: DeleteOptions): Promise<boolean>;
   /** Deletes every group stored at this moment; resolves with the count. */
   wipe(): Promise<number>;
   /** Sets the owner of a group (lifecycle); ignored when the group is gone. */

@@ -14,7 +14,7 @@ import {
   type StoredFamily,
 } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
-import type { GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult } from './group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult } from './group-store.js';
 import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
 import { Journal, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
 import { RenderCache } from './render-cache.js';
@@ -44,6 +44,8 @@ export interface ChangeMeta {
   readonly lastPushAt: number;
   readonly lastFailureAt: number;
   readonly owner: OwnerRef | undefined;
+  /** The writer's push generation of the group, when it keeps one (Redis); else the view numbers pushes itself. */
+  readonly generation?: number;
 }
 
 /** A change already checked and stored elsewhere (the Redis backend), for a local view to apply. */
@@ -56,6 +58,7 @@ class GroupState implements GroupView {
   data = new Map<string, StoredFamily>();
   lastPushAt = 0;
   lastFailureAt = 0;
+  generation = 0;
   scrapedAt: number | undefined = undefined;
   owner: OwnerRef | undefined = undefined;
   excludedReason: string | undefined = undefined;
@@ -103,6 +106,8 @@ export class LocalGroupStore implements GroupStore {
   private journal: Journal | undefined;
   private lastCompactedBytes = 0;
   private broken: unknown;
+  /** The last push generation handed out; every push (accepted or refused) takes the next one. */
+  private generations = 0;
 
   private constructor(private readonly options: LocalStoreOptions) {
     this.index = new ConsistencyIndex(options.ownType, (id) => this.groups_.get(id)?.key);
@@ -140,6 +145,7 @@ export class LocalGroupStore implements GroupStore {
     state.lastPushAt = record.push;
     state.lastFailureAt = record.fail;
     state.owner = record.owner;
+    state.generation = ++this.generations;
     state.refreshMeta();
     this.groups_.set(key.id, state);
     this.usage.track(key.id, state.attribution.namespace, state.data);
@@ -251,6 +257,7 @@ export class LocalGroupStore implements GroupStore {
     state.data = next;
     state.lastPushAt = pushAt;
     state.lastFailureAt = failAt;
+    state.generation = ++this.generations;
     state.attribution = attribution;
     state.refreshMeta();
     state.scrapedAt = undefined;
@@ -295,6 +302,7 @@ export class LocalGroupStore implements GroupStore {
           state.lastPushAt = meta.lastPushAt;
           state.lastFailureAt = meta.lastFailureAt;
           state.owner = meta.owner;
+          state.generation = meta.generation ?? ++this.generations;
           state.refreshMeta();
           this.groups_.set(state.key.id, state);
           this.usage.track(state.key.id, meta.attribution.namespace, state.data);
@@ -302,6 +310,9 @@ export class LocalGroupStore implements GroupStore {
           return;
         }
         if (existing.lastPushAt !== meta.lastPushAt) existing.scrapedAt = undefined;
+        if (existing.lastPushAt !== meta.lastPushAt || existing.lastFailureAt !== meta.lastFailureAt) {
+          existing.generation = meta.generation ?? ++this.generations;
+        }
         existing.lastPushAt = meta.lastPushAt;
         existing.lastFailureAt = meta.lastFailureAt;
         existing.attribution = meta.attribution;
@@ -320,7 +331,10 @@ export class LocalGroupStore implements GroupStore {
           changed.add(stored.family.name);
         }
         const written = this.write(existing, change.key, meta.attribution, next, changed, meta.lastPushAt, meta.lastFailureAt, false);
-        if (written.state !== undefined) written.state.owner = meta.owner;
+        if (written.state !== undefined) {
+          written.state.owner = meta.owner;
+          if (meta.generation !== undefined) written.state.generation = meta.generation;
+        }
         return;
       }
     }
@@ -343,6 +357,7 @@ export class LocalGroupStore implements GroupStore {
   private fail(existing: GroupState | undefined, request: PushRequest, now: number, reason: string): Promise<PushResult> {
     const state = existing ?? new GroupState(request.key, request.attribution);
     state.lastFailureAt = now;
+    state.generation = ++this.generations;
     state.refreshMeta();
     if (existing === undefined) {
       this.groups_.set(state.key.id, state);
@@ -354,10 +369,11 @@ export class LocalGroupStore implements GroupStore {
     return this.persist(state).then(() => ({ ok: false, reason }));
   }
 
-  delete(key: GroupingKey, guard?: NamespaceGuard): Promise<boolean> {
+  delete(key: GroupingKey, options: DeleteOptions = {}): Promise<boolean> {
     const state = this.groups_.get(key.id);
     if (state === undefined) return Promise.resolve(false);
-    if (!guardAllows(state.attribution, guard)) return Promise.reject(otherNamespaceError(key));
+    if (!guardAllows(state.attribution, options.guard)) return Promise.reject(otherNamespaceError(key));
+    if (options.ifGeneration !== undefined && state.generation !== options.ifGeneration) return Promise.resolve(false);
     this.unlink(state);
     this.readmitExcluded();
     const done = this.journal?.append({ t: 'd', k: state.key.labels.map((l) => [l.name, l.value]) }) ?? Promise.resolve();

@@ -118,7 +118,7 @@ export function deleteHandler(deps: GatewayDeps) {
     await decodeBody(raw, req.headers['content-encoding'], deps.config.limits.bodyBytes);
     const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest);
     const confined = writeNamespace(deps.config, principal);
-    await guarded(deps, () => deps.store.delete(key, confined === undefined ? undefined : { namespace: confined }));
+    await guarded(deps, () => deps.store.delete(key, confined === undefined ? {} : { guard: { namespace: confined } }));
     res.status(202).end();
   };
 }

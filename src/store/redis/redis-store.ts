@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
 import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
 import type { OwnTypeLookup } from '../consistency.js';
-import type { GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult } from '../group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult } from '../group-store.js';
 import { LocalGroupStore, type StoreEvents } from '../local-store.js';
 import { otherNamespaceError } from '../namespaces.js';
 import { RenderCache } from '../render-cache.js';
@@ -229,8 +229,13 @@ export class RedisGroupStore implements GroupStore {
     }
   }
 
-  async delete(key: GroupingKey, guard?: NamespaceGuard): Promise<boolean> {
-    const reply = changeSchema.parse(await this.write(DELETE, [this.keys.prefix, key.id, String(this.settings.logLength), guard?.namespace ?? '']));
+  async delete(key: GroupingKey, options: DeleteOptions = {}): Promise<boolean> {
+    // TODO(compare-and-delete): the generation check belongs in the DELETE script; until then the
+    // local view's generation is compared here, which does not see another replica's late push.
+    if (options.ifGeneration !== undefined && this.get(key)?.generation !== options.ifGeneration) return false;
+    const reply = changeSchema.parse(
+      await this.write(DELETE, [this.keys.prefix, key.id, String(this.settings.logLength), options.guard?.namespace ?? '']),
+    );
     if (reply[0] === 0) return false;
     if (reply[0] === -1) throw otherNamespaceError(key);
     await this.settle(reply[1]);

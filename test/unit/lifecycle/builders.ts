@@ -50,6 +50,7 @@ export function group(job: string, rest = '', ...mods: Mod<GroupSpec>[]): GroupV
     families,
     lastPushAt: spec.lastPushAt,
     lastFailureAt: 0,
+    generation: spec.lastPushAt,
     scrapedAt: spec.scrapedAt,
     attribution: spec.attribution,
     owner: spec.owner,

@@ -132,6 +132,30 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         expect(store.get(key('a'))).toBeUndefined();
       });
 
+      test('a delete on a generation removes the group only while no push came since', async () => {
+        const store = await open();
+        await store.push(put(key('a'), family('m')));
+        const seen = store.get(key('a'))?.generation;
+        if (seen === undefined) throw new Error('no group');
+        await store.setOwner(key('a'), { kind: 'Job', namespace: 'ns', name: 'j', uid: 'u' });
+        expect(store.get(key('a'))?.generation).toBe(seen);
+        await store.push(post(key('a'), family('n')));
+        expect(store.get(key('a'))?.generation).not.toBe(seen);
+        expect(await store.delete(key('a'), { ifGeneration: seen })).toBe(false);
+        expect(store.get(key('a'))).toBeDefined();
+        const now = store.get(key('a'))?.generation;
+        expect(await store.delete(key('a'), { ifGeneration: now ?? -1 })).toBe(true);
+        expect(store.get(key('a'))).toBeUndefined();
+      });
+
+      test('a refused push is a new generation too', async () => {
+        const store = await open();
+        await store.push(put(key('a'), family('m')));
+        const seen = store.get(key('a'))?.generation;
+        await store.push(put(key('a'), family('m', 'gauge', [sample(1, {}, { timestampMs: 5 })])));
+        expect(store.get(key('a'))?.generation).not.toBe(seen);
+      });
+
       test('wipe deletes every group', async () => {
         const store = await open();
         await store.push(put(key('a'), family('m')));

@@ -83,10 +83,10 @@ export function describeNamespaceContract(backend: string, openStore: OpenStore)
       const store = await open();
       const k = key('backup');
       await store.push(pushIn('a', k, 'PUT', family('m')));
-      expect(await outcome(store.delete(k, { namespace: 'b' }))).toBe('forbidden');
+      expect(await outcome(store.delete(k, { guard: { namespace: 'b' } }))).toBe('forbidden');
       expect(store.get(k)).toBeDefined();
-      expect(await store.delete(key('missing'), { namespace: 'b' })).toBe(false);
-      expect(await store.delete(k, { namespace: 'a' })).toBe(true);
+      expect(await store.delete(key('missing'), { guard: { namespace: 'b' } })).toBe(false);
+      expect(await store.delete(k, { guard: { namespace: 'a' } })).toBe(true);
       expect(store.get(k)).toBeUndefined();
     });
 
