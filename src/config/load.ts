@@ -26,7 +26,7 @@ export interface Config {
     readonly kubernetesAdmins: readonly string[];
     readonly read: 'anyone' | 'authenticated' | 'admin';
   };
-  readonly persistence: { readonly file: string; readonly intervalMs: number };
+  readonly persistence: { readonly file: string; readonly intervalMs: number; readonly retryIntervalMs: number; readonly compactBytes: number };
   readonly push: { readonly consistencyCheck: boolean };
   readonly limits: {
     readonly bodyBytes: number;
@@ -174,7 +174,12 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       kubernetesAdmins: c['auth.kubernetes-admins'],
       read: c['auth.read'],
     },
-    persistence: { file: c['persistence.file'], intervalMs: c['persistence.interval'] },
+    persistence: {
+      file: c['persistence.file'],
+      intervalMs: c['persistence.interval'],
+      retryIntervalMs: c['persistence.retry-interval'],
+      compactBytes: c['persistence.compact-bytes'],
+    },
     push: { consistencyCheck: !c['push.disable-consistency-check'] },
     limits: {
       bodyBytes: c['limits.body-bytes'],

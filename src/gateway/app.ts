@@ -5,7 +5,7 @@ import { decodeBody, readBody } from './middleware/decompress.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { decodeRequestPath } from './request-path.js';
 import { groupsApiHandler, metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
-import { healthHandler, quitHandler } from './routes/health.js';
+import { livenessHandler, quitHandler, readinessHandler } from './routes/health.js';
 import { deleteHandler, pushHandler, type PushTarget } from './routes/push.js';
 import { scrapeHandler } from './routes/scrape.js';
 import { webHandler } from './routes/web.js';
@@ -38,15 +38,14 @@ export function createApp(deps: GatewayDeps): Express {
   const put = pushHandler(deps, 'PUT');
   const post = pushHandler(deps, 'POST');
   const del = deleteHandler(deps);
-  const health = healthHandler(deps);
   const quit = quitHandler(deps);
   const web = webHandler(deps);
   const auth = createAuthentication({ config: deps.config, authenticators: deps.authenticators ?? [], logger: deps.logger, metrics: deps.metrics });
 
   const fixed = new Map<string, Route>([
     [telemetryPath, { name: 'metrics', methods: { GET: scrapeHandler(deps) }, access: 'read' }],
-    ['/-/healthy', { name: 'healthy', methods: { GET: health }, access: 'open' }],
-    ['/-/ready', { name: 'ready', methods: { GET: health }, access: 'open' }],
+    ['/-/healthy', { name: 'healthy', methods: { GET: livenessHandler() }, access: 'open' }],
+    ['/-/ready', { name: 'ready', methods: { GET: readinessHandler(deps) }, access: 'open' }],
     ['/-/quit', { name: 'quit', methods: { PUT: quit, POST: quit }, access: 'admin' }],
     ['/', { name: 'status', methods: { GET: web }, access: 'read' }],
     ['/status', { name: 'status', methods: { GET: web }, access: 'read' }],

@@ -15,6 +15,8 @@ export const F = {
   durationMs: 'durationMs',
   bytes: 'bytes',
   kind: 'kind',
+  file: 'file',
+  op: 'op',
   err: 'err',
 } as const;
 

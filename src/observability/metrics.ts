@@ -17,7 +17,8 @@ export interface Metrics {
   readonly groupsDeleted: Counter<'reason'>;
   readonly excludedGroups: Gauge;
   readonly persistenceWrites: Counter;
-  readonly persistenceErrors: Counter;
+  readonly persistenceErrors: Counter<'op' | 'code'>;
+  readonly persistenceFailing: Gauge;
   readonly persistenceFlushDuration: Histogram;
   readonly buildInfo: Gauge<'version' | 'nodejs_version'>;
 }
@@ -92,7 +93,13 @@ export function createMetrics(registry: Registry, version: string): Metrics {
     }),
     persistenceErrors: new Counter({
       name: 'lethe_persistence_errors_total',
-      help: 'Failed writes to the persistence file.',
+      help: 'Failed steps of writing the persistence file, by step (open, write, sync, dirsync, truncate, verify, compact, rename) and error code (ENOSPC, EIO, …).',
+      labelNames: ['op', 'code'],
+      registers,
+    }),
+    persistenceFailing: new Gauge({
+      name: 'lethe_persistence_failing',
+      help: '1 while the persistence file cannot be written (pushes are refused with 503 and /-/ready fails), else 0.',
       registers,
     }),
     persistenceFlushDuration: new Histogram({

@@ -39,6 +39,19 @@ export type PushResult =
 
 export type ScrapeFormat = 'text' | 'protobuf';
 
+/** Whether the store takes writes now: readiness and /api/v1/status show it. */
+export interface StoreHealth {
+  /** False while writes are refused (e.g. the persistence file cannot be written). */
+  readonly writable: boolean;
+  /** While not writable: why, naming the file and the error. */
+  readonly problem?: string;
+  /** Since when (Unix ms) it is not writable. */
+  readonly since?: number;
+  /** The step that failed last and its error code (`write`, `ENOSPC`). */
+  readonly op?: string;
+  readonly code?: string;
+}
+
 /**
  * The store port. Gateway and lifecycle use only this; the backend (embedded file store,
  * later Redis) stays hidden behind it. Every write is applied in call order, so a push that
@@ -68,12 +81,18 @@ export interface GroupStore {
   /** The groups and series attributed to a namespace, for per-namespace quotas. */
   namespaceUsage(namespace: string): NamespaceUsage;
   /**
+   * Runs `read` once every write applied so far is durable or undone, before any later write
+   * is applied, and resolves with its result. Scrapes and the API render inside it, so they
+   * never show a write that may still be refused.
+   */
+  settled<T>(read: () => T): Promise<T>;
+  /**
    * Renders everything stored merged with `own` (Lethe's own metric families), and marks the
-   * groups as scraped at `now`.
+   * groups as scraped at `now`. Call it inside settled().
    */
   scrapeText(own: readonly MetricFamily[], now: number): string;
   scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[];
-  /** False when the store cannot take writes (e.g. the persistence file failed). */
-  healthy(): boolean;
+  /** Whether the store takes writes now (readiness). */
+  health(): StoreHealth;
   close(): Promise<void>;
 }

@@ -1,8 +1,10 @@
-export type { DeleteOptions, GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult, ScrapeFormat } from './group-store.js';
+export type { DeleteOptions, GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult, ScrapeFormat, StoreHealth } from './group-store.js';
+export type { PersistenceFailure, PersistenceOp } from './journal.js';
 export { LocalGroupStore } from './local-store.js';
 export { otherNamespaceError } from './namespaces.js';
 export type { ChangeMeta, LocalStoreOptions, StoreChange, StoreEvents } from './local-store.js';
 export { readJournal } from './persistence.js';
+export type { TornTail } from './persistence.js';
 export { RedisGroupStore } from './redis/redis-store.js';
 export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store.js';
 export { RedisLease } from './redis/lease.js';

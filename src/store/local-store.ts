@@ -14,9 +14,12 @@ import {
   type StoredFamily,
 } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult } from './group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, StoreHealth } from './group-store.js';
+import { GroupState, type GroupSnapshot } from './group-state.js';
+import { Journal, type JournalHooks, type PersistenceFailure } from './journal.js';
 import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
-import { Journal, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
+import { keepDroppedBytes, readJournal, type GroupRecord, type StoreRecord, type TornTail } from './persistence.js';
+import { ReadBarrier } from './read-barrier.js';
 import { RenderCache } from './render-cache.js';
 import { compactFamily, isMetaFamily, metaFamilies, sanitizeFamily } from './sanitize.js';
 
@@ -24,7 +27,14 @@ export interface StoreEvents {
   /** A group was stored but left out of scrapes because it conflicts (check disabled). */
   readonly onExcluded?: (key: GroupingKey, reason: string) => void;
   readonly onFlush?: (records: number, seconds: number) => void;
-  readonly onPersistenceError?: (err: unknown) => void;
+  /** Every failed step of writing the persistence file (the metric). */
+  readonly onPersistenceError?: (failure: PersistenceFailure) => void;
+  /** The persistence file stopped (a failure) or started again (undefined) taking writes. */
+  readonly onPersistenceState?: (failure: PersistenceFailure | undefined) => void;
+  readonly onCompactionFailed?: (failure: PersistenceFailure) => void;
+  readonly onCompacted?: (bytes: number, seconds: number) => void;
+  /** Start-up dropped a torn tail; `keptAt` is where its bytes went, or `keepError` why they could not be kept. */
+  readonly onDropped?: (tail: TornTail, keptAt: string | undefined, keepError: unknown) => void;
 }
 
 export interface LocalStoreOptions {
@@ -35,6 +45,10 @@ export interface LocalStoreOptions {
   readonly maxGroups: number;
   /** Empty: memory only. */
   readonly persistenceFile: string;
+  /** While the file cannot be written, how often to try again without a push (ms); 5 s by default. */
+  readonly persistenceRetryMs?: number;
+  /** The journal is rewritten once it is over this size and four times its size after the last rewrite; 64 MiB by default. */
+  readonly compactBytes?: number;
   readonly events?: StoreEvents;
 }
 
@@ -54,47 +68,22 @@ export type StoreChange =
   | { readonly op: 'meta'; readonly key: GroupingKey; readonly meta: ChangeMeta }
   | { readonly op: 'delete'; readonly key: GroupingKey };
 
-class GroupState implements GroupView {
-  data = new Map<string, StoredFamily>();
-  lastPushAt = 0;
-  lastFailureAt = 0;
-  generation = 0;
-  scrapedAt: number | undefined = undefined;
-  owner: OwnerRef | undefined = undefined;
-  excludedReason: string | undefined = undefined;
-  meta: MetricFamily[];
-
-  constructor(
-    readonly key: GroupingKey,
-    public attribution: Attribution,
-  ) {
-    this.meta = metaFamilies(key, 0, 0);
-  }
-
-  refreshMeta(): void {
-    this.meta = metaFamilies(this.key, this.lastPushAt, this.lastFailureAt);
-  }
-
-  get families(): ReadonlyMap<string, StoredFamily> {
-    const all = new Map(this.data);
-    const [push, fail] = this.meta;
-    if (push !== undefined) all.set(PUSH_TIME_METRIC, { family: push, pushedAt: this.lastPushAt });
-    if (fail !== undefined) all.set(PUSH_FAILURE_TIME_METRIC, { family: fail, pushedAt: this.lastFailureAt || this.lastPushAt });
-    return all;
-  }
-
-  /** Every family including meta, by name, for the consistency check and the caches. */
-  allFamilies(): Map<string, MetricFamily> {
-    const all = new Map<string, MetricFamily>();
-    for (const [name, stored] of this.data) all.set(name, stored.family);
-    for (const family of this.meta) all.set(family.name, family);
-    return all;
-  }
-}
-
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
-/** The embedded store: all groups in memory, every write journaled to the persistence file. */
+const DEFAULT_RETRY_MS = 5_000;
+const DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024;
+
+/** A group as it was before a write (undefined: absent), to undo the write. */
+type Before = readonly [GroupingKey, GroupSnapshot | undefined];
+
+/**
+ * The embedded store: all groups in memory, every write journaled to the persistence file.
+ *
+ * A write is applied in memory at once and journaled with group commit; it is answered once
+ * durable. Until then it is invisible: scrapes and the API read through a barrier (settled())
+ * that waits until every write applied so far is durable or undone. A write the disk refuses is
+ * undone, with everything applied after it, and refused with a 503.
+ */
 export class LocalGroupStore implements GroupStore {
   private readonly groups_ = new Map<string, GroupState>();
   private readonly index: ConsistencyIndex;
@@ -103,31 +92,56 @@ export class LocalGroupStore implements GroupStore {
   private readonly unscraped = new Set<GroupState>();
   /** Groups kept out of the scrape (only with the consistency check disabled). */
   private readonly excluded = new Set<GroupState>();
+  private readonly barrier: ReadBarrier;
   private journal: Journal | undefined;
   private lastCompactedBytes = 0;
-  private broken: unknown;
-  /** The last push generation handed out; every push (accepted or refused) takes the next one. */
+  private compacting = false;
+  /** The last push generation handed out; every push (accepted or refused) takes the next one. Never reused, also after an undo. */
   private generations = 0;
 
   private constructor(private readonly options: LocalStoreOptions) {
     this.index = new ConsistencyIndex(options.ownType, (id) => this.groups_.get(id)?.key);
+    this.barrier = new ReadBarrier(() => this.journal?.unsettled ?? 0);
   }
 
-  /** Opens the store, restoring the persistence file when there is one. */
+  /**
+   * Opens the store, restoring the persistence file when there is one. A torn tail is kept
+   * beside the file and dropped; a disk that cannot be written (full, failing) does not stop
+   * start-up: the store starts failing (health()) and heals by itself.
+   */
   static async open(options: LocalStoreOptions): Promise<LocalGroupStore> {
     const store = new LocalGroupStore(options);
-    if (options.persistenceFile !== '') {
-      const { records, validBytes } = await readJournal(options.persistenceFile);
-      for (const record of records) store.restore(record);
-      store.journal = await Journal.open(options.persistenceFile, validBytes, {
-        onFlush: (n, s) => options.events?.onFlush?.(n, s),
-        onError: (err) => {
-          store.broken = err;
-          options.events?.onPersistenceError?.(err);
-        },
-      });
-      store.lastCompactedBytes = store.journal.size;
+    const file = options.persistenceFile;
+    if (file === '') return store;
+    const loaded = await readJournal(file);
+    for (const record of loaded.records) store.restore(record);
+    if (loaded.tornTail !== undefined) {
+      let keptAt: string | undefined;
+      let keepError: unknown;
+      try {
+        keptAt = await keepDroppedBytes(file, loaded.dropped, options.clock.now());
+      } catch (err) {
+        keepError = err;
+      }
+      options.events?.onDropped?.(loaded.tornTail, keptAt, keepError);
     }
+    const events = options.events ?? {};
+    const hooks: JournalHooks = {
+      ...(events.onFlush === undefined ? {} : { onFlush: events.onFlush }),
+      ...(events.onPersistenceError === undefined ? {} : { onError: events.onPersistenceError }),
+      ...(events.onPersistenceState === undefined ? {} : { onStateChange: events.onPersistenceState }),
+      ...(events.onCompactionFailed === undefined ? {} : { onCompactionFailed: events.onCompactionFailed }),
+      ...(events.onCompacted === undefined ? {} : { onCompacted: events.onCompacted }),
+      onSettled: () => store.barrier.settled(),
+    };
+    store.journal = await Journal.open({
+      file,
+      validBytes: loaded.validBytes,
+      now: () => options.clock.now(),
+      retryMs: options.persistenceRetryMs ?? DEFAULT_RETRY_MS,
+      hooks,
+    });
+    store.lastCompactedBytes = store.journal.size;
     return store;
   }
 
@@ -162,11 +176,16 @@ export class LocalGroupStore implements GroupStore {
     }
     state.excludedReason = undefined;
     this.excluded.delete(state);
-    for (const family of all.values()) {
+    this.attach(state);
+    this.unscraped.add(state);
+  }
+
+  /** Adds every family of a group to the index and the caches, unchecked. */
+  private attach(state: GroupState): void {
+    for (const family of state.allFamilies().values()) {
       this.index.replace(state.key.id, undefined, family);
       this.render.set(state.key.id, family);
     }
-    this.unscraped.add(state);
   }
 
   private exclude(state: GroupState, reason: string): void {
@@ -192,7 +211,37 @@ export class LocalGroupStore implements GroupStore {
     }
   }
 
+  private before(key: GroupingKey): Before {
+    const state = this.groups_.get(key.id);
+    return [key, state?.snapshot(this.unscraped.has(state))];
+  }
+
+  /**
+   * Puts groups back as they were before a write (undo). Writes are undone newest first, so
+   * every other group is as it was right after the write: the old state fits in unchecked.
+   */
+  private undo(befores: readonly Before[]): void {
+    for (let i = befores.length - 1; i >= 0; i--) {
+      const [key, snapshot] = befores[i] ?? [];
+      if (key === undefined) continue;
+      const current = this.groups_.get(key.id);
+      if (current !== undefined) this.unlink(current);
+      if (snapshot === undefined) continue;
+      const state = current ?? new GroupState(key, snapshot.attribution);
+      state.reset(snapshot);
+      this.groups_.set(key.id, state);
+      this.usage.track(key.id, state.attribution.namespace, state.data);
+      if (state.excludedReason === undefined) this.attach(state);
+      else this.excluded.add(state);
+      if (snapshot.unscraped) this.unscraped.add(state);
+    }
+  }
+
   push(request: PushRequest): Promise<PushResult> {
+    return this.barrier.write(() => this.applyPush(request));
+  }
+
+  private applyPush(request: PushRequest): Promise<PushResult> {
     const now = this.options.clock.now();
     const { key } = request;
     const existing = this.groups_.get(key.id);
@@ -202,8 +251,9 @@ export class LocalGroupStore implements GroupStore {
         new PayloadTooLargeError(ErrorCode.tooManyGroups, `limit exceeded: already ${this.groups_.size} groups stored (--limits.groups)`),
       );
     }
+    const before = this.before(key);
     if (request.families.some((f) => f.metrics.some((m) => m.timestampMs !== undefined))) {
-      return this.fail(existing, request, now, 'pushed metrics must not have timestamps');
+      return this.fail(existing, before, request, now, 'pushed metrics must not have timestamps');
     }
     const next = new Map<string, StoredFamily>(request.method === 'PUT' || existing === undefined ? [] : existing.data);
     const changed = new Set<string>();
@@ -222,9 +272,8 @@ export class LocalGroupStore implements GroupStore {
     }
     const failAt = failureOverride ?? existing?.lastFailureAt ?? 0;
     const written = this.write(existing, key, request.attribution, next, changed, now, failAt, this.options.consistencyCheck);
-    if (written.refused !== undefined) return this.fail(existing, request, now, written.refused);
-    const state = written.state;
-    return this.persist(state).then(() => ({ ok: true }));
+    if (written.refused !== undefined) return this.fail(existing, before, request, now, written.refused);
+    return this.persist(written.state, [before]).then(() => ({ ok: true }));
   }
 
   /**
@@ -293,7 +342,7 @@ export class LocalGroupStore implements GroupStore {
       case 'delete':
         if (existing === undefined) return;
         this.unlink(existing);
-        this.readmitExcluded();
+        this.readmitExcluded([]);
         return;
       case 'meta': {
         const { meta } = change;
@@ -354,7 +403,7 @@ export class LocalGroupStore implements GroupStore {
   }
 
   /** A refused push: create the group if missing, record the failure time, change nothing else. */
-  private fail(existing: GroupState | undefined, request: PushRequest, now: number, reason: string): Promise<PushResult> {
+  private fail(existing: GroupState | undefined, before: Before, request: PushRequest, now: number, reason: string): Promise<PushResult> {
     const state = existing ?? new GroupState(request.key, request.attribution);
     state.lastFailureAt = now;
     state.generation = ++this.generations;
@@ -366,59 +415,78 @@ export class LocalGroupStore implements GroupStore {
     } else if (state.excludedReason === undefined) {
       for (const family of state.meta) this.render.set(state.key.id, family);
     }
-    return this.persist(state).then(() => ({ ok: false, reason }));
+    return this.persist(state, [before]).then(() => ({ ok: false, reason }));
   }
 
   delete(key: GroupingKey, options: DeleteOptions = {}): Promise<boolean> {
+    return this.barrier.write(() => this.applyDelete(key, options));
+  }
+
+  private applyDelete(key: GroupingKey, options: DeleteOptions): Promise<boolean> {
     const state = this.groups_.get(key.id);
     if (state === undefined) return Promise.resolve(false);
     if (!guardAllows(state.attribution, options.guard)) return Promise.reject(otherNamespaceError(key));
     if (options.ifGeneration !== undefined && state.generation !== options.ifGeneration) return Promise.resolve(false);
+    const befores = [this.before(key)];
     this.unlink(state);
-    this.readmitExcluded();
-    const done = this.journal?.append({ t: 'd', k: state.key.labels.map((l) => [l.name, l.value]) }) ?? Promise.resolve();
-    return this.afterWrite(done).then(() => true);
+    this.readmitExcluded(befores);
+    const record: StoreRecord = { t: 'd', k: state.key.labels.map((l) => [l.name, l.value]) };
+    return this.journaled(record, befores).then(() => true);
   }
 
   /** With the check disabled, a delete may resolve a conflict: let excluded groups back in. */
-  private readmitExcluded(): void {
-    for (const state of [...this.excluded]) this.link(state);
+  private readmitExcluded(befores: Before[]): void {
+    for (const state of [...this.excluded]) {
+      befores.push(this.before(state.key));
+      this.link(state);
+    }
   }
 
-  async wipe(): Promise<number> {
-    const keys = [...this.groups_.values()].map((s) => s.key);
-    await Promise.all(keys.map((k) => this.delete(k)));
-    return keys.length;
+  wipe(): Promise<number> {
+    return this.barrier.write(async () => {
+      const keys = [...this.groups_.values()].map((s) => s.key);
+      await Promise.all(keys.map((k) => this.applyDelete(k, {})));
+      return keys.length;
+    });
   }
 
   setOwner(key: GroupingKey, owner: OwnerRef | undefined): Promise<void> {
-    const state = this.groups_.get(key.id);
-    if (state === undefined) return Promise.resolve();
-    state.owner = owner;
-    return this.persist(state);
+    return this.barrier.write(() => {
+      const state = this.groups_.get(key.id);
+      if (state === undefined) return Promise.resolve();
+      const before = this.before(key);
+      state.owner = owner;
+      return this.persist(state, [before]);
+    });
   }
 
-  private persist(state: GroupState): Promise<void> {
-    if (this.journal === undefined) return Promise.resolve();
-    return this.afterWrite(this.journal.append(this.record(state)));
+  /** Journals a group's state; `befores` undo the write if it cannot be made durable. */
+  private persist(state: GroupState, befores: readonly Before[]): Promise<void> {
+    return this.journaled(this.record(state), befores);
   }
 
-  private afterWrite(done: Promise<void>): Promise<void> {
+  private journaled(record: StoreRecord, befores: readonly Before[]): Promise<void> {
     const journal = this.journal;
-    if (journal !== undefined && journal.size > Math.max(64 * 1024 * 1024, 4 * this.lastCompactedBytes)) {
-      this.lastCompactedBytes = Number.MAX_SAFE_INTEGER;
-      void journal
-        .requestCompaction(() => [...this.groups_.values()].map((s) => this.record(s)))
-        .then(
-          () => {
-            this.lastCompactedBytes = journal.size;
-          },
-          () => {
-            this.lastCompactedBytes = journal.size;
-          },
-        );
-    }
+    if (journal === undefined) return Promise.resolve();
+    const done = journal.append(record, () => this.undo(befores));
+    this.maybeCompact(journal);
     return done;
+  }
+
+  /**
+   * Rewrites the journal from memory once it has grown enough. The snapshot is taken through
+   * the barrier, so it holds only durable writes; writes after it are appended to the new file.
+   */
+  private maybeCompact(journal: Journal): void {
+    if (this.compacting || journal.failing !== undefined) return;
+    if (journal.size <= Math.max(this.options.compactBytes ?? DEFAULT_COMPACT_BYTES, 4 * this.lastCompactedBytes)) return;
+    this.compacting = true;
+    const done = (): void => {
+      this.compacting = false;
+      this.lastCompactedBytes = journal.size;
+    };
+    // A failure is reported by the journal's hooks; the old file stays in use.
+    void this.barrier.read(() => journal.compact([...this.groups_.values()].map((s) => this.record(s)))).then(done, done);
   }
 
   private record(state: GroupState): GroupRecord {
@@ -457,6 +525,10 @@ export class LocalGroupStore implements GroupStore {
     return this.excluded.size;
   }
 
+  settled<T>(read: () => T): Promise<T> {
+    return this.barrier.read(read);
+  }
+
   private markScraped(now: number): void {
     for (const state of this.unscraped) state.scrapedAt = now;
     this.unscraped.clear();
@@ -474,8 +546,10 @@ export class LocalGroupStore implements GroupStore {
     return parts;
   }
 
-  healthy(): boolean {
-    return this.broken === undefined;
+  health(): StoreHealth {
+    const failure = this.journal?.failing;
+    if (failure === undefined) return { writable: true };
+    return { writable: false, problem: failure.message, since: failure.since, op: failure.op, code: failure.code };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
-import { open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { getSystemErrorMessage } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { ConfigError, ErrorCode, messageOf } from '../errors.js';
@@ -11,13 +12,15 @@ import { ConfigError, ErrorCode, messageOf } from '../errors.js';
  *   then:    <crc32 of json, 8 hex> <json record>\n
  *
  * A record sets a group to a value or deletes it, so replaying any suffix of the journal over a
- * state that already contains it changes nothing (compaction relies on that). Appends are
- * batched; every batch is written and fsynced before its callers are answered, so an
- * acknowledged push survives kill -9. A torn last line (a crash mid-write, never acknowledged)
- * is dropped on load; any other damage stops start-up with an error naming the line.
+ * state that already contains it changes nothing (compaction relies on that). journal.ts writes
+ * it; this file reads it. A torn tail (an incomplete last line, or a bad checksum on the very
+ * last line: a write cut short by a crash or a full disk, never acknowledged) is dropped on
+ * load after its bytes were kept beside the file; any other damage stops start-up with an error
+ * naming the byte offset and the line.
  */
 
 export const FORMAT_HEADER = { format: 'lethe-store', version: 1 } as const;
+export const HEADER_LINE = `${JSON.stringify(FORMAT_HEADER)}\n`;
 
 const objectRefSchema = z.object({ name: z.string(), uid: z.string() });
 
@@ -66,206 +69,178 @@ export type GroupRecord = z.infer<typeof groupRecordSchema>;
 
 const headerSchema = z.object({ format: z.literal('lethe-store'), version: z.literal(1) });
 
-function encodeLine(record: StoreRecord): string {
+export function encodeLine(record: StoreRecord): string {
   const json = JSON.stringify(record);
-  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+  return `${checksum(json)} ${json}\n`;
 }
 
-/** Reads and checks the journal; returns its records in order. A missing file is empty. */
-export async function readJournal(file: string): Promise<{ records: StoreRecord[]; validBytes: number; tornTail: boolean }> {
-  let text: string;
+const checksum = (json: string): string => crc32(json).toString(16).padStart(8, '0');
+
+/** Bytes at the end of the file that start-up drops: a write that never completed. */
+export interface TornTail {
+  /** Byte offset where the dropped bytes start (= the valid bytes before them). */
+  readonly offset: number;
+  readonly bytes: number;
+  readonly why: 'incomplete last line' | 'checksum mismatch on the last line';
+}
+
+export interface ScannedJournal {
+  readonly records: StoreRecord[];
+  /** Bytes of the file that hold the header and complete, valid records. */
+  readonly validBytes: number;
+  readonly tornTail: TornTail | undefined;
+}
+
+/** Damage that is not a torn tail: where it is and what is wrong. */
+export class JournalDamage extends Error {
+  constructor(
+    readonly offset: number,
+    readonly line: number,
+    readonly why: string,
+  ) {
+    super(`damaged at byte offset ${offset} (line ${line}): ${why}`);
+    this.name = 'JournalDamage';
+  }
+}
+
+/**
+ * Checks a journal's bytes and returns its records in order. Pure: throws JournalDamage for
+ * damage that is not a torn tail (a wrong header, a bad checksum before the last line, a
+ * checksummed line that is not a record).
+ */
+export function scanJournal(bytes: Uint8Array): ScannedJournal {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: StoreRecord[] = [];
+  if (buf.length === 0) return { records, validBytes: 0, tornTail: undefined };
+  let offset = 0;
+  for (let line = 1; ; line++) {
+    const end = buf.indexOf(10, offset);
+    if (end === -1) {
+      // An incomplete last line (a header never completed counts as nothing written).
+      return { records, validBytes: offset, tornTail: { offset, bytes: buf.length - offset, why: 'incomplete last line' } };
+    }
+    const text = buf.toString('utf8', offset, end);
+    const last = end === buf.length - 1;
+    if (line === 1) {
+      let header: unknown;
+      try {
+        header = JSON.parse(text);
+      } catch {
+        header = undefined;
+      }
+      if (!headerSchema.safeParse(header).success) {
+        throw new JournalDamage(offset, line, 'not a Lethe store file, or a version this Lethe cannot read');
+      }
+    } else {
+      const json = text.slice(9);
+      if (text[8] !== ' ' || checksum(json) !== text.slice(0, 8)) {
+        // A bad checksum on the very last line is a write cut short.
+        if (last) return { records, validBytes: offset, tornTail: { offset, bytes: buf.length - offset, why: 'checksum mismatch on the last line' } };
+        throw new JournalDamage(offset, line, 'checksum mismatch');
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(json);
+      } catch {
+        throw new JournalDamage(offset, line, 'record is not JSON');
+      }
+      const result = recordSchema.safeParse(parsed);
+      if (!result.success) throw new JournalDamage(offset, line, `unexpected record: ${result.error.issues.map((x) => x.message).join('; ')}`);
+      records.push(result.data);
+    }
+    offset = end + 1;
+    if (offset === buf.length) return { records, validBytes: offset, tornTail: undefined };
+  }
+}
+
+export interface LoadedJournal extends ScannedJournal {
+  /** The dropped bytes themselves (empty when nothing is dropped). */
+  readonly dropped: Buffer;
+}
+
+/** Reads and checks the journal. A missing file is empty; damage stops start-up (ConfigError). */
+export async function readJournal(file: string): Promise<LoadedJournal> {
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], validBytes: 0, tornTail: false };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], validBytes: 0, tornTail: undefined, dropped: Buffer.alloc(0) };
     throw new ConfigError(ErrorCode.persistence, `cannot read persistence file ${file}: ${messageOf(err)}`, { cause: err });
   }
-  if (text === '') return { records: [], validBytes: 0, tornTail: false };
-  const fail = (line: number, why: string): never => {
+  try {
+    const scanned = scanJournal(bytes);
+    return { ...scanned, dropped: bytes.subarray(scanned.validBytes) };
+  } catch (err) {
+    if (!(err instanceof JournalDamage)) throw err;
     throw new ConfigError(
       ErrorCode.persistence,
-      `persistence file ${file} is damaged at line ${line}: ${why}; Lethe will not start over it (move it away to start empty, or restore a backup)`,
+      `persistence file ${file} is ${err.message}; Lethe will not start over it (move it away to start empty, or restore a backup)`,
+      { cause: err },
     );
-  };
-  const lines = text.split('\n');
-  const complete = text.endsWith('\n') ? lines.slice(0, -1) : lines.slice(0, -1);
-  const tornTail = !text.endsWith('\n');
-  const headerLine = complete[0];
-  if (headerLine === undefined) {
-    // Only a torn header: nothing was ever acknowledged.
-    return { records: [], validBytes: 0, tornTail };
   }
-  try {
-    headerSchema.parse(JSON.parse(headerLine));
-  } catch {
-    fail(1, 'not a Lethe store file, or a version this Lethe cannot read');
-  }
-  const records: StoreRecord[] = [];
-  let validBytes = Buffer.byteLength(headerLine) + 1;
-  for (let i = 1; i < complete.length; i++) {
-    const line = complete[i] ?? '';
-    const sum = line.slice(0, 8);
-    const json = line.slice(9);
-    const last = i === complete.length - 1 && !tornTail;
-    if (line[8] !== ' ' || crc32(json).toString(16).padStart(8, '0') !== sum) {
-      // A bad checksum on the very last line is a write cut short by a crash.
-      if (last) return { records, validBytes, tornTail: true };
-      fail(i + 1, 'checksum mismatch');
-    }
-    let parsed: unknown;
+}
+
+/** `20261202T181634.123Z`: a UTC time that sorts and needs no quoting in a file name. */
+export function fileTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '');
+}
+
+/**
+ * Keeps bytes that start-up drops beside the file, as `<file>.dropped-<UTC time>` (never
+ * overwriting an earlier one), written and fsynced. Resolves with the path.
+ */
+export async function keepDroppedBytes(file: string, bytes: Uint8Array, now: number): Promise<string> {
+  const base = `${file}.dropped-${fileTime(now)}`;
+  for (let n = 0; ; n++) {
+    const path = n === 0 ? base : `${base}-${n}`;
+    let handle;
     try {
-      parsed = JSON.parse(json);
-    } catch {
-      fail(i + 1, 'record is not JSON');
-    }
-    const result = recordSchema.safeParse(parsed);
-    if (!result.success) fail(i + 1, `unexpected record: ${result.error.issues.map((x) => x.message).join('; ')}`);
-    else records.push(result.data);
-    validBytes += Buffer.byteLength(line) + 1;
-  }
-  return { records, validBytes, tornTail };
-}
-
-export interface JournalHooks {
-  /** Called after every durable batch with its size and duration. */
-  readonly onFlush?: (records: number, seconds: number) => void;
-  readonly onError?: (err: unknown) => void;
-}
-
-interface Pending {
-  readonly line: string;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
-
-/** Appends records durably with group commit, and compacts by rewriting a snapshot. */
-export class Journal {
-  private pending: Pending[] = [];
-  private flushing: Promise<void> | undefined;
-  private bytes: number;
-  private compactRequested: (() => StoreRecord[]) | undefined;
-  private closed = false;
-
-  private constructor(
-    private readonly file: string,
-    private handle: FileHandle,
-    bytes: number,
-    private readonly hooks: JournalHooks,
-  ) {
-    this.bytes = bytes;
-  }
-
-  /** Opens the file for appending, truncating a torn tail found by readJournal. */
-  static async open(file: string, validBytes: number, hooks: JournalHooks): Promise<Journal> {
-    const handle = await open(file, 'a+', 0o600).catch((err: unknown) => {
-      throw new ConfigError(ErrorCode.persistence, `cannot open persistence file ${file}: ${messageOf(err)}`, { cause: err });
-    });
-    const size = (await handle.stat()).size;
-    if (validBytes === 0) {
-      await handle.truncate(0);
-      await handle.write(`${JSON.stringify(FORMAT_HEADER)}\n`);
-      await handle.datasync();
-      await fsyncDir(dirname(file));
-      return new Journal(file, handle, (await handle.stat()).size, hooks);
-    }
-    if (size !== validBytes) {
-      await handle.truncate(validBytes);
-      await handle.datasync();
-    }
-    return new Journal(file, handle, validBytes, hooks);
-  }
-
-  get size(): number {
-    return this.bytes;
-  }
-
-  /** Resolves once the record is on disk. */
-  append(record: StoreRecord): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('persistence file is closed'));
-    return new Promise((resolve, reject) => {
-      this.pending.push({ line: encodeLine(record), resolve, reject });
-      this.kick();
-    });
-  }
-
-  /**
-   * Asks for the file to be rewritten from `snapshot()` (called at write time, so it reflects
-   * every record already applied), on the next flush.
-   */
-  requestCompaction(snapshot: () => StoreRecord[]): Promise<void> {
-    this.compactRequested = snapshot;
-    return new Promise((resolve, reject) => {
-      this.pending.push({ line: '', resolve, reject });
-      this.kick();
-    });
-  }
-
-  private kick(): void {
-    this.flushing ??= this.flushLoop().finally(() => {
-      this.flushing = undefined;
-      if (this.pending.length > 0) this.kick();
-    });
-  }
-
-  private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      const started = performance.now();
-      try {
-        const snapshot = this.compactRequested;
-        this.compactRequested = undefined;
-        if (snapshot !== undefined) {
-          await this.compact(snapshot());
-        } else {
-          const data = batch.map((p) => p.line).join('');
-          await this.handle.write(data);
-          await this.handle.datasync();
-          this.bytes += Buffer.byteLength(data);
-        }
-        this.hooks.onFlush?.(batch.length, (performance.now() - started) / 1000);
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        this.hooks.onError?.(err);
-        for (const p of batch) p.reject(err);
-      }
-    }
-  }
-
-  private async compact(records: StoreRecord[]): Promise<void> {
-    const dir = dirname(this.file);
-    const tmp = join(dir, `.${basename(this.file)}.compact-${process.pid}`);
-    const out = await open(tmp, 'w', 0o600);
-    try {
-      const text = `${JSON.stringify(FORMAT_HEADER)}\n${records.map(encodeLine).join('')}`;
-      await out.write(text);
-      await out.datasync();
-      await out.close();
-      await rename(tmp, this.file);
-      await fsyncDir(dir);
-      const old = this.handle;
-      this.handle = await open(this.file, 'a', 0o600);
-      this.bytes = (await stat(this.file)).size;
-      await old.close();
+      handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     } catch (err) {
-      await out.close().catch(() => undefined);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && n < 100) continue;
       throw err;
     }
-  }
-
-  /** Waits for pending writes, then closes the file. */
-  async close(): Promise<void> {
-    while (this.flushing !== undefined) await this.flushing;
-    this.closed = true;
-    await this.handle.close();
+    try {
+      await writeFully(handle, bytes, 0);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    return path;
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+/** A positioned write that completes short writes; a write that makes no progress is an error. */
+export async function writeFully(
+  handle: { write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> },
+  bytes: Uint8Array,
+  position: number,
+): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    if (bytesWritten <= 0) {
+      throw Object.assign(new Error(`wrote 0 of ${bytes.length - done} bytes`), { code: 'ESHORTWRITE' });
+    }
+    done += bytesWritten;
   }
+}
+
+/** The code of a failed system call (`ENOSPC`), or a stand-in for anything else. */
+export function errnoCode(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code !== '' ? code : 'UNKNOWN';
+}
+
+/** `ENOSPC (no space left on device)`: the code and what the system says it means. */
+export function describeErrno(err: unknown): string {
+  const code = errnoCode(err);
+  const errno = (err as { errno?: unknown } | undefined)?.errno;
+  let text: string;
+  try {
+    text = typeof errno === 'number' && errno < 0 ? getSystemErrorMessage(errno) : messageOf(err);
+  } catch {
+    text = messageOf(err);
+  }
+  return `${code} (${text})`;
 }

@@ -3,7 +3,15 @@ import { ConfigError, ErrorCode } from '../errors.js';
 import type { Leadership } from '../lifecycle/index.js';
 import type { Clock, MetricType } from '../model/index.js';
 import { F, errorFields, type Logger, type Metrics } from '../observability/index.js';
-import { LocalGroupStore, RedisGroupStore, redactRedisUrl, type GroupStore, type StoreEvents } from '../store/index.js';
+import {
+  LocalGroupStore,
+  RedisGroupStore,
+  redactRedisUrl,
+  type GroupStore,
+  type PersistenceFailure,
+  type StoreEvents,
+  type TornTail,
+} from '../store/index.js';
 
 /**
  * Picks and opens the store backend (--store / --store.redis.url) and, with the Redis store,
@@ -65,10 +73,7 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
       metrics.persistenceWrites.inc();
       metrics.persistenceFlushDuration.observe(seconds);
     },
-    onPersistenceError: (err) => {
-      metrics.persistenceErrors.inc();
-      storeLog.error('Failed to write persistence file', { [F.err]: errorFields(err) });
-    },
+    ...persistenceEvents(config.persistence.file, storeLog, metrics),
   };
   const common = {
     clock: deps.clock,
@@ -77,7 +82,13 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
     maxGroups: config.limits.groups,
   };
   if (config.store.backend === 'file') {
-    const store = await LocalGroupStore.open({ ...common, persistenceFile: config.persistence.file, events });
+    const store = await LocalGroupStore.open({
+      ...common,
+      persistenceFile: config.persistence.file,
+      persistenceRetryMs: config.persistence.retryIntervalMs,
+      compactBytes: config.persistence.compactBytes,
+      events,
+    });
     excluded.count = () => store.excludedCount;
     log.info('Opened store', { backend: 'file', groups: store.groupCount, series: store.seriesCount, file: config.persistence.file || undefined });
     return { store, leadership: undefined };
@@ -110,4 +121,46 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
   excluded.count = () => store.excludedCount;
   log.info('Opened store', { backend: 'redis', redis: where, groups: store.groupCount, series: store.seriesCount, lease: deps.leaseMode });
   return { store, leadership: store.leadership };
+}
+
+/**
+ * The persistence file's log lines and metrics: one line per change of state (error when writes
+ * start failing, info when they work again), a count of every failed step, and the torn tail
+ * that start-up dropped (warn, with where its bytes were kept).
+ */
+function persistenceEvents(file: string, log: Logger, metrics: Metrics): StoreEvents {
+  metrics.persistenceFailing.set(0);
+  const failure = (f: PersistenceFailure): Record<string, unknown> => ({
+    [F.file]: file,
+    [F.op]: f.op,
+    code: f.code,
+    [F.reason]: f.message,
+    [F.err]: errorFields(f.cause),
+  });
+  let failingSince: number | undefined;
+  return {
+    onPersistenceError: (f) => metrics.persistenceErrors.inc({ op: f.op, code: f.code }),
+    onPersistenceState: (f) => {
+      if (f !== undefined) {
+        failingSince = performance.now();
+        metrics.persistenceFailing.set(1);
+        log.error('Failed to write persistence file', failure(f));
+        return;
+      }
+      metrics.persistenceFailing.set(0);
+      const durationMs = failingSince === undefined ? undefined : Math.round(performance.now() - failingSince);
+      log.info('Recovered persistence file', { [F.file]: file, [F.durationMs]: durationMs });
+    },
+    onCompactionFailed: (f) => log.error('Failed to compact persistence file', failure(f)),
+    onCompacted: (bytes, seconds) => log.info('Compacted persistence file', { [F.file]: file, [F.bytes]: bytes, [F.durationMs]: Math.round(seconds * 1000) }),
+    onDropped: (tail: TornTail, keptAt, keepError) => {
+      const fields = { [F.file]: file, [F.bytes]: tail.bytes, offset: tail.offset, [F.reason]: tail.why };
+      if (keptAt !== undefined) {
+        log.warn('Dropped torn tail of persistence file', { ...fields, keptAt });
+      } else {
+        // Dropped anyway: the bytes were never acknowledged, and Lethe must start.
+        log.error('Failed to keep dropped tail of persistence file', { ...fields, [F.err]: errorFields(keepError) });
+      }
+    },
+  };
 }

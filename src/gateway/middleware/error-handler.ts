@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { LetheError, MethodNotAllowedError, UnauthorizedError } from '../../errors.js';
+import { LetheError, MethodNotAllowedError, UnauthorizedError, UnavailableError } from '../../errors.js';
 import { F, errorFields, type Logger } from '../../observability/index.js';
 
 /**
@@ -18,6 +18,7 @@ export function errorHandler(logger: Logger) {
       if (err instanceof MethodNotAllowedError) res.setHeader('Allow', err.allow.join(', '));
       const challenges = err instanceof UnauthorizedError ? err.details?.['challenges'] : undefined;
       if (Array.isArray(challenges) && !res.headersSent) res.setHeader('WWW-Authenticate', challenges.map(String));
+      if (err instanceof UnavailableError && !res.headersSent) res.setHeader('Retry-After', String(retryAfterOf(err)));
       logger.debug('Rejected request', { [F.method]: req.method, [F.status]: status, [F.err]: errorFields(err) });
     } else {
       logger.error('Failed request', { [F.method]: req.method, [F.route]: req.path, [F.err]: errorFields(err) });
@@ -35,4 +36,10 @@ export function errorHandler(logger: Logger) {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.status(status).end(`${message}\n`);
   };
+}
+
+/** Seconds a client should wait before retrying a 503: the error's own hint, else 5. */
+function retryAfterOf(err: UnavailableError): number {
+  const hint = err.details?.['retryAfterSeconds'];
+  return typeof hint === 'number' && Number.isFinite(hint) && hint > 0 ? Math.ceil(hint) : 5;
 }

@@ -12,6 +12,7 @@ import {
   type MetricFamily,
   type OwnerRef,
 } from '../../model/index.js';
+import type { StoreHealth } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
 
 /** The Pushgateway's `/api/v1` JSON, field for field. */
@@ -103,10 +104,22 @@ export function groupJson(group: GroupView): Record<string, unknown> {
 }
 
 export function metricsApiHandler(deps: GatewayDeps) {
-  return (_req: Request, res: Response): void => {
+  return async (_req: Request, res: Response): Promise<void> => {
     setApiHeaders(res);
-    const data = [...deps.store.groups()].map(groupJson);
+    // Inside settled(): a push not yet durable is never shown.
+    const data = await deps.store.settled(() => [...deps.store.groups()].map(groupJson));
     sendJson(res, 200, { status: 'success', data });
+  };
+}
+
+/** The store's state as /api/v1/status shows it (Lethe's addition to upstream's document). */
+export function storeStatusJson(health: StoreHealth): Record<string, unknown> {
+  return {
+    writable: health.writable,
+    problem: health.problem ?? null,
+    since: health.since === undefined ? null : rfc3339(health.since),
+    op: health.op ?? null,
+    code: health.code ?? null,
   };
 }
 
@@ -126,6 +139,7 @@ export function statusApiHandler(deps: GatewayDeps) {
         },
         flags: deps.config.flags,
         start_time: deps.build.startTime.toISOString(),
+        store: storeStatusJson(deps.store.health()),
       },
     });
   };
@@ -230,12 +244,15 @@ export function groupDetailJson(group: GroupView, insight: GroupInsight | undefi
 }
 
 export function groupsApiHandler(deps: GatewayDeps) {
-  return (_req: Request, res: Response): void => {
+  return async (_req: Request, res: Response): Promise<void> => {
     setApiHeaders(res);
     const { insight } = deps;
-    const groups = [...deps.store.groups()]
-      .sort((a, b) => (a.key.id < b.key.id ? -1 : a.key.id > b.key.id ? 1 : 0))
-      .map((g) => groupDetailJson(g, insight?.(g)));
+    // Inside settled(): a push not yet durable is never shown (the web page reads this).
+    const groups = await deps.store.settled(() =>
+      [...deps.store.groups()]
+        .sort((a, b) => (a.key.id < b.key.id ? -1 : a.key.id > b.key.id ? 1 : 0))
+        .map((g) => groupDetailJson(g, insight?.(g))),
+    );
     sendJson(res, 200, {
       status: 'success',
       data: {

@@ -1,16 +1,27 @@
 import type { Request, Response } from 'express';
 import type { GatewayDeps } from '../types.js';
 
-function answer(res: Response, ok: boolean, failure: string): void {
+function plain(res: Response, status: number, body: string): void {
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  if (ok) res.status(200).end('OK');
-  else res.status(500).end(`${failure}\n`);
+  res.status(status).end(body);
 }
 
-/** /-/healthy and /-/ready: the store can take writes. */
-export function healthHandler(deps: GatewayDeps) {
+/**
+ * /-/healthy (liveness): the process serves HTTP. A store that cannot write (a full disk) does
+ * not fail it: a restart would not fix the disk, and the store heals by itself.
+ */
+export function livenessHandler() {
   return (_req: Request, res: Response): void => {
-    answer(res, deps.store.healthy(), 'store cannot write its persistence file');
+    plain(res, 200, 'OK');
+  };
+}
+
+/** /-/ready (readiness): 503 with the reason while the store cannot take writes. */
+export function readinessHandler(deps: GatewayDeps) {
+  return (_req: Request, res: Response): void => {
+    const health = deps.store.health();
+    if (health.writable) plain(res, 200, 'OK');
+    else plain(res, 503, `not ready: ${health.problem ?? 'the store cannot take writes'}\n`);
   };
 }
 

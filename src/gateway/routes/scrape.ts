@@ -31,12 +31,14 @@ export function scrapeHandler(deps: GatewayDeps) {
     // Text goes out as the string: a copy of a whole scrape as a Buffer would stay in memory
     // until the next garbage collection, while the socket's copy is freed once written.
     let body: Buffer | string;
+    // Rendered inside settled(): a push not yet durable (it may still be refused) is never served.
+    const { store } = deps;
     if (wantsProtobuf(req.headers.accept)) {
       res.setHeader('Content-Type', PROTOBUF_CONTENT_TYPE);
-      body = Buffer.concat(deps.store.scrapeProtobuf(own, now));
+      body = Buffer.concat(await store.settled(() => store.scrapeProtobuf(own, now)));
     } else {
       res.setHeader('Content-Type', TEXT_CONTENT_TYPE);
-      body = deps.store.scrapeText(own, now);
+      body = await store.settled(() => store.scrapeText(own, now));
     }
     if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
       res.setHeader('Content-Encoding', 'gzip');

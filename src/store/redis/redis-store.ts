@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
 import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
 import type { OwnTypeLookup } from '../consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult } from '../group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, StoreHealth } from '../group-store.js';
 import { LocalGroupStore, type StoreEvents } from '../local-store.js';
 import { otherNamespaceError } from '../namespaces.js';
 import { RenderCache } from '../render-cache.js';
@@ -302,12 +302,24 @@ export class RedisGroupStore implements GroupStore {
   }
 
   /**
-   * True until closed, also while Redis is unreachable: the process is fine and answers pushes
-   * with 503, and failing /-/healthy or /-/ready then would only restart pods or hide them from
-   * the clients that should see the 503.
+   * Writable until closed, also while Redis is unreachable: the process is fine and answers
+   * pushes with 503, and failing /-/ready then would only hide the replicas from the clients
+   * that should see the 503.
    */
-  healthy(): boolean {
-    return !this.closed;
+  health(): StoreHealth {
+    return this.closed ? { writable: false, problem: 'store closed' } : { writable: true };
+  }
+
+  /**
+   * The local view changes only from Redis' change log, after Redis has taken the write
+   * (appendfsync always: after its fsync), so whatever the view shows is durable: read now.
+   */
+  settled<T>(read: () => T): Promise<T> {
+    try {
+      return Promise.resolve(read());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
   test('defaults match the Pushgateway', () => {
     const c = load([]);
     expect(c.web).toMatchObject({ listenHost: '', listenPort: 9091, telemetryPath: '/metrics', routePrefix: '', enableAdminApi: false, enableLifecycle: false });
-    expect(c.persistence).toEqual({ file: '', intervalMs: 300_000 });
+    expect(c.persistence).toEqual({ file: '', intervalMs: 300_000, retryIntervalMs: 5_000, compactBytes: 64 * 1024 * 1024 });
     expect(c.push.consistencyCheck).toBe(true);
   });
 

@@ -335,7 +335,7 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
 
       test('the store is healthy while it can take writes', async () => {
         const store = await open();
-        expect(store.healthy()).toBe(true);
+        expect(store.health()).toEqual({ writable: true });
       });
     });
   });

@@ -95,7 +95,7 @@ describe('LocalGroupStore persistence', () => {
     lines[1] = (lines[1] ?? '').replace('"a"', '"X"');
     await writeFile(file, lines.join('\n'));
     await expect(LocalGroupStore.open(options({ persistenceFile: file }))).rejects.toThrow(ConfigError);
-    await expect(LocalGroupStore.open(options({ persistenceFile: file }))).rejects.toThrow(/damaged at line 2: checksum mismatch/);
+    await expect(LocalGroupStore.open(options({ persistenceFile: file }))).rejects.toThrow(/damaged at byte offset 37 \(line 2\): checksum mismatch/);
     // The file is left as it was: never silently wiped.
     expect((await readFile(file, 'utf8')).split('\n')[1]).toContain('"X"');
   });

@@ -1,0 +1,94 @@
+import {
+  PUSH_FAILURE_TIME_METRIC,
+  PUSH_TIME_METRIC,
+  type Attribution,
+  type GroupView,
+  type GroupingKey,
+  type MetricFamily,
+  type OwnerRef,
+  type StoredFamily,
+} from '../model/index.js';
+import { metaFamilies } from './sanitize.js';
+
+/**
+ * Everything a write may change about one group, kept so that a write that cannot be made
+ * durable is undone exactly. Cheap: a write replaces the families map, it never edits it.
+ */
+export interface GroupSnapshot {
+  readonly attribution: Attribution;
+  readonly data: ReadonlyMap<string, StoredFamily>;
+  readonly lastPushAt: number;
+  readonly lastFailureAt: number;
+  readonly generation: number;
+  readonly scrapedAt: number | undefined;
+  readonly owner: OwnerRef | undefined;
+  readonly excludedReason: string | undefined;
+  /** Whether the group was waiting for its first scrape. */
+  readonly unscraped: boolean;
+}
+
+/** One stored group, as the embedded store keeps it in memory. */
+export class GroupState implements GroupView {
+  data = new Map<string, StoredFamily>();
+  lastPushAt = 0;
+  lastFailureAt = 0;
+  generation = 0;
+  scrapedAt: number | undefined = undefined;
+  owner: OwnerRef | undefined = undefined;
+  excludedReason: string | undefined = undefined;
+  meta: MetricFamily[];
+
+  constructor(
+    readonly key: GroupingKey,
+    public attribution: Attribution,
+  ) {
+    this.meta = metaFamilies(key, 0, 0);
+  }
+
+  refreshMeta(): void {
+    this.meta = metaFamilies(this.key, this.lastPushAt, this.lastFailureAt);
+  }
+
+  get families(): ReadonlyMap<string, StoredFamily> {
+    const all = new Map(this.data);
+    const [push, fail] = this.meta;
+    if (push !== undefined) all.set(PUSH_TIME_METRIC, { family: push, pushedAt: this.lastPushAt });
+    if (fail !== undefined) all.set(PUSH_FAILURE_TIME_METRIC, { family: fail, pushedAt: this.lastFailureAt || this.lastPushAt });
+    return all;
+  }
+
+  /** Every family including meta, by name, for the consistency check and the caches. */
+  allFamilies(): Map<string, MetricFamily> {
+    const all = new Map<string, MetricFamily>();
+    for (const [name, stored] of this.data) all.set(name, stored.family);
+    for (const family of this.meta) all.set(family.name, family);
+    return all;
+  }
+
+  snapshot(unscraped: boolean): GroupSnapshot {
+    return {
+      attribution: this.attribution,
+      data: this.data,
+      lastPushAt: this.lastPushAt,
+      lastFailureAt: this.lastFailureAt,
+      generation: this.generation,
+      scrapedAt: this.scrapedAt,
+      owner: this.owner,
+      excludedReason: this.excludedReason,
+      unscraped,
+    };
+  }
+
+  /** Takes a snapshot's values back (the caller re-links the group into the indexes). */
+  reset(snapshot: GroupSnapshot): void {
+    this.attribution = snapshot.attribution;
+    this.data = new Map(snapshot.data);
+    this.lastPushAt = snapshot.lastPushAt;
+    this.lastFailureAt = snapshot.lastFailureAt;
+    this.generation = snapshot.generation;
+    this.scrapedAt = snapshot.scrapedAt;
+    this.owner = snapshot.owner;
+    this.excludedReason = snapshot.excludedReason;
+    this.refreshMeta();
+  }
+}
