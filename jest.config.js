@@ -1,4 +1,4 @@
-// One Jest config, three projects (STYLE.md "Tests"): unit, integration, e2e.
+// One Jest config, four projects (STYLE.md "Tests"): unit, integration, e2e, and the fault tier.
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',
@@ -28,6 +28,12 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+    },
+    // Real faults: a tmpfs that fills (root), syscalls failed with libfiu, SIGKILL (make test-fault).
+    {
+      ...common,
+      displayName: 'fault',
+      testMatch: ['<rootDir>/test/fault/**/*.test.ts'],
     },
   ],
 };

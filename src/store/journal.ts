@@ -125,8 +125,9 @@ export class Journal {
   }
 
   /**
-   * Opens the file for writing and cuts it back to the valid bytes. A fault of the disk
-   * (ENOSPC, EIO, …) does not stop start-up: the journal starts failing and heals when it can.
+   * Opens the file for writing, cuts it back to the valid bytes and probes that the disk takes
+   * writes. A fault of the disk (ENOSPC, EIO, …) does not stop start-up: the journal starts
+   * failing and heals when it can.
    */
   static async open(options: JournalOptions): Promise<Journal> {
     const journal = new Journal(options);
@@ -146,7 +147,10 @@ export class Journal {
       }
       journal.repair = journal.handle === undefined ? 'reopen' : 'cut';
       journal.fail(op, original);
+      return journal;
     }
+    // Find out now whether the disk takes writes, so that readiness tells from the start.
+    await journal.probe();
     return journal;
   }
 
@@ -412,7 +416,7 @@ export class Journal {
     this.timer.unref();
   }
 
-  /** While failing and idle: repair, then write, sync and cut back a probe; success heals. */
+  /** Repairs if needed, then writes, syncs and cuts back a probe; success heals, failure fails. */
   private async probe(): Promise<void> {
     if (this.repair !== undefined && !(await this.tryRepair())) return;
     try {

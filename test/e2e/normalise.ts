@@ -198,7 +198,10 @@ export function normaliseApiMetrics(doc: unknown): unknown {
   return { ...doc, data: groups };
 }
 
-/** The keys of /api/v1/status, and the values of the flags both gateways know. */
+/** Keys Lethe adds to /api/v1/status' data (README "Differences from the Pushgateway"). */
+const LETHE_STATUS_KEYS = new Set(['store']);
+
+/** The keys of /api/v1/status (without Lethe's additions), and the values of the flags both gateways know. */
 export function statusShape(doc: unknown, flags: readonly string[]): unknown {
   if (!isRecord(doc) || !isRecord(doc['data'])) return doc;
   const data = doc['data'];
@@ -207,7 +210,9 @@ export function statusShape(doc: unknown, flags: readonly string[]): unknown {
   return {
     keys: Object.keys(doc).sort(),
     status: doc['status'],
-    dataKeys: Object.keys(data).sort(),
+    dataKeys: Object.keys(data)
+      .filter((k) => !LETHE_STATUS_KEYS.has(k))
+      .sort(),
     buildInformationKeys: isRecord(build) ? Object.keys(build).sort() : build,
     buildInformationValuesAreStrings: isRecord(build) && Object.values(build).every((v) => typeof v === 'string'),
     flags: isRecord(flagValues) ? Object.fromEntries(flags.map((f) => [f, flagValues[f]])) : flagValues,

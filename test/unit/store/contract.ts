@@ -337,6 +337,25 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         const store = await open();
         expect(store.health()).toEqual({ writable: true });
       });
+
+      test('settled() sees every acknowledged push, and no push made after it was called', async () => {
+        const store = await open();
+        await store.push(put(key('j', '/instance/acked'), family('m')));
+        const seen = store.settled(() => [...store.groups()].map((g) => g.key.id));
+        const later = store.push(put(key('j', '/instance/later'), family('m')));
+        expect(await seen).toEqual([key('j', '/instance/acked').id]);
+        await later;
+        expect(await store.settled(() => store.groupCount)).toBe(2);
+      });
+
+      test('settled() passes on what the read throws', async () => {
+        const store = await open();
+        await expect(
+          store.settled(() => {
+            throw new Error('render failed');
+          }),
+        ).rejects.toThrow('render failed');
+      });
     });
   });
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../src/errors.js';
@@ -72,18 +73,44 @@ describe('LocalGroupStore persistence', () => {
     await restored.close();
   });
 
-  test('a torn last line (a write cut short by a crash) is dropped', async () => {
+  test.each([
+    ['an incomplete last line', (good: string) => `${good}0badc0de {"t":"g","k":[["job","half`, 'incomplete last line'],
+    ['a bad checksum on the last line', (good: string) => `${good}${good.split('\n')[1]?.replace('"a"', '"Z"') ?? ''}\n`, 'checksum mismatch on the last line'],
+  ])('a torn tail (%s) is kept beside the file, reported, and dropped', async (_name, tear, why) => {
     const store = await LocalGroupStore.open(options({ persistenceFile: file }));
     await store.push(put(key('a'), family('m')));
     await store.close();
-    await appendFile(file, '0badc0de {"t":"g","k":[["job","half');
-    const restored = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const good = await readFile(file, 'utf8');
+    const torn = tear(good);
+    await writeFile(file, torn);
+    const dropped: unknown[] = [];
+    clock.ms = Date.UTC(2026, 11, 2, 18, 16, 34, 123);
+    const restored = await LocalGroupStore.open(
+      options({ persistenceFile: file, events: { onDropped: (tail, keptAt, keepError) => dropped.push({ tail, keptAt, keepError }) } }),
+    );
+    const keptAt = `${file}.dropped-20261202T181634.123Z`;
+    expect(dropped).toEqual([{ tail: { offset: Buffer.byteLength(good), bytes: Buffer.byteLength(torn) - Buffer.byteLength(good), why }, keptAt, keepError: undefined }]);
+    expect(await readFile(keptAt, 'utf8')).toBe(torn.slice(good.length));
+    expect(await readFile(file, 'utf8')).toBe(good);
     expect(restored.groupCount).toBe(1);
     await restored.push(put(key('b'), family('m')));
     await restored.close();
     const again = await LocalGroupStore.open(options({ persistenceFile: file }));
     expect(again.groupCount).toBe(2);
     await again.close();
+  });
+
+  test('a push is not visible to settled() readers before it is durable, and visible once it is', async () => {
+    const store = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const pushed = store.push(put(key('a'), family('m')));
+    let durable = false;
+    void pushed.then(() => (durable = true));
+    // The reader waits for the push in flight: when it reads, the push is on disk.
+    const seen = await store.settled(() => ({ groups: store.groupCount, fileHasIt: readFileSync(file, 'utf8').includes('"a"') }));
+    expect(seen).toEqual({ groups: 1, fileHasIt: true });
+    await pushed;
+    expect(durable).toBe(true);
+    await store.close();
   });
 
   test('damage in the middle of the file stops start-up with an error naming the line', async () => {
