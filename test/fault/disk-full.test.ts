@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../harness/eventually.js';
-import { Ledger, mountTmpfs, ownSamples, push, requireRoot, resizeTmpfs, scrape, startLethe, status, unmount, type Lethe } from './support.js';
+import { Ledger, fillUp, mountTmpfs, ownSamples, push, requireRoot, resizeTmpfs, scrape, startLethe, status, unmount, type Lethe } from './support.js';
 
 /**
  * A disk that really fills: Lethe's persistence file on a 3 MiB tmpfs, pushed to over HTTP until
@@ -57,6 +57,8 @@ describe('a full disk', () => {
     // 1. Fill the disk: pushes go on until 30 have been refused.
     lethe = await startLethe({ file, flags, name: 'disk-full' });
     await load(lethe, () => ledger.count('refused') >= 30 || seq > 5_000, 'a');
+    // What the refused batches took was cut back; another writer takes it, so the disk stays full.
+    await fillUp(dir);
     const ackedWhileFilling = ledger.count('acknowledged');
     expect(ackedWhileFilling).toBeGreaterThan(50);
     expect(ledger.count('refused')).toBeGreaterThanOrEqual(30);
@@ -74,7 +76,8 @@ describe('a full disk', () => {
     expect(apiStatus.data.store).toMatchObject({ writable: false, code: 'ENOSPC' });
     const failedLines = lethe.logLines().filter((l) => l['message'] === 'Failed to write persistence file');
     const recoveredLines = lethe.logLines().filter((l) => l['message'] === 'Recovered persistence file');
-    // One line per change of state: failing once more than recovered (a push that still fitted may have healed it briefly).
+    // One line per change of state: failing once more than recovered (while the disk was filling,
+    // a push that still fitted may have healed it for a moment).
     expect(failedLines.length).toBe(recoveredLines.length + 1);
     expect(failedLines[0]).toMatchObject({ level: 'error', code: 'ENOSPC', file });
 
@@ -138,4 +141,36 @@ describe('a full disk', () => {
     expect(ledger.servedWhileRefused()).toEqual([]);
     expect(unexpected).toEqual([]);
   }, 300_000);
+
+  test('a batch the full disk took only part of is cut back before its pushes are refused', async () => {
+    // Its own small disk, and a retry timer too slow to clean up after the batch: only the
+    // cut-back can remove the records the disk took before it filled.
+    const small = await mountTmpfs('2m');
+    let victim: Lethe | undefined;
+    try {
+      const file = join(small, 'lethe.data');
+      const flags = ['--persistence.retry-interval=10m'];
+      victim = await startLethe({ file, flags, name: 'disk-full-cut' });
+      const ledger = new Ledger();
+      for (let g = 0; g < 8; g++) ledger.record(`g${g}`, g, (await push(victim, `g${g}`, g, 200)).outcome);
+      expect(ledger.count('acknowledged')).toBe(8);
+      // Leave room for four and a half records: the first push of the next eight is a batch of
+      // its own and fits; the second batch (the other seven) writes some complete records, then fails.
+      const record = (await stat(file)).size / 8;
+      const fs = await statfs(small);
+      await writeFile(join(small, 'filler'), Buffer.alloc(Math.max(0, Math.floor(fs.bavail * fs.bsize - 4.5 * record))));
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, g) => push(victim!, `g${g}`, 100 + g, 200)));
+      answers.forEach((answer, g) => ledger.record(`g${g}`, 100 + g, answer.outcome));
+      await victim.proc.kill();
+      expect(ledger.count('refused')).toBeGreaterThan(0);
+      victim = await startLethe({ file, flags, name: 'disk-full-cut-restart' });
+      const check = ledger.checkRestored((await scrape(victim)) ?? new Map<string, number>());
+      console.log(`disk-full cut-back: acknowledged ${ledger.count('acknowledged')}, refused ${ledger.count('refused')}, refused-but-restored ${check.refusedRestored.length}, acknowledged-but-lost ${check.lost.length}`);
+      expect(check.refusedRestored).toEqual([]);
+      expect(check.lost).toEqual([]);
+    } finally {
+      await victim?.proc.kill();
+      await unmount(small);
+    }
+  }, 120_000);
 });

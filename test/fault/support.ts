@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -33,6 +33,21 @@ export async function mountTmpfs(size: string): Promise<string> {
 /** Grows (or shrinks) a mounted tmpfs in place; its files stay. */
 export async function resizeTmpfs(dir: string, size: string): Promise<void> {
   await run('mount', ['-o', `remount,size=${size}`, dir]);
+}
+
+/** Takes every byte still free on the filesystem of `dir` (a file named filler-<n>), as another writer would. */
+export async function fillUp(dir: string): Promise<void> {
+  const { bavail, bsize } = await statfs(dir);
+  const file = join(dir, `filler-${Date.now()}`);
+  await writeFile(file, Buffer.alloc(bavail * bsize)).catch(() => undefined);
+  // Whatever is left (metadata rounding) goes page by page until the disk says no.
+  for (;;) {
+    try {
+      await appendFile(file, Buffer.alloc(4096));
+    } catch {
+      return;
+    }
+  }
 }
 
 export async function unmount(dir: string): Promise<void> {
