@@ -184,9 +184,10 @@ export class Journal {
   }
 
   /**
-   * Rewrites the file as `records` (the state every record so far leads to; the caller takes
-   * it while nothing is in flight) and continues appending there. A failure before the rename
-   * leaves the old file complete and in use, and rejects.
+   * Rewrites the file as `records` (the state that every record appended so far leads to) and
+   * continues appending there. It runs after those records are durable; when one of them fails,
+   * it is refused with them. A failure before the rename leaves the old file complete and in
+   * use, and rejects.
    */
   compact(records: readonly StoreRecord[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('persistence file is closed'));

@@ -474,8 +474,9 @@ export class LocalGroupStore implements GroupStore {
   }
 
   /**
-   * Rewrites the journal from memory once it has grown enough. The snapshot is taken through
-   * the barrier, so it holds only durable writes; writes after it are appended to the new file.
+   * Rewrites the journal from memory once it has grown enough. The snapshot is taken now, so it
+   * holds exactly the writes queued before the rewrite; the journal rewrites only once all of
+   * them are durable (a failure refuses the rewrite with them), so it never holds a refused write.
    */
   private maybeCompact(journal: Journal): void {
     if (this.compacting || journal.failing !== undefined) return;
@@ -486,7 +487,7 @@ export class LocalGroupStore implements GroupStore {
       this.lastCompactedBytes = journal.size;
     };
     // A failure is reported by the journal's hooks; the old file stays in use.
-    void this.barrier.read(() => journal.compact([...this.groups_.values()].map((s) => this.record(s)))).then(done, done);
+    void journal.compact([...this.groups_.values()].map((s) => this.record(s))).then(done, done);
   }
 
   private record(state: GroupState): GroupRecord {

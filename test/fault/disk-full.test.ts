@@ -24,7 +24,8 @@ describe('a full disk', () => {
 
   test('refuses what it cannot store, serves and restores only what it acknowledged, and heals when space returns', async () => {
     const file = join(dir, 'lethe.data');
-    const flags = ['--persistence.retry-interval=500ms'];
+    // Compactions run while the disk fills (the last ones fail for want of space for the copy).
+    const flags = ['--persistence.retry-interval=500ms', '--persistence.compact-bytes=65536'];
     const ledger = new Ledger();
     let seq = 0;
     const unexpected: string[] = [];
@@ -82,6 +83,7 @@ describe('a full disk', () => {
     expect(failedLines[0]).toMatchObject({ level: 'error', code: 'ENOSPC', file });
 
     // Every acknowledged push is served now; no refused push was ever served.
+    const firstLogs = lethe.logLines();
     const servedNow = (await scrape(lethe)) ?? new Map<string, number>();
     expect(ledger.checkRestored(servedNow).lost).toEqual([]);
     expect(ledger.servedWhileRefused()).toEqual([]);
@@ -122,6 +124,11 @@ describe('a full disk', () => {
     const restored = (await scrape(lethe)) ?? new Map<string, number>();
     const final = ledger.checkRestored(restored);
     const kept = (await readdir(dir)).filter((name) => name.includes('.dropped-'));
+    // A compaction that failed left no temp file behind.
+    expect((await readdir(dir)).filter((name) => name.includes('.compact-'))).toEqual([]);
+    const compactions = ['Compacted persistence file', 'Failed to compact persistence file'].map(
+      (message) => firstLogs.filter((l) => l['message'] === message).length,
+    );
     console.log(
       [
         'disk-full figures:',
@@ -134,6 +141,7 @@ describe('a full disk', () => {
         `served-while-refused ${ledger.servedWhileRefused().length}`,
         `times it started failing before the first kill ${failedLines.length}`,
         `torn tails kept beside the file ${kept.length}`,
+        `compactions ${compactions[0]} done, ${compactions[1]} failed (first process)`,
       ].join(', '),
     );
     expect(final.lost).toEqual([]);

@@ -107,13 +107,17 @@ describe('a refused write is cut back before it is answered', () => {
     const answers = await Promise.all(Array.from({ length: 8 }, (_, g) => push(lethe, `g${g}`, 100 + g, 20)));
     answers.forEach((answer, g) => ledger.record(`g${g}`, 100 + g, answer.outcome));
     await lethe.proc.kill();
-    expect(ledger.count('refused')).toBeGreaterThan(0);
     const restarted = await startLethe({ file, flags, name: 'cut-back-restart' });
     running.push(restarted);
     const check = ledger.checkRestored((await scrape(restarted)) ?? new Map<string, number>());
-    console.log(`cut-back (${_name}): acknowledged ${ledger.count('acknowledged')}, refused ${ledger.count('refused')}, refused-but-restored ${check.refusedRestored.length}`);
+    console.log(
+      `cut-back (${_name}): acknowledged ${ledger.count('acknowledged')}, refused ${ledger.count('refused')}, ` +
+        `refused-but-restored ${check.refusedRestored.length}, acknowledged-but-lost ${check.lost.length}`,
+    );
     expect(check.refusedRestored).toEqual([]);
     expect(check.lost).toEqual([]);
+    // The fault did bite (a write that ended in an error was not taken for a short success).
+    expect(ledger.count('refused')).toBeGreaterThan(0);
     await restarted.proc.stop();
   }, 120_000);
 });
