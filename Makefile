@@ -34,7 +34,7 @@ export LETHE_PUSHGATEWAY_BIN := $(PGW_DIR)/pushgateway
 
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: build run test test-unit test-integration test-e2e lint typecheck deps tools clean browser redis
+.PHONY: build run test test-unit test-integration test-e2e test-fault fault-tools lint typecheck deps tools clean browser redis
 
 $(NODE_DIR)/node_modules/.bin/node:
 	mkdir -p $(NODE_DIR)
@@ -83,9 +83,15 @@ browser:
 redis:
 	@command -v redis-server >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
 
+# The fault tier's tools: root (it mounts a tmpfs to fill a real disk) and Debian's fiu-utils
+# (libfiu's fiu-run and fiu-ctrl, which fail write, fdatasync and rename in a running Lethe).
+fault-tools:
+	@test "$$(id -u)" = 0 || { echo "make test-fault: the fault tier needs root (it mounts a tmpfs and fills it); run it as root, as CI does" >&2; exit 1; }
+	@command -v fiu-run >/dev/null && command -v fiu-ctrl >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fiu-utils; }
+
 tools: $(CONTROL_PLANE_STAMP) $(PGW_DIR)/pushgateway debian-tools
 
-test: lint typecheck test-unit test-integration test-e2e
+test: lint typecheck test-unit test-integration test-e2e test-fault
 
 test-unit: deps
 	$(JEST) --selectProjects unit
@@ -95,6 +101,11 @@ test-integration: deps $(CONTROL_PLANE_STAMP)
 
 test-e2e: deps build $(PGW_DIR)/pushgateway debian-tools browser redis
 	$(JEST) --selectProjects e2e --runInBand
+
+# Real faults (README "Failure modes"): a full tmpfs, syscalls failed with libfiu, SIGKILL.
+# FAULT_SEED=<n> replays the printed schedule of the syscall rounds; FAULT_ROUNDS sets how many.
+test-fault: deps build fault-tools
+	$(JEST) --selectProjects fault --runInBand
 
 clean:
 	rm -rf dist node_modules/.stamp

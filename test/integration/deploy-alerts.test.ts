@@ -125,7 +125,7 @@ const cases: AlertTest[] = [
         labels: { ...target, severity: 'critical' },
         annotations: {
           summary: 'Lethe monitoring/lethe-6d9f cannot write its store',
-          description: 'Lethe failed to write its persistence file; pushes are refused and /-/healthy fails. See the "Failed to write persistence file" log line.',
+          description: 'Lethe failed to write its persistence file (a full or failing volume); pushes are refused with 503 and /-/ready fails until a write succeeds again, which Lethe retries by itself. See the "Failed to write persistence file" log line and lethe_persistence_errors_total{op,code}.',
         },
       },
     ],
