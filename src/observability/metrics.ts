@@ -93,7 +93,7 @@ export function createMetrics(registry: Registry, version: string): Metrics {
     }),
     persistenceErrors: new Counter({
       name: 'lethe_persistence_errors_total',
-      help: 'Failed steps of writing the persistence file, by step (open, write, sync, dirsync, truncate, verify, compact, rename) and error code (ENOSPC, EIO, …).',
+      help: 'Failed steps of writing the persistence file, by step (open, write, sync, dirsync, truncate, verify, compact, rename) and error code (ENOSPC, EIO and others).',
       labelNames: ['op', 'code'],
       registers,
     }),

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { getSystemErrorMessage } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
@@ -203,9 +203,13 @@ export async function keepDroppedBytes(file: string, bytes: Uint8Array, now: num
     try {
       await writeFully(handle, bytes, 0);
       await handle.datasync();
-    } finally {
-      await handle.close();
+    } catch (err) {
+      // No half copy left behind (a full disk is the usual reason).
+      await handle.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw err;
     }
+    await handle.close();
     return path;
   }
 }
