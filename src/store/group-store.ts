@@ -40,6 +40,18 @@ export type PushResult =
 export type ScrapeFormat = 'text' | 'protobuf';
 
 /**
+ * What one rendering of the scrape served that no scrape had confirmed yet: each such group with
+ * the generation it was rendered at. The gateway hands it back to `confirmScraped` only once a
+ * scraper has received the whole response.
+ */
+export interface ScrapeToken {
+  readonly groups: readonly { readonly key: GroupingKey; readonly generation: number }[];
+}
+
+/** Called by `wipe` for each group it deleted, once the deletion is durable. */
+export type WipeListener = (key: GroupingKey, owner: OwnerRef | undefined) => void;
+
+/**
  * The store port. Gateway and lifecycle use only this; the backend (embedded file store,
  * later Redis) stays hidden behind it. Every write is applied in call order, so a push that
  * is answered 200 implies every earlier delete was applied.
@@ -57,8 +69,12 @@ export interface GroupStore {
    * with the deletion.
    */
   delete(key: GroupingKey, options?: DeleteOptions): Promise<boolean>;
-  /** Deletes every group stored at this moment; resolves with the count. */
-  wipe(): Promise<number>;
+  /**
+   * Deletes every group stored at this moment; resolves with the count. `onDeleted` hears of each
+   * deletion as it becomes durable, also when the wipe fails part way (it then rejects with the
+   * count done so far in its message).
+   */
+  wipe(onDeleted?: WipeListener): Promise<number>;
   /** Sets the owner of a group (lifecycle); ignored when the group is gone. */
   setOwner(key: GroupingKey, owner: OwnerRef | undefined): Promise<void>;
   get(key: GroupingKey): GroupView | undefined;
@@ -67,12 +83,21 @@ export interface GroupStore {
   readonly seriesCount: number;
   /** The groups and series attributed to a namespace, for per-namespace quotas. */
   namespaceUsage(namespace: string): NamespaceUsage;
+  /** Renders everything stored merged with `own` (Lethe's own metric families). Marks nothing. */
+  scrapeText(own: readonly MetricFamily[]): string;
+  scrapeProtobuf(own: readonly MetricFamily[]): Uint8Array[];
   /**
-   * Renders everything stored merged with `own` (Lethe's own metric families), and marks the
-   * groups as scraped at `now`.
+   * The groups that a rendering made in this same turn serves (rendering is synchronous) whose
+   * latest push no scrape has confirmed yet, at their generations. Empty when this replica serves
+   * no groups.
    */
-  scrapeText(own: readonly MetricFamily[], now: number): string;
-  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[];
+  scrapeToken(): ScrapeToken;
+  /**
+   * Marks the groups of `token` as scraped at `now` (their `scrapedAt`), each only while it still
+   * has the generation it was rendered at: a push that came during the response is not marked.
+   * With Redis the mark is stored there, so every replica (a new leader too) sees it.
+   */
+  confirmScraped(token: ScrapeToken, now: number): Promise<void>;
   /** False when the store cannot take writes (e.g. the persistence file failed). */
   healthy(): boolean;
   close(): Promise<void>;

@@ -14,7 +14,7 @@ import {
   type StoredFamily,
 } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult } from './group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, WipeListener } from './group-store.js';
 import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
 import { Journal, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
 import { RenderCache } from './render-cache.js';
@@ -46,6 +46,11 @@ export interface ChangeMeta {
   readonly owner: OwnerRef | undefined;
   /** The writer's push generation of the group, when it keeps one (Redis); else the view numbers pushes itself. */
   readonly generation?: number;
+  /**
+   * When the writer keeps the scrape mark (Redis): the time a scrape confirmed the group's latest
+   * push; absent while none has.
+   */
+  readonly scrapedAt?: number;
 }
 
 /** A change already checked and stored elsewhere (the Redis backend), for a local view to apply. */
@@ -307,12 +312,17 @@ export class LocalGroupStore implements GroupStore {
           this.groups_.set(state.key.id, state);
           this.usage.track(state.key.id, meta.attribution.namespace, state.data);
           this.link(state);
+          this.setScraped(state, meta.scrapedAt);
           return;
         }
-        if (existing.lastPushAt !== meta.lastPushAt) existing.scrapedAt = undefined;
-        if (existing.lastPushAt !== meta.lastPushAt || existing.lastFailureAt !== meta.lastFailureAt) {
+        const pushed = existing.lastPushAt !== meta.lastPushAt;
+        if (pushed || existing.lastFailureAt !== meta.lastFailureAt) {
           existing.generation = meta.generation ?? ++this.generations;
+        } else if (meta.generation !== undefined) {
+          existing.generation = meta.generation;
         }
+        if (meta.generation !== undefined) this.setScraped(existing, meta.scrapedAt);
+        else if (pushed) this.setScraped(existing, undefined);
         existing.lastPushAt = meta.lastPushAt;
         existing.lastFailureAt = meta.lastFailureAt;
         existing.attribution = meta.attribution;
@@ -334,6 +344,7 @@ export class LocalGroupStore implements GroupStore {
         if (written.state !== undefined) {
           written.state.owner = meta.owner;
           if (meta.generation !== undefined) written.state.generation = meta.generation;
+          if (meta.scrapedAt !== undefined) this.setScraped(written.state, meta.scrapedAt);
         }
         return;
       }
@@ -385,10 +396,16 @@ export class LocalGroupStore implements GroupStore {
     for (const state of [...this.excluded]) this.link(state);
   }
 
-  async wipe(): Promise<number> {
-    const keys = [...this.groups_.values()].map((s) => s.key);
-    await Promise.all(keys.map((k) => this.delete(k)));
-    return keys.length;
+  async wipe(onDeleted?: WipeListener): Promise<number> {
+    let count = 0;
+    await Promise.all(
+      [...this.groups_.values()].map(async ({ key, owner }) => {
+        if (!(await this.delete(key))) return;
+        count++;
+        onDeleted?.(key, owner);
+      }),
+    );
+    return count;
   }
 
   setOwner(key: GroupingKey, owner: OwnerRef | undefined): Promise<void> {
@@ -457,21 +474,33 @@ export class LocalGroupStore implements GroupStore {
     return this.excluded.size;
   }
 
-  private markScraped(now: number): void {
-    for (const state of this.unscraped) state.scrapedAt = now;
-    this.unscraped.clear();
+  /** Sets or clears the scrape mark, keeping the set of served groups no scrape has confirmed. */
+  private setScraped(state: GroupState, at: number | undefined): void {
+    state.scrapedAt = at;
+    if (at === undefined && state.excludedReason === undefined) this.unscraped.add(state);
+    else this.unscraped.delete(state);
   }
 
-  scrapeText(own: readonly MetricFamily[], now: number): string {
-    const text = this.render.renderText(own);
-    this.markScraped(now);
-    return text;
+  scrapeText(own: readonly MetricFamily[]): string {
+    return this.render.renderText(own);
   }
 
-  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[] {
-    const parts = this.render.renderProtobuf(own);
-    this.markScraped(now);
-    return parts;
+  scrapeProtobuf(own: readonly MetricFamily[]): Uint8Array[] {
+    return this.render.renderProtobuf(own);
+  }
+
+  scrapeToken(): ScrapeToken {
+    const groups: { key: GroupingKey; generation: number }[] = [];
+    for (const state of this.unscraped) if (state.excludedReason === undefined) groups.push({ key: state.key, generation: state.generation });
+    return { groups };
+  }
+
+  confirmScraped(token: ScrapeToken, now: number): Promise<void> {
+    for (const { key, generation } of token.groups) {
+      const state = this.groups_.get(key.id);
+      if (state !== undefined && state.generation === generation && state.scrapedAt === undefined) this.setScraped(state, now);
+    }
+    return Promise.resolve();
   }
 
   healthy(): boolean {

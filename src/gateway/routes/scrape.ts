@@ -1,6 +1,9 @@
 import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { F, errorFields } from '../../observability/index.js';
+import type { ScrapeToken } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
 
 const gzipAsync = promisify(gzip);
@@ -21,6 +24,37 @@ export function wantsProtobuf(accept: string | undefined): boolean {
   return false;
 }
 
+/**
+ * Whether a GET of the metrics path comes from a scraper, whose complete response confirms that
+ * the groups it served were scraped: its Accept names an exposition format the way Prometheus
+ * asks for one (`application/openmetrics-text`, `text/plain;version=…`, delimited protobuf of
+ * io.prometheus.client.MetricFamily), or its User-Agent matches `userAgent`
+ * (--lifecycle.scraper-user-agent). A browser, curl or the web page's API calls are not.
+ */
+export function isScraper(headers: IncomingHttpHeaders, userAgent: RegExp | undefined): boolean {
+  if (userAgent !== undefined && userAgent.test(headers['user-agent'] ?? '')) return true;
+  for (const range of (headers.accept ?? '').split(',')) {
+    const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    if (type === 'application/openmetrics-text') return true;
+    if (type === 'text/plain' && params.some((p) => p.startsWith('version='))) return true;
+    if (type === 'application/vnd.google.protobuf' && params.includes('proto=io.prometheus.client.metricfamily')) return true;
+  }
+  return false;
+}
+
+/**
+ * Confirms a scrape once the whole response is handed to the network ('finish'); a response cut
+ * off before that ('close' first: the scraper gave up or the connection broke) confirms nothing.
+ */
+function confirmOnFinish(deps: GatewayDeps, res: Response, token: ScrapeToken, renderedAt: number): void {
+  if (token.groups.length === 0) return;
+  res.once('finish', () => {
+    deps.store.confirmScraped(token, renderedAt).catch((err: unknown) => {
+      deps.logger.child({ [F.component]: 'gateway' }).warn('Failed to record scrape of metric groups', { groups: token.groups.length, [F.err]: errorFields(err) });
+    });
+  });
+}
+
 /** GET /metrics: Lethe's own metrics merged with every stored group. */
 export function scrapeHandler(deps: GatewayDeps) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -33,11 +67,13 @@ export function scrapeHandler(deps: GatewayDeps) {
     let body: Buffer | string;
     if (wantsProtobuf(req.headers.accept)) {
       res.setHeader('Content-Type', PROTOBUF_CONTENT_TYPE);
-      body = Buffer.concat(deps.store.scrapeProtobuf(own, now));
+      body = Buffer.concat(deps.store.scrapeProtobuf(own));
     } else {
       res.setHeader('Content-Type', TEXT_CONTENT_TYPE);
-      body = deps.store.scrapeText(own, now);
+      body = deps.store.scrapeText(own);
     }
+    // In the same turn as the rendering: exactly the groups (and generations) this response carries.
+    if (isScraper(req.headers, deps.config.lifecycle.scraperUserAgent)) confirmOnFinish(deps, res, deps.store.scrapeToken(), now);
     if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
       res.setHeader('Content-Encoding', 'gzip');
       body = await gzipAsync(body);
