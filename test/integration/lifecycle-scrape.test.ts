@@ -27,8 +27,12 @@ import {
   type TestLethe,
 } from './lifecycle-support.js';
 
-/** A GET of /metrics as Prometheus sends it, cut off (connection reset) once part of the body has arrived. */
-async function abortedScrape(port: number): Promise<{ received: number; contentLength: number }> {
+/**
+ * A GET of /metrics as Prometheus sends it, cut off (connection reset) once part of the body has
+ * arrived: at once, or once Lethe has answered another request meanwhile (so it sits idle with
+ * the rest of the body queued when the reset comes).
+ */
+async function abortedScrape(port: number, when: 'at once' | 'when idle'): Promise<{ received: number; contentLength: number }> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   socket.write(`GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: ${PROMETHEUS_ACCEPT}\r\nUser-Agent: Prometheus/3.16.0\r\n\r\n`);
@@ -36,6 +40,7 @@ async function abortedScrape(port: number): Promise<{ received: number; contentL
   socket.pause();
   const head = first.toString('latin1');
   const contentLength = Number(/\r\ncontent-length: (\d+)\r\n/i.exec(head)?.[1] ?? 0);
+  if (when === 'when idle') expect((await fetch(`http://127.0.0.1:${port}/-/healthy`)).status).toBe(200);
   socket.resetAndDestroy();
   await once(socket, 'close');
   return { received: first.length, contentLength };
@@ -69,7 +74,7 @@ describe('lifecycle: the scrape grace ends only with a scraper\'s complete respo
     const label = 'x'.repeat(250);
     const lines = ['# TYPE bulk gauge'];
     for (let i = 0; i < 40_000; i++) lines.push(`bulk{i="${i}",pad="${label}"} ${i}`);
-    expect(await push(lethe.port, `bulk/instance/${namespace}`, `${lines.join('\n')}\n`, { localAddress: '127.99.0.2' })).toBe(200);
+    expect(await push(lethe.port, `bulk/instance/bulk-${namespace}`, `${lines.join('\n')}\n`, { localAddress: '127.99.0.2' })).toBe(200);
 
     const job = await createJob(kc, namespace, jobBody('nightly'));
     const ip = freshIp();
@@ -98,15 +103,17 @@ describe('lifecycle: the scrape grace ends only with a scraper\'s complete respo
     await consistently(stored, { duration: 2_000 });
     expect(lethe.store.get(group.key)?.scrapedAt).toBeUndefined();
 
-    const cut = await abortedScrape(lethe.port);
-    expect(cut.contentLength).toBeGreaterThan(10_000_000);
-    expect(cut.received).toBeLessThan(cut.contentLength);
-    await consistently(stored, { duration: 2_000 });
-    expect(lethe.store.get(group.key)?.scrapedAt).toBeUndefined();
+    for (const when of ['at once', 'when idle'] as const) {
+      const cut = await abortedScrape(lethe.port, when);
+      expect(cut.contentLength).toBeGreaterThan(10_000_000);
+      expect(cut.received).toBeLessThan(cut.contentLength);
+      await consistently(stored, { duration: 2_000 });
+      expect({ when, scrapedAt: lethe.store.get(group.key)?.scrapedAt }).toEqual({ when, scrapedAt: undefined });
+    }
 
     await scrape(lethe.port);
     await eventually(() => expect(stored()).toBe(false), { timeout: 15_000 });
     expect(await deletedCount(lethe, 'job-deleted')).toBe(before + 1);
-    await push(lethe.port, `bulk/instance/${namespace}`, '', { method: 'DELETE' });
+    await push(lethe.port, `bulk/instance/bulk-${namespace}`, '', { method: 'DELETE' });
   }, TIMEOUT);
 });

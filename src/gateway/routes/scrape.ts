@@ -43,12 +43,17 @@ export function isScraper(headers: IncomingHttpHeaders, userAgent: RegExp | unde
 }
 
 /**
- * Confirms a scrape once the whole response is handed to the network ('finish'); a response cut
- * off before that ('close' first: the scraper gave up or the connection broke) confirms nothing.
+ * Confirms a scrape once the whole response is handed to the network ('finish'). A response cut
+ * off before that (the scraper gave up, the connection broke, a timeout here) confirms nothing:
+ * 'close' comes without 'finish', as server.ts's clientError handling makes it; a plain Node
+ * server that leaves such a socket to close later still emits 'finish' with the body unsent, but
+ * the socket is destroyed by then, while a completed response leaves it open until after 'finish'.
  */
 function confirmOnFinish(deps: GatewayDeps, res: Response, token: ScrapeToken, renderedAt: number): void {
-  if (token.groups.length === 0) return;
+  const socket = res.socket;
+  if (token.groups.length === 0 || socket === null) return;
   res.once('finish', () => {
+    if (socket.destroyed || socket.errored !== null) return;
     deps.store.confirmScraped(token, renderedAt).catch((err: unknown) => {
       deps.logger.child({ [F.component]: 'gateway' }).warn('Failed to record scrape of metric groups', { groups: token.groups.length, [F.err]: errorFields(err) });
     });
