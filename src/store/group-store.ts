@@ -48,7 +48,7 @@ export interface ScrapeToken {
   readonly groups: readonly { readonly key: GroupingKey; readonly generation: number }[];
 }
 
-/** Called by `wipe` for each group it deleted, once the deletion is durable. */
+/** Called by `wipe` for each group it deleted, as soon as the deletion is applied (it cannot be undone then). */
 export type WipeListener = (key: GroupingKey, owner: OwnerRef | undefined) => void;
 
 /**
@@ -71,8 +71,8 @@ export interface GroupStore {
   delete(key: GroupingKey, options?: DeleteOptions): Promise<boolean>;
   /**
    * Deletes every group stored at this moment; resolves with the count. `onDeleted` hears of each
-   * deletion as it becomes durable, also when the wipe fails part way (it then rejects with the
-   * count done so far in its message).
+   * deletion, also when the wipe fails part way and rejects (the Redis store then rejects with an
+   * UnavailableError whose message has the count done so far).
    */
   wipe(onDeleted?: WipeListener): Promise<number>;
   /** Sets the owner of a group (lifecycle); ignored when the group is gone. */

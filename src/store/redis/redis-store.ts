@@ -272,12 +272,12 @@ export class RedisGroupStore implements GroupStore {
         if (reply[0] !== 1) return;
         count++;
         onDeleted?.(parseGroupValue(reply[2]).key, parseOwner(reply[3]));
-        await this.feed.caughtUp(reply[1]);
+        await this.settle(reply[1]);
       }),
     );
     for (const result of results) {
       if (result.status === 'fulfilled') continue;
-      const why = this.transientReason(result.reason);
+      const why = result.reason instanceof LetheError ? result.reason.message : this.transientReason(result.reason);
       throw new UnavailableError(
         ErrorCode.storeUnavailable,
         `store unavailable: Redis at ${this.where} failed during the wipe (${why}) after ${count} of ${gids.length} groups were deleted; the others are still stored, retry the wipe`,
