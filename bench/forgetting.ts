@@ -38,6 +38,7 @@ import { createLifecycleMetrics, createLogger, type Logger } from '../src/observ
 import { LocalGroupStore } from '../src/store/index.js';
 import { startLethe, type RunningLethe } from '../src/wiring/index.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../test/harness/control-plane.js';
+import { PROMETHEUS_HEADERS } from '../test/harness/scrapers.js';
 
 /** One row of the benchmark table; `id` is the runner's row id, `lethe` the value in `unit`. */
 export interface ForgettingRow {
@@ -253,7 +254,7 @@ export async function loopPass(objects: number, runs: number): Promise<number[]>
     const stored = store.get(g.key);
     if (stored?.owner === undefined && g.owner !== undefined) await store.setOwner(g.key, { ...g.owner, resolvedFor: stored?.lastPushAt ?? now });
   }
-  store.scrapeText([], now);
+  await store.confirmScraped(store.scrapeToken(), now);
   const { snapshot } = world;
   const lists = {
     namespaces: [...snapshot.namespaces.values()],
@@ -305,7 +306,8 @@ function scraper(port: number): Scraper {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const text = (): Promise<string> =>
     new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/metrics', agent }, (res) => {
+      // As Prometheus: only a scraper's complete response ends a group's scrape grace.
+      const req = request({ host: '127.0.0.1', port, path: '/metrics', agent, headers: PROMETHEUS_HEADERS }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`/metrics answered ${res.statusCode ?? 0}`))));

@@ -47,6 +47,8 @@ export interface Config {
     readonly ttlMs: number;
     readonly keepLast: number;
     readonly maxGraceMs: number;
+    /** Besides a Prometheus Accept header, a User-Agent that marks a scrape request as a scraper's; undefined: none. */
+    readonly scraperUserAgent: RegExp | undefined;
     readonly keepUntilSuperseded: boolean;
     readonly overdueAfterMs: number;
     readonly resyncIntervalMs: number;
@@ -198,6 +200,7 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       ttlMs: c['lifecycle.ttl'],
       keepLast: c['lifecycle.keep-last'],
       maxGraceMs: c['lifecycle.max-grace'],
+      scraperUserAgent: c['lifecycle.scraper-user-agent'],
       keepUntilSuperseded: c['lifecycle.keep-until-superseded'],
       overdueAfterMs: c['lifecycle.overdue-after'],
       resyncIntervalMs: c['lifecycle.resync-interval'],

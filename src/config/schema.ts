@@ -33,6 +33,17 @@ const list = z.string().transform((text) => text.split(',').map((item) => item.t
 
 const path = z.string().regex(/^\/[^\s]*$/, 'must start with /');
 
+/** A JavaScript regular expression; '' is none. */
+const regex = z.string().transform((text, ctx) => {
+  if (text === '') return undefined;
+  try {
+    return new RegExp(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a regular expression: ${err instanceof Error ? err.message : String(err)}` });
+    return z.NEVER;
+  }
+});
+
 export type FlagName = keyof z.input<typeof configSchema>;
 
 export interface FlagSpec {
@@ -76,6 +87,7 @@ export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'lifecycle.ttl': { description: 'Delete a group not pushed for this long, unless an annotation or MetricsGroup says otherwise; 0 keeps groups until their owner goes.', default: '0' },
   'lifecycle.keep-last': { description: 'Keep only this many most recently pushed groups of one owner (a CronJob counts its runs together); 0 keeps all.', default: '0' },
   'lifecycle.max-grace': { description: 'Before deleting a group, wait for Prometheus to scrape its last push, but at most this long after that push.', default: '5m' },
+  'lifecycle.scraper-user-agent': { description: 'A GET of the metrics path ends the scrape grace of the groups it served only when its response was sent completely to a scraper: a request whose Accept names a Prometheus exposition format, or whose User-Agent matches this regular expression (empty: the Accept only).', default: '^Prometheus/' },
   'lifecycle.keep-until-superseded': { description: 'Keep the groups of a CronJob run whose Job was deleted until a newer run of the CronJob has pushed.', default: 'true', boolean: true },
   'lifecycle.overdue-after': { description: 'A scheduled run is overdue when its push has not come this long after the run; 0 means by the next scheduled run.', default: '0' },
   'lifecycle.resync-interval': { description: 'Look at every group at least this often, even when nothing in the cluster changed.', default: '30s' },
@@ -129,6 +141,7 @@ export const configSchema = z
     'lifecycle.ttl': duration,
     'lifecycle.keep-last': count(0),
     'lifecycle.max-grace': duration,
+    'lifecycle.scraper-user-agent': regex,
     'lifecycle.keep-until-superseded': bool,
     'lifecycle.overdue-after': duration,
     'lifecycle.resync-interval': duration.pipe(z.number().min(1000, 'must be at least 1s')),

@@ -1,11 +1,8 @@
-import { describeOwner, type DeletionReason, type GroupingKey, type OwnerRef } from '../model/index.js';
+import { describeOwner, type DeletionReason, type OwnerRef } from '../model/index.js';
 
 /** Words for logs, Events and metric labels. Pure. */
 
-/** `job="backup",instance="a"`: a grouping key as people read it. */
-export function describeKey(key: GroupingKey): string {
-  return key.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(',');
-}
+export { describeKey } from '../model/index.js';
 
 const groupsWord = (n: number): string => (n === 1 ? '1 metric group' : `${n} metric groups`);
 
@@ -27,6 +24,8 @@ export function deletionMessage(reason: DeletionReason, subject: OwnerRef | unde
       return `${what} of ${who} beyond its keepLast most recent`;
     case 'api-delete':
       return `${what} through the API`;
+    case 'wipe':
+      return `${what} by a wipe through the admin API`;
     default: {
       const never: never = reason;
       return never;

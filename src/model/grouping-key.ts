@@ -47,6 +47,11 @@ export function jobOf(key: GroupingKey): string {
   return key.labels.find((l) => l.name === 'job')?.value ?? '';
 }
 
+/** `job="backup",instance="a"`: a grouping key as people read it (logs, Events). */
+export function describeKey(key: GroupingKey): string {
+  return key.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(',');
+}
+
 /** Labels of the key as a plain object (for JSON and display). */
 export function labelsObject(key: GroupingKey): Record<string, string> {
   return Object.fromEntries(key.labels.map((l) => [l.name, l.value]));

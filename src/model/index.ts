@@ -1,6 +1,7 @@
 export type { Bucket, Histogram, Label, Metric, MetricFamily, MetricType, Quantile, Summary } from './metric.js';
 export {
   decodeBase64Segment,
+  describeKey,
   groupingKeyOf,
   isValidLabelName,
   jobOf,

@@ -10,7 +10,8 @@ export type DeletionReason =
   | 'metricsgroup-deleted'
   | 'ttl-expired'
   | 'keep-last-exceeded'
-  | 'api-delete';
+  | 'api-delete'
+  | 'wipe';
 
 export const DELETION_REASONS: readonly DeletionReason[] = [
   'job-deleted',
@@ -21,6 +22,7 @@ export const DELETION_REASONS: readonly DeletionReason[] = [
   'ttl-expired',
   'keep-last-exceeded',
   'api-delete',
+  'wipe',
 ];
 
 /** What an owner's deletion does to its groups: delete them, or leave them to their namespace. */

@@ -53,6 +53,18 @@ export interface StoreHealth {
 }
 
 /**
+ * What one rendering of the scrape served that no scrape had confirmed yet: each such group with
+ * the generation it was rendered at. The gateway hands it back to `confirmScraped` only once a
+ * scraper has received the whole response.
+ */
+export interface ScrapeToken {
+  readonly groups: readonly { readonly key: GroupingKey; readonly generation: number }[];
+}
+
+/** Called by `wipe` for each group it deleted, as soon as the deletion is applied (it cannot be undone then). */
+export type WipeListener = (key: GroupingKey, owner: OwnerRef | undefined) => void;
+
+/**
  * The store port. Gateway and lifecycle use only this; the backend (embedded file store,
  * later Redis) stays hidden behind it. Every write is applied in call order, so a push that
  * is answered 200 implies every earlier delete was applied.
@@ -70,8 +82,12 @@ export interface GroupStore {
    * with the deletion.
    */
   delete(key: GroupingKey, options?: DeleteOptions): Promise<boolean>;
-  /** Deletes every group stored at this moment; resolves with the count. */
-  wipe(): Promise<number>;
+  /**
+   * Deletes every group stored at this moment; resolves with the count. `onDeleted` hears of each
+   * deletion, also when the wipe fails part way and rejects (the Redis store then rejects with an
+   * UnavailableError whose message has the count done so far).
+   */
+  wipe(onDeleted?: WipeListener): Promise<number>;
   /** Sets the owner of a group (lifecycle); ignored when the group is gone. */
   setOwner(key: GroupingKey, owner: OwnerRef | undefined): Promise<void>;
   get(key: GroupingKey): GroupView | undefined;
@@ -80,6 +96,9 @@ export interface GroupStore {
   readonly seriesCount: number;
   /** The groups and series attributed to a namespace, for per-namespace quotas. */
   namespaceUsage(namespace: string): NamespaceUsage;
+  /** Renders everything stored merged with `own` (Lethe's own metric families). Marks nothing. */
+  scrapeText(own: readonly MetricFamily[]): string;
+  scrapeProtobuf(own: readonly MetricFamily[]): Uint8Array[];
   /**
    * Runs `read` once every write applied so far is durable or undone, before any later write
    * is applied, and resolves with its result. Scrapes and the API render inside it, so they
@@ -87,11 +106,17 @@ export interface GroupStore {
    */
   settled<T>(read: () => T): Promise<T>;
   /**
-   * Renders everything stored merged with `own` (Lethe's own metric families), and marks the
-   * groups as scraped at `now`. Call it inside settled().
+   * The groups that a rendering made in this same turn serves (rendering is synchronous) whose
+   * latest push no scrape has confirmed yet, at their generations. Empty when this replica serves
+   * no groups. Take it inside the same settled() read as the rendering.
    */
-  scrapeText(own: readonly MetricFamily[], now: number): string;
-  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[];
+  scrapeToken(): ScrapeToken;
+  /**
+   * Marks the groups of `token` as scraped at `now` (their `scrapedAt`), each only while it still
+   * has the generation it was rendered at: a push that came during the response is not marked.
+   * With Redis the mark is stored there, so every replica (a new leader too) sees it.
+   */
+  confirmScraped(token: ScrapeToken, now: number): Promise<void>;
   /** Whether the store takes writes now (readiness). */
   health(): StoreHealth;
   close(): Promise<void>;

@@ -1,4 +1,15 @@
-export type { DeleteOptions, GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult, ScrapeFormat, StoreHealth } from './group-store.js';
+export type {
+  DeleteOptions,
+  GroupStore,
+  NamespaceGuard,
+  NamespaceUsage,
+  PushRequest,
+  PushResult,
+  ScrapeFormat,
+  ScrapeToken,
+  StoreHealth,
+  WipeListener,
+} from './group-store.js';
 export type { PersistenceFailure, PersistenceOp } from './journal.js';
 export { LocalGroupStore } from './local-store.js';
 export { otherNamespaceError } from './namespaces.js';

@@ -14,7 +14,7 @@ import {
   type StoredFamily,
 } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, StoreHealth } from './group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, WipeListener } from './group-store.js';
 import { GroupState, type GroupSnapshot } from './group-state.js';
 import { Journal, type JournalHooks, type PersistenceFailure } from './journal.js';
 import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
@@ -60,6 +60,11 @@ export interface ChangeMeta {
   readonly owner: OwnerRef | undefined;
   /** The writer's push generation of the group, when it keeps one (Redis); else the view numbers pushes itself. */
   readonly generation?: number;
+  /**
+   * When the writer keeps the scrape mark (Redis): the time a scrape confirmed the group's latest
+   * push; absent while none has.
+   */
+  readonly scrapedAt?: number;
 }
 
 /** A change already checked and stored elsewhere (the Redis backend), for a local view to apply. */
@@ -356,12 +361,17 @@ export class LocalGroupStore implements GroupStore {
           this.groups_.set(state.key.id, state);
           this.usage.track(state.key.id, meta.attribution.namespace, state.data);
           this.link(state);
+          this.setScraped(state, meta.scrapedAt);
           return;
         }
-        if (existing.lastPushAt !== meta.lastPushAt) existing.scrapedAt = undefined;
-        if (existing.lastPushAt !== meta.lastPushAt || existing.lastFailureAt !== meta.lastFailureAt) {
+        const pushed = existing.lastPushAt !== meta.lastPushAt;
+        if (pushed || existing.lastFailureAt !== meta.lastFailureAt) {
           existing.generation = meta.generation ?? ++this.generations;
+        } else if (meta.generation !== undefined) {
+          existing.generation = meta.generation;
         }
+        if (meta.generation !== undefined) this.setScraped(existing, meta.scrapedAt);
+        else if (pushed) this.setScraped(existing, undefined);
         existing.lastPushAt = meta.lastPushAt;
         existing.lastFailureAt = meta.lastFailureAt;
         existing.attribution = meta.attribution;
@@ -383,6 +393,7 @@ export class LocalGroupStore implements GroupStore {
         if (written.state !== undefined) {
           written.state.owner = meta.owner;
           if (meta.generation !== undefined) written.state.generation = meta.generation;
+          if (meta.scrapedAt !== undefined) this.setScraped(written.state, meta.scrapedAt);
         }
         return;
       }
@@ -442,11 +453,18 @@ export class LocalGroupStore implements GroupStore {
     }
   }
 
-  wipe(): Promise<number> {
+  wipe(onDeleted?: WipeListener): Promise<number> {
     return this.barrier.write(async () => {
-      const keys = [...this.groups_.values()].map((s) => s.key);
-      await Promise.all(keys.map((k) => this.applyDelete(k, {})));
-      return keys.length;
+      let count = 0;
+      await Promise.all(
+        [...this.groups_.values()].map(async ({ key, owner }) => {
+          // Resolves once the deletion is durable: it cannot be undone any more.
+          if (!(await this.applyDelete(key, {}))) return;
+          count++;
+          onDeleted?.(key, owner);
+        }),
+      );
+      return count;
     });
   }
 
@@ -530,21 +548,33 @@ export class LocalGroupStore implements GroupStore {
     return this.barrier.read(read);
   }
 
-  private markScraped(now: number): void {
-    for (const state of this.unscraped) state.scrapedAt = now;
-    this.unscraped.clear();
+  /** Sets or clears the scrape mark, keeping the set of served groups no scrape has confirmed. */
+  private setScraped(state: GroupState, at: number | undefined): void {
+    state.scrapedAt = at;
+    if (at === undefined && state.excludedReason === undefined) this.unscraped.add(state);
+    else this.unscraped.delete(state);
   }
 
-  scrapeText(own: readonly MetricFamily[], now: number): string {
-    const text = this.render.renderText(own);
-    this.markScraped(now);
-    return text;
+  scrapeText(own: readonly MetricFamily[]): string {
+    return this.render.renderText(own);
   }
 
-  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[] {
-    const parts = this.render.renderProtobuf(own);
-    this.markScraped(now);
-    return parts;
+  scrapeProtobuf(own: readonly MetricFamily[]): Uint8Array[] {
+    return this.render.renderProtobuf(own);
+  }
+
+  scrapeToken(): ScrapeToken {
+    const groups: { key: GroupingKey; generation: number }[] = [];
+    for (const state of this.unscraped) if (state.excludedReason === undefined) groups.push({ key: state.key, generation: state.generation });
+    return { groups };
+  }
+
+  confirmScraped(token: ScrapeToken, now: number): Promise<void> {
+    for (const { key, generation } of token.groups) {
+      const state = this.groups_.get(key.id);
+      if (state !== undefined && state.generation === generation && state.scrapedAt === undefined) this.setScraped(state, now);
+    }
+    return Promise.resolve();
   }
 
   health(): StoreHealth {

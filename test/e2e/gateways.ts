@@ -20,6 +20,8 @@ export interface GatewayFlags {
   readonly lifecycle?: boolean;
   readonly disableConsistencyCheck?: boolean;
   readonly persistenceFile?: string;
+  /** More flags, for Lethe only. */
+  readonly lethe?: readonly string[];
 }
 
 export interface Gateway {
@@ -83,7 +85,7 @@ function flagArgs(flags: GatewayFlags): string[] {
 export async function startGateway(kind: GatewayKind, flags: GatewayFlags = {}): Promise<Gateway> {
   const port = await freePort();
   const listen = `--web.listen-address=127.0.0.1:${port}`;
-  const args = [listen, ...flagArgs(flags)];
+  const args = [listen, ...flagArgs(flags), ...(kind === 'lethe' ? (flags.lethe ?? []) : [])];
   const logDir = join(repoRoot, 'test-artifacts', 'e2e');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${kind}-${port}.log`);

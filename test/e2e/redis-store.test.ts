@@ -8,6 +8,7 @@ import { RedisGroupStore, type RedisStoreOptions } from '../../src/store/index.j
 import { FakeClock, family, key, sample } from '../harness/builders.js';
 import { eventually } from '../harness/eventually.js';
 import { RedisServer } from '../harness/redis.js';
+import { TcpProxy } from '../harness/tcp-proxy.js';
 import { describeStoreContract, post, put } from '../unit/store/contract.js';
 
 // The store contract and the multi-replica behaviour of the Redis backend, against a real
@@ -59,7 +60,7 @@ describe('RedisGroupStore with several replicas', () => {
     const b = await open('replicas1:');
     await a.push(put(key('j', '/instance/i'), family('m', 'counter', [sample(3)])));
     await eventually(() => expect(b.get(key('j', '/instance/i'))?.families.get('m')?.family.metrics[0]?.value).toBe(3));
-    expect(b.scrapeText([], 0)).toBe(a.scrapeText([], 0));
+    expect(b.scrapeText([])).toBe(a.scrapeText([]));
     await b.delete(key('j', '/instance/i'));
     await eventually(() => expect(a.groupCount).toBe(0));
   });
@@ -71,7 +72,7 @@ describe('RedisGroupStore with several replicas', () => {
     await a.setOwner(key('j', '/instance/8'), { kind: 'Job', namespace: 'ns', name: 'x', uid: 'u' });
     const b = await open('replicas2:');
     expect(b.groupCount).toBe(450);
-    expect(b.scrapeText([], 0)).toBe(a.scrapeText([], 0));
+    expect(b.scrapeText([])).toBe(a.scrapeText([]));
     expect(b.get(key('j', '/instance/8'))?.owner?.uid).toBe('u');
   });
 
@@ -93,9 +94,9 @@ describe('RedisGroupStore with several replicas', () => {
       expect([sa.ok, sb.ok].filter(Boolean)).toHaveLength(1);
     }
     // Both views agree, and every stored name has one type.
-    await eventually(() => expect(b.scrapeText([], 0)).toBe(a.scrapeText([], 0)));
+    await eventually(() => expect(b.scrapeText([])).toBe(a.scrapeText([])));
     const types = new Map<string, Set<string>>();
-    for (const line of a.scrapeText([], 0).split('\n')) {
+    for (const line of a.scrapeText([]).split('\n')) {
       const m = /^# TYPE (\S+) (\S+)$/.exec(line);
       if (m) types.set(m[1]!, (types.get(m[1]!) ?? new Set()).add(m[2]!));
     }
@@ -115,17 +116,99 @@ describe('RedisGroupStore with several replicas', () => {
   test('only the lease holder serves pushed groups; another takes over when it closes', async () => {
     const stores = await Promise.all([0, 1, 2].map((i) => open('replicas5:', { lease: { identity: `r${i}`, durationMs: 1_500 } })));
     await stores[0]!.push(put(key('j'), family('served')));
-    const serving = (): RedisGroupStore[] => stores.filter((s) => s.scrapeText([], 0).includes('served{'));
+    const serving = (): RedisGroupStore[] => stores.filter((s) => s.scrapeText([]).includes('served{'));
     await eventually(() => expect(serving()).toHaveLength(1), { timeout: 10_000 });
     const holder = serving()[0]!;
     expect(holder.leadership?.isLeader()).toBe(true);
     // Non-holders still render Lethe's own metrics.
     const other = stores.find((s) => s !== holder)!;
-    expect(other.scrapeText([family('lethe_up', 'gauge', [sample(1)])], 0)).toBe('# TYPE lethe_up gauge\nlethe_up 1\n');
+    expect(other.scrapeText([family('lethe_up', 'gauge', [sample(1)])])).toBe('# TYPE lethe_up gauge\nlethe_up 1\n');
     await holder.close();
     opened.splice(opened.indexOf(holder), 1);
     const rest = stores.filter((s) => s !== holder);
-    await eventually(() => expect(rest.filter((s) => s.scrapeText([], 0).includes('served{'))).toHaveLength(1), { timeout: 10_000 });
+    await eventually(() => expect(rest.filter((s) => s.scrapeText([]).includes('served{'))).toHaveLength(1), { timeout: 10_000 });
+  });
+
+  test('a confirmed scrape is shared: every replica, and one opened later, sees the mark; a push ends it everywhere', async () => {
+    const a = await open('replicas7:');
+    const b = await open('replicas7:');
+    const k = key('j', '/instance/i');
+    await a.push(put(k, family('m')));
+    await eventually(() => expect(b.get(k)).toBeDefined());
+    const token = a.scrapeToken();
+    expect(token.groups.map((g) => g.key.id)).toEqual([k.id]);
+    await a.confirmScraped(token, 4242);
+    expect(a.get(k)?.scrapedAt).toBe(4242);
+    await eventually(() => expect(b.get(k)?.scrapedAt).toBe(4242));
+    // A new leader (here: a replica started now) does not wait for a scrape again.
+    const c = await open('replicas7:');
+    expect(c.get(k)?.scrapedAt).toBe(4242);
+    expect(c.scrapeToken().groups).toEqual([]);
+    // An owner change keeps the mark; a push on any replica ends it on all.
+    await b.setOwner(k, { kind: 'Job', namespace: 'ns', name: 'x', uid: 'u' });
+    await eventually(() => expect(c.get(k)?.owner?.uid).toBe('u'));
+    expect(c.get(k)?.scrapedAt).toBe(4242);
+    await b.push(put(k, family('m')));
+    await eventually(() => expect([a, b, c].map((s) => s.get(k)?.scrapedAt)).toEqual([undefined, undefined, undefined]));
+  });
+
+  test('data written before generations and scrape marks (no gen, no scraped) reads as generation 0, unscraped', async () => {
+    const raw = redis.client();
+    try {
+      const a = await open('replicas8:');
+      const k = key('old');
+      await a.push(put(k, family('m')));
+      await a.confirmScraped(a.scrapeToken(), 7);
+      await raw.del('replicas8:gen', 'replicas8:scraped');
+      const b = await open('replicas8:');
+      expect(b.get(k)?.generation).toBe(0);
+      expect(b.get(k)?.scrapedAt).toBeUndefined();
+      // A push takes a generation; a deletion on 0 then keeps the group, one on the new generation removes it.
+      await b.push(put(k, family('m')));
+      const now = b.get(k)?.generation ?? -1;
+      expect(now).toBeGreaterThan(0);
+      expect(await b.delete(k, { ifGeneration: 0 })).toBe(false);
+      expect(await b.delete(k, { ifGeneration: now })).toBe(true);
+      // And a group without a generation is deleted on 0, as its view shows it.
+      await b.push(put(key('old2'), family('m2')));
+      await raw.hdel('replicas8:gen', key('old2').id);
+      const c = await open('replicas8:');
+      expect(c.get(key('old2'))?.generation).toBe(0);
+      expect(await c.delete(key('old2'), { ifGeneration: 0 })).toBe(true);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  test('a wipe that loses Redis part way rejects with a 503 naming how many groups it deleted', async () => {
+    // Through a proxy that lets the wipe's commands trickle, so that the kill lands in its middle.
+    const proxy = await TcpProxy.start(redis.port);
+    const raw = redis.client();
+    try {
+      const a = await open('replicas9:', { url: `redis://127.0.0.1:${proxy.port}` });
+      const total = 300;
+      for (let i = 0; i < total; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, (_, j) => a.push(put(key('w', `/instance/${i + j}`), family('m')))));
+      }
+      expect(await a.delete(key('none'))).toBe(false); // loads the delete script: the wipe sends only its hash
+      expect(proxy.throttle('$5\r\nlethe\r\n', 10)).toBe(1);
+      const deleted: string[] = [];
+      const wiping = a.wipe((k) => deleted.push(k.id));
+      await eventually(async () => expect(Number(await raw.hlen('replicas9:groups'))).toBeLessThan(total), { timeout: 10_000, interval: 5 });
+      await redis.kill();
+      const err = await wiping.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).message).toMatch(new RegExp(`failed during the wipe \\(not connected\\) after ${deleted.length} of ${total} groups were deleted`));
+      expect(deleted.length).toBeGreaterThan(0);
+      expect(deleted.length).toBeLessThan(total);
+    } finally {
+      raw.disconnect();
+      await proxy.stop();
+      if (!redis.running) await redis.restart();
+    }
   });
 
   test('pushes while Redis is down get a 503 error; the view recovers when it returns', async () => {

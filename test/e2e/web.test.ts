@@ -31,6 +31,7 @@ import {
 import { createLogger, createMetrics } from '../../src/observability/index.js';
 import { LocalGroupStore, type GroupStore } from '../../src/store/index.js';
 import { eventually } from '../harness/eventually.js';
+import { PROMETHEUS_HEADERS } from '../harness/scrapers.js';
 import { getJson, rawRequest, startGateway, type Gateway } from './gateways.js';
 
 jest.setTimeout(60_000);
@@ -158,7 +159,7 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
     await push(base, '/metrics/job/nightly-report', '# TYPE report_rows gauge\nreport_rows 1200\n');
     await push(base, `/metrics/job@base64/${Buffer.from(XSS_JOB).toString('base64url')}`, 'markup_test 1\n');
     // Prometheus scrapes these four; the next group is pushed after that scrape.
-    expect((await rawRequest(gateway, { method: 'GET', path: '/metrics' })).status).toBe(200);
+    expect((await rawRequest(gateway, { method: 'GET', path: '/metrics', headers: PROMETHEUS_HEADERS })).status).toBe(200);
     await push(base, '/metrics/job/etl/instance/shard-0', 'etl_rows_loaded 42\n');
     // A push the consistency check refuses (backup_bytes_total is a counter): the failure is newer than the push.
     await push(base, '/metrics/job/nightly-report', '# TYPE backup_bytes_total gauge\nbackup_bytes_total 1\n', 400);
@@ -382,7 +383,7 @@ describe('web page with lifecycle insight, under a route prefix', () => {
     const base = `${origin()}${PREFIX}`;
     const as = (token: string) => ({ Authorization: `Bearer ${token}` });
     const scrape = async (): Promise<void> => {
-      expect((await rawRequest({ port: server?.port ?? 0 }, { method: 'GET', path: `${PREFIX}/metrics` })).status).toBe(200);
+      expect((await rawRequest({ port: server?.port ?? 0 }, { method: 'GET', path: `${PREFIX}/metrics`, headers: PROMETHEUS_HEADERS })).status).toBe(200);
     };
     minutesAgo(183);
     await push(base, '/metrics/job/backup/instance/db1', '# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.7e+09\n# TYPE backup_bytes_total counter\nbackup_bytes_total 1.5e+10\n', 200, as('team-a/backup-28512345-x7k2p/backup-28512345/backup'));

@@ -22,6 +22,7 @@ import { createLogger } from '../../src/observability/index.js';
 import { startLethe, type RunningLethe } from '../../src/wiring/index.js';
 import { eventually } from '../harness/eventually.js';
 import { randomName } from '../harness/kube.js';
+import { PROMETHEUS_HEADERS } from '../harness/scrapers.js';
 
 export const TIMEOUT = 120_000;
 
@@ -113,8 +114,9 @@ export function push(port: number, path: string, body: string, options: PushOpti
   });
 }
 
-export async function scrape(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+/** A scrape as Prometheus sends it: its complete response ends the scrape grace of the groups it served. */
+export async function scrape(port: number, headers: Readonly<Record<string, string>> = PROMETHEUS_HEADERS): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers });
   return res.text();
 }
 

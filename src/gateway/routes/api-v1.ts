@@ -12,8 +12,10 @@ import {
   type MetricFamily,
   type OwnerRef,
 } from '../../model/index.js';
+import { F, errorFields } from '../../observability/index.js';
 import type { StoreHealth } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
+import { deletionReporter } from './deletions.js';
 
 /** The Pushgateway's `/api/v1` JSON, field for field. */
 
@@ -152,12 +154,23 @@ export function optionsApiHandler() {
   };
 }
 
-/** PUT /api/v1/admin/wipe: 202 at once, then every group stored at this moment is deleted. */
+/**
+ * PUT /api/v1/admin/wipe: deletes every group stored at this moment, each logged and counted with
+ * reason wipe, and answers 202 once done. A store that fails part way (Redis lost) answers 503
+ * saying how many groups were deleted; the rest stay.
+ */
 export function wipeHandler(deps: GatewayDeps) {
-  return (_req: Request, res: Response): void => {
+  const log = deps.logger.child({ [F.component]: 'gateway' });
+  return async (req: Request, res: Response): Promise<void> => {
     setApiHeaders(res);
+    try {
+      const count = await deps.store.wipe(deletionReporter(deps, log, 'wipe', req, undefined));
+      log.info('Wiped metric groups', { groups: count, [F.remote]: req.socket.remoteAddress ?? '' });
+    } catch (err) {
+      log.error('Failed to wipe metric groups', { [F.remote]: req.socket.remoteAddress ?? '', [F.err]: errorFields(err) });
+      throw err;
+    }
     res.status(202).end();
-    void deps.store.wipe();
   };
 }
 

@@ -8,6 +8,7 @@ import { writeNamespace } from '../middleware/authenticate.js';
 import { decodeBody, readBody } from '../middleware/decompress.js';
 import { checkQuotas } from '../middleware/quotas.js';
 import type { GatewayDeps, Principal } from '../types.js';
+import { deletionReporter } from './deletions.js';
 
 export interface PushTarget {
   readonly jobSegment: string;
@@ -110,15 +111,19 @@ export function pushHandler(deps: GatewayDeps, method: PushMethod) {
 
 /**
  * DELETE: removes the group with exactly this grouping key; 202 even when it did not exist. With
- * authentication on, only a group of the caller's namespace (403 otherwise; admins: any).
+ * authentication on, only a group of the caller's namespace (403 otherwise; admins: any). A group
+ * that was there is logged and counted with reason api-delete.
  */
 export function deleteHandler(deps: GatewayDeps) {
+  const log = deps.logger.child({ [F.component]: 'gateway' });
   return async (req: Request, res: Response, target: PushTarget, principal: Principal): Promise<void> => {
     const raw = await readBody(req, deps.config.limits.bodyBytes);
     await decodeBody(raw, req.headers['content-encoding'], deps.config.limits.bodyBytes);
     const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest);
     const confined = writeNamespace(deps.config, principal);
-    await guarded(deps, () => deps.store.delete(key, confined === undefined ? {} : { guard: { namespace: confined } }));
+    const owner = deps.store.get(key)?.owner;
+    const deleted = await guarded(deps, () => deps.store.delete(key, confined === undefined ? {} : { guard: { namespace: confined } }));
+    if (deleted) deletionReporter(deps, log, 'api-delete', req, principal)(key, owner);
     res.status(202).end();
   };
 }

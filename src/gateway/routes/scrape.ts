@@ -1,6 +1,9 @@
 import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { F, errorFields } from '../../observability/index.js';
+import type { ScrapeToken } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
 
 const gzipAsync = promisify(gzip);
@@ -21,6 +24,42 @@ export function wantsProtobuf(accept: string | undefined): boolean {
   return false;
 }
 
+/**
+ * Whether a GET of the metrics path comes from a scraper, whose complete response confirms that
+ * the groups it served were scraped: its Accept names an exposition format the way Prometheus
+ * asks for one (`application/openmetrics-text`, `text/plain;version=…`, delimited protobuf of
+ * io.prometheus.client.MetricFamily), or its User-Agent matches `userAgent`
+ * (--lifecycle.scraper-user-agent). A browser, curl or the web page's API calls are not.
+ */
+export function isScraper(headers: IncomingHttpHeaders, userAgent: RegExp | undefined): boolean {
+  if (userAgent !== undefined && userAgent.test(headers['user-agent'] ?? '')) return true;
+  for (const range of (headers.accept ?? '').split(',')) {
+    const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    if (type === 'application/openmetrics-text') return true;
+    if (type === 'text/plain' && params.some((p) => p.startsWith('version='))) return true;
+    if (type === 'application/vnd.google.protobuf' && params.includes('proto=io.prometheus.client.metricfamily')) return true;
+  }
+  return false;
+}
+
+/**
+ * Confirms a scrape once the whole response is handed to the network ('finish'). A response cut
+ * off before that (the scraper gave up, the connection broke, a timeout here) confirms nothing:
+ * 'close' comes without 'finish', as server.ts's clientError handling makes it; a plain Node
+ * server that leaves such a socket to close later still emits 'finish' with the body unsent, but
+ * the socket is destroyed by then, while a completed response leaves it open until after 'finish'.
+ */
+function confirmOnFinish(deps: GatewayDeps, res: Response, token: ScrapeToken, renderedAt: number): void {
+  const socket = res.socket;
+  if (token.groups.length === 0 || socket === null) return;
+  res.once('finish', () => {
+    if (socket.destroyed || socket.errored !== null) return;
+    deps.store.confirmScraped(token, renderedAt).catch((err: unknown) => {
+      deps.logger.child({ [F.component]: 'gateway' }).warn('Failed to record scrape of metric groups', { groups: token.groups.length, [F.err]: errorFields(err) });
+    });
+  });
+}
+
 /** GET /metrics: Lethe's own metrics merged with every stored group. */
 export function scrapeHandler(deps: GatewayDeps) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -33,13 +72,19 @@ export function scrapeHandler(deps: GatewayDeps) {
     let body: Buffer | string;
     // Rendered inside settled(): a push not yet durable (it may still be refused) is never served.
     const { store } = deps;
+    // The token is taken in the same read: exactly the groups (and generations) this response carries.
+    const scraper = isScraper(req.headers, deps.config.lifecycle.scraperUserAgent);
+    const none: ScrapeToken = { groups: [] };
+    let rendered: { body: Buffer | string; token: ScrapeToken };
     if (wantsProtobuf(req.headers.accept)) {
       res.setHeader('Content-Type', PROTOBUF_CONTENT_TYPE);
-      body = Buffer.concat(await store.settled(() => store.scrapeProtobuf(own, now)));
+      rendered = await store.settled(() => ({ body: Buffer.concat(store.scrapeProtobuf(own)), token: scraper ? store.scrapeToken() : none }));
     } else {
       res.setHeader('Content-Type', TEXT_CONTENT_TYPE);
-      body = await store.settled(() => store.scrapeText(own, now));
+      rendered = await store.settled(() => ({ body: store.scrapeText(own), token: scraper ? store.scrapeToken() : none }));
     }
+    body = rendered.body;
+    if (scraper) confirmOnFinish(deps, res, rendered.token, now);
     if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
       res.setHeader('Content-Encoding', 'gzip');
       body = await gzipAsync(body);

@@ -19,6 +19,7 @@ const REASONS = {
   'ttl-expired': 'ttl expired',
   'keep-last-exceeded': 'beyond keepLast',
   'api-delete': 'deleted through the API',
+  wipe: 'wiped through the admin API',
 };
 const POLICY_SOURCES = { flags: 'flag defaults', annotations: 'annotations', metricsgroup: 'MetricsGroup' };
 

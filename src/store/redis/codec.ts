@@ -196,6 +196,18 @@ export function parseMillis(text: string, what: string): number {
   return parsed.data;
 }
 
+/**
+ * A `<p>scraped` value ("<push ms> <scraped at ms>") → when the group's push of `push` (its
+ * `<p>push` value) was confirmed scraped; undefined when it was not, or an older push was.
+ */
+export function parseScrapeMark(mark: string | null | undefined, push: string): number | undefined {
+  if (mark === null || mark === undefined) return undefined;
+  const space = mark.indexOf(' ');
+  if (space === -1) throw damaged('scrape mark', new Error(mark));
+  if (mark.slice(0, space) !== push) return undefined;
+  return parseMillis(mark.slice(space + 1), 'scrape time');
+}
+
 /** One `<pushed at ms> <base64>` family value. */
 export function parseFamilyValue(text: string): StoredFamily {
   const space = text.indexOf(' ');
@@ -236,11 +248,15 @@ export function parseEntry(id: string, fields: readonly string[]): LogEntry {
   const n = parseMillis(get('n'), 'log entry number');
   const { key, attribution } = parseGroupValue(get('g'));
   const op = get('op');
+  // Entries written before generations and scrape marks existed carry neither: generation 0, not scraped.
+  const scraped = f.get('s') ?? '';
   const meta: ChangeMeta = {
     attribution,
     lastPushAt: parseMillis(get('p'), 'push time'),
     lastFailureAt: parseMillis(get('x'), 'failure time'),
     owner: parseOwner(get('o')),
+    generation: parseMillis(f.get('v') ?? '0', 'generation'),
+    ...(scraped === '' ? {} : { scrapedAt: parseMillis(scraped, 'scrape time') }),
   };
   switch (op) {
     case 'delete':

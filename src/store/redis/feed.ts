@@ -12,6 +12,7 @@ import {
   parseGroupValue,
   parseMillis,
   parseOwner,
+  parseScrapeMark,
   xreadSchema,
   type LogEntry,
 } from './codec.js';
@@ -54,10 +55,14 @@ interface Image {
   lastPushAt: number;
   lastFailureAt: number;
   owner: OwnerRef | undefined;
+  generation: number;
+  scrapedAt: number | undefined;
   families: Map<string, StoredFamily>;
 }
 
 const CHUNK = 200;
+/** The HMGETs that open each snapshot chunk's transaction (groups, push, fail, owner, gen, scraped). */
+const HEADS = 6;
 const hmgetSchema = z.array(z.string().nullable());
 const hgetallSchema = z.array(z.string());
 
@@ -210,7 +215,14 @@ export class ChangeFeed {
           method: 'PUT',
           key: image.key,
           families: [...image.families.values()],
-          meta: { attribution: image.attribution, lastPushAt: image.lastPushAt, lastFailureAt: image.lastFailureAt, owner: image.owner },
+          meta: {
+            attribution: image.attribution,
+            lastPushAt: image.lastPushAt,
+            lastFailureAt: image.lastFailureAt,
+            owner: image.owner,
+            generation: image.generation,
+            ...(image.scrapedAt === undefined ? {} : { scrapedAt: image.scrapedAt }),
+          },
         });
       }
       this.view_ = view;
@@ -247,6 +259,8 @@ export class ChangeFeed {
       multi.call('HMGET', keys.push, ...chunk);
       multi.call('HMGET', keys.fail, ...chunk);
       multi.call('HMGET', keys.owner, ...chunk);
+      multi.call('HMGET', keys.gen, ...chunk);
+      multi.call('HMGET', keys.scraped, ...chunk);
       for (const gid of chunk) multi.call('HGETALL', keys.fam(gid));
       const results = await multi.exec();
       if (results === null) throw new Error('snapshot transaction was aborted');
@@ -254,23 +268,26 @@ export class ChangeFeed {
         if (err !== null) throw err;
         return value;
       });
-      const [groups, push, fail, owner] = values.slice(0, 4).map((v) => hmgetSchema.parse(v));
+      const [groups, push, fail, owner, gen, scraped] = values.slice(0, HEADS).map((v) => hmgetSchema.parse(v));
       chunk.forEach((gid, j) => {
         const groupText = groups?.[j];
         if (groupText === undefined || groupText === null) return; // deleted meanwhile
         const { key, attribution } = parseGroupValue(groupText);
         const families = new Map<string, StoredFamily>();
-        const fam = hgetallSchema.parse(values[4 + j]);
+        const fam = hgetallSchema.parse(values[HEADS + j]);
         for (let f = 0; f + 1 < fam.length; f += 2) {
           const stored = parseFamilyValue(fam[f + 1] ?? '');
           families.set(stored.family.name, stored);
         }
+        const pushText = push?.[j] ?? '0';
         images.set(gid, {
           key,
           attribution,
-          lastPushAt: parseMillis(push?.[j] ?? '0', 'push time'),
+          lastPushAt: parseMillis(pushText, 'push time'),
           lastFailureAt: parseMillis(fail?.[j] ?? '0', 'failure time'),
           owner: parseOwner(owner?.[j] ?? ''),
+          generation: parseMillis(gen?.[j] ?? '0', 'generation'),
+          scrapedAt: parseScrapeMark(scraped?.[j], pushText),
           families,
         });
       });
@@ -300,13 +317,24 @@ function applyToImages(images: Map<string, Image>, change: StoreChange): void {
   const { meta } = change;
   let image = images.get(id);
   if (image === undefined) {
-    image = { key: change.key, attribution: meta.attribution, lastPushAt: 0, lastFailureAt: 0, owner: undefined, families: new Map() };
+    image = {
+      key: change.key,
+      attribution: meta.attribution,
+      lastPushAt: 0,
+      lastFailureAt: 0,
+      owner: undefined,
+      generation: 0,
+      scrapedAt: undefined,
+      families: new Map(),
+    };
     images.set(id, image);
   }
   image.attribution = meta.attribution;
   image.lastPushAt = meta.lastPushAt;
   image.lastFailureAt = meta.lastFailureAt;
   image.owner = meta.owner;
+  image.generation = meta.generation ?? image.generation;
+  image.scrapedAt = meta.scrapedAt;
   if (change.op === 'push') {
     if (change.method === 'PUT') image.families = new Map();
     for (const stored of change.families) image.families.set(stored.family.name, stored);

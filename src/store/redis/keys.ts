@@ -8,6 +8,11 @@
  *   <p>groups                 hash    gid → JSON {k: [[name, value]…], attr}   (the group exists)
  *   <p>push, <p>fail         hash    gid → Unix ms of the last push / failed push
  *   <p>owner                  hash    gid → JSON OwnerRef
+ *   <p>gen                    hash    gid → push generation: the change number (seq) of the group's
+ *                                     last push, accepted or refused; missing (data written before
+ *                                     generations) counts as 0. Deletions compare it (compare-and-delete).
+ *   <p>scraped                hash    gid → "<push ms> <scraped at ms>": a scrape confirmed the push
+ *                                     of that time; stale once the group's push time differs
  *   <p>fam:<gid>              hash    family name → "<pushed at ms> <base64 delimited protobuf>"
  *   <p>idx:<gid>              hash    family name → "<type> <series hashes, 32 hex each>"
  *   <p>nt:<name>              hash    type → number of groups with a family of that name and type
@@ -30,6 +35,8 @@ export interface Keys {
   readonly push: string;
   readonly fail: string;
   readonly owner: string;
+  readonly gen: string;
+  readonly scraped: string;
   readonly seq: string;
   readonly log: string;
   readonly lease: string;
@@ -45,6 +52,8 @@ export function keysOf(prefix: string): Keys {
     push: `${prefix}push`,
     fail: `${prefix}fail`,
     owner: `${prefix}owner`,
+    gen: `${prefix}gen`,
+    scraped: `${prefix}scraped`,
     seq: `${prefix}seq`,
     log: `${prefix}log`,
     lease: `${prefix}lease`,

@@ -3,16 +3,16 @@ import { z } from 'zod';
 import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
 import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
 import type { OwnTypeLookup } from '../consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, StoreHealth } from '../group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, WipeListener } from '../group-store.js';
 import { LocalGroupStore, type StoreEvents } from '../local-store.js';
 import { otherNamespaceError } from '../namespaces.js';
 import { RenderCache } from '../render-cache.js';
-import { conflictMessage, preparePush, type PushSettings } from './codec.js';
+import { conflictMessage, parseGroupValue, parseOwner, preparePush, type PushSettings } from './codec.js';
 import { connect, redactRedisUrl, runScript } from './connection.js';
 import { ChangeFeed, type FeedEvents } from './feed.js';
 import { keysOf, type Keys } from './keys.js';
 import { RedisLease, type LeaseEvents } from './lease.js';
-import { DELETE, PUSH, SET_OWNER } from './scripts.js';
+import { CONFIRM_SCRAPED, DELETE, PUSH, SET_OWNER, type Script } from './scripts.js';
 
 /**
  * The Redis (or Valkey) backend: any number of replicas share one Redis, each taking pushes,
@@ -62,6 +62,10 @@ const resultSchema = z.union([
   z.tuple([z.literal('conflict'), z.string(), z.string(), z.number(), z.number(), z.string()]),
 ]);
 const changeSchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(-1)]), z.tuple([z.literal(1), z.string()])]);
+const deleteSchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(-1)]), z.tuple([z.literal(1), z.string(), z.string(), z.string()])]);
+const confirmSchema = z.tuple([z.number(), z.string()]);
+/** Groups per confirmation script: each call is one atomic step, so a huge first scrape does not hold Redis up. */
+const CONFIRM_CHUNK = 500;
 const keysSchema = z.array(z.string());
 
 /** Server answers that mean "not now" rather than "wrong": the push gets 503 and can be retried. */
@@ -164,22 +168,26 @@ export class RedisGroupStore implements GroupStore {
     return this.options.servesGroups?.() ?? true;
   }
 
-  private unavailable(err: unknown): LetheError {
-    if (err instanceof LetheError) return err;
+  /** Why Redis failed a command, when that means "not now" (retry later); rethrows anything else. */
+  private transientReason(err: unknown): string {
     const message = messageOf(err);
     const transient = !(err instanceof Error) || err.name !== 'ReplyError' || TRANSIENT.test(message);
     if (!transient) throw err;
     // ioredis words a lost connection after its own options; say what happened instead.
-    const why = this.client.status !== 'ready' || LOST.test(message) ? 'not connected' : message;
+    return this.client.status !== 'ready' || LOST.test(message) ? 'not connected' : message;
+  }
+
+  private unavailable(err: unknown): LetheError {
+    if (err instanceof LetheError) return err;
     return new UnavailableError(
       ErrorCode.storeUnavailable,
-      `store unavailable: Redis at ${this.where} did not take the write (${why}); nothing was acknowledged, retry later`,
+      `store unavailable: Redis at ${this.where} did not take the write (${this.transientReason(err)}); nothing was acknowledged, retry later`,
       { cause: err },
     );
   }
 
   /** Runs a write script; connection trouble becomes a 503 for the client. */
-  private async write(script: typeof PUSH, args: readonly string[]): Promise<unknown> {
+  private async write(script: Script, args: readonly string[]): Promise<unknown> {
     try {
       return await runScript(this.client, script, args);
     } catch (err) {
@@ -229,12 +237,20 @@ export class RedisGroupStore implements GroupStore {
     }
   }
 
+  /**
+   * With `ifGeneration`, the script compares it with the generation stored in Redis, atomically
+   * with the deletion: a push acknowledged by any replica after the decision (which this
+   * replica's view may not show yet) keeps the group.
+   */
   async delete(key: GroupingKey, options: DeleteOptions = {}): Promise<boolean> {
-    // TODO(compare-and-delete): the generation check belongs in the DELETE script; until then the
-    // local view's generation is compared here, which does not see another replica's late push.
-    if (options.ifGeneration !== undefined && this.get(key)?.generation !== options.ifGeneration) return false;
-    const reply = changeSchema.parse(
-      await this.write(DELETE, [this.keys.prefix, key.id, String(this.settings.logLength), options.guard?.namespace ?? '']),
+    const reply = deleteSchema.parse(
+      await this.write(DELETE, [
+        this.keys.prefix,
+        key.id,
+        String(this.settings.logLength),
+        options.guard?.namespace ?? '',
+        options.ifGeneration === undefined ? '' : String(options.ifGeneration),
+      ]),
     );
     if (reply[0] === 0) return false;
     if (reply[0] === -1) throw otherNamespaceError(key);
@@ -242,22 +258,31 @@ export class RedisGroupStore implements GroupStore {
     return true;
   }
 
-  async wipe(): Promise<number> {
+  async wipe(onDeleted?: WipeListener): Promise<number> {
     let gids: string[];
     try {
       gids = keysSchema.parse(await this.client.call('HKEYS', this.keys.groups));
     } catch (err) {
       throw this.unavailable(err);
     }
-    const deleted = await Promise.all(
-      gids.map(async (gid) => changeSchema.parse(await this.write(DELETE, [this.keys.prefix, gid, String(this.settings.logLength)]))),
-    );
     let count = 0;
-    for (const reply of deleted) {
-      if (reply[0] === 1) {
+    const results = await Promise.allSettled(
+      gids.map(async (gid) => {
+        const reply = deleteSchema.parse(await runScript(this.client, DELETE, [this.keys.prefix, gid, String(this.settings.logLength), '', '']));
+        if (reply[0] !== 1) return;
         count++;
+        onDeleted?.(parseGroupValue(reply[2]).key, parseOwner(reply[3]));
         await this.settle(reply[1]);
-      }
+      }),
+    );
+    for (const result of results) {
+      if (result.status === 'fulfilled') continue;
+      const why = result.reason instanceof LetheError ? result.reason.message : this.transientReason(result.reason);
+      throw new UnavailableError(
+        ErrorCode.storeUnavailable,
+        `store unavailable: Redis at ${this.where} failed during the wipe (${why}) after ${count} of ${gids.length} groups were deleted; the others are still stored, retry the wipe`,
+        { cause: result.reason },
+      );
     }
     return count;
   }
@@ -293,12 +318,28 @@ export class RedisGroupStore implements GroupStore {
     return this.view.excludedCount;
   }
 
-  scrapeText(own: readonly MetricFamily[], now: number): string {
-    return this.serves() ? this.view.scrapeText(own, now) : this.ownOnly.renderText(own);
+  scrapeText(own: readonly MetricFamily[]): string {
+    return this.serves() ? this.view.scrapeText(own) : this.ownOnly.renderText(own);
   }
 
-  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[] {
-    return this.serves() ? this.view.scrapeProtobuf(own, now) : this.ownOnly.renderProtobuf(own);
+  scrapeProtobuf(own: readonly MetricFamily[]): Uint8Array[] {
+    return this.serves() ? this.view.scrapeProtobuf(own) : this.ownOnly.renderProtobuf(own);
+  }
+
+  scrapeToken(): ScrapeToken {
+    return this.serves() ? this.view.scrapeToken() : { groups: [] };
+  }
+
+  /** Stores the marks in Redis (each a log entry), and resolves once this replica's view shows them. */
+  async confirmScraped(token: ScrapeToken, now: number): Promise<void> {
+    let last = '';
+    for (let i = 0; i < token.groups.length; i += CONFIRM_CHUNK) {
+      const args = [this.keys.prefix, '', String(now), String(this.settings.logLength)];
+      for (const { key, generation } of token.groups.slice(i, i + CONFIRM_CHUNK)) args.push(key.id, String(generation));
+      const [marked, id] = confirmSchema.parse(await this.write(CONFIRM_SCRAPED, args));
+      if (marked > 0) last = id;
+    }
+    if (last !== '') await this.feed.caughtUp(last);
   }
 
   /**

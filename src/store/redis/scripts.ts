@@ -28,6 +28,7 @@ local P = ARGV[1]
 local gid = ARGV[2]
 local kGroups, kPush, kFail, kOwner = P .. 'groups', P .. 'push', P .. 'fail', P .. 'owner'
 local kSeries, kSeq, kLog = P .. 'series', P .. 'seq', P .. 'log'
+local kGen, kScraped = P .. 'gen', P .. 'scraped'
 local kIdx, kFam = P .. 'idx:' .. gid, P .. 'fam:' .. gid
 
 -- This group's index entry of a family: its type and its packed series hashes.
@@ -60,14 +61,34 @@ local function inNamespace(ns)
   return type(attr) == 'table' and attr.namespace == ns
 end
 
--- Appends the change to the log with the group's resulting meta data; returns the entry id.
-local function emit(maxlen, op, method, families)
+-- The group's push generation: the number of the change that last pushed to it (accepted or
+-- refused), so unique across groups and time. Groups written before generations existed have none: 0.
+local function generation()
+  return redis.call('HGET', kGen, gid) or '0'
+end
+
+-- When a scrape confirmed the group's latest push ('' if none has): the mark is '<push ms> <at ms>'
+-- and counts only while the push time is still the group's (a push by any writer ends it).
+local function scrapedAt()
+  local mark = redis.call('HGET', kScraped, gid)
+  if not mark then return '' end
+  local sp = string.find(mark, ' ', 1, true)
+  if string.sub(mark, 1, sp - 1) ~= (redis.call('HGET', kPush, gid) or '0') then return '' end
+  return string.sub(mark, sp + 1)
+end
+
+-- Appends the change to the log with the group's resulting meta data; returns the entry id. With
+-- pushed, the change is a push (accepted or refused) and the group takes its number as generation.
+local function emit(maxlen, op, method, families, pushed)
   local seq = redis.call('INCR', kSeq)
+  if pushed then redis.call('HSET', kGen, gid, seq) end
   local fields = {kLog, 'MAXLEN', '~', maxlen, '*', 'n', seq, 'op', op,
     'g', redis.call('HGET', kGroups, gid) or '',
     'p', redis.call('HGET', kPush, gid) or '0',
     'x', redis.call('HGET', kFail, gid) or '0',
-    'o', redis.call('HGET', kOwner, gid) or ''}
+    'o', redis.call('HGET', kOwner, gid) or '',
+    'v', generation(),
+    's', scrapedAt()}
   if op == 'push' then
     fields[#fields + 1] = 'm'
     fields[#fields + 1] = method
@@ -113,7 +134,7 @@ local function fail()
     redis.call('HSET', kPush, gid, '0')
   end
   redis.call('HSET', kFail, gid, now)
-  return emit(maxlen, 'meta')
+  return emit(maxlen, 'meta', nil, nil, true)
 end
 
 if mode == 'fail' then return {'failed', fail()} end
@@ -192,28 +213,57 @@ for f, fam in ipairs(fams) do
 end
 redis.call('HSET', kGroups, gid, gjson)
 redis.call('HSET', kPush, gid, now)
+redis.call('HDEL', kScraped, gid)
 if exists and override ~= '' then redis.call('HSET', kFail, gid, override) end
-return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'))}
+return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'), true)}
 `,
 );
 
 /**
- * ARGV: 1 prefix, 2 gid, 3 log max length, 4 namespace guard (optional; '' = none). Returns {0}
- * when missing, {-1} when the group belongs to another namespace than the guard, else {1, id}.
+ * ARGV: 1 prefix, 2 gid, 3 log max length, 4 namespace guard ('' = none), 5 generation ('' = any:
+ * else the group is deleted only while it has this generation, compare-and-delete). Returns {0}
+ * when missing or pushed to since that generation, {-1} when the group belongs to another
+ * namespace than the guard, else {1, id, group JSON, owner JSON or ''}.
  */
 export const DELETE = script(
   'delete',
   `
 if redis.call('HEXISTS', kGroups, gid) == 0 then return {0} end
 if (ARGV[4] or '') ~= '' and not inNamespace(ARGV[4]) then return {-1} end
+if (ARGV[5] or '') ~= '' and generation() ~= ARGV[5] then return {0} end
 for _, name in ipairs(redis.call('HKEYS', kIdx)) do unindex(name) end
 redis.call('DEL', kFam, kIdx)
 local id = emit(ARGV[3], 'delete')
+local gjson, owner = redis.call('HGET', kGroups, gid), redis.call('HGET', kOwner, gid) or ''
 redis.call('HDEL', kGroups, gid)
 redis.call('HDEL', kPush, gid)
 redis.call('HDEL', kFail, gid)
 redis.call('HDEL', kOwner, gid)
-return {1, id}
+redis.call('HDEL', kGen, gid)
+redis.call('HDEL', kScraped, gid)
+return {1, id, gjson, owner}
+`,
+);
+
+/**
+ * Records that a scrape served these groups: ARGV 1 prefix, 2 '' (no single group), 3 now, 4 log
+ * max length, then pairs of gid and the generation the scrape rendered. A group is marked only
+ * while it still has that generation and no mark yet; each mark is a log entry (op meta, with
+ * 's'), so every replica's view learns it. Returns {marked, id of the last entry or ''}.
+ */
+export const CONFIRM_SCRAPED = script(
+  'confirm-scraped',
+  `
+local now, maxlen, marked, last = ARGV[3], ARGV[4], 0, ''
+for i = 5, #ARGV - 1, 2 do
+  gid = ARGV[i]
+  if redis.call('HEXISTS', kGroups, gid) == 1 and generation() == ARGV[i + 1] and scrapedAt() == '' then
+    redis.call('HSET', kScraped, gid, (redis.call('HGET', kPush, gid) or '0') .. ' ' .. now)
+    last = emit(maxlen, 'meta')
+    marked = marked + 1
+  end
+end
+return {marked, last}
 `,
 );
 

@@ -20,6 +20,7 @@ import {
 import { createLogger, createMetrics } from '../../../src/observability/index.js';
 import { LocalGroupStore, type GroupStore } from '../../../src/store/index.js';
 import { FakeClock } from '../../harness/builders.js';
+import { PROMETHEUS_HEADERS } from '../../harness/scrapers.js';
 
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 const T0 = 1_700_000_000_000;
@@ -133,7 +134,7 @@ describe('/api/v1/groups', () => {
     const { app, clock } = await makeApp();
     await request(app).put('/metrics/job/backup/instance/db1').send('# TYPE x gauge\nx{a="1"} 1\nx{a="2"} 2\n').expect(200);
     clock.advance(1_000);
-    await request(app).get('/metrics').expect(200);
+    await request(app).get('/metrics').set(PROMETHEUS_HEADERS).expect(200);
     clock.advance(1_000);
     await request(app).put('/metrics/job/report').send('y 1\n').expect(200);
     clock.advance(1_000);

@@ -65,7 +65,7 @@ async function setup() {
   // A group pushed from a pod of Job b-1 (gone from the view), already scraped.
   const attribution = { source: 'pod-ip' as const, namespace: NS, namespaceUid: NS_UID, job: { name: 'b-1', uid: 'b-1-uid' } };
   await store.push({ key: key('backup'), method: 'PUT', families: [family('x')], attribution });
-  store.scrapeText([], T0);
+  await store.confirmScraped(store.scrapeToken(), T0);
   return { clock, store, view, leader, loop, deleted, batches, attribution };
 }
 
@@ -112,7 +112,7 @@ describe('lifecycle loop', () => {
     await s.store.push({ key: key('backup'), method: 'PUT', families: [family('x')], attribution: s.attribution });
     s.view.snap = snapshot();
     expect((await s.loop.runOnce()).deleted).toBe(0);
-    s.store.scrapeText([], s.clock.now());
+    await s.store.confirmScraped(s.store.scrapeToken(), s.clock.now());
     expect((await s.loop.runOnce()).deleted).toBe(1);
   });
 });

@@ -48,7 +48,7 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
     /** The scraped sample lines, without HELP/TYPE and meta series. */
     const samples = (store: GroupStore): string[] =>
       store
-        .scrapeText([], clock.now())
+        .scrapeText([])
         .split('\n')
         .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('push_'));
 
@@ -87,7 +87,7 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         const store = await open();
         clock.ms = 1_700_000_000_500;
         await store.push(put(key('j'), family('a')));
-        const text = store.scrapeText([], clock.now());
+        const text = store.scrapeText([]);
         expect(text).toContain('push_time_seconds{instance="",job="j"} 1.7000000005e+09');
         expect(text).toContain('push_failure_time_seconds{instance="",job="j"} 0');
       });
@@ -148,6 +148,16 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         expect(store.get(key('a'))).toBeUndefined();
       });
 
+      test('the generation of a deleted group does not delete the group pushed again under its key', async () => {
+        const store = await open();
+        await store.push(put(key('a'), family('m')));
+        const seen = store.get(key('a'))?.generation ?? -1;
+        expect(await store.delete(key('a'))).toBe(true);
+        await store.push(put(key('a'), family('m')));
+        expect(await store.delete(key('a'), { ifGeneration: seen })).toBe(false);
+        expect(store.get(key('a'))).toBeDefined();
+      });
+
       test('a refused push is a new generation too', async () => {
         const store = await open();
         await store.push(put(key('a'), family('m')));
@@ -156,13 +166,20 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         expect(store.get(key('a'))?.generation).not.toBe(seen);
       });
 
-      test('wipe deletes every group', async () => {
+      test('wipe deletes every group and names each one it deleted, with its owner', async () => {
         const store = await open();
+        const owner: OwnerRef = { kind: 'Job', namespace: 'ns', name: 'j', uid: 'u' };
         await store.push(put(key('a'), family('m')));
         await store.push(put(key('b'), family('m')));
-        expect(await store.wipe()).toBe(2);
+        await store.setOwner(key('b'), owner);
+        const deleted: [string, OwnerRef | undefined][] = [];
+        expect(await store.wipe((k, o) => deleted.push([k.id, o]))).toBe(2);
+        expect(deleted.sort()).toEqual([
+          [key('a').id, undefined],
+          [key('b').id, owner],
+        ]);
         expect(store.groupCount).toBe(0);
-        expect(store.scrapeText([], 0)).toBe('');
+        expect(store.scrapeText([])).toBe('');
       });
 
       test('the group limit refuses a new group but not a push to an existing one', async () => {
@@ -238,7 +255,7 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         const result = await store.push(put(k2, family('m', 'gauge')));
         expect(result.ok).toBe(false);
         expect(store.get(k2)?.lastPushAt).toBe(0);
-        const text = store.scrapeText([], 0);
+        const text = store.scrapeText([]);
         expect(text).toContain('push_time_seconds{instance="",job="j2"} 0');
         expect(text).toMatch(/push_failure_time_seconds\{instance="",job="j2"\} [1-9]/);
       });
@@ -309,27 +326,72 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
       test('own families come first in a shared name and lend it their help', async () => {
         const store = await open();
         await store.push(put(key('j'), family('lethe_groups', 'gauge', [sample(7)], 'pushed help')));
-        const text = store.scrapeText([family('lethe_groups', 'gauge', [sample(3)], 'own help')], 0);
+        const text = store.scrapeText([family('lethe_groups', 'gauge', [sample(3)], 'own help')]);
         expect(text).toContain('# HELP lethe_groups own help\n# TYPE lethe_groups gauge\nlethe_groups 3\nlethe_groups{instance="",job="j"} 7\n');
       });
 
       test('text and protobuf scrapes carry the same families', async () => {
         const store = await open();
         await store.push(put(key('j'), family('a'), histogram('h')));
-        const text = store.scrapeText([family('lethe_groups', 'gauge', [sample(3)])], 0);
-        const proto = store.scrapeProtobuf([family('lethe_groups', 'gauge', [sample(3)])], 0);
+        const text = store.scrapeText([family('lethe_groups', 'gauge', [sample(3)])]);
+        const proto = store.scrapeProtobuf([family('lethe_groups', 'gauge', [sample(3)])]);
         expect(text).toContain('h_bucket{instance="",job="j",le="+Inf"} 1');
         expect(proto).toHaveLength(5);
       });
 
-      test('a scrape marks groups as scraped, and a push clears the mark', async () => {
+      test('rendering marks nothing; a confirmed token marks the rendered groups, and a push clears the mark', async () => {
         const store = await open();
         const k = key('j');
         await store.push(put(k, family('m')));
+        store.scrapeText([]);
+        store.scrapeProtobuf([]);
         expect(store.get(k)?.scrapedAt).toBeUndefined();
-        store.scrapeText([], 42);
+        const token = store.scrapeToken();
+        expect(token.groups.map((g) => g.key.id)).toEqual([k.id]);
+        await store.confirmScraped(token, 42);
+        expect(store.get(k)?.scrapedAt).toBe(42);
+        // Confirmed groups are not in the next token, and a second confirmation keeps the first time.
+        expect(store.scrapeToken().groups).toEqual([]);
+        await store.confirmScraped(token, 50);
         expect(store.get(k)?.scrapedAt).toBe(42);
         await store.push(put(k, family('m')));
+        expect(store.get(k)?.scrapedAt).toBeUndefined();
+        expect(store.scrapeToken().groups.map((g) => g.key.id)).toEqual([k.id]);
+      });
+
+      test('a push that comes between the rendering and its confirmation is not marked', async () => {
+        const store = await open();
+        const [a, b] = [key('a'), key('b')];
+        await store.push(put(a, family('m')));
+        await store.push(put(b, family('m')));
+        const token = store.scrapeToken();
+        await store.push(post(a, family('n')));
+        await store.confirmScraped(token, 42);
+        expect(store.get(a)?.scrapedAt).toBeUndefined();
+        expect(store.get(b)?.scrapedAt).toBe(42);
+        expect(store.scrapeToken().groups.map((g) => g.key.id)).toEqual([a.id]);
+      });
+
+      test('a refused push keeps the scrape mark of the stored push', async () => {
+        const store = await open();
+        const k = key('j');
+        await store.push(put(k, family('m')));
+        await store.confirmScraped(store.scrapeToken(), 42);
+        clock.advance(1000);
+        expect((await store.push(put(k, family('m', 'gauge', [sample(1, {}, { timestampMs: 5 })])))).ok).toBe(false);
+        expect(store.get(k)?.scrapedAt).toBe(42);
+      });
+
+      test('a deleted group in a token is ignored; a group pushed again under its key is not marked by the old token', async () => {
+        const store = await open();
+        const k = key('j');
+        await store.push(put(k, family('m')));
+        const token = store.scrapeToken();
+        await store.delete(k);
+        await store.confirmScraped(token, 42);
+        expect(store.get(k)).toBeUndefined();
+        await store.push(put(k, family('m')));
+        await store.confirmScraped(token, 43);
         expect(store.get(k)?.scrapedAt).toBeUndefined();
       });
 

@@ -47,11 +47,11 @@ describe('LocalGroupStore persistence', () => {
     await store.push(put(key('b'), family('m', 'gauge')));
     await store.push(put(key('c'), family('gone')));
     await store.delete(key('c'));
-    const before = store.scrapeText([], 0);
+    const before = store.scrapeText([]);
     await store.close();
 
     const restored = await LocalGroupStore.open(options({ persistenceFile: file }));
-    expect(restored.scrapeText([], 0)).toBe(before);
+    expect(restored.scrapeText([])).toBe(before);
     expect(restored.groupCount).toBe(2);
     expect(restored.get(key('a', '/x/y'))?.families.get('m')?.pushedAt).toBe(1_700_000_000_000);
     expect(restored.get(key('a', '/x/y'))?.families.get('n')?.pushedAt).toBe(1_700_000_001_000);
