@@ -5,7 +5,7 @@ import { decodeBody, readBody } from './middleware/decompress.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { decodeRequestPath } from './request-path.js';
 import { groupsApiHandler, metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
-import { healthHandler, quitHandler } from './routes/health.js';
+import { healthHandler, quitHandler, readyHandler } from './routes/health.js';
 import { deleteHandler, pushHandler, type PushTarget } from './routes/push.js';
 import { scrapeHandler } from './routes/scrape.js';
 import { webHandler } from './routes/web.js';
@@ -46,7 +46,7 @@ export function createApp(deps: GatewayDeps): Express {
   const fixed = new Map<string, Route>([
     [telemetryPath, { name: 'metrics', methods: { GET: scrapeHandler(deps) }, access: 'read' }],
     ['/-/healthy', { name: 'healthy', methods: { GET: health }, access: 'open' }],
-    ['/-/ready', { name: 'ready', methods: { GET: health }, access: 'open' }],
+    ['/-/ready', { name: 'ready', methods: { GET: readyHandler(deps) }, access: 'open' }],
     ['/-/quit', { name: 'quit', methods: { PUT: quit, POST: quit }, access: 'admin' }],
     ['/', { name: 'status', methods: { GET: web }, access: 'read' }],
     ['/status', { name: 'status', methods: { GET: web }, access: 'read' }],

@@ -85,7 +85,7 @@ export function parsePod(raw: unknown): PodInfo | undefined {
 }
 
 export interface AnnotatedInfo {
-  /** Annotation values that could not be used (logged once). */
+  /** Annotation values that could not be read (reported once per change, see PolicyWarnings). */
   readonly annotationProblems: readonly string[];
 }
 
@@ -102,6 +102,7 @@ export function parseJob(raw: unknown): (JobInfo & AnnotatedInfo) | undefined {
     policy,
     claims,
     annotationProblems: problems,
+    ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
     ...(cronJob === undefined ? {} : { cronJob }),
   };
 }
@@ -126,6 +127,7 @@ export function parseCronJob(raw: unknown): (CronJobInfo & AnnotatedInfo) | unde
     policy,
     claims,
     annotationProblems: problems,
+    ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
     ...(spec.timeZone === undefined ? {} : { timeZone: spec.timeZone }),
   };
 }

@@ -14,6 +14,24 @@ export function healthHandler(deps: GatewayDeps) {
   };
 }
 
+/**
+ * /-/ready: as /-/healthy, and no problem that needs a person and makes this replica unfit to
+ * serve (a forbidden Lease or watch): 503 with one line per problem. A rollout of a replica that
+ * lacks permissions then stops at it instead of replacing a working one.
+ */
+export function readyHandler(deps: GatewayDeps) {
+  const health = healthHandler(deps);
+  return (req: Request, res: Response): void => {
+    const blocking = (deps.problems?.() ?? []).filter((p) => p.failsReadiness);
+    if (blocking.length === 0 || !deps.store.healthy()) {
+      health(req, res);
+      return;
+    }
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.status(503).end(`${blocking.map((p) => `${p.reason}: ${p.message}`).join('\n')}\n`);
+  };
+}
+
 /** PUT/POST /-/quit. */
 export function quitHandler(deps: GatewayDeps) {
   return (_req: Request, res: Response): void => {
