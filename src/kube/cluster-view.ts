@@ -15,7 +15,7 @@ import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import { Informer, type Forbidden, type InformerOptions, type InformerSpec, type ListPage } from './informers.js';
 import { METRICS_GROUP, parseMetricsGroup, type MetricsGroupObject } from './metrics-group.js';
-import { parseCronJob, parseJob, parseNamespace, parsePod, type AnnotatedInfo, type PodInfo } from './objects.js';
+import { parseCronJob, parseJob, parseNamespace, parsePod, type PodInfo } from './objects.js';
 import type { PolicySubjectKind, PolicyWarnings } from './policy-warnings.js';
 
 /**
@@ -62,8 +62,8 @@ function customPage(body: unknown): ListPage {
 
 export class KubeClusterView implements ClusterView {
   readonly namespaces: Informer<NamespaceInfo>;
-  readonly jobs: Informer<JobInfo & AnnotatedInfo>;
-  readonly cronJobs: Informer<CronJobInfo & AnnotatedInfo>;
+  readonly jobs: Informer<JobInfo>;
+  readonly cronJobs: Informer<CronJobInfo>;
   readonly pods: Informer<PodInfo>;
   readonly metricsGroups: Informer<MetricsGroupObject>;
   private readonly informers: readonly Informer<unknown>[];

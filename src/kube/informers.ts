@@ -208,6 +208,7 @@ export class Informer<T> {
       } catch (err) {
         if (this.spec.optional !== undefined && statusCodeOf(err) === 404) {
           // Not served (the CRD is not installed): that is complete knowledge — there are none.
+          this.allowed('list');
           this.setMissing(true);
           failures = 0;
           await this.sleep(this.deps.options.missingPollMs ?? 30_000);

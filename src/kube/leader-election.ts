@@ -121,12 +121,14 @@ export class LeaseElector implements Leadership {
       });
   }
 
-  /** One Lease call; its failure carries the verb. A success of a verb that was forbidden ends that. */
+  /** One Lease call; its failure carries the verb. An answer other than 403 to a verb that was forbidden ends that. */
   private async call<T>(verb: LeaseCallError['verb'], fn: () => Promise<T>): Promise<T> {
     let result: T;
     try {
       result = await fn();
     } catch (err) {
+      // Any answer but 403 (a 404, a 409) means the call itself is allowed.
+      if (this.forbidden_?.verb === verb && err instanceof ApiException && err.code !== 403) this.setForbidden(undefined);
       throw new LeaseCallError(verb, err);
     }
     if (this.forbidden_?.verb === verb) this.setForbidden(undefined);

@@ -137,6 +137,8 @@ describe('Helm chart', () => {
     // Probes and the ServiceMonitor follow the route prefix.
     expect(container?.livenessProbe?.httpGet?.path).toBe('/pushgateway/-/healthy');
     expect(container?.readinessProbe?.httpGet?.path).toBe('/pushgateway/-/ready');
+    // Start-up waits for the store, not for readiness: a forbidden Lease fails readiness only, never restarts the pod.
+    expect(container?.startupProbe?.httpGet?.path).toBe('/pushgateway/-/healthy');
     expect(only(objects, 'ServiceMonitor')['spec']).toMatchObject({ endpoints: [{ port: 'http', path: '/pushgateway/metrics', honorLabels: true }] });
   });
 

@@ -68,7 +68,7 @@ export async function startTestLethe(
           },
         }),
     tuning: {
-      informers: { backoffBaseMs: 200, backoffMaxMs: 2_000, pageSize: 500 },
+      informers: { backoffBaseMs: 200, backoffMaxMs: 2_000, pageSize: 500, missingPollMs: 500 },
       lease: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
       debounceMs: options.debounceMs ?? 50,
       scrapePollMs: 200,
