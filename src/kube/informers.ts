@@ -262,8 +262,8 @@ export class Informer<T> {
     this.forbidden_ = forbidden;
     this.deps.metrics.forbidden.set(forbiddenLabels(forbidden), 1);
     this.log.error('Forbidden to access resource', {
-      verb,
-      resource: this.spec.resource,
+      [F.verb]: verb,
+      [F.resource]: this.spec.resource,
       [F.namespace]: '*',
       hint: `grant ${verb} on ${this.spec.resource} in all namespaces to Lethe's ServiceAccount (the chart's ClusterRole has it); deletions wait until then`,
       [F.err]: { code: 403, message },
@@ -277,7 +277,7 @@ export class Informer<T> {
     if (before?.verb !== verb) return;
     this.forbidden_ = undefined;
     this.deps.metrics.forbidden.remove(forbiddenLabels(before));
-    this.log.info('Allowed to access resource', { verb, resource: this.spec.resource, [F.namespace]: '*' });
+    this.log.info('Allowed to access resource', { [F.verb]: verb, [F.resource]: this.spec.resource, [F.namespace]: '*' });
   }
 
   private setMissing(missing: boolean): void {
@@ -286,7 +286,7 @@ export class Informer<T> {
     this.missing_ = missing;
     this.deps.metrics.informerMissing.set({ kind: this.spec.kind }, missing ? 1 : 0);
     if (missing) {
-      this.log.warn(`Found no ${optional.what}`, { resource: this.spec.resource, hint: optional.hint });
+      this.log.warn(`Found no ${optional.what}`, { [F.resource]: this.spec.resource, hint: optional.hint });
       // None exist: objects cached before (a CRD deleted, which deletes its objects) are gone.
       const old = this.objects;
       this.objects = new Map();
@@ -294,7 +294,7 @@ export class Informer<T> {
       for (const object of old.values()) this.emit({ type: 'delete', object });
       this.setState(true, true);
     } else {
-      this.log.info(`Found ${optional.what}`, { resource: this.spec.resource });
+      this.log.info(`Found ${optional.what}`, { [F.resource]: this.spec.resource });
     }
   }
 

@@ -144,13 +144,13 @@ export class LeaseElector implements Leadership {
     this.forbidden_ = forbidden;
     const { leaseName, namespace } = this.deps.options;
     if (forbidden === undefined) {
-      if (before !== undefined) this.log.info('Allowed to access resource', { verb: before.verb, resource: LEASES, [F.namespace]: namespace, lease: leaseName });
+      if (before !== undefined) this.log.info('Allowed to access resource', { [F.verb]: before.verb, [F.resource]: LEASES, [F.namespace]: namespace, lease: leaseName });
       return;
     }
     this.deps.metrics.forbidden.set(labels(forbidden), 1);
     this.log.error('Forbidden to access resource', {
-      verb: forbidden.verb,
-      resource: LEASES,
+      [F.verb]: forbidden.verb,
+      [F.resource]: LEASES,
       [F.namespace]: namespace,
       lease: leaseName,
       hint: `grant get, create and update on ${LEASES} (the Lease ${leaseName}) in namespace ${namespace} to Lethe's ServiceAccount (the chart's Role has it), or set --leader-election.namespace; until then this replica never leads, so it deletes nothing`,

@@ -15,6 +15,9 @@ export const F = {
   durationMs: 'durationMs',
   bytes: 'bytes',
   kind: 'kind',
+  /** A Kubernetes API verb (get, list, watch, create, update) and resource (`leases.coordination.k8s.io`). */
+  verb: 'verb',
+  resource: 'resource',
   err: 'err',
 } as const;
 
