@@ -82,7 +82,7 @@ describe('lifecycle: never more destructive by mistake', () => {
 
     beforeAll(async () => {
       // No grace: a wrong deletion would happen at once.
-      lethe = await startTestLethe(KUBECONFIG, ['--lifecycle.max-grace=0s']);
+      lethe = await startTestLethe(KUBECONFIG, ['--lifecycle.max-grace=0s', '--lifecycle.resync-interval=1s']);
       await untilReady(lethe);
     }, TIMEOUT);
 
@@ -169,7 +169,7 @@ describe('lifecycle: never more destructive by mistake', () => {
 
   test('Lethe restarted between an Orphan-annotated Job\'s deletion and the pass keeps the group', async () => {
     const file = join(dir, `${randomName('store')}.journal`);
-    const flags = [`--persistence.file=${file}`, '--lifecycle.max-grace=0s'];
+    const flags = [`--persistence.file=${file}`, '--lifecycle.max-grace=0s', '--lifecycle.resync-interval=1s'];
     const first = await startTestLethe(KUBECONFIG, flags);
     let second: TestLethe | undefined;
     try {
@@ -205,7 +205,7 @@ describe('lifecycle: never more destructive by mistake', () => {
     const token = `static-${randomName('token')}-0123456789`;
     const file = join(dir, `${randomName('auth')}.json`);
     await writeFile(file, JSON.stringify({ tokens: [{ name: 'ci', token, namespace: never }] }));
-    const lethe = await startTestLethe(KUBECONFIG, ['--auth.mode=static', `--auth.static-file=${file}`, '--lifecycle.max-grace=0s']);
+    const lethe = await startTestLethe(KUBECONFIG, ['--auth.mode=static', `--auth.static-file=${file}`, '--lifecycle.max-grace=0s', '--lifecycle.resync-interval=1s']);
     try {
       await untilReady(lethe);
       expect(await push(lethe.port, `ci-report/instance/${never}`, body(5), { token })).toBe(200);
