@@ -93,7 +93,7 @@ describe('lifecycle: never more destructive by mistake', () => {
     test('a typo keeps the group (orphaned when the Job goes) and raises a Warning Event, a metric and one log line', async () => {
       const job = await createJob(kc, namespace, jobBody('migrate', { annotations: { 'lethe.dev/deletion-policy': 'orphan' } }));
       const ip = freshIp();
-      await podOfJob(kc, namespace, job, ip);
+      await podOfJob(kc, namespace, job, ip, lethe);
       expect(await push(lethe.port, `migrate/instance/${namespace}`, body(7), { localAddress: ip })).toBe(200);
       const group = await waitForGroup(lethe, namespace, (g) => g.owner?.kind === 'Job' && g.owner.policy?.invalid !== undefined);
       expect(group.owner?.policy).toEqual({
@@ -148,7 +148,7 @@ describe('lifecycle: never more destructive by mistake', () => {
     test('fixing the annotation ends the hold: the metric clears, and the Job\'s deletion deletes the group', async () => {
       const job = await createJob(kc, namespace, jobBody('report', { annotations: { 'lethe.dev/ttl': '2 days' } }));
       const ip = freshIp();
-      await podOfJob(kc, namespace, job, ip);
+      await podOfJob(kc, namespace, job, ip, lethe);
       expect(await push(lethe.port, `report/instance/${namespace}`, body(1), { localAddress: ip })).toBe(200);
       await waitForGroup(lethe, namespace, (g) => g.owner?.policy?.invalid !== undefined);
       expect(await metricValue(lethe, 'lethe_policy_invalid', { kind: 'Job', namespace, name: 'report' })).toBe(1);
@@ -176,7 +176,7 @@ describe('lifecycle: never more destructive by mistake', () => {
       await untilReady(first);
       const job = await createJob(kc, namespace, jobBody('keep-me', { annotations: { 'lethe.dev/deletion-policy': 'Orphan' } }));
       const ip = freshIp();
-      await podOfJob(kc, namespace, job, ip);
+      await podOfJob(kc, namespace, job, ip, first);
       expect(await push(first.port, `keep-me/instance/${namespace}`, body(3), { localAddress: ip })).toBe(200);
       // The pass has stored the owner with its policy (in the journal, before stop() returns).
       await waitForGroup(first, namespace, (g) => g.owner?.kind === 'Job' && g.owner.policy?.overrides.deletionPolicy === 'Orphan');

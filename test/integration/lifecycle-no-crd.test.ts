@@ -103,7 +103,7 @@ describe('lifecycle without the MetricsGroup CRD', () => {
 
     const job = await createJob(kc, namespace, jobBody('backup'));
     const ip = freshIp();
-    await podOfJob(kc, namespace, job, ip);
+    await podOfJob(kc, namespace, job, ip, lethe);
     expect(await push(lethe.port, `backup/instance/${namespace}`, body(1), { localAddress: ip })).toBe(200);
     await waitForGroup(lethe, namespace, (g) => g.owner?.kind === 'Job');
     await deleteJob(kc, namespace, 'backup');
@@ -141,7 +141,7 @@ describe('lifecycle without the MetricsGroup CRD', () => {
 
     await createMetricsGroup(kc, namespace, 'contract', { selector: { matchLabels: { job: 'contracted' } } });
     const ip = freshIp();
-    await barePod(kc, namespace, 'adhoc', ip);
+    await barePod(kc, namespace, 'adhoc', ip, lethe);
     expect(await push(lethe.port, `contracted/instance/${namespace}`, body(2), { localAddress: ip })).toBe(200);
     await waitForGroup(lethe, 'contracted', (g) => g.owner?.kind === 'MetricsGroup', 30_000);
     const status = await eventually(
