@@ -36,7 +36,8 @@ function clusterOf(config: Config, env: NodeJS.ProcessEnv): ClusterOptions | und
     }
   };
   const identity = config.leaderElection.identity || env['POD_NAME'] || hostname();
-  const namespace = config.leaderElection.namespace || env['POD_NAMESPACE'] || (inCluster ? readNamespaceFile() : '') || 'default';
+  // Empty: kube/ takes the kubeconfig context's namespace, else `default`.
+  const namespace = config.leaderElection.namespace || env['POD_NAMESPACE'] || (inCluster ? readNamespaceFile() : '');
   return { source: kubeconfig === '' ? { inCluster } : { kubeconfig, inCluster }, identity, namespace };
 }
 // ---- end of Kubernetes mode ----

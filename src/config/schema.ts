@@ -93,7 +93,7 @@ export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'lifecycle.resync-interval': { description: 'Look at every group at least this often, even when nothing in the cluster changed.', default: '30s' },
   'leader-election.enabled': { description: 'Run deletions only on the replica that holds the leader Lease (Kubernetes mode).', default: 'true', boolean: true },
   'leader-election.lease-name': { description: 'Name of the coordination.k8s.io Lease used for leader election.', default: 'lethe' },
-  'leader-election.namespace': { description: 'Namespace of the Lease; empty: POD_NAMESPACE, else the service account namespace, else default.', default: '' },
+  'leader-election.namespace': { description: 'Namespace of the Lease; empty: POD_NAMESPACE, else the service account namespace, else the kubeconfig context\'s namespace, else default.', default: '' },
   'leader-election.identity': { description: 'This replica\'s name in the Lease and in Events; empty: POD_NAME, else the host name.', default: '' },
   'store': { description: 'Where groups are kept: file (the embedded store, see --persistence.file) or redis (shared by any number of replicas; see --store.redis.url, which selects it when set).', default: 'file' },
   'store.redis.url': { description: 'Redis or Valkey URL: redis://[user:password@]host:port[/db], rediss:// for TLS, redis+sentinel://[password@]host:26379[,host:26379]/<primary name> for Sentinel. Setting it selects the Redis store.', default: '' },

@@ -4,4 +4,4 @@ export type { ListeningServer, ServerOptions } from './server.js';
 export { StaticAuthenticator, parseStaticCredentials } from './static-auth.js';
 export { parseCredentials } from './middleware/authenticate.js';
 export { anonymous, staticUser } from './types.js';
-export type { Attributor, Authenticator, BuildInfo, Credentials, GatewayDeps, Principal, PrincipalSource, PushOrigin } from './types.js';
+export type { Attributor, Authenticator, BuildInfo, Credentials, GatewayDeps, Principal, Problem, PrincipalSource, PushOrigin } from './types.js';

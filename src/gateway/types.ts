@@ -67,6 +67,18 @@ export interface BuildInfo {
   readonly startTime: Date;
 }
 
+/**
+ * Something Lethe cannot fix by itself and a person must (a CRD that is not installed, a call
+ * RBAC forbids). Listed in /api/v1/status; the ones with `failsReadiness` also fail /-/ready.
+ */
+export interface Problem {
+  /** Stable, for tooling: `CrdMissing`, `Forbidden`. */
+  readonly reason: string;
+  /** What is wrong, what it costs, and how to fix it. */
+  readonly message: string;
+  readonly failsReadiness: boolean;
+}
+
 export interface GatewayDeps {
   readonly store: GroupStore;
   readonly config: Config;
@@ -95,4 +107,6 @@ export interface GatewayDeps {
   readonly kubernetes?: boolean;
   /** The lifecycle gates that block deletions now (empty: none); absent in standalone mode. */
   readonly blockedBy?: () => readonly string[];
+  /** What needs a person now (see Problem); absent in standalone mode. */
+  readonly problems?: () => readonly Problem[];
 }

@@ -27,12 +27,9 @@ export interface AttributorDeps {
   readonly onAttributed?: () => void;
 }
 
-const MAX_CACHED = 10_000;
-
 export class KubeAttributor implements Attributor {
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
-  private readonly unknownIps = new Map<string, number>();
   private readonly log: Logger;
 
   constructor(private readonly deps: AttributorDeps) {
@@ -84,7 +81,7 @@ export class KubeAttributor implements Attributor {
         }
       }
     }
-    const pod = await this.podFromIp(normaliseIp(origin.remoteAddress));
+    const pod = this.podFromIp(normaliseIp(origin.remoteAddress));
     if (pod === undefined) return unattributed;
     return this.withChain({ source: 'pod-ip', namespace: pod.namespace }, pod);
   }
@@ -129,25 +126,15 @@ export class KubeAttributor implements Attributor {
     }
   }
 
-  private async podFromIp(ip: string): Promise<PodInfo | undefined> {
+  /**
+   * The pod with this IP, from the informer's index only: a push from an address Lethe does not
+   * know (from outside the cluster, or a pod the watch has not delivered yet) costs no request to
+   * the API server, so unauthenticated pushes cannot make Lethe load it. Such a push is unowned
+   * (kept), never a guess.
+   */
+  private podFromIp(ip: string): PodInfo | undefined {
     if (ip === '') return undefined;
-    let pods = this.deps.view.podsWithIp(ip);
-    if (pods.length === 0) {
-      // The cache may lag a pod that just got its IP: ask once, and remember a miss briefly.
-      const now = Date.now();
-      if ((this.unknownIps.get(ip) ?? 0) > now) return undefined;
-      try {
-        const list = await this.core.listPodForAllNamespaces({ fieldSelector: `status.podIP=${ip}` });
-        pods = list.items.map(parsePod).filter((p): p is PodInfo => p !== undefined && !p.hostNetwork && !p.finished);
-      } catch (err) {
-        this.log.warn('Failed to look up a pod by IP', { [F.err]: apiErrorFields(err) });
-      }
-      if (pods.length === 0) {
-        if (this.unknownIps.size >= MAX_CACHED) this.unknownIps.clear();
-        this.unknownIps.set(ip, now + 5_000);
-        return undefined;
-      }
-    }
+    const pods = this.deps.view.podsWithIp(ip);
     // Two live pods with one IP: the answer would be a guess, so none.
     return pods.length === 1 ? pods[0] : undefined;
   }

@@ -33,6 +33,19 @@ export function loadKubeConfig(source: KubeSource): KubeConfig {
   return kc;
 }
 
+/**
+ * Lethe's own namespace (its Lease, Events about groups of no namespace): `explicit` when set
+ * (--leader-election.namespace, POD_NAMESPACE or the mounted service-account namespace, read by
+ * main), else the namespace of the kubeconfig's current context (in a pod, client-node sets it
+ * from the service-account namespace file too), else `default` — as kubectl does.
+ */
+export function ownNamespace(explicit: string, kc: KubeConfig): string {
+  if (explicit !== '') return explicit;
+  const context = kc.getContextObject(kc.getCurrentContext());
+  const fromContext = context?.namespace;
+  return fromContext !== undefined && fromContext !== '' ? fromContext : 'default';
+}
+
 export type ApiOutcome = 'absent' | 'conflict' | 'unavailable' | 'rejected';
 
 /** Classifies an error from the API server the way the lifecycle needs it (STYLE.md, kube edge). */

@@ -13,9 +13,10 @@ import type {
 import type { OwnerRef } from '../model/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
-import { Informer, type InformerOptions, type InformerSpec, type ListPage } from './informers.js';
+import { Informer, type Forbidden, type InformerOptions, type InformerSpec, type ListPage } from './informers.js';
 import { METRICS_GROUP, parseMetricsGroup, type MetricsGroupObject } from './metrics-group.js';
-import { parseCronJob, parseJob, parseNamespace, parsePod, type AnnotatedInfo, type PodInfo } from './objects.js';
+import { parseCronJob, parseJob, parseNamespace, parsePod, type PodInfo } from './objects.js';
+import type { PolicySubjectKind, PolicyWarnings } from './policy-warnings.js';
 
 /**
  * The cluster as Lethe knows it: one supervised informer per kind (Namespaces, Jobs, CronJobs,
@@ -30,7 +31,12 @@ export interface ClusterViewDeps {
   readonly informerOptions: InformerOptions;
   /** How long a deleted owner's policy is remembered (ms). */
   readonly tombstoneTtlMs: number;
+  /** Told of every Job, CronJob and MetricsGroup whose policy cannot be read (and when it can again). */
+  readonly policyWarnings?: PolicyWarnings;
 }
+
+/** The MetricsGroup CRD, for the "not installed" warning. */
+export const CRD_HINT = 'install it with `kubectl apply -f crds/` (or the Helm chart); until then Lethe counts no MetricsGroups and watches for the CRD';
 
 function page(list: { items: readonly unknown[]; metadata?: { resourceVersion?: string; _continue?: string } }): ListPage {
   return {
@@ -56,8 +62,8 @@ function customPage(body: unknown): ListPage {
 
 export class KubeClusterView implements ClusterView {
   readonly namespaces: Informer<NamespaceInfo>;
-  readonly jobs: Informer<JobInfo & AnnotatedInfo>;
-  readonly cronJobs: Informer<CronJobInfo & AnnotatedInfo>;
+  readonly jobs: Informer<JobInfo>;
+  readonly cronJobs: Informer<CronJobInfo>;
   readonly pods: Informer<PodInfo>;
   readonly metricsGroups: Informer<MetricsGroupObject>;
   private readonly informers: readonly Informer<unknown>[];
@@ -65,7 +71,6 @@ export class KubeClusterView implements ClusterView {
   private readonly ipsOfPod = new Map<string, readonly string[]>();
   private readonly tombstones = new Map<string, Tombstone & { readonly expiresAt: number }>();
   private readonly listeners = new Set<() => void>();
-  private readonly warned = new Map<string, string>();
   private cached: ClusterSnapshot | undefined;
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
@@ -83,6 +88,7 @@ export class KubeClusterView implements ClusterView {
     this.namespaces = make({
       kind: 'Namespace',
       path: '/api/v1/namespaces',
+      resource: 'namespaces',
       list: async (t, limit) => page(await this.core.listNamespace({ limit, ...cont(t) })),
       parse: parseNamespace,
       uidOf: (n) => n.uid,
@@ -90,6 +96,7 @@ export class KubeClusterView implements ClusterView {
     this.jobs = make({
       kind: 'Job',
       path: '/apis/batch/v1/jobs',
+      resource: 'jobs.batch',
       list: async (t, limit) => page(await this.batch.listJobForAllNamespaces({ limit, ...cont(t) })),
       parse: parseJob,
       uidOf: (j) => j.uid,
@@ -97,6 +104,7 @@ export class KubeClusterView implements ClusterView {
     this.cronJobs = make({
       kind: 'CronJob',
       path: '/apis/batch/v1/cronjobs',
+      resource: 'cronjobs.batch',
       list: async (t, limit) => page(await this.batch.listCronJobForAllNamespaces({ limit, ...cont(t) })),
       parse: parseCronJob,
       uidOf: (c) => c.uid,
@@ -104,6 +112,7 @@ export class KubeClusterView implements ClusterView {
     this.pods = make({
       kind: 'Pod',
       path: '/api/v1/pods',
+      resource: 'pods',
       list: async (t, limit) => page(await this.core.listPodForAllNamespaces({ limit, ...cont(t) })),
       parse: parsePod,
       uidOf: (p) => p.uid,
@@ -112,6 +121,9 @@ export class KubeClusterView implements ClusterView {
     this.metricsGroups = make({
       kind: 'MetricsGroup',
       path: `/apis/${group}/${version}/${plural}`,
+      resource: `${plural}.${group}`,
+      // Lethe works without the CRD (there are then no MetricsGroups) and picks it up once installed.
+      optional: { what: 'MetricsGroup CRD', hint: CRD_HINT },
       list: async (t, limit) => customPage(await this.custom.listClusterCustomObject({ group, version, plural, limit, ...cont(t) })),
       parse: parseMetricsGroup,
       uidOf: (m) => m.uid,
@@ -122,19 +134,30 @@ export class KubeClusterView implements ClusterView {
       if (e.type !== 'state') this.indexPod(e.object, e.type === 'upsert');
     });
     this.jobs.onEvent((e) => {
-      if (e.type === 'upsert') this.warnAnnotations('Job', e.object);
-      if (e.type === 'delete') this.bury({ kind: 'Job', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object.policy);
+      if (e.type === 'state') {
+        this.changed();
+        return;
+      }
+      this.policyOf('Job', e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
+      if (e.type === 'delete') this.bury({ kind: 'Job', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object);
       this.changed();
     });
     this.cronJobs.onEvent((e) => {
-      if (e.type === 'upsert') this.warnAnnotations('CronJob', e.object);
-      if (e.type === 'delete') this.bury({ kind: 'CronJob', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object.policy);
+      if (e.type === 'state') {
+        this.changed();
+        return;
+      }
+      this.policyOf('CronJob', e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
+      if (e.type === 'delete') this.bury({ kind: 'CronJob', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object);
       this.changed();
     });
     this.metricsGroups.onEvent((e) => {
-      if (e.type === 'delete') {
-        this.bury({ kind: 'MetricsGroup', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object.policy);
+      if (e.type === 'state') {
+        this.changed();
+        return;
       }
+      this.policyOf('MetricsGroup', e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
+      if (e.type === 'delete') this.bury({ kind: 'MetricsGroup', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object);
       this.changed();
     });
     this.namespaces.onEvent(() => this.changed());
@@ -158,15 +181,36 @@ export class KubeClusterView implements ClusterView {
     return () => this.listeners.delete(listener);
   }
 
-  private bury(ref: OwnerRef, policy: Tombstone['policy']): void {
-    this.tombstones.set(ref.uid, { ref, policy, expiresAt: Date.now() + this.deps.tombstoneTtlMs });
+  private bury(ref: OwnerRef, last: { readonly policy: Tombstone['policy']; readonly invalid?: string }): void {
+    this.tombstones.set(ref.uid, {
+      ref,
+      policy: last.policy,
+      ...(last.invalid === undefined ? {} : { invalid: last.invalid }),
+      expiresAt: Date.now() + this.deps.tombstoneTtlMs,
+    });
   }
 
-  private warnAnnotations(kind: string, object: { uid: string; namespace: string; name: string } & AnnotatedInfo): void {
-    const text = object.annotationProblems.join('; ');
-    if (text === '' || this.warned.get(object.uid) === text) return;
-    this.warned.set(object.uid, text);
-    this.log.warn('Ignored lethe.dev annotations', { [F.kind]: kind, [F.namespace]: object.namespace, name: object.name, problems: object.annotationProblems });
+  private policyOf(kind: PolicySubjectKind, object: { uid: string; namespace: string; name: string }, invalid: string | undefined, gone: boolean): void {
+    const warnings = this.deps.policyWarnings;
+    if (warnings === undefined) return;
+    const subject = { kind, namespace: object.namespace, name: object.name, uid: object.uid };
+    if (gone) warnings.forget(subject);
+    else warnings.observe(subject, invalid);
+  }
+
+  /**
+   * What needs a person now: a kind the API server does not serve (the MetricsGroup CRD), and
+   * watches it forbids (RBAC).
+   */
+  problems(): { readonly missing: readonly string[]; readonly forbidden: readonly Forbidden[] } {
+    const missing: string[] = [];
+    const forbidden: Forbidden[] = [];
+    for (const informer of this.informers) {
+      if (informer.missing) missing.push(informer.kind);
+      const refused = informer.forbidden;
+      if (refused !== undefined) forbidden.push(refused);
+    }
+    return { missing, forbidden };
   }
 
   private indexPod(pod: PodInfo, present: boolean): void {
@@ -201,12 +245,13 @@ export class KubeClusterView implements ClusterView {
     let synced = true;
     let healthy = true;
     for (const informer of this.informers) {
+      const forbidden = informer.forbidden === undefined ? '' : ` (${informer.forbidden.verb} ${informer.forbidden.resource} is forbidden)`;
       if (!informer.synced) {
         synced = false;
-        problems.push(`${informer.kind}: not synced`);
+        problems.push(`${informer.kind}: not synced${forbidden}`);
       } else if (!informer.healthy) {
         healthy = false;
-        problems.push(`${informer.kind}: unhealthy`);
+        problems.push(`${informer.kind}: unhealthy${forbidden}`);
       }
     }
     return { synced, healthy: healthy && synced, problems };

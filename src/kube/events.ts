@@ -16,7 +16,7 @@ export interface EventIdentity {
   readonly namespace: string;
 }
 
-const API_VERSION: Readonly<Record<OwnerRef['kind'], string>> = {
+export const API_VERSION: Readonly<Record<OwnerRef['kind'], string>> = {
   Job: 'batch/v1',
   CronJob: 'batch/v1',
   Namespace: 'v1',

@@ -1,5 +1,6 @@
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { F, errorFields, type KubeMetrics, type Logger } from '../observability/index.js';
+import { apiErrorFields } from './client.js';
 
 /**
  * A supervised list+watch of one kind, keyed by UID. Unlike client-node's informer, which stops
@@ -20,6 +21,14 @@ export interface InformerSpec<T> {
   readonly kind: string;
   /** Watch path, e.g. `/apis/batch/v1/jobs`. */
   readonly path: string;
+  /** The resource as RBAC and kubectl name it (`pods`, `jobs.batch`, `metricsgroups.lethe.dev`), for messages. */
+  readonly resource: string;
+  /**
+   * Set for a kind the API server may not serve (a CRD that is not installed). A 404 on its list
+   * then means "none of them": the informer counts as synced with no objects, says so once, and
+   * lists again every `missingPollMs` until the kind appears.
+   */
+  readonly optional?: { readonly what: string; readonly hint: string };
   /** One page of the list. */
   readonly list: (continueToken: string | undefined, limit: number) => Promise<ListPage>;
   /** Raw object → slim object; undefined drops it (unusable metadata). */
@@ -31,13 +40,25 @@ export interface InformerOptions {
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   readonly pageSize: number;
+  /** How often a kind the API server does not serve (spec.optional) is looked for again (ms; default 30 s). */
+  readonly missingPollMs?: number;
 }
 
 export const defaultInformerOptions: InformerOptions = {
   backoffBaseMs: 500,
   backoffMaxMs: 30_000,
   pageSize: 500,
+  missingPollMs: 30_000,
 };
+
+/** A call the API server refused (RBAC): what Lethe needs and is not allowed. */
+export interface Forbidden {
+  readonly verb: string;
+  readonly resource: string;
+  /** The namespace of the call; `*` for all namespaces. */
+  readonly namespace: string;
+  readonly message: string;
+}
 
 export interface InformerDeps {
   readonly kubeConfig: KubeConfig;
@@ -66,10 +87,24 @@ function statusCodeOf(err: unknown): number | undefined {
   return typeof e.code === 'number' ? e.code : undefined;
 }
 
+const forbiddenLabels = (f: Forbidden): { verb: string; resource: string; resource_namespace: string } => ({
+  verb: f.verb,
+  resource: f.resource,
+  resource_namespace: f.namespace,
+});
+
+/** The API server's reason for a 403 (its Status message; never an ApiException's message, which carries headers). */
+function messageOf403(err: unknown): string {
+  const message = err instanceof ApiException ? apiErrorFields(err)['message'] : (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message !== '' ? message : 'forbidden';
+}
+
 export class Informer<T> {
   private objects = new Map<string, T>();
   private synced_ = false;
   private healthy_ = false;
+  private missing_ = false;
+  private forbidden_: Forbidden | undefined;
   private stopped = true;
   private abort: AbortController | undefined;
   private wake: (() => void) | undefined;
@@ -84,6 +119,7 @@ export class Informer<T> {
     this.log = deps.logger.child({ [F.component]: 'kube', [F.kind]: spec.kind });
     deps.metrics.informerSynced.set({ kind: spec.kind }, 0);
     deps.metrics.informerHealthy.set({ kind: spec.kind }, 0);
+    if (spec.optional !== undefined) deps.metrics.informerMissing.set({ kind: spec.kind }, 0);
   }
 
   get kind(): string {
@@ -98,6 +134,16 @@ export class Informer<T> {
   /** The last list succeeded and the watch has not failed since. */
   get healthy(): boolean {
     return this.healthy_;
+  }
+
+  /** The API server does not serve this kind (an optional kind whose CRD is not installed). */
+  get missing(): boolean {
+    return this.missing_;
+  }
+
+  /** The list or watch the API server refuses now (RBAC), if it does. */
+  get forbidden(): Forbidden | undefined {
+    return this.forbidden_;
   }
 
   get size(): number {
@@ -160,13 +206,23 @@ export class Informer<T> {
       try {
         resourceVersion = await this.relist();
       } catch (err) {
+        if (this.spec.optional !== undefined && statusCodeOf(err) === 404) {
+          // Not served (the CRD is not installed): that is complete knowledge — there are none.
+          this.allowed('list');
+          this.setMissing(true);
+          failures = 0;
+          await this.sleep(this.deps.options.missingPollMs ?? 30_000);
+          continue;
+        }
         failures++;
         this.setState(this.synced_, false);
         this.deps.metrics.informerRestarts.inc({ kind: this.spec.kind });
-        this.log.warn('Failed to list resources', { [F.err]: errorFields(err), failures });
+        if (!this.refused('list', err)) this.log.warn('Failed to list resources', { [F.err]: errorFields(err), failures });
         await this.sleep(this.backoff(failures));
         continue;
       }
+      this.setMissing(false);
+      this.allowed('list');
       this.setState(true, true);
       let outcome: WatchOutcome = 'closed';
       while (!this.stopped && outcome === 'closed') {
@@ -174,7 +230,10 @@ export class Informer<T> {
         const result = await this.watchOnce(resourceVersion);
         outcome = result.outcome;
         resourceVersion = result.resourceVersion;
-        if (result.sawEvent) failures = 0;
+        if (result.sawEvent) {
+          failures = 0;
+          this.allowed('watch');
+        }
         // A watch that ends at once with nothing in it is a failure, not a timeout: never spin.
         else if (outcome === 'closed' && Date.now() - began < 1000) outcome = 'failed';
       }
@@ -185,6 +244,57 @@ export class Informer<T> {
         this.deps.metrics.informerRestarts.inc({ kind: this.spec.kind });
         await this.sleep(this.backoff(failures));
       }
+    }
+  }
+
+  /**
+   * A 403: logs at error once (naming the verb, the resource and the namespace) while it lasts,
+   * and shows it in `forbidden` (readiness, /api/v1/status, lethe_kube_forbidden). False for
+   * any other error.
+   */
+  private refused(verb: 'list' | 'watch', err: unknown): boolean {
+    if (statusCodeOf(err) !== 403) return false;
+    const message = messageOf403(err);
+    const before = this.forbidden_;
+    if (before?.verb === verb) return true;
+    if (before !== undefined) this.deps.metrics.forbidden.remove(forbiddenLabels(before));
+    const forbidden: Forbidden = { verb, resource: this.spec.resource, namespace: '*', message };
+    this.forbidden_ = forbidden;
+    this.deps.metrics.forbidden.set(forbiddenLabels(forbidden), 1);
+    this.log.error('Forbidden to access resource', {
+      [F.verb]: verb,
+      [F.resource]: this.spec.resource,
+      [F.namespace]: '*',
+      hint: `grant ${verb} on ${this.spec.resource} in all namespaces to Lethe's ServiceAccount (the chart's ClusterRole has it); deletions wait until then`,
+      [F.err]: { code: 403, message },
+    });
+    return true;
+  }
+
+  /** A call of this verb worked: a refusal of it is over. */
+  private allowed(verb: 'list' | 'watch'): void {
+    const before = this.forbidden_;
+    if (before?.verb !== verb) return;
+    this.forbidden_ = undefined;
+    this.deps.metrics.forbidden.remove(forbiddenLabels(before));
+    this.log.info('Allowed to access resource', { [F.verb]: verb, [F.resource]: this.spec.resource, [F.namespace]: '*' });
+  }
+
+  private setMissing(missing: boolean): void {
+    const optional = this.spec.optional;
+    if (optional === undefined || missing === this.missing_) return;
+    this.missing_ = missing;
+    this.deps.metrics.informerMissing.set({ kind: this.spec.kind }, missing ? 1 : 0);
+    if (missing) {
+      this.log.warn(`Found no ${optional.what}`, { [F.resource]: this.spec.resource, hint: optional.hint });
+      // None exist: objects cached before (a CRD deleted, which deletes its objects) are gone.
+      const old = this.objects;
+      this.objects = new Map();
+      this.touched();
+      for (const object of old.values()) this.emit({ type: 'delete', object });
+      this.setState(true, true);
+    } else {
+      this.log.info(`Found ${optional.what}`, { [F.resource]: this.spec.resource });
     }
   }
 
@@ -257,20 +367,22 @@ export class Informer<T> {
         }
         if (typeof metaRv === 'string' && metaRv !== '') rv = metaRv;
       };
+      let ended = false;
       const done = (err: unknown): void => {
+        ended = true;
         this.abort = undefined;
         if (this.stopped) resolve({ outcome: 'closed', resourceVersion: rv, sawEvent });
         else if (relist || statusCodeOf(err) === 410) {
           this.log.info('Informer resource version expired');
           resolve({ outcome: 'relist', resourceVersion: rv, sawEvent });
         } else if (streamError !== undefined) {
-          this.log.warn('Watch failed', { [F.err]: { message: streamError.message, code: streamError.code } });
+          if (!this.refused('watch', streamError)) this.log.warn('Watch failed', { [F.err]: { message: streamError.message, code: streamError.code } });
           resolve({ outcome: 'failed', resourceVersion: rv, sawEvent });
         } else if (err === null || err === undefined || (err instanceof Error && err.name === 'TimeoutError')) {
           // The server ended the watch (its timeout), or it went quiet: watch again from where we were.
           resolve({ outcome: 'closed', resourceVersion: rv, sawEvent });
         } else {
-          this.log.warn('Watch failed', { [F.err]: errorFields(err) });
+          if (!this.refused('watch', err)) this.log.warn('Watch failed', { [F.err]: errorFields(err) });
           resolve({ outcome: 'failed', resourceVersion: rv, sawEvent });
         }
       };
@@ -278,8 +390,10 @@ export class Informer<T> {
         .watch(this.spec.path, { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds }, onEvent, done)
         .then(
           (controller) => {
+            // Resolved before `done`: the API server answered 200, so the watch is allowed.
+            if (!ended) this.allowed('watch');
             if (this.stopped) controller.abort();
-            else this.abort = controller;
+            else if (!ended) this.abort = controller;
           },
           (err: unknown) => done(err),
         );

@@ -1,13 +1,16 @@
 import type { Registry } from 'prom-client';
+import type { Problem } from '../gateway/index.js';
 import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
 import { F, createKubeMetrics, type Logger } from '../observability/index.js';
 import { KubeAttributor } from './attribution.js';
 import { KubeAuthenticator } from './authenticator.js';
-import { loadKubeConfig, type KubeSource } from './client.js';
-import { KubeClusterView } from './cluster-view.js';
+import { loadKubeConfig, ownNamespace, type KubeSource } from './client.js';
+import { CRD_HINT, KubeClusterView } from './cluster-view.js';
 import { EventRecorder } from './events.js';
 import { defaultInformerOptions, type InformerOptions } from './informers.js';
+import type { Forbidden } from './informers.js';
 import { LeaseElector, defaultLeaseTimings, type LeaseTimings } from './leader-election.js';
+import { PolicyWarnings } from './policy-warnings.js';
 import { StatusWriter } from './status.js';
 import { TokenReviewer, type TokenReviewOptions } from './token-review.js';
 
@@ -20,7 +23,10 @@ export interface KubeModeOptions {
   readonly source: KubeSource;
   /** This replica's name (Lease holder, Event reportingInstance). */
   readonly identity: string;
-  /** Lethe's own namespace: its Lease, and Events about groups with no namespace. */
+  /**
+   * Lethe's own namespace: its Lease, and Events about groups with no namespace. Empty: the
+   * kubeconfig context's namespace, else `default`.
+   */
   readonly namespace: string;
   readonly leaderElection: { readonly enabled: boolean; readonly leaseName: string; readonly timings?: LeaseTimings };
   readonly informers?: InformerOptions;
@@ -37,6 +43,8 @@ export interface KubeModeDeps {
   readonly registry: Registry;
   /** Called after every push is attributed. */
   readonly onAttributed?: () => void;
+  /** Called when an InvalidPolicy Event could not be created (the caller counts it). */
+  readonly onEventError?: () => void;
 }
 
 export interface KubeMode {
@@ -46,20 +54,34 @@ export interface KubeMode {
   readonly authenticator: KubeAuthenticator;
   readonly leadership: LeaseElector | undefined;
   readonly reporter: LifecycleReporter;
+  /** The namespace of the Lease and of Events about groups with no namespace. */
+  readonly namespace: string;
+  /** What needs a person now: the MetricsGroup CRD missing, a forbidden Lease or watch. */
+  problems(): Problem[];
   start(): void;
   stop(): Promise<void>;
 }
 
 export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): KubeMode {
   const kubeConfig = loadKubeConfig(options.source);
+  const namespace = ownNamespace(options.namespace, kubeConfig);
   const metrics = createKubeMetrics(deps.registry);
   const log = deps.logger.child({ [F.component]: 'kube' });
+  const identity = { podName: options.identity, namespace };
+  const policyWarnings = new PolicyWarnings({
+    kubeConfig,
+    logger: deps.logger,
+    metrics,
+    identity,
+    ...(deps.onEventError === undefined ? {} : { onEventError: deps.onEventError }),
+  });
   const view = new KubeClusterView({
     kubeConfig,
     logger: deps.logger,
     metrics,
-    informerOptions: options.informers ?? defaultInformerOptions,
+    informerOptions: { ...defaultInformerOptions, ...options.informers },
     tombstoneTtlMs: options.tombstoneTtlMs ?? 6 * 3_600_000,
+    policyWarnings,
   });
   const reviewer = new TokenReviewer({
     kubeConfig,
@@ -82,30 +104,49 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
         metrics,
         options: {
           leaseName: options.leaderElection.leaseName,
-          namespace: options.namespace,
+          namespace,
           identity: options.identity,
           ...(options.leaderElection.timings ?? defaultLeaseTimings),
         },
       })
     : undefined;
-  const events = new EventRecorder(kubeConfig, { podName: options.identity, namespace: options.namespace });
+  const events = new EventRecorder(kubeConfig, identity);
   const status = new StatusWriter(kubeConfig);
   const reporter: LifecycleReporter = {
     deletions: (batches: readonly DeletionBatch[]) => events.record(batches),
     metricsGroups: (reports: readonly MetricsGroupReport[], now: number) =>
       status.write(reports, (uid) => view.metricsGroupObject(uid)?.status, now),
   };
+  const forbiddenProblem = (f: Forbidden, effect: string): Problem => ({
+    reason: 'Forbidden',
+    message: `${f.verb} ${f.resource} ${f.namespace === '*' ? 'in all namespaces' : `in namespace ${f.namespace}`} is forbidden (${f.message}): ${effect}`,
+    failsReadiness: true,
+  });
   return {
     view,
     attributor,
     authenticator: new KubeAuthenticator(reviewer, options.admins ?? []),
     leadership,
     reporter,
+    namespace,
+    problems: () => {
+      const { missing, forbidden } = view.problems();
+      const problems: Problem[] = missing.map((kind) => ({
+        reason: 'CrdMissing',
+        message: `the ${kind} CRD is not installed: ${CRD_HINT}`,
+        failsReadiness: false,
+      }));
+      for (const f of forbidden) problems.push(forbiddenProblem(f, 'deletions wait until Lethe may watch it'));
+      const lease = leadership?.forbidden;
+      if (lease !== undefined) problems.push(forbiddenProblem(lease, 'this replica cannot lead, so it deletes nothing'));
+      return problems;
+    },
     start: () => {
       log.info('Watching the cluster', {
         server: kubeConfig.getCurrentCluster()?.server,
         identity: options.identity,
-        leaderElection: options.leaderElection.enabled ? `${options.namespace}/${options.leaderElection.leaseName}` : 'off',
+        namespace,
+        leaderElection: options.leaderElection.enabled ? `${namespace}/${options.leaderElection.leaseName}` : 'off',
       });
       view.start();
       leadership?.start();

@@ -1,7 +1,22 @@
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Leadership } from '../lifecycle/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
+import type { Forbidden } from './informers.js';
+
+const LEASES = 'leases.coordination.k8s.io';
+
+/** An API error with the verb of the call that failed (RBAC names verbs, not methods). */
+class LeaseCallError extends Error {
+  constructor(
+    readonly verb: 'get' | 'create' | 'update',
+    override readonly cause: unknown,
+  ) {
+    super(`${verb} ${LEASES} failed`);
+  }
+}
+
+const causeOf = (err: unknown): unknown => (err instanceof LeaseCallError ? err.cause : err);
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, the way client-go's leaderelection does it
@@ -46,6 +61,7 @@ export class LeaseElector implements Leadership {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private running: Promise<void> | undefined;
+  private forbidden_: Forbidden | undefined;
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly deps: LeaderElectionDeps) {
@@ -61,6 +77,11 @@ export class LeaseElector implements Leadership {
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The Lease call the API server forbids now (RBAC), if it does: this replica can then never lead. */
+  get forbidden(): Forbidden | undefined {
+    return this.forbidden_;
   }
 
   start(): void {
@@ -80,15 +101,61 @@ export class LeaseElector implements Leadership {
 
   private tick(): void {
     this.running = this.tryAcquireOrRenew()
-      .catch((err: unknown) => {
-        this.log.warn('Failed to acquire or renew the leader Lease', { [F.err]: apiErrorFields(err) });
-      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          const cause = causeOf(err);
+          if (err instanceof LeaseCallError && cause instanceof ApiException && cause.code === 403) {
+            const message = apiErrorFields(cause)['message'];
+            this.setForbidden({ verb: err.verb, resource: LEASES, namespace: this.deps.options.namespace, message: typeof message === 'string' ? message : 'forbidden' });
+            return;
+          }
+          this.log.warn('Failed to acquire or renew the leader Lease', { [F.err]: apiErrorFields(cause) });
+        },
+      )
       .finally(() => {
         this.running = undefined;
         // Past the renew deadline without a renewal: stop acting as leader.
         if (this.leader && Date.now() - this.lastRenewAt >= this.deps.options.renewDeadlineMs) this.setLeader(false);
         if (!this.stopped) this.timer = setTimeout(() => this.tick(), this.deps.options.retryPeriodMs);
       });
+  }
+
+  /** One Lease call; its failure carries the verb. An answer other than 403 to a verb that was forbidden ends that. */
+  private async call<T>(verb: LeaseCallError['verb'], fn: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      // Any answer but 403 (a 404, a 409) means the call itself is allowed.
+      if (this.forbidden_?.verb === verb && err instanceof ApiException && err.code !== 403) this.setForbidden(undefined);
+      throw new LeaseCallError(verb, err);
+    }
+    if (this.forbidden_?.verb === verb) this.setForbidden(undefined);
+    return result;
+  }
+
+  /** A refused Lease call is logged at error once (naming verb, resource and namespace) while it lasts. */
+  private setForbidden(forbidden: Forbidden | undefined): void {
+    const before = this.forbidden_;
+    if (before?.verb === forbidden?.verb) return;
+    const labels = (f: Forbidden): { verb: string; resource: string; resource_namespace: string } => ({ verb: f.verb, resource: f.resource, resource_namespace: f.namespace });
+    if (before !== undefined) this.deps.metrics.forbidden.remove(labels(before));
+    this.forbidden_ = forbidden;
+    const { leaseName, namespace } = this.deps.options;
+    if (forbidden === undefined) {
+      if (before !== undefined) this.log.info('Allowed to access resource', { [F.verb]: before.verb, [F.resource]: LEASES, [F.namespace]: namespace, lease: leaseName });
+      return;
+    }
+    this.deps.metrics.forbidden.set(labels(forbidden), 1);
+    this.log.error('Forbidden to access resource', {
+      [F.verb]: forbidden.verb,
+      [F.resource]: LEASES,
+      [F.namespace]: namespace,
+      lease: leaseName,
+      hint: `grant get, create and update on ${LEASES} (the Lease ${leaseName}) in namespace ${namespace} to Lethe's ServiceAccount (the chart's Role has it), or set --leader-election.namespace; until then this replica never leads, so it deletes nothing`,
+      [F.err]: { code: 403, message: forbidden.message },
+    });
   }
 
   private setLeader(leader: boolean): void {
@@ -106,19 +173,19 @@ export class LeaseElector implements Leadership {
     const durationSeconds = Math.ceil(leaseDurationMs / 1000);
     let lease: V1Lease;
     try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
+      lease = await this.call('get', () => this.api.readNamespacedLease({ name, namespace }));
     } catch (err) {
-      if (classifyApiError(err) !== 'absent') throw err;
+      if (classifyApiError(causeOf(err)) !== 'absent') throw err;
       try {
-        await this.api.createNamespacedLease({
+        await this.call('create', () => this.api.createNamespacedLease({
           namespace,
           body: {
             metadata: { name, namespace },
             spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
           },
-        });
+        }));
       } catch (createErr) {
-        if (classifyApiError(createErr) === 'conflict') return; // another replica created it first
+        if (classifyApiError(causeOf(createErr)) === 'conflict') return; // another replica created it first
         throw createErr;
       }
       this.renewed();
@@ -138,7 +205,7 @@ export class LeaseElector implements Leadership {
     }
     const takeover = holder !== identity;
     try {
-      await this.api.replaceNamespacedLease({
+      await this.call('update', () => this.api.replaceNamespacedLease({
         name,
         namespace,
         body: {
@@ -152,9 +219,9 @@ export class LeaseElector implements Leadership {
             leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover && holder !== '' ? 1 : 0),
           },
         },
-      });
+      }));
     } catch (err) {
-      if (classifyApiError(err) === 'conflict') return; // someone else wrote first: try again next period
+      if (classifyApiError(causeOf(err)) === 'conflict') return; // someone else wrote first: try again next period
       throw err;
     }
     this.renewed();

@@ -20,6 +20,9 @@ export const ANNOTATION = {
   overdueAfter: 'lethe.dev/overdue-after',
 } as const;
 
+const ANNOTATION_PREFIX = 'lethe.dev/';
+const KNOWN_ANNOTATIONS: ReadonlySet<string> = new Set(Object.values(ANNOTATION));
+
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined) {
@@ -46,21 +49,21 @@ const selectorSchema = z.object({
   matchExpressions: z.array(requirement).default([]),
 });
 
-const specSchema = z.object({
-  selector: selectorSchema,
+const overdueSchema = z.object({
+  after: duration.optional(),
+  schedule: z.string().min(1).optional(),
+  timeZone: z.string().min(1).optional(),
+});
+
+/** The spec fields besides the selector, each read on its own so that one bad value spoils no other. */
+const fieldSchemas = {
   ownerRef: z.object({ kind: z.enum(['Job', 'CronJob']), name: z.string().min(1) }).optional(),
   ttl: duration.optional(),
   keepLast: z.number().int().min(0).optional(),
   maxGrace: duration.optional(),
   deletionPolicy: z.enum(['Delete', 'Orphan']).optional(),
-  overdue: z
-    .object({
-      after: duration.optional(),
-      schedule: z.string().min(1).optional(),
-      timeZone: z.string().min(1).optional(),
-    })
-    .optional(),
-});
+  overdue: overdueSchema.optional(),
+};
 
 const timestamp = z.union([z.string(), z.date()]).transform((t) => (t instanceof Date ? t.getTime() : Date.parse(t)));
 
@@ -77,13 +80,20 @@ export interface MetricsGroupObject extends MetricsGroupInfo {
   readonly status: unknown;
 }
 
-function flatten(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
+/** `spec.ttl="soon": not a duration ...`: the field, the value it has (shortened) and what is wrong. */
+function problemOf(field: string, value: unknown, error: z.ZodError): string {
+  const shown = JSON.stringify(value) ?? 'undefined';
+  const text = shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+  const why = error.issues.map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`).join(', ');
+  return `${field}=${text}: ${why}`;
 }
 
 /**
- * Parses a MetricsGroup from the API server. Undefined when its metadata is unusable; a bad spec
- * gives a MetricsGroup marked `invalid`, which matches no group and says why in its status.
+ * Parses a MetricsGroup from the API server. Undefined when its metadata is unusable. A spec with
+ * a value that cannot be read gives a MetricsGroup marked `invalid` (its status says why): it
+ * still selects its groups, with whatever of its policy could be read, and holds them (never
+ * more destructive by mistake); when the selector itself cannot be read it holds its whole
+ * namespace.
  */
 export function parseMetricsGroup(raw: unknown): MetricsGroupObject | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
@@ -99,33 +109,53 @@ export function parseMetricsGroup(raw: unknown): MetricsGroupObject | undefined 
     createdAt: m.creationTimestamp ?? 0,
     status: obj.status,
   };
-  const spec = specSchema.safeParse(obj.spec);
-  if (!spec.success) {
-    return { ...base, selector: { matchLabels: {}, matchExpressions: [] }, policy: {}, invalid: flatten(spec.error) };
-  }
-  const s = spec.data;
-  const policy: PolicyOverrides = {
-    ...(s.ttl === undefined ? {} : { ttlMs: s.ttl }),
-    ...(s.keepLast === undefined ? {} : { keepLast: s.keepLast }),
-    ...(s.maxGrace === undefined ? {} : { maxGraceMs: s.maxGrace }),
-    ...(s.deletionPolicy === undefined ? {} : { deletionPolicy: s.deletionPolicy }),
-    ...(s.overdue?.after === undefined ? {} : { overdueAfterMs: s.overdue.after }),
+  const spec: Record<string, unknown> = typeof obj.spec === 'object' && obj.spec !== null ? (obj.spec as Record<string, unknown>) : {};
+  const problems: string[] = typeof obj.spec === 'object' && obj.spec !== null ? [] : ['spec: expected an object'];
+  const read = <T>(name: keyof typeof fieldSchemas, schema: z.ZodType<T>): T | undefined => {
+    const result = schema.safeParse(spec[name]);
+    if (result.success) return result.data;
+    problems.push(problemOf(`spec.${name}`, spec[name], result.error));
+    return undefined;
   };
-  const schedule = s.overdue?.schedule;
-  const timeZone = s.overdue?.timeZone;
+  const selectorResult = selectorSchema.safeParse(spec['selector']);
+  let selector: GroupSelector | undefined;
+  if (!selectorResult.success) problems.push(problemOf('spec.selector', spec['selector'], selectorResult.error));
+  else if (Object.keys(selectorResult.data.matchLabels).length === 0 && selectorResult.data.matchExpressions.length === 0) {
+    problems.push('spec.selector: names no label (it would select every group of the namespace)');
+  } else selector = selectorResult.data;
+  const ownerRef = read('ownerRef', fieldSchemas.ownerRef);
+  const ttl = read('ttl', fieldSchemas.ttl);
+  const keepLast = read('keepLast', fieldSchemas.keepLast);
+  const maxGrace = read('maxGrace', fieldSchemas.maxGrace);
+  const deletionPolicy = read('deletionPolicy', fieldSchemas.deletionPolicy);
+  const overdue = read('overdue', fieldSchemas.overdue);
+  const policy: PolicyOverrides = {
+    ...(ttl === undefined ? {} : { ttlMs: ttl }),
+    ...(keepLast === undefined ? {} : { keepLast }),
+    ...(maxGrace === undefined ? {} : { maxGraceMs: maxGrace }),
+    ...(deletionPolicy === undefined ? {} : { deletionPolicy }),
+    ...(overdue?.after === undefined ? {} : { overdueAfterMs: overdue.after }),
+  };
+  const schedule = overdue?.schedule;
+  const timeZone = overdue?.timeZone;
   return {
     ...base,
-    selector: s.selector,
+    selector: selector ?? { matchLabels: {}, matchExpressions: [] },
     policy,
-    ...(s.ownerRef === undefined ? {} : { ownerRef: s.ownerRef }),
+    ...(ownerRef === undefined ? {} : { ownerRef }),
     ...(schedule === undefined ? {} : { schedule: { schedule, ...(timeZone === undefined ? {} : { timeZone }) } }),
+    ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
+    ...(selector === undefined ? { holdsNamespace: true } : {}),
   };
 }
 
 export interface ParsedAnnotations {
   readonly policy: PolicyOverrides;
   readonly claims: readonly GroupSelector[];
-  /** One line per annotation that could not be used (it is ignored). */
+  /**
+   * One line per annotation that could not be read, naming it and its value. The object's
+   * policy is then invalid: the groups it governs are held until it is fixed.
+   */
   readonly problems: readonly string[];
 }
 
@@ -142,15 +172,22 @@ function parseClaim(text: string): GroupSelector | undefined {
   return Object.keys(matchLabels).length === 0 ? undefined : { matchLabels, matchExpressions: [] };
 }
 
-/** Reads the `lethe.dev/` annotations of a Job or CronJob. Bad values are reported and ignored. */
+/** Reads the `lethe.dev/` annotations of a Job or CronJob. Bad values are reported (see `problems`). */
 export function parseAnnotations(annotations: Readonly<Record<string, string>> | undefined): ParsedAnnotations {
   const policy: { -readonly [K in keyof PolicyOverrides]: PolicyOverrides[K] } = {};
   const claims: GroupSelector[] = [];
   const problems: string[] = [];
   if (annotations === undefined) return { policy, claims, problems };
   const bad = (name: string, value: string, expected: string): void => {
-    problems.push(`${name}=${JSON.stringify(value)}: expected ${expected}`);
+    const shown = JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+    problems.push(`${name}=${shown}: expected ${expected}`);
   };
+  // A misspelt name (`lethe.dev/deletion-polcy`) is as much a mistake as a misspelt value.
+  for (const name of Object.keys(annotations)) {
+    if (name.startsWith(ANNOTATION_PREFIX) && !KNOWN_ANNOTATIONS.has(name)) {
+      bad(name, annotations[name] ?? '', `a known annotation name (${[...KNOWN_ANNOTATIONS].join(', ')})`);
+    }
+  }
   const durationOf = (name: string, set: (ms: number) => void): void => {
     const value = annotations[name];
     if (value === undefined) return;

@@ -84,12 +84,7 @@ export function parsePod(raw: unknown): PodInfo | undefined {
   };
 }
 
-export interface AnnotatedInfo {
-  /** Annotation values that could not be used (logged once). */
-  readonly annotationProblems: readonly string[];
-}
-
-export function parseJob(raw: unknown): (JobInfo & AnnotatedInfo) | undefined {
+export function parseJob(raw: unknown): JobInfo | undefined {
   const meta = metadataOf(raw);
   if (meta === undefined || meta.namespace === undefined) return undefined;
   const { policy, claims, problems } = parseAnnotations(meta.annotations);
@@ -101,7 +96,7 @@ export function parseJob(raw: unknown): (JobInfo & AnnotatedInfo) | undefined {
     createdAt: meta.creationTimestamp ?? 0,
     policy,
     claims,
-    annotationProblems: problems,
+    ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
     ...(cronJob === undefined ? {} : { cronJob }),
   };
 }
@@ -110,7 +105,7 @@ const cronJobBody = z.object({
   spec: z.object({ schedule: z.string(), timeZone: z.string().optional(), suspend: z.boolean().optional() }),
 });
 
-export function parseCronJob(raw: unknown): (CronJobInfo & AnnotatedInfo) | undefined {
+export function parseCronJob(raw: unknown): CronJobInfo | undefined {
   const meta = metadataOf(raw);
   const body = cronJobBody.safeParse(raw);
   if (meta === undefined || meta.namespace === undefined || !body.success) return undefined;
@@ -125,7 +120,7 @@ export function parseCronJob(raw: unknown): (CronJobInfo & AnnotatedInfo) | unde
     suspend: spec.suspend === true,
     policy,
     claims,
-    annotationProblems: problems,
+    ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
     ...(spec.timeZone === undefined ? {} : { timeZone: spec.timeZone }),
   };
 }

@@ -69,7 +69,14 @@ export function desiredStatus(report: MetricsGroupReport, current: unknown, now:
   };
   const ready =
     mg.invalid !== undefined
-      ? condition('Ready', 'False', 'InvalidSpec', mg.invalid)
+      ? condition(
+          'Ready',
+          'False',
+          'InvalidSpec',
+          mg.holdsNamespace === true
+            ? `${mg.invalid}. Its selector cannot be read, so Lethe keeps every metric group of namespace ${mg.namespace} (as with deletionPolicy Orphan, no ttl or keepLast) until it is fixed`
+            : `${mg.invalid}. Lethe keeps the ${report.groups} metric group${report.groups === 1 ? '' : 's'} it selects (as with deletionPolicy Orphan, no ttl or keepLast) until it is fixed`,
+        )
       : report.scheduleError !== undefined
         ? condition('Ready', 'False', 'InvalidSchedule', report.scheduleError)
         : condition('Ready', 'True', 'Selecting', `Owns ${report.groups} metric group${report.groups === 1 ? '' : 's'}`);

@@ -30,6 +30,11 @@ export interface Annotated {
   readonly policy: PolicyOverrides;
   /** Grouping-key selectors this object claims (`lethe.dev/grouping-key`); empty: none. */
   readonly claims: readonly GroupSelector[];
+  /**
+   * Set when a `lethe.dev/` annotation has a value that cannot be read (which one, and why): the
+   * groups it governs are held (kept, as Orphan) until it is fixed, never decided by defaults.
+   */
+  readonly invalid?: string;
 }
 
 export interface JobInfo extends Annotated {
@@ -65,14 +70,24 @@ export interface MetricsGroupInfo {
   readonly ownerRef?: { readonly kind: 'Job' | 'CronJob'; readonly name: string };
   /** `spec.overdue.schedule`: a schedule of its own (overrides a CronJob owner's). */
   readonly schedule?: { readonly schedule: string; readonly timeZone?: string };
-  /** Set when the spec could not be used (the status says why); such a MetricsGroup matches nothing. */
+  /**
+   * Set when the spec could not be read (the status says why): the groups it selects are held
+   * (kept, as Orphan) until it is fixed, with whatever of its policy could be read.
+   */
   readonly invalid?: string;
+  /**
+   * The selector itself could not be read, so which groups it means is unknown: it then holds
+   * every group of its namespace (its `selector` is empty and matches nothing).
+   */
+  readonly holdsNamespace?: boolean;
 }
 
 /** The last known state of an owner that is gone, kept for a while for its policy. */
 export interface Tombstone {
   readonly ref: OwnerRef;
   readonly policy: PolicyOverrides;
+  /** Its policy could not be read when it went (see `Annotated.invalid`). */
+  readonly invalid?: string;
 }
 
 export interface ClusterSnapshot {

@@ -1,11 +1,14 @@
 import {
   PUSH_FAILURE_TIME_METRIC,
   PUSH_TIME_METRIC,
+  resolvePolicy,
   sameOwner,
+  sameOwnerPolicy,
   type Decision,
   type DeletionReason,
   type GroupView,
   type GroupingKey,
+  type OwnerPolicy,
   type OwnerRef,
   type Policy,
 } from '../model/index.js';
@@ -17,7 +20,9 @@ import {
   SnapshotIndex,
   candidateOwner,
   effectiveOwner,
+  holdingMetricsGroup,
   lineageId,
+  ownerPolicyOf,
   policyFor,
   type GroupContext,
 } from './policies.js';
@@ -64,6 +69,8 @@ export interface GroupInsightData {
   readonly policy: Policy;
   /** Which layer set the last override; absent: the flags alone. */
   readonly policySource?: 'flags' | 'annotations' | 'metricsgroup';
+  /** Why the owner's policy cannot be read (the group is held until it is fixed). */
+  readonly policyInvalid?: string;
   /** Whether the owner exists (in the cache); absent when there is no owner. */
   readonly ownerAlive?: boolean;
   readonly nextDeletion?: { readonly reason: DeletionReason; readonly at: number };
@@ -167,13 +174,21 @@ export function decide(input: DecideInput): Plan {
   const overdue: GroupOverdue[] = [];
   let nextAt: number | undefined;
   for (const group of groups) {
-    const owner = owners.get(group.key.id);
-    const ownerChanged = !sameOwner(group.owner, owner) || group.owner?.cronJob?.uid !== owner?.cronJob?.uid;
-    const policy = policyFor(owner, snapshot, defaults);
+    const resolved = owners.get(group.key.id);
+    // The owner's policy, stored with it: what the objects say now, else what was stored before.
+    const stored = resolved !== undefined && sameOwner(group.owner, resolved) ? group.owner?.policy : resolved?.policy;
+    const ownerPolicy = ownerPolicyOf(resolved, snapshot, stored);
+    const owner = resolved === undefined ? undefined : withPolicy(resolved, ownerPolicy);
+    const ownerChanged =
+      !sameOwner(group.owner, owner) || group.owner?.cronJob?.uid !== owner?.cronJob?.uid || !sameOwnerPolicy(group.owner?.policy, ownerPolicy);
+    const holder = holdingMetricsGroup(group, owner, index);
+    const policy = resolvePolicy(defaults, ownerPolicy, holder !== undefined);
     const ctx: GroupContext = { group, owner, policy, snapshot, index, now, lineages };
     const decision = runChecks(ctx, ownerChanged);
     decisions.push(decision);
-    const insight = insightOf(decision, group, policy, snapshot, now);
+    const invalid =
+      ownerPolicy?.invalid ?? (holder === undefined ? undefined : `MetricsGroup ${holder.namespace}/${holder.name}: ${holder.invalid ?? 'its selector cannot be read'}`);
+    const insight = insightOf(decision, group, policy, ownerPolicy, invalid, snapshot, now);
     insights.set(group.key.id, insight);
     if (decision.notBefore !== undefined && decision.notBefore > now) nextAt = earliest(nextAt, decision.notBefore);
     if (decision.action === 'delete' || owner === undefined) continue;
@@ -216,28 +231,36 @@ export function decide(input: DecideInput): Plan {
   return { decisions, insights, overdue, metricsGroups, nextAt };
 }
 
-const hasOverrides = (o: object | undefined): boolean => o !== undefined && Object.keys(o).length > 0;
+/** The owner with `policy` as its stored policy (none when undefined). */
+function withPolicy(owner: OwnerRef, policy: OwnerPolicy | undefined): OwnerRef {
+  if (owner.policy === policy) return owner;
+  const { policy: _old, ...rest } = owner;
+  return policy === undefined ? rest : { ...rest, policy };
+}
 
-function insightOf(decision: Decision, group: GroupView, policy: Policy, snap: ClusterSnapshot, now: number): GroupInsightData {
+function insightOf(
+  decision: Decision,
+  group: GroupView,
+  policy: Policy,
+  ownerPolicy: OwnerPolicy | undefined,
+  policyInvalid: string | undefined,
+  snap: ClusterSnapshot,
+  now: number,
+): GroupInsightData {
   const owner = decision.owner;
-  let policySource: GroupInsightData['policySource'] = 'flags';
+  const policySource: GroupInsightData['policySource'] = ownerPolicy?.source ?? 'flags';
   let ownerAlive: boolean | undefined;
   if (owner !== undefined) {
     switch (owner.kind) {
-      case 'MetricsGroup': {
-        const mg = snap.metricsGroups.get(owner.uid);
-        ownerAlive = mg !== undefined;
-        if (hasOverrides(mg?.policy ?? snap.tombstones.get(owner.uid)?.policy)) policySource = 'metricsgroup';
+      case 'MetricsGroup':
+        ownerAlive = snap.metricsGroups.has(owner.uid);
         break;
-      }
       case 'Job':
-      case 'CronJob': {
-        const own = owner.kind === 'Job' ? snap.jobs.get(owner.uid) : snap.cronJobs.get(owner.uid);
-        ownerAlive = own !== undefined;
-        const cronJob = owner.cronJob === undefined ? undefined : snap.cronJobs.get(owner.cronJob.uid);
-        if (hasOverrides(own?.policy) || hasOverrides(cronJob?.policy) || hasOverrides(snap.tombstones.get(owner.uid)?.policy)) policySource = 'annotations';
+        ownerAlive = snap.jobs.has(owner.uid);
         break;
-      }
+      case 'CronJob':
+        ownerAlive = snap.cronJobs.has(owner.uid);
+        break;
       case 'Namespace': {
         const ns = snap.namespaces.get(owner.name);
         ownerAlive = ns !== undefined && ns.uid === owner.uid && !ns.terminating;
@@ -258,6 +281,7 @@ function insightOf(decision: Decision, group: GroupView, policy: Policy, snap: C
   return {
     policy,
     policySource,
+    ...(policyInvalid === undefined ? {} : { policyInvalid }),
     ...(ownerAlive === undefined ? {} : { ownerAlive }),
     ...(nextDeletion === undefined ? {} : { nextDeletion }),
   };

@@ -1,8 +1,9 @@
 import {
-  mergePolicy,
+  resolvePolicy,
   type DeletionReason,
   type GroupView,
   type OwnerKind,
+  type OwnerPolicy,
   type OwnerRef,
   type Policy,
   type PolicyOverrides,
@@ -17,7 +18,10 @@ import { matchesSelector, specificity } from './selector.js';
 
 /** Per-namespace indexes over one snapshot, built once per pass. */
 export class SnapshotIndex {
+  /** MetricsGroups whose selector can be read (an invalid spec still selects, and holds what it selects). */
   readonly metricsGroups = new Map<string, MetricsGroupInfo[]>();
+  /** Namespaces with a MetricsGroup whose selector cannot be read: every group there is held. */
+  readonly heldNamespaces = new Map<string, MetricsGroupInfo>();
   readonly claimingJobs = new Map<string, JobInfo[]>();
   readonly claimingCronJobs = new Map<string, CronJobInfo[]>();
   private jobsByName: Map<string, JobInfo> | undefined;
@@ -29,7 +33,11 @@ export class SnapshotIndex {
       if (list === undefined) map.set(ns, [item]);
       else list.push(item);
     };
-    for (const mg of snapshot.metricsGroups.values()) if (mg.invalid === undefined) add(this.metricsGroups, mg.namespace, mg);
+    for (const mg of snapshot.metricsGroups.values()) {
+      if (mg.holdsNamespace === true) {
+        if (!this.heldNamespaces.has(mg.namespace)) this.heldNamespaces.set(mg.namespace, mg);
+      } else add(this.metricsGroups, mg.namespace, mg);
+    }
     for (const job of snapshot.jobs.values()) if (job.claims.length > 0) add(this.claimingJobs, job.namespace, job);
     for (const cj of snapshot.cronJobs.values()) if (cj.claims.length > 0) add(this.claimingCronJobs, cj.namespace, cj);
   }
@@ -60,7 +68,7 @@ const byAgeThenName = (a: { createdAt: number; name: string }, b: { createdAt: n
   a.createdAt - b.createdAt || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 export function metricsGroupMatches(mg: MetricsGroupInfo, group: GroupView): boolean {
-  return mg.invalid === undefined && group.attribution.namespace === mg.namespace && matchesSelector(mg.selector, group.key);
+  return mg.holdsNamespace !== true && group.attribution.namespace === mg.namespace && matchesSelector(mg.selector, group.key);
 }
 
 /** The MetricsGroup for a group: most specific selector, then oldest, then name. */
@@ -141,14 +149,20 @@ export function effectiveOwner(group: GroupView, candidate: OwnerRef | undefined
   return storedMgLetGo ? candidate : stored;
 }
 
-function overridesOf(snap: ClusterSnapshot, kind: OwnerKind, uid: string): PolicyOverrides | undefined {
+/** One layer of policy as an object says it now (or said it when it went). */
+interface PolicyLayer {
+  readonly policy: PolicyOverrides;
+  readonly invalid?: string;
+}
+
+function layerOf(snap: ClusterSnapshot, kind: OwnerKind, uid: string): PolicyLayer | undefined {
   switch (kind) {
     case 'Job':
-      return snap.jobs.get(uid)?.policy ?? snap.tombstones.get(uid)?.policy;
+      return snap.jobs.get(uid) ?? snap.tombstones.get(uid);
     case 'CronJob':
-      return snap.cronJobs.get(uid)?.policy ?? snap.tombstones.get(uid)?.policy;
+      return snap.cronJobs.get(uid) ?? snap.tombstones.get(uid);
     case 'MetricsGroup':
-      return snap.metricsGroups.get(uid)?.policy ?? snap.tombstones.get(uid)?.policy;
+      return snap.metricsGroups.get(uid) ?? snap.tombstones.get(uid);
     case 'Namespace':
       return undefined;
     default: {
@@ -159,13 +173,47 @@ function overridesOf(snap: ClusterSnapshot, kind: OwnerKind, uid: string): Polic
 }
 
 /**
- * The policy of an owner: flag defaults, then the CronJob's annotations, then the Job's, then a
- * MetricsGroup's spec. A deleted owner's policy comes from its tombstone while Lethe remembers it.
+ * The policy an owner sets: the CronJob's annotations, then the Job's (for a CronJob run), or a
+ * MetricsGroup's spec, read from the objects (or their tombstones). When an object it comes from
+ * is gone and no longer remembered here (a restart between the owner's deletion and the
+ * decision), the policy stored with the group (`stored`) applies: level-triggered, the decision
+ * after a restart is the one before it. Undefined: the owner sets nothing (the flags apply).
  */
-export function policyFor(owner: OwnerRef | undefined, snap: ClusterSnapshot, defaults: Policy): Policy {
-  if (owner === undefined) return defaults;
-  const cronJob = owner.cronJob === undefined ? undefined : overridesOf(snap, 'CronJob', owner.cronJob.uid);
-  return mergePolicy(defaults, cronJob, overridesOf(snap, owner.kind, owner.uid));
+export function ownerPolicyOf(owner: OwnerRef | undefined, snap: ClusterSnapshot, stored: OwnerPolicy | undefined): OwnerPolicy | undefined {
+  if (owner === undefined || owner.kind === 'Namespace') return undefined;
+  const own = layerOf(snap, owner.kind, owner.uid);
+  const cronJob = owner.cronJob === undefined ? undefined : layerOf(snap, 'CronJob', owner.cronJob.uid);
+  const forgotten = own === undefined || (owner.cronJob !== undefined && cronJob === undefined);
+  if (forgotten && stored !== undefined) return stored;
+  const overrides = mergeOverrides(cronJob?.policy, own?.policy);
+  const problems = [cronJob?.invalid, own?.invalid].filter((p): p is string => p !== undefined && p !== '');
+  if (Object.keys(overrides).length === 0 && problems.length === 0) return undefined;
+  return {
+    source: owner.kind === 'MetricsGroup' ? 'metricsgroup' : 'annotations',
+    overrides,
+    ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
+  };
+}
+
+function mergeOverrides(...layers: readonly (PolicyOverrides | undefined)[]): PolicyOverrides {
+  let merged: PolicyOverrides = {};
+  for (const layer of layers) if (layer !== undefined) merged = { ...merged, ...layer };
+  return merged;
+}
+
+/**
+ * The policy in force for an owner's groups: flag defaults, then the owner's policy
+ * (`ownerPolicyOf`), held when that cannot be read or `held` (a MetricsGroup of the namespace
+ * whose selector cannot be read).
+ */
+export function policyFor(owner: OwnerRef | undefined, snap: ClusterSnapshot, defaults: Policy, held = false): Policy {
+  return resolvePolicy(defaults, ownerPolicyOf(owner, snap, owner?.policy), held);
+}
+
+/** The held namespace's MetricsGroup when the group's namespace has one whose selector cannot be read. */
+export function holdingMetricsGroup(group: GroupView, owner: OwnerRef | undefined, index: SnapshotIndex): MetricsGroupInfo | undefined {
+  const ns = owner?.namespace ?? group.attribution.namespace;
+  return ns === undefined ? undefined : index.heldNamespaces.get(ns);
 }
 
 /** What one named check concluded. */
@@ -251,16 +299,24 @@ function ownerGone(ctx: GroupContext, reason: DeletionReason, gone: OwnerRef, su
   return { kind: 'delete', reason, subject, gone };
 }
 
-/** The group's namespace was deleted (or is being deleted): nothing of it may stay. */
+/**
+ * The group's namespace was deleted (or is being deleted): nothing of it may stay. It counts as
+ * deleted only when Lethe saw it go: terminating, or gone (or recreated under another UID) while
+ * the group knows its UID, or gone while the group's owner is an object that lived in it. A
+ * namespace that was never there (a static token's, say) is not a deleted one.
+ */
 export const namespaceDeleted: Check = ({ group, owner, snapshot }) => {
   const name = owner?.namespace ?? group.attribution.namespace;
   if (name === undefined) return undefined;
   const ns = snapshot.namespaces.get(name);
-  const knownUid = owner?.kind === 'Namespace' ? owner.uid : group.attribution.namespaceUid;
-  const gone = namespaceRef(name, knownUid ?? ns?.uid ?? '');
-  if (ns === undefined || ns.terminating || (knownUid !== undefined && ns.uid !== knownUid)) {
+  const deleted = (uid: string): Verdict => {
+    const gone = namespaceRef(name, uid);
     return { kind: 'delete', reason: 'namespace-deleted', subject: gone, gone };
-  }
+  };
+  if (ns?.terminating === true) return deleted(ns.uid);
+  const knownUid = owner?.kind === 'Namespace' ? owner.uid : group.attribution.namespaceUid;
+  if (knownUid !== undefined && knownUid !== '') return ns === undefined || ns.uid !== knownUid ? deleted(knownUid) : undefined;
+  if (ns === undefined && owner !== undefined && owner.kind !== 'Namespace') return deleted('');
   return undefined;
 };
 

@@ -20,6 +20,7 @@ export {
   PUSH_TIME_METRIC,
 } from './group.js';
 export type { GroupView, PushMethod, StoredFamily } from './group.js';
-export { DELETION_REASONS, defaultPolicy, mergePolicy } from './policy.js';
-export type { Decision, DeletionPolicy, DeletionReason, Policy, PolicyOverrides } from './policy.js';
+export { DELETION_REASONS, HELD_POLICY, defaultPolicy, mergePolicy, resolvePolicy, sameOwnerPolicy } from './policy.js';
+export type { DeletionPolicy, DeletionReason, OwnerPolicy, Policy, PolicyOverrides } from './policy.js';
+export type { Decision } from './decision.js';
 export type { GroupInsight, GroupInsightSource, PlannedDeletion, PolicySource } from './insight.js';

@@ -12,6 +12,11 @@ export interface GroupInsight {
   readonly policy: Policy;
   /** Which layer set the policy's last override; absent: the flag defaults alone. */
   readonly policySource?: PolicySource;
+  /**
+   * Why the owner's policy (an annotation, a MetricsGroup spec) could not be read: the group is
+   * then held (kept as with Orphan, no ttl or keepLast) until it is fixed.
+   */
+  readonly policyInvalid?: string;
   /** Whether the group's owner still exists; absent when the group has no owner or it is unknown. */
   readonly ownerAlive?: boolean;
   /** The deletion planned for the group, when one is. */

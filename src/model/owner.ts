@@ -1,3 +1,5 @@
+import type { OwnerPolicy } from './policy.js';
+
 /** Who owns a group (its life bounds the group's life) and who pushed it. */
 
 export type OwnerKind = 'Job' | 'CronJob' | 'Namespace' | 'MetricsGroup';
@@ -24,6 +26,12 @@ export interface OwnerRef {
    * owner again from that push's attribution; until then the owner stays (absent: the current push).
    */
   readonly resolvedFor?: number;
+  /**
+   * The policy this owner set (its annotations, or its MetricsGroup spec) as the lifecycle last
+   * resolved it. Stored with the group, so that after a restart a deleted owner's groups are
+   * decided by the same policy (absent: the owner set none, or an older store).
+   */
+  readonly policy?: OwnerPolicy;
 }
 
 export type AttributionSource = 'token' | 'pod-ip' | 'url-label' | 'none';

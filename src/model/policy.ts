@@ -1,6 +1,3 @@
-import type { GroupingKey } from './grouping-key.js';
-import type { OwnerRef } from './owner.js';
-
 /** Why a group is deleted. The same strings appear in logs, Events and the `reason` metric label. */
 export type DeletionReason =
   | 'job-deleted'
@@ -62,6 +59,41 @@ export const defaultPolicy: Policy = {
   overdueAfterMs: 0,
 };
 
+/**
+ * The policy an owner sets for its groups, as the lifecycle resolved it from the owner's
+ * `lethe.dev/` annotations (a CronJob run: the CronJob's, then the Job's) or its MetricsGroup
+ * spec. It is stored with the group's owner (whose UID it belongs to), so a restart at any moment
+ * applies the same policy, also to an owner that is already gone.
+ */
+export interface OwnerPolicy {
+  /** Which layer set it. */
+  readonly source: 'annotations' | 'metricsgroup';
+  /** The fields it sets (the readable ones, when it is invalid). */
+  readonly overrides: PolicyOverrides;
+  /**
+   * Set while a value could not be read (e.g. `lethe.dev/deletion-policy="orphan": expected Delete
+   * or Orphan`): the owner's groups are then held — kept as with `Orphan`, and no ttl or keepLast —
+   * rather than decided by defaults the user did not mean. Never more destructive by mistake.
+   */
+  readonly invalid?: string;
+}
+
+/** What an invalid policy holds its groups to: nothing deletes them but their namespace's deletion. */
+export const HELD_POLICY: PolicyOverrides = { deletionPolicy: 'Orphan', ttlMs: 0, keepLast: 0 };
+
+/** The policy in force under an owner's: the defaults, its overrides, and the hold when it is invalid. */
+export function resolvePolicy(defaults: Policy, owner: OwnerPolicy | undefined, held = false): Policy {
+  return mergePolicy(defaults, owner?.overrides, owner?.invalid !== undefined || held ? HELD_POLICY : undefined);
+}
+
+const POLICY_FIELDS: readonly (keyof Policy)[] = ['ttlMs', 'keepLast', 'maxGraceMs', 'deletionPolicy', 'keepUntilSuperseded', 'overdueAfterMs'];
+
+/** True when both say the same (field by field; key order does not matter). */
+export function sameOwnerPolicy(a: OwnerPolicy | undefined, b: OwnerPolicy | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.source === b.source && a.invalid === b.invalid && POLICY_FIELDS.every((f) => a.overrides[f] === b.overrides[f]);
+}
+
 /** Applies layers of overrides over a base, later layers winning field by field. */
 export function mergePolicy(base: Policy, ...layers: readonly (PolicyOverrides | undefined)[]): Policy {
   let merged: Policy = base;
@@ -70,32 +102,3 @@ export function mergePolicy(base: Policy, ...layers: readonly (PolicyOverrides |
   }
   return merged;
 }
-
-interface DecisionBase {
-  readonly groupKey: GroupingKey;
-  /** The group's owner after this pass (the loop records it when `ownerChanged`). */
-  readonly owner: OwnerRef | undefined;
-  readonly ownerChanged: boolean;
-}
-
-/** The value a lifecycle pass produces for each group; the loop turns it into effects. */
-export type Decision =
-  | (DecisionBase & {
-      readonly action: 'keep';
-      /** When this group should be looked at again (a ttl runs out, a schedule comes due). */
-      readonly notBefore?: number;
-      /** The owner was deleted with deletion policy `Orphan`: `owner` is now the group's namespace. */
-      readonly orphanedFrom?: OwnerRef;
-    })
-  | (DecisionBase & {
-      readonly action: 'delete';
-      readonly reason: DeletionReason;
-      /** The object the deletion is about (the deleted owner, the namespace, or the live owner): its Event goes there. */
-      readonly subject: OwnerRef | undefined;
-      /** The object whose deletion this follows from; the loop asks the API server that it is gone first. */
-      readonly gone?: OwnerRef;
-      /** The group's last push time the decision was made for; a newer push cancels it. */
-      readonly lastPushAt: number;
-      /** When set, delete only then: the group's last push has not been scraped yet (grace). */
-      readonly notBefore?: number;
-    });

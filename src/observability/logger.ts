@@ -17,6 +17,9 @@ export const F = {
   kind: 'kind',
   file: 'file',
   op: 'op',
+  /** A Kubernetes API verb (get, list, watch, create, update) and resource (`leases.coordination.k8s.io`). */
+  verb: 'verb',
+  resource: 'resource',
   err: 'err',
 } as const;
 

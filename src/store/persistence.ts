@@ -44,6 +44,22 @@ const ownerSchema = z.object({
   // A CronJob run's CronJob, and the push the owner was resolved for (lifecycle): optional.
   cronJob: objectRefSchema.exactOptional(),
   resolvedFor: z.number().exactOptional(),
+  // The owner's resolved policy (lifecycle), so a restart decides the same way: optional, so
+  // files written before it load (their owners' policies are resolved again while they exist).
+  policy: z
+    .object({
+      source: z.enum(['annotations', 'metricsgroup']),
+      overrides: z.object({
+        ttlMs: z.number().exactOptional(),
+        keepLast: z.number().exactOptional(),
+        maxGraceMs: z.number().exactOptional(),
+        deletionPolicy: z.enum(['Delete', 'Orphan']).exactOptional(),
+        keepUntilSuperseded: z.boolean().exactOptional(),
+        overdueAfterMs: z.number().exactOptional(),
+      }),
+      invalid: z.string().exactOptional(),
+    })
+    .exactOptional(),
 });
 
 export const groupRecordSchema = z.object({

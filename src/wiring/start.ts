@@ -30,7 +30,10 @@ export interface ClusterOptions {
   readonly source: KubeSource;
   /** This replica's name: the Lease holder and the reportingInstance of Events. */
   readonly identity: string;
-  /** Lethe's own namespace (its Lease lives there). */
+  /**
+   * Lethe's own namespace (its Lease lives there): --leader-election.namespace, POD_NAMESPACE or the
+   * service-account namespace file; empty: the kubeconfig context's namespace, else `default`.
+   */
   readonly namespace: string;
 }
 
@@ -129,6 +132,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   let reporter: LifecycleReporter | undefined;
   // The attributor kicks the loop, which is built after it.
   const kick = { loop: undefined as LifecycleLoop | undefined };
+  const lifecycleMetrics = createLifecycleMetrics(registry);
   if (deps.cluster === undefined) {
     log.info('Running standalone');
   } else {
@@ -147,7 +151,12 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
         tokenReview: { cacheTtlMs: config.auth.cacheTtlMs, audiences: config.auth.tokenAudiences },
         admins: config.auth.kubernetesAdmins,
       },
-      { logger, registry, onAttributed: () => kick.loop?.kick() },
+      {
+        logger,
+        registry,
+        onAttributed: () => kick.loop?.kick(),
+        onEventError: () => lifecycleMetrics.reportErrors.inc({ what: 'event' }),
+      },
     );
     view = kube.view;
     attributor = kube.attributor;
@@ -165,7 +174,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     ...(reporter === undefined ? {} : { reporter }),
     clock,
     logger,
-    metrics: createLifecycleMetrics(registry),
+    metrics: lifecycleMetrics,
     groupsDeleted: metrics.groupsDeleted,
     options: {
       defaults: defaultPolicyOf(config),
@@ -213,6 +222,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     insight: (group) => lifecycle.insight(group),
     blockedBy: () => lifecycle.gates(),
     kubernetes: kube !== undefined,
+    ...(kube === undefined ? {} : { problems: () => kube.problems() }),
   });
   let server: ListeningServer;
   try {

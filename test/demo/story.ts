@@ -50,6 +50,18 @@ async function story(stage: Stage): Promise<void> {
       if (!ready(lines)) throw new Error(`not yet: ${query}`);
       return lines;
     }, { timeout: 60_000, interval: 250 });
+  // Lethe knows pods from its watch only (an unknown address costs it no API request), and the
+  // watch may deliver a fresh pod's IP a moment after the pod got it: push again until attributed.
+  const pushFrom = async (ip: string, path: string, text: string, labels: Record<string, string>): Promise<string> => {
+    const status = await push(stage, ip, path, text);
+    await eventually(async () => {
+      const g = await group(labels);
+      if (g !== undefined && g.attribution.source !== 'none') return;
+      await push(stage, ip, path, text);
+      throw new Error('not attributed yet');
+    }, { timeout: 30_000, interval: 250 });
+    return status;
+  };
   const ownerText = (g: GroupJson | undefined): string =>
     g?.owner === null || g?.owner === undefined ? 'no owner' : `${g.owner.kind} ${g.owner.namespace}/${g.owner.name}${g.owner.cronJob === undefined ? '' : ` (a run of CronJob ${g.owner.cronJob})`}`;
 
@@ -93,7 +105,7 @@ async function story(stage: Stage): Promise<void> {
   // ---- Run 1 ----
   step(2, 'Run backup-29120101 of the CronJob starts; its pod (IP 127.77.0.11) pushes its result.');
   await run('backup-29120101', '127.77.0.11');
-  say(`   PUT /metrics/job/backup/run/backup-29120101 -> ${await push(stage, '127.77.0.11', 'backup/run/backup-29120101', backup('backup-29120101'))}`);
+  say(`   PUT /metrics/job/backup/run/backup-29120101 -> ${await pushFrom('127.77.0.11', 'backup/run/backup-29120101', backup('backup-29120101'), { run: 'backup-29120101' })}`);
   const first = await eventually(async () => {
     const g = await group({ run: 'backup-29120101' });
     if (g?.owner === null || g?.owner === undefined) throw new Error('not owned yet');
@@ -113,7 +125,7 @@ async function story(stage: Stage): Promise<void> {
   // ---- Run 2 supersedes run 1 ----
   step(4, 'The next run, backup-29120102, pushes.');
   await run('backup-29120102', '127.77.0.12');
-  say(`   PUT /metrics/job/backup/run/backup-29120102 -> ${await push(stage, '127.77.0.12', 'backup/run/backup-29120102', backup('backup-29120102'))}`);
+  say(`   PUT /metrics/job/backup/run/backup-29120102 -> ${await pushFrom('127.77.0.12', 'backup/run/backup-29120102', backup('backup-29120102'), { run: 'backup-29120102' })}`);
   await eventually(async () => (await group({ run: 'backup-29120101' })) === undefined, { timeout: 60_000, interval: 250 });
   say('   Lethe FORGOT run backup-29120101: a newer run of the CronJob has pushed (after Prometheus had scraped it once).');
   for (const line of await untilProm('backup_bytes', (l) => l.length === 1 && l[0]?.includes('backup-29120102') === true)) say(`   Prometheus: ${line}`);
@@ -121,7 +133,7 @@ async function story(stage: Stage): Promise<void> {
   // ---- MetricsGroup ----
   step(5, 'A report pod in team-a pushes job="report"; the MetricsGroup "reports" claims it.');
   await barePod(admin, 'team-a', 'report-generator', '127.77.0.13');
-  say(`   PUT /metrics/job/report -> ${await push(stage, '127.77.0.13', 'report', '# TYPE report_rows gauge\nreport_rows 1234\n')}`);
+  say(`   PUT /metrics/job/report -> ${await pushFrom('127.77.0.13', 'report', '# TYPE report_rows gauge\nreport_rows 1234\n', { job: 'report' })}`);
   const report = await eventually(async () => {
     const g = await group({ job: 'report' });
     if (g?.owner?.kind !== 'MetricsGroup') throw new Error('not claimed yet');
@@ -145,7 +157,7 @@ async function story(stage: Stage): Promise<void> {
   // ---- Namespace deleted ----
   step(7, 'An ad-hoc pod in team-b pushes job="adhoc"; then namespace team-b is deleted.');
   await barePod(admin, 'team-b', 'adhoc', '127.77.0.14');
-  say(`   PUT /metrics/job/adhoc -> ${await push(stage, '127.77.0.14', 'adhoc', '# TYPE adhoc_done gauge\nadhoc_done 1\n')}`);
+  say(`   PUT /metrics/job/adhoc -> ${await pushFrom('127.77.0.14', 'adhoc', '# TYPE adhoc_done gauge\nadhoc_done 1\n', { job: 'adhoc' })}`);
   say(`   Lethe: owner ${ownerText(await eventually(async () => {
     const g = await group({ job: 'adhoc' });
     if (g?.owner === null || g?.owner === undefined) throw new Error('not owned yet');

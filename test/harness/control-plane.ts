@@ -42,6 +42,8 @@ export interface ControlPlaneOptions {
   readonly startTimeout?: number;
   /** False starts etcd and kube-apiserver only. */
   readonly controllerManager?: boolean;
+  /** More kube-apiserver flags (e.g. an audit log for a test that counts requests). */
+  readonly apiServerArgs?: readonly string[];
   /** Aborting it during start-up stops what was started, removes the temp dir and rejects. */
   readonly signal?: AbortSignal;
 }
@@ -179,6 +181,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--disable-admission-plugins=ServiceAccount',
       '--allow-privileged=true',
       '--endpoint-reconciler-type=none',
+      ...(options.apiServerArgs ?? []),
     ];
     const startApiServer = async (startSignal?: AbortSignal): Promise<void> => {
       if (apiServer?.running === true) throw new Error('kube-apiserver is already running');

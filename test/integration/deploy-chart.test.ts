@@ -137,7 +137,8 @@ describe('Helm chart', () => {
     // Probes and the ServiceMonitor follow the route prefix.
     expect(container?.livenessProbe?.httpGet?.path).toBe('/pushgateway/-/healthy');
     expect(container?.readinessProbe?.httpGet?.path).toBe('/pushgateway/-/ready');
-    // Start-up waits for the store to load, not for it to be writable: a full volume must not restart the pod in a loop.
+    // Start-up waits for the store to load, not for readiness: a full volume or a forbidden Lease
+    // fails readiness only and must not restart the pod in a loop.
     expect(container?.startupProbe?.httpGet?.path).toBe('/pushgateway/-/healthy');
     expect(only(objects, 'ServiceMonitor')['spec']).toMatchObject({ endpoints: [{ port: 'http', path: '/pushgateway/metrics', honorLabels: true }] });
   });

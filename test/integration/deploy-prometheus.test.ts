@@ -143,7 +143,7 @@ describe('a real Prometheus scraping Lethe as the chart configures it', () => {
   test('a Job pod pushes, Prometheus records it, the Job is deleted, and the series goes stale', async () => {
     const job = await createJob(admin, workload, jobBody('nightly-backup'));
     const ip = freshIp();
-    await podOfJob(admin, workload, job, ip);
+    await podOfJob(admin, workload, job, ip, lethe);
     const pushed = '# TYPE backup_last_success_seconds gauge\nbackup_last_success_seconds{kind="full"} 1700000000\n';
     expect(await push(lethe.port, `nightly-backup/instance/${workload}`, pushed, { localAddress: ip })).toBe(200);
     await waitForGroup(lethe, workload, (g) => g.owner?.kind === 'Job');

@@ -55,7 +55,7 @@ describe('lifecycle: bare Jobs', () => {
   test('a push from a Job pod (by source IP) is owned by the Job and goes when the Job is deleted', async () => {
     const job = await createJob(kc, namespace, jobBody('backup-1'));
     const ip = freshIp();
-    await podOfJob(kc, namespace, job, ip);
+    await podOfJob(kc, namespace, job, ip, lethe);
 
     expect(await push(lethe.port, `backup/instance/${namespace}`, body(42), { localAddress: ip })).toBe(200);
     const group = await waitForGroup(lethe, namespace, (g) => g.owner?.kind === 'Job');
@@ -116,7 +116,7 @@ describe('lifecycle: bare Jobs', () => {
 
   test('a bare pod\'s push is owned by its namespace, and kept when no Job is involved', async () => {
     const ip = freshIp();
-    await barePod(kc, namespace, 'adhoc', ip);
+    await barePod(kc, namespace, 'adhoc', ip, lethe);
     expect(await push(lethe.port, `adhoc/instance/${namespace}`, body(), { localAddress: ip })).toBe(200);
     const group = await waitForGroup(lethe, namespace, (g) => g.owner !== undefined);
     expect(group.owner).toMatchObject({ kind: 'Namespace', name: namespace });
@@ -127,7 +127,7 @@ describe('lifecycle: bare Jobs', () => {
   test('a Job recreated under the same name is a new owner: the old run\'s group goes', async () => {
     const first = await createJob(kc, namespace, jobBody('nightly'));
     const ip = freshIp();
-    await podOfJob(kc, namespace, first, ip);
+    await podOfJob(kc, namespace, first, ip, lethe);
     expect(await push(lethe.port, `nightly/instance/${namespace}`, body(1), { localAddress: ip })).toBe(200);
     await eventually(() => [...lethe.store.groups()].some((g) => g.owner?.uid === first.metadata!.uid));
     await scrape(lethe.port);

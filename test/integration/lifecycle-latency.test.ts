@@ -34,7 +34,7 @@ describe('lifecycle: deletion latency', () => {
       const name = `lat-${i}`;
       const job = await createJob(kc, namespace, jobBody(name));
       const ip = freshIp();
-      await podOfJob(kc, namespace, job, ip);
+      await podOfJob(kc, namespace, job, ip, lethe);
       expect(await push(lethe.port, `${name}/ns/${namespace}`, body(i), { localAddress: ip })).toBe(200);
       await waitForGroup(lethe, name, (g) => g.owner?.uid === job.metadata!.uid);
       expect(hasSeries(await scrape(lethe.port), 'work_done', { job: name })).toBe(true);

@@ -70,10 +70,10 @@ describe('lifecycle: gates', () => {
     const namespace = await createTestNamespace(kc);
     const keep = await createJob(kc, namespace, jobBody('keep'));
     const keepIp = freshIp();
-    await podOfJob(kc, namespace, keep, keepIp);
+    await podOfJob(kc, namespace, keep, keepIp, lethe);
     const due = await createJob(kc, namespace, jobBody('due', { annotations: { 'lethe.dev/ttl': '3s' } }));
     const dueIp = freshIp();
-    await podOfJob(kc, namespace, due, dueIp);
+    await podOfJob(kc, namespace, due, dueIp, lethe);
     expect(await push(l.port, `keep/ns/${namespace}`, body(), { localAddress: keepIp })).toBe(200);
     expect(await push(l.port, `due/ns/${namespace}`, body(), { localAddress: dueIp })).toBe(200);
     await waitForGroup(l, 'keep', (g) => g.owner?.uid === keep.metadata!.uid);

@@ -66,9 +66,9 @@ describe('lifecycle: overdue', () => {
     });
     const job = await createJob(kc, namespace, jobBody('tick-manual', { ownerCronJob: { name: 'tick', uid: cj.metadata!.uid! } }));
     const jobIp = freshIp();
-    await podOfJob(kc, namespace, job, jobIp);
+    await podOfJob(kc, namespace, job, jobIp, lethe);
     const mgIp = freshIp();
-    await barePod(kc, namespace, 'pusher', mgIp);
+    await barePod(kc, namespace, 'pusher', mgIp, lethe);
     await eventually(() => [...lethe.kube!.view.snapshot().metricsGroups.values()].some((m) => m.namespace === namespace));
 
     expect(await push(lethe.port, `minutely/ns/${namespace}`, body(), { localAddress: mgIp })).toBe(200);

@@ -68,7 +68,7 @@ describe('lifecycle: owners and policies', () => {
   async function runPushes(cronJob: V1CronJob, jobName: string, grouping: string): Promise<string> {
     const job = await createJob(kc, namespace, jobBody(jobName, { ownerCronJob: { name: cronJob.metadata!.name!, uid: cronJob.metadata!.uid! } }));
     const ip = freshIp();
-    await podOfJob(kc, namespace, job, ip);
+    await podOfJob(kc, namespace, job, ip, lethe);
     expect(await push(lethe.port, grouping, body(), { localAddress: ip })).toBe(200);
     await waitForGroup(lethe, jobName, (g) => g.owner?.uid === job.metadata!.uid && g.owner?.cronJob?.uid === cronJob.metadata!.uid);
     await scrape(lethe.port);
@@ -109,7 +109,7 @@ describe('lifecycle: owners and policies', () => {
   test('namespace deleted by the namespace controller: every group of it goes', async () => {
     const job = await createJob(kc, namespace, jobBody('in-ns'));
     const ip = freshIp();
-    await podOfJob(kc, namespace, job, ip);
+    await podOfJob(kc, namespace, job, ip, lethe);
     expect(await push(lethe.port, `in-ns/ns/${namespace}`, body(), { localAddress: ip })).toBe(200);
     await waitForGroup(lethe, namespace, (g) => g.owner !== undefined);
     await scrape(lethe.port);
@@ -124,7 +124,7 @@ describe('lifecycle: owners and policies', () => {
     await createMetricsGroup(kc, namespace, 'contract', { selector: { matchLabels: { job: 'contracted' } } });
     const job = await createJob(kc, namespace, jobBody('c-1'));
     const ip = freshIp();
-    await podOfJob(kc, namespace, job, ip);
+    await podOfJob(kc, namespace, job, ip, lethe);
     expect(await push(lethe.port, `contracted/ns/${namespace}`, body(), { localAddress: ip })).toBe(200);
     await waitForGroup(lethe, namespace, (g) => g.owner?.kind === 'MetricsGroup');
     await scrape(lethe.port);
@@ -159,7 +159,7 @@ describe('lifecycle: owners and policies', () => {
   test('ttl from a Job annotation: a group not pushed for that long goes', async () => {
     const job = await createJob(kc, namespace, jobBody('short-lived', { annotations: { 'lethe.dev/ttl': '2s' } }));
     const ip = freshIp();
-    await podOfJob(kc, namespace, job, ip);
+    await podOfJob(kc, namespace, job, ip, lethe);
     expect(await push(lethe.port, `short/ns/${namespace}`, body(), { localAddress: ip })).toBe(200);
     await scrape(lethe.port);
     const pushedAt = Date.now();
@@ -188,7 +188,7 @@ describe('lifecycle: owners and policies', () => {
   async function bareIp(ns: string): Promise<string> {
     const { barePod } = await import('./lifecycle-support.js');
     const ip = freshIp();
-    await barePod(kc, ns, `pusher-${ip.replaceAll('.', '-')}`, ip);
+    await barePod(kc, ns, `pusher-${ip.replaceAll('.', '-')}`, ip, lethe);
     return ip;
   }
 });

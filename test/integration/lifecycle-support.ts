@@ -69,7 +69,7 @@ export async function startTestLethe(
           },
         }),
     tuning: {
-      informers: { backoffBaseMs: 200, backoffMaxMs: 2_000, pageSize: 500 },
+      informers: { backoffBaseMs: 200, backoffMaxMs: 2_000, pageSize: 500, missingPollMs: 500 },
       lease: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
       debounceMs: options.debounceMs ?? 50,
       scrapePollMs: 200,
@@ -169,8 +169,20 @@ export function jobBody(name: string, mods: { ownerCronJob?: { name: string; uid
   };
 }
 
-/** Creates a Pod controlled by the Job (as the job controller would), with `ip` as its Pod IP. */
-export async function podOfJob(kc: KubeConfig, namespace: string, job: V1Job, ip: string): Promise<V1Pod> {
+/**
+ * Waits until Lethe's pod watch has delivered a pod with this IP. Attribution by source IP reads
+ * Lethe's pod cache only (it never asks the API server about an address), so a push sent before
+ * the watch delivers the pod's IP would be unowned, as a real pod's would be.
+ */
+export async function untilPodKnown(lethe: RunningLethe, ip: string, timeout = 15_000): Promise<void> {
+  await eventually(() => (lethe.kube?.view.podsWithIp(ip).length ?? 0) > 0, { timeout, interval: 20 });
+}
+
+/**
+ * Creates a Pod controlled by the Job (as the job controller would), with `ip` as its Pod IP; with
+ * `lethe`, waits until its watch knows the pod (see untilPodKnown).
+ */
+export async function podOfJob(kc: KubeConfig, namespace: string, job: V1Job, ip: string, lethe?: RunningLethe): Promise<V1Pod> {
   const core = kc.makeApiClient(CoreV1Api);
   const name = `${job.metadata!.name!}-${randomName('p').slice(2)}`;
   const pod = await core.createNamespacedPod({
@@ -185,17 +197,21 @@ export async function podOfJob(kc: KubeConfig, namespace: string, job: V1Job, ip
       spec: { serviceAccountName: 'default', containers: [{ name: 'main', image: 'busybox' }] },
     },
   });
-  return setPodIp(kc, namespace, pod.metadata!.name!, ip);
+  const withIp = await setPodIp(kc, namespace, pod.metadata!.name!, ip);
+  if (lethe !== undefined) await untilPodKnown(lethe, ip);
+  return withIp;
 }
 
-/** A bare Pod (no controller) with this IP. */
-export async function barePod(kc: KubeConfig, namespace: string, name: string, ip: string): Promise<V1Pod> {
+/** A bare Pod (no controller) with this IP; with `lethe`, waits until its watch knows the pod. */
+export async function barePod(kc: KubeConfig, namespace: string, name: string, ip: string, lethe?: RunningLethe): Promise<V1Pod> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespacedPod({
     namespace,
     body: { metadata: { name }, spec: { serviceAccountName: 'default', containers: [{ name: 'main', image: 'busybox' }] } },
   });
-  return setPodIp(kc, namespace, name, ip);
+  const withIp = await setPodIp(kc, namespace, name, ip);
+  if (lethe !== undefined) await untilPodKnown(lethe, ip);
+  return withIp;
 }
 
 export async function setPodIp(kc: KubeConfig, namespace: string, name: string, ip: string): Promise<V1Pod> {

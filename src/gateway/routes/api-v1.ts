@@ -142,6 +142,8 @@ export function statusApiHandler(deps: GatewayDeps) {
         flags: deps.config.flags,
         start_time: deps.build.startTime.toISOString(),
         store: storeStatusJson(deps.store.health()),
+        // Lethe's own, in Kubernetes mode: what needs a person (a missing CRD, a forbidden call).
+        ...(deps.problems === undefined ? {} : { problems: deps.problems().map((p) => ({ reason: p.reason, message: p.message, failsReadiness: p.failsReadiness })) }),
       },
     });
   };
@@ -218,6 +220,7 @@ function insightJson(insight: GroupInsight | undefined): Record<string, unknown>
   return {
     policy: { ...insight.policy },
     policySource: insight.policySource ?? 'flags',
+    policyInvalid: insight.policyInvalid ?? null,
     ownerAlive: insight.ownerAlive ?? null,
     nextDeletion:
       insight.nextDeletion === undefined ? null : { reason: insight.nextDeletion.reason, time: rfc3339(insight.nextDeletion.at) },

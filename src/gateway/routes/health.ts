@@ -16,12 +16,19 @@ export function livenessHandler() {
   };
 }
 
-/** /-/ready (readiness): 503 with the reason while the store cannot take writes. */
+/**
+ * /-/ready (readiness): 503 with one line per reason while the store cannot take writes, or while
+ * a problem that needs a person makes this replica unfit to serve (a forbidden Lease or watch). A
+ * rollout of a replica that lacks permissions then stops at it instead of replacing a working one.
+ */
 export function readinessHandler(deps: GatewayDeps) {
   return (_req: Request, res: Response): void => {
+    const reasons: string[] = [];
     const health = deps.store.health();
-    if (health.writable) plain(res, 200, 'OK');
-    else plain(res, 503, `not ready: ${health.problem ?? 'the store cannot take writes'}\n`);
+    if (!health.writable) reasons.push(`not ready: ${health.problem ?? 'the store cannot take writes'}`);
+    for (const p of deps.problems?.() ?? []) if (p.failsReadiness) reasons.push(`${p.reason}: ${p.message}`);
+    if (reasons.length === 0) plain(res, 200, 'OK');
+    else plain(res, 503, `${reasons.join('\n')}\n`);
   };
 }
 

@@ -134,6 +134,7 @@ function policyCell(g, lifecycle) {
   if (p.keepLast > 0) parts.push('keep last ' + p.keepLast);
   if (p.overdueAfterMs > 0) parts.push('overdue after ' + duration(p.overdueAfterMs));
   parts.push('grace ≤ ' + duration(p.maxGraceMs));
+  if (ins.policyInvalid) return el('td', { title: ins.policyInvalid }, 'kept: invalid policy', el('div', { class: 'sub' }, ins.policyInvalid));
   const title = 'From ' + POLICY_SOURCES[ins.policySource] + (p.keepUntilSuperseded ? '; a CronJob run is kept until a newer run pushes' : '');
   return el('td', { title }, p.deletionPolicy === 'Orphan' ? 'orphan with owner' : 'delete with owner', el('div', { class: 'sub' }, parts.join(' · ')));
 }

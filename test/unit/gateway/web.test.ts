@@ -265,18 +265,26 @@ describe('/api/v1/groups', () => {
           };
         case 'late':
           return { policy: defaultPolicy, ownerAlive: true, overdue: { since: T0 - 600_000 } };
+        case 'held':
+          return {
+            policy: { ...defaultPolicy, deletionPolicy: 'Orphan' },
+            policySource: 'annotations',
+            policyInvalid: 'lethe.dev/deletion-policy="orphan": expected Delete or Orphan',
+            ownerAlive: true,
+          };
         default:
           return undefined;
       }
     };
     const { app } = await makeApp({ insight });
-    for (const job of ['gone', 'late', 'unknown']) await request(app).put(`/metrics/job/${job}`).send('m 1\n').expect(200);
+    for (const job of ['gone', 'late', 'held', 'unknown']) await request(app).put(`/metrics/job/${job}`).send('m 1\n').expect(200);
     const doc = await groupsDoc(app);
     expect(doc.data.lifecycle).toBe(true);
     const byJob = new Map(doc.data.groups.map((g) => [(g['labels'] as Record<string, string>)['job'], g['insight']]));
     expect(byJob.get('gone')).toEqual({
       policy: { ...defaultPolicy, ttlMs: 86_400_000 },
       policySource: 'annotations',
+      policyInvalid: null,
       ownerAlive: false,
       nextDeletion: { reason: 'job-deleted', time: '2023-11-14T22:14:20Z' },
       overdue: null,
@@ -284,10 +292,13 @@ describe('/api/v1/groups', () => {
     expect(byJob.get('late')).toEqual({
       policy: defaultPolicy,
       policySource: 'flags',
+      policyInvalid: null,
       ownerAlive: true,
       nextDeletion: null,
       overdue: { since: '2023-11-14T22:03:20Z' },
     });
+    // A policy that cannot be read says why (the group is held until it is fixed).
+    expect(byJob.get('held')).toMatchObject({ policySource: 'annotations', policyInvalid: 'lethe.dev/deletion-policy="orphan": expected Delete or Orphan' });
     expect(byJob.get('unknown')).toBeNull();
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { ApiException } from '@kubernetes/client-node';
-import { classifyApiError, loadKubeConfig } from '../../../src/kube/index.js';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import { classifyApiError, loadKubeConfig, ownNamespace } from '../../../src/kube/index.js';
 import { ConfigError } from '../../../src/errors.js';
 
 // Proves that Jest (ESM mode) loads the ESM-only client-node through the module that wraps it.
@@ -27,5 +27,26 @@ describe('kube client edge', () => {
     expect(() => loadKubeConfig({ kubeconfig: '/nonexistent/kubeconfig', inCluster: false })).toThrow(
       /cannot load Kubernetes configuration/,
     );
+  });
+});
+
+describe("Lethe's own namespace (its Lease)", () => {
+  const kubeconfig = (namespace: string | undefined): KubeConfig => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: false }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'ctx', cluster: 'c', user: 'u', ...(namespace === undefined ? {} : { namespace }) }],
+      currentContext: 'ctx',
+    });
+    return kc;
+  };
+
+  test.each([
+    ['the flag, POD_NAMESPACE or the service-account file (main passes it) wins', 'lethe', 'team-a', 'lethe'],
+    ["else the kubeconfig context's namespace", '', 'team-a', 'team-a'],
+    ['else default', '', undefined, 'default'],
+  ])('%s', (_name, explicit, contextNamespace, expected) => {
+    expect(ownNamespace(explicit, kubeconfig(contextNamespace))).toBe(expected);
   });
 });

@@ -9,7 +9,8 @@ describe('lethe.dev annotations', () => {
     ['deletion policy and superseding', { 'lethe.dev/deletion-policy': 'Orphan', 'lethe.dev/keep-until-superseded': 'false' }, { deletionPolicy: 'Orphan', keepUntilSuperseded: false }, [], 0],
     ['max grace and overdue', { 'lethe.dev/max-grace': '30s', 'lethe.dev/overdue-after': '15m' }, { maxGraceMs: 30_000, overdueAfterMs: 900_000 }, [], 0],
     ['a claim', { 'lethe.dev/grouping-key': 'job=backup, env=prod' }, {}, [{ matchLabels: { job: 'backup', env: 'prod' }, matchExpressions: [] }], 0],
-    ['bad values are ignored and reported', { 'lethe.dev/ttl': 'soon', 'lethe.dev/keep-last': '-1', 'lethe.dev/deletion-policy': 'delete', 'lethe.dev/grouping-key': '=x' }, {}, [], 4],
+    ['bad values are reported (the policy is then invalid)', { 'lethe.dev/ttl': 'soon', 'lethe.dev/keep-last': '-1', 'lethe.dev/deletion-policy': 'delete', 'lethe.dev/grouping-key': '=x' }, {}, [], 4],
+    ['a misspelt lethe.dev name is reported', { 'lethe.dev/deletion-polcy': 'Orphan' }, {}, [], 1],
     ['unrelated annotations are ignored silently', { 'example.com/ttl': 'x' }, {}, [], 0],
   ] as const)('%s', (_name, annotations, policy, claims, problems) => {
     const parsed = parseAnnotations(annotations);
@@ -17,6 +18,15 @@ describe('lethe.dev annotations', () => {
     expect(parsed.claims).toEqual(claims);
     expect(parsed.problems).toHaveLength(problems);
   });
+});
+
+test('a problem names the annotation and its value', () => {
+  expect(parseAnnotations({ 'lethe.dev/deletion-policy': 'orphan', 'lethe.dev/ttl': '12h' })).toEqual({
+    policy: { ttlMs: 12 * 3_600_000 },
+    claims: [],
+    problems: ['lethe.dev/deletion-policy="orphan": expected Delete or Orphan'],
+  });
+  expect(parseAnnotations({ 'lethe.dev/deletion-polcy': 'Orphan' }).problems[0]).toMatch(/^lethe\.dev\/deletion-polcy="Orphan": expected a known annotation name \(.*lethe\.dev\/deletion-policy/);
 });
 
 describe('MetricsGroup spec', () => {
@@ -53,11 +63,38 @@ describe('MetricsGroup spec', () => {
   });
 
   test.each([
-    ['a bad duration', { selector: { matchLabels: { job: 'x' } }, ttl: 'soon' }, /ttl: not a duration/],
+    ['a bad duration', { selector: { matchLabels: { job: 'x' } }, ttl: 'soon' }, /^spec\.ttl="soon": not a duration/],
+    ['a bad deletion policy', { selector: { matchLabels: { job: 'x' } }, deletionPolicy: 'orphan' }, /^spec\.deletionPolicy="orphan": /],
     ['In without values', { selector: { matchExpressions: [{ key: 'env', operator: 'In' }] } }, /need values/],
     ['no selector', {}, /selector/],
   ])('%s makes it invalid, with the reason', (_name, spec, reason) => {
     expect(parseMetricsGroup(mg(spec))?.invalid).toMatch(reason);
+  });
+
+  test('an invalid field spoils no other: the selector still selects, the readable policy stays', () => {
+    const parsed = parseMetricsGroup(mg({ selector: { matchLabels: { job: 'x' } }, ttl: '7 days', maxGrace: '1m', deletionPolicy: 'Orphan' }));
+    expect(parsed).toMatchObject({
+      selector: { matchLabels: { job: 'x' }, matchExpressions: [] },
+      policy: { maxGraceMs: 60_000, deletionPolicy: 'Orphan' },
+      invalid: expect.stringMatching(/^spec\.ttl="7 days": not a duration/) as unknown,
+    });
+    expect(parsed?.holdsNamespace).toBeUndefined();
+  });
+
+  test.each([
+    ['no selector', {}],
+    ['an empty selector (it would select every group)', { selector: {} }],
+    ['a selector that is not an object', { selector: 'job=x' }],
+  ])('%s: it holds its whole namespace', (_name, spec) => {
+    const parsed = parseMetricsGroup(mg(spec));
+    expect(parsed?.holdsNamespace).toBe(true);
+    expect(parsed?.invalid).toMatch(/^spec\.selector/);
+  });
+
+  test('a valid spec is neither invalid nor holding', () => {
+    const parsed = parseMetricsGroup(mg({ selector: { matchLabels: { job: 'x' } } }));
+    expect(parsed?.invalid).toBeUndefined();
+    expect(parsed?.holdsNamespace).toBeUndefined();
   });
 
   test('unusable metadata drops the object', () => {

@@ -46,9 +46,20 @@ describe('MetricsGroup status', () => {
     expect(changed.conditions[1]?.lastTransitionTime).toBe(first.conditions[1]?.lastTransitionTime);
   });
 
-  test('an invalid spec says why in Ready', () => {
-    const status = desiredStatus(report({ metricsGroup: metricsGroup('bad', (m) => ({ ...m, invalid: 'ttl: not a duration' })) }), undefined, T0);
-    expect(status.conditions[0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: 'ttl: not a duration' });
+  test('an invalid spec says why in Ready, and that its groups are kept', () => {
+    const status = desiredStatus(report({ groups: 2, metricsGroup: metricsGroup('bad', (m) => ({ ...m, invalid: 'spec.ttl="soon": not a duration' })) }), undefined, T0);
+    expect(status.conditions[0]).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: 'spec.ttl="soon": not a duration. Lethe keeps the 2 metric groups it selects (as with deletionPolicy Orphan, no ttl or keepLast) until it is fixed',
+    });
+  });
+
+  test('a selector that cannot be read: Ready says the whole namespace is kept', () => {
+    const bad = metricsGroup('bad', (m) => ({ ...m, invalid: 'spec.selector=null: expected object', holdsNamespace: true }));
+    const status = desiredStatus(report({ metricsGroup: bad }), undefined, T0);
+    expect(status.conditions[0]?.message).toMatch(/keeps every metric group of namespace team-a/);
   });
 });
 

@@ -99,7 +99,23 @@ const rows: Record<string, Row> = {
   'namespace deletion ignores deletionPolicy Orphan': {
     groups: [group('adhoc', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
     snap: snapshot({ namespaces: [], tombstones: [{ ref: ownerRef('MetricsGroup', 'mg'), policy: { deletionPolicy: 'Orphan' } }] }),
-    expected: ['adhoc: delete namespace-deleted on Namespace/team-a gone Namespace/team-a (owner MetricsGroup/mg)'],
+    expected: ['adhoc: delete namespace-deleted on Namespace/team-a gone Namespace/team-a (owner MetricsGroup/mg, changed)'],
+  },
+
+  'a namespace that never existed (a static token\'s) is not a deleted namespace: the group stays': {
+    groups: [group('ci', '', attributed({ source: 'token', namespace: 'never-created', user: 'static:ci' }))],
+    snap: snapshot(),
+    expected: ['ci: keep (owner unowned)'],
+  },
+  'a namespace known by UID: gone is deleted': {
+    groups: [group('ci', '', attributed({ source: 'token', namespace: NS, namespaceUid: 'ns-uid-a', user: 'static:ci' }))],
+    snap: snapshot({ namespaces: [] }),
+    expected: ['ci: delete namespace-deleted on Namespace/team-a gone Namespace/team-a (owner Namespace/team-a, changed)'],
+  },
+  'a namespace whose UID the group never learnt, gone while its Job owner lived there: deleted': {
+    groups: [group('backup', '', attributed({ source: 'pod-ip', namespace: NS, job: { name: 'b-1', uid: 'b-1-uid' } }), ownedBy(jobOwner('b-1')))],
+    snap: snapshot({ namespaces: [] }),
+    expected: ['backup: delete namespace-deleted on Namespace/team-a gone Namespace/team-a (owner Job/b-1)'],
   },
 
   // Bare Jobs.
@@ -131,7 +147,7 @@ const rows: Record<string, Row> = {
   'max grace from the MetricsGroup spec bounds the wait': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })), unscraped)],
     snap: snapshot({ tombstones: [{ ref: ownerRef('MetricsGroup', 'mg'), policy: { maxGraceMs: 2 * MIN } }] }),
-    expected: ['backup: delete metricsgroup-deleted on MetricsGroup/mg gone MetricsGroup/mg (owner MetricsGroup/mg) at +60s'],
+    expected: ['backup: delete metricsgroup-deleted on MetricsGroup/mg gone MetricsGroup/mg (owner MetricsGroup/mg, changed) at +60s'],
   },
   'bare Job deleted with deletion policy Orphan: the group stays, owned by its namespace': {
     groups: [group('backup', '', fromJob('b-1'), ownedBy(jobOwner('b-1')))],
@@ -182,7 +198,7 @@ const rows: Record<string, Row> = {
   'keepUntilSuperseded off: a CronJob run goes with its Job': {
     groups: [group('report', '/run/1', fromJob('r-1', 'report'), ownedBy(jobOwner('r-1', 'report')))],
     snap: snapshot({ cronJobs: [cronJob('report', (c) => ({ ...c, policy: { keepUntilSuperseded: false } }))] }),
-    expected: ['report run=1: delete job-deleted on Job/r-1 gone Job/r-1 (owner Job/r-1)'],
+    expected: ['report run=1: delete job-deleted on Job/r-1 gone Job/r-1 (owner Job/r-1, changed)'],
   },
   'CronJob deleted: the groups of its runs go, even while a run is still there': {
     groups: [group('report', '', fromJob('r-1', 'report'), ownedBy(jobOwner('r-1', 'report')))],
@@ -246,10 +262,91 @@ const rows: Record<string, Row> = {
     snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, namespace: 'other' }))] }),
     expected: ['backup: keep (owner Namespace/team-a, changed)'],
   },
-  'an invalid MetricsGroup matches nothing': {
-    groups: [group('backup')],
-    snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, invalid: 'bad ttl' }))] }),
-    expected: ['backup: keep (owner Namespace/team-a, changed)'],
+  'an invalid MetricsGroup still selects its groups, and holds them': {
+    groups: [group('backup', '', fromJob('b-1'), ownedBy(jobOwner('b-1')), pushedAt(T0 - 30 * MIN))],
+    snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, selector: selector({ job: 'backup' }), invalid: 'spec.ttl="7 days": not a duration' }))] }),
+    defaults: { ttlMs: 10 * MIN },
+    expected: ['backup: keep (owner MetricsGroup/mg, changed)'],
+  },
+  'an invalid MetricsGroup deleted: its groups are orphaned, not deleted': {
+    groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
+    snap: snapshot({ tombstones: [{ ref: ownerRef('MetricsGroup', 'mg'), policy: { deletionPolicy: 'Delete' }, invalid: 'spec.keepLast=-1: too small' }] }),
+    expected: ['backup: keep orphaned from MetricsGroup/mg (owner Namespace/team-a, changed)'],
+  },
+  'a MetricsGroup whose selector cannot be read holds every group of its namespace': {
+    groups: [group('backup', '', fromJob('b-1'), ownedBy(jobOwner('b-1')))],
+    snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, invalid: 'spec.selector=null: expected an object', holdsNamespace: true }))] }),
+    expected: ['backup: keep orphaned from Job/b-1 (owner Namespace/team-a, changed)'],
+  },
+  'a MetricsGroup whose selector cannot be read holds nothing in other namespaces': {
+    groups: [group('backup', '', fromJob('b-1'), ownedBy(jobOwner('b-1')))],
+    snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, namespace: 'other', invalid: 'spec.selector=null: expected an object', holdsNamespace: true }))] }),
+    expected: ['backup: delete job-deleted on Job/b-1 gone Job/b-1 (owner Job/b-1)'],
+  },
+
+  // Invalid annotations: never more destructive by mistake.
+  'a Job whose deletion-policy annotation cannot be read is deleted: its groups are orphaned, not deleted': {
+    groups: [group('backup', '', fromJob('b-1'), ownedBy(jobOwner('b-1')))],
+    snap: snapshot({ tombstones: [{ ref: ownerRef('Job', 'b-1'), policy: {}, invalid: 'lethe.dev/deletion-policy="orphan": expected Delete or Orphan' }] }),
+    expected: ['backup: keep orphaned from Job/b-1 (owner Namespace/team-a, changed)'],
+  },
+  'an invalid CronJob annotation holds its runs\' groups: no flag ttl, no keepLast': {
+    groups: [
+      group('report', '/run/1', fromJob('r-1', 'report'), ownedBy(jobOwner('r-1', 'report', T0 - 30 * MIN)), pushedAt(T0 - 30 * MIN)),
+      group('report', '/run/2', fromJob('r-2', 'report'), ownedBy(jobOwner('r-2', 'report'))),
+    ],
+    snap: snapshot({
+      cronJobs: [cronJob('report', (c) => ({ ...c, policy: { keepLast: 1 }, invalid: 'lethe.dev/ttl="2 days": expected a duration such as 30m or 24h' }))],
+      jobs: [job('r-1', runOf('report')), job('r-2', runOf('report'))],
+    }),
+    defaults: { ttlMs: 10 * MIN },
+    expected: ['report run=1: keep (owner Job/r-1, changed)', 'report run=2: keep (owner Job/r-2, changed)'],
+  },
+  'an annotation fixed: the hold ends': {
+    groups: [
+      group(
+        'backup',
+        '',
+        fromJob('b-1'),
+        ownedBy(jobOwner('b-1', undefined, T0 - 30 * MIN)),
+        ownedBy({ ...jobOwner('b-1', undefined, T0 - 30 * MIN), policy: { source: 'annotations', overrides: {}, invalid: 'lethe.dev/ttl="x": expected a duration' } }),
+        pushedAt(T0 - 30 * MIN),
+      ),
+    ],
+    snap: snapshot({ jobs: [job('b-1', (j) => ({ ...j, policy: { ttlMs: 20 * MIN } }))] }),
+    expected: ['backup: delete ttl-expired on Job/b-1 (owner Job/b-1, changed)'],
+  },
+
+  // The policy stored with the group (level-triggered: a restart decides the same way).
+  'a Job gone and forgotten (a restart): the Orphan stored with its group applies': {
+    groups: [group('backup', '', fromJob('b-1'), ownedBy({ ...jobOwner('b-1'), policy: { source: 'annotations', overrides: { deletionPolicy: 'Orphan' } } }))],
+    snap: snapshot(),
+    expected: ['backup: keep orphaned from Job/b-1 (owner Namespace/team-a, changed)'],
+  },
+  'a Job gone and forgotten whose stored policy was invalid: held, orphaned': {
+    groups: [group('backup', '', fromJob('b-1'), ownedBy({ ...jobOwner('b-1'), policy: { source: 'annotations', overrides: {}, invalid: 'lethe.dev/deletion-policy="orphan": expected Delete or Orphan' } }))],
+    snap: snapshot(),
+    expected: ['backup: keep orphaned from Job/b-1 (owner Namespace/team-a, changed)'],
+  },
+  'a MetricsGroup gone and forgotten: its stored ttl and grace still apply': {
+    groups: [group('backup', '', unscraped, ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN, policy: { source: 'metricsgroup', overrides: { maxGraceMs: 2 * MIN } } })))],
+    snap: snapshot(),
+    expected: ['backup: delete metricsgroup-deleted on MetricsGroup/mg gone MetricsGroup/mg (owner MetricsGroup/mg) at +60s'],
+  },
+  'a CronJob gone and forgotten while its run is still there: the stored Orphan applies': {
+    groups: [group('report', '', fromJob('r-1', 'report'), ownedBy({ ...jobOwner('r-1', 'report'), policy: { source: 'annotations', overrides: { deletionPolicy: 'Orphan' } } }))],
+    snap: snapshot({ jobs: [job('r-1', runOf('report'))] }),
+    expected: ['report: keep orphaned from CronJob/report (owner Namespace/team-a, changed)'],
+  },
+  'while the objects are there, they win over the stored policy (an annotation removed)': {
+    groups: [group('backup', '', fromJob('b-1'), ownedBy({ ...jobOwner('b-1'), policy: { source: 'annotations', overrides: { deletionPolicy: 'Orphan' } } }))],
+    snap: snapshot({ jobs: [job('b-1')] }),
+    expected: ['backup: keep (owner Job/b-1, changed)'],
+  },
+  'a stored policy that still holds is not written again': {
+    groups: [group('backup', '', fromJob('b-1'), ownedBy({ ...jobOwner('b-1'), policy: { source: 'annotations', overrides: { ttlMs: 60 * MIN } } }))],
+    snap: snapshot({ jobs: [job('b-1', (j) => ({ ...j, policy: { ttlMs: 60 * MIN } }))] }),
+    expected: ['backup: keep (owner Job/b-1) at +3540s'],
   },
   'a new MetricsGroup adopts a group owned by a Job': {
     groups: [group('backup', '', fromJob('b-1'), ownedBy(jobOwner('b-1')))],
@@ -304,7 +401,7 @@ const rows: Record<string, Row> = {
   'ttl from a Job annotation': {
     groups: [group('backup', '', fromJob('b-1'), ownedBy(jobOwner('b-1', undefined, T0 - 30 * MIN)), pushedAt(T0 - 30 * MIN))],
     snap: snapshot({ jobs: [job('b-1', (j) => ({ ...j, policy: { ttlMs: 20 * MIN } }))] }),
-    expected: ['backup: delete ttl-expired on Job/b-1 (owner Job/b-1)'],
+    expected: ['backup: delete ttl-expired on Job/b-1 (owner Job/b-1, changed)'],
   },
   'a Job annotation wins over its CronJob annotation, which wins over the flag': {
     groups: [group('backup', '', fromJob('b-1', 'nightly'), ownedBy(jobOwner('b-1', 'nightly', T0 - 30 * MIN)), pushedAt(T0 - 30 * MIN))],
@@ -313,13 +410,13 @@ const rows: Record<string, Row> = {
       jobs: [job('b-1', runOf('nightly'), (j) => ({ ...j, policy: { ttlMs: 40 * MIN } }))],
     }),
     defaults: { ttlMs: 5 * MIN },
-    expected: ['backup: keep (owner Job/b-1) at +600s'],
+    expected: ['backup: keep (owner Job/b-1, changed) at +600s'],
   },
   'a MetricsGroup spec ttl of 0 turns off the flag ttl': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - 90 * MIN })), pushedAt(T0 - 90 * MIN))],
     snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, policy: { ttlMs: 0 } }))] }),
     defaults: { ttlMs: 60 * MIN },
-    expected: ['backup: keep (owner MetricsGroup/mg)'],
+    expected: ['backup: keep (owner MetricsGroup/mg, changed)'],
   },
   'keepLast: only the newest N groups of an owner stay': {
     groups: [
@@ -329,9 +426,9 @@ const rows: Record<string, Row> = {
     ],
     snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, policy: { keepLast: 2 } }))] }),
     expected: [
-      'scan run=1: delete keep-last-exceeded on MetricsGroup/mg (owner MetricsGroup/mg)',
-      'scan run=2: keep (owner MetricsGroup/mg)',
-      'scan run=3: keep (owner MetricsGroup/mg)',
+      'scan run=1: delete keep-last-exceeded on MetricsGroup/mg (owner MetricsGroup/mg, changed)',
+      'scan run=2: keep (owner MetricsGroup/mg, changed)',
+      'scan run=3: keep (owner MetricsGroup/mg, changed)',
     ],
   },
   'keepLast counts the runs of one CronJob together': {
@@ -340,7 +437,7 @@ const rows: Record<string, Row> = {
       group('scan', '/run/2', fromJob('s-2', 'scan'), ownedBy(jobOwner('s-2', 'scan', T0 - 2 * MIN)), pushedAt(T0 - 2 * MIN)),
     ],
     snap: snapshot({ cronJobs: [cronJob('scan', (c) => ({ ...c, policy: { keepLast: 1 } }))], jobs: [job('s-1', runOf('scan')), job('s-2', runOf('scan'))] }),
-    expected: ['scan run=1: delete keep-last-exceeded on CronJob/scan (owner Job/s-1)', 'scan run=2: keep (owner Job/s-2)'],
+    expected: ['scan run=1: delete keep-last-exceeded on CronJob/scan (owner Job/s-1, changed)', 'scan run=2: keep (owner Job/s-2, changed)'],
   },
   'keepLast never applies to groups owned only by a namespace': {
     groups: [

@@ -104,6 +104,28 @@ describe('lifecycle loop', () => {
     expect(s.store.groupCount).toBe(1);
   });
 
+  test("a pass stores the owner's policy with the group; after it, the owner's deletion decides by it even when nothing remembers the owner", async () => {
+    const s = await setup();
+    s.view.snap = snapshot({ jobs: [job('b-1', (j) => ({ ...j, policy: { deletionPolicy: 'Orphan' } }))] });
+    await s.loop.runOnce();
+    expect(s.store.get(key('backup'))?.owner).toMatchObject({ kind: 'Job', uid: 'b-1-uid', policy: { source: 'annotations', overrides: { deletionPolicy: 'Orphan' } } });
+    // The Job is gone and no tombstone remembers it (as after a restart).
+    s.view.snap = snapshot();
+    expect((await s.loop.runOnce()).deleted).toBe(0);
+    expect(s.store.get(key('backup'))?.owner).toMatchObject({ kind: 'Namespace', name: NS });
+    expect(s.deleted).toEqual([]);
+  });
+
+  test('a Job whose annotation cannot be read: its deletion orphans the group', async () => {
+    const s = await setup();
+    s.view.snap = snapshot({ jobs: [job('b-1', (j) => ({ ...j, invalid: 'lethe.dev/deletion-policy="orphan": expected Delete or Orphan' }))] });
+    await s.loop.runOnce();
+    s.view.snap = snapshot();
+    expect((await s.loop.runOnce()).deleted).toBe(0);
+    expect(s.store.groupCount).toBe(1);
+    expect(s.deleted).toEqual([]);
+  });
+
   test('a deletion waits for the scrape of the latest push', async () => {
     const s = await setup();
     s.view.snap = snapshot({ jobs: [job('b-1')] });
