@@ -1,4 +1,5 @@
-// One Jest config, three projects (STYLE.md "Tests"): unit, integration, e2e.
+// One Jest config, three projects (STYLE.md "Tests"): unit, integration, e2e; and image (the
+// container image run as the Helm chart runs it, `make test-image`).
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',
@@ -29,5 +30,6 @@ export default {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
     },
+    { ...common, displayName: 'image', testMatch: ['<rootDir>/test/image/**/*.test.ts'] },
   ],
 };

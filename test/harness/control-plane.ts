@@ -44,6 +44,13 @@ export interface ControlPlaneOptions {
   readonly controllerManager?: boolean;
   /** Aborting it during start-up stops what was started, removes the temp dir and rejects. */
   readonly signal?: AbortSignal;
+  /**
+   * Address kube-apiserver listens on (default 127.0.0.1), e.g. 0.0.0.0 for containers in their
+   * own network namespace; the kubeconfig and probes still use 127.0.0.1.
+   */
+  readonly apiServerBindAddress?: string;
+  /** IP addresses its serving certificate names beside 127.0.0.1 (and DNS localhost). */
+  readonly apiServerCertIps?: readonly string[];
 }
 
 export interface ControlPlaneTimings {
@@ -131,7 +138,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   try {
     const certDir = join(tmpDir, 'pki');
     await mkdir(certDir);
-    const pki = await createPki(certDir);
+    const pki = await createPki(certDir, options.apiServerCertIps ?? []);
     const [etcdPort, etcdPeerPort, apiPort, kcmPort] = await distinctFreePorts(4);
     const apiServerUrl = `https://127.0.0.1:${apiPort}`;
 
@@ -166,7 +173,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const apiServerLog = join(tmpDir, 'kube-apiserver.log');
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
+      `--bind-address=${options.apiServerBindAddress ?? '127.0.0.1'}`,
       '--advertise-address=127.0.0.1',
       `--secure-port=${apiPort}`,
       `--cert-dir=${certDir}`,
