@@ -199,3 +199,34 @@ test-image: deps image $(CONTROL_PLANE_STAMP) $(HELM)
 	$(JEST) --selectProjects image --runInBand
 
 test: test-image
+
+# ---- A real node: kubelet, kube-proxy and kube-scheduler from the control plane's module,
+# Debian's containerd, runc and CNI plugins, Kubernetes' pause image built from its sources ----
+KUBE_NODE_BINS := $(K8S_DIR)/kubelet $(K8S_DIR)/kube-proxy $(K8S_DIR)/kube-scheduler
+export LETHE_NODE_BIN := $(K8S_DIR)
+
+.PHONY: node-tools test-node
+
+$(KUBE_NODE_BINS) &: $(CONTROL_PLANE_STAMP)
+	tools/build-node.sh $(K8S_DIR)
+
+$(K8S_DIR)/pause-image.tar: | container-tools node-tools
+	tools/build-pause.sh $@
+
+# Debian's containerd (with runc), CNI plugins, iptables, conntrack, and gcc with a static libc for pause.
+node-tools: container-tools
+	@missing=""; \
+	command -v containerd >/dev/null || missing="$$missing containerd"; \
+	test -x /usr/lib/cni/bridge || missing="$$missing containernetworking-plugins"; \
+	command -v iptables >/dev/null || missing="$$missing iptables"; \
+	command -v conntrack >/dev/null || missing="$$missing conntrack"; \
+	command -v gcc >/dev/null || missing="$$missing gcc"; \
+	test -f /usr/include/stdio.h || missing="$$missing libc6-dev"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# The chart installed with helm on one real node beside the test control plane, and a CronJob
+# pushing from its pods' IPs through the Service (test/node/; about two minutes once built).
+test-node: deps image node-tools $(CONTROL_PLANE_STAMP) $(HELM) $(KUBE_NODE_BINS) $(K8S_DIR)/pause-image.tar
+	$(JEST) --selectProjects node --runInBand

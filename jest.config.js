@@ -1,5 +1,6 @@
 // One Jest config, three projects (STYLE.md "Tests"): unit, integration, e2e; and image (the
-// container image run as the Helm chart runs it, `make test-image`).
+// container image run as the Helm chart runs it, `make test-image`) and node (a real kubelet,
+// `make test-node`).
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',
@@ -31,5 +32,6 @@ export default {
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
     },
     { ...common, displayName: 'image', testMatch: ['<rootDir>/test/image/**/*.test.ts'] },
+    { ...common, displayName: 'node', testMatch: ['<rootDir>/test/node/**/*.test.ts'] },
   ],
 };

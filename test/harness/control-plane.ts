@@ -51,6 +51,16 @@ export interface ControlPlaneOptions {
   readonly apiServerBindAddress?: string;
   /** IP addresses its serving certificate names beside 127.0.0.1 (and DNS localhost). */
   readonly apiServerCertIps?: readonly string[];
+  /**
+   * For a control plane with nodes: the address kube-apiserver advertises (then the `kubernetes`
+   * Service gets it as its endpoint, which pods reach through kube-proxy), the ServiceAccount
+   * admission plugin (which gives pods their token volume), and controllers to run beside
+   * CONTROLLERS (e.g. deployment-controller). Without them, no Service endpoint and no token volume.
+   */
+  readonly nodes?: {
+    readonly advertiseAddress: string;
+    readonly extraControllers: readonly string[];
+  };
 }
 
 export interface ControlPlaneTimings {
@@ -174,7 +184,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--bind-address=${options.apiServerBindAddress ?? '127.0.0.1'}`,
-      '--advertise-address=127.0.0.1',
+      `--advertise-address=${options.nodes?.advertiseAddress ?? '127.0.0.1'}`,
       `--secure-port=${apiPort}`,
       `--cert-dir=${certDir}`,
       `--client-ca-file=${pki.caCert}`,
@@ -183,9 +193,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-signing-key-file=${pki.saPrivateKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--authorization-mode=RBAC',
-      '--disable-admission-plugins=ServiceAccount',
+      ...(options.nodes === undefined ? ['--disable-admission-plugins=ServiceAccount'] : []),
       '--allow-privileged=true',
-      '--endpoint-reconciler-type=none',
+      ...(options.nodes === undefined ? ['--endpoint-reconciler-type=none'] : []),
     ];
     const startApiServer = async (startSignal?: AbortSignal): Promise<void> => {
       if (apiServer?.running === true) throw new Error('kube-apiserver is already running');
@@ -225,7 +235,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         args: [
           `--kubeconfig=${kubeconfigPath}`,
           '--leader-elect=false',
-          `--controllers=${CONTROLLERS.join(',')}`,
+          `--controllers=${[...CONTROLLERS, ...(options.nodes?.extraControllers ?? [])].join(',')}`,
           `--service-account-private-key-file=${pki.saPrivateKey}`,
           `--root-ca-file=${pki.caCert}`,
           '--use-service-account-credentials=false',
