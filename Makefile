@@ -175,7 +175,8 @@ export LETHE_IMAGE := $(IMAGE)
 
 .PHONY: container-tools image-base image test-image
 
-# Debian's buildah, podman, runc (crun refuses this VM's mixed cgroup v1/v2 hierarchy), skopeo
+# Debian's buildah, podman, runc (crun refuses a host whose cgroup v2 hierarchy holds controllers
+# beside the v1 ones), skopeo
 # and mmdebstrap.
 container-tools:
 	@missing=""; \

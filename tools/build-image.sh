@@ -4,8 +4,9 @@
 #   BASES=stand-in  the Dockerfile's base images by name from local storage, where
 #                   tools/image-base/build.sh put its stand-ins (nothing is pulled);
 #   BASES=official  the Dockerfile's own base images, pinned by digest and pulled from Docker Hub.
-# When npm on this machine trusts an extra CA (npm's `cafile`, e.g. for a TLS-inspecting proxy),
-# the RUN steps get that CA through bind mounts, which do not end up in the image.
+# When this machine's Node.js or npm trusts extra CAs (NODE_EXTRA_CA_CERTS or npm's `cafile`, e.g.
+# for a TLS-inspecting proxy), npm in the RUN steps gets that file as its `cafile` through bind
+# mounts, which do not end up in the image.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 image=${1:?usage: tools/build-image.sh IMAGE stand-in|official}
@@ -28,7 +29,8 @@ esac
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cafile=$(npm config get cafile 2>/dev/null || true)
+cafile=${NODE_EXTRA_CA_CERTS:-}
+[ -n "$cafile" ] || cafile=$(npm config get cafile 2>/dev/null || true)
 if [ -n "$cafile" ] && [ "$cafile" != null ] && [ -f "$cafile" ]; then
   printf 'cafile=/run/lethe-build-ca.crt\n' >"$work/npmrc"
   args+=(--volume "$cafile:/run/lethe-build-ca.crt:ro" --volume "$work/npmrc:/usr/local/etc/npmrc:ro")
