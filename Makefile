@@ -176,8 +176,7 @@ export LETHE_IMAGE := $(IMAGE)
 .PHONY: container-tools image-base image test-image
 
 # Debian's buildah, podman, runc (crun refuses a host whose cgroup v2 hierarchy holds controllers
-# beside the v1 ones), skopeo
-# and mmdebstrap.
+# beside the v1 ones), skopeo and mmdebstrap.
 container-tools:
 	@missing=""; \
 	for tool in buildah podman runc skopeo mmdebstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \

@@ -7,6 +7,7 @@
  * pod's Job is deleted. Prints the image's size and layers and the container's start-to-ready time.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +150,24 @@ describe('the image, run as the Helm chart runs it', () => {
     expect(asRoot.stderr).toMatch(/Read-only file system/);
     const store = await podman(['exec', container, 'sh', '-c', 'ls -ln /data']);
     expect(store.stdout).toMatch(/ 65532 +65532 .* lethe\.data/);
+  }, TIMEOUT);
+
+  test('the image holds the node binary and Lethe only: no npm, corepack or yarn, nothing a build step mounted', async () => {
+    const root = await podmanOk(['image', 'mount', image]);
+    try {
+      const list = (path: string): string[] => (existsSync(join(root, path)) ? readdirSync(join(root, path)).sort() : []);
+      expect(list('usr/local/bin')).toEqual(['node']);
+      expect(list('usr/local/lib')).toEqual([]);
+      expect(list('opt')).toEqual([]);
+      // A build's bind mounts (npm's CA file and config) would leave empty files behind in a RUN layer.
+      expect(list('usr/local/etc')).toEqual([]);
+      expect(list('run').filter((name) => !statSync(join(root, 'run', name)).isDirectory())).toEqual([]);
+      expect(list('app')).toEqual(['dist', 'node_modules', 'package.json']);
+      const data = statSync(join(root, 'data'));
+      expect({ uid: data.uid, gid: data.gid }).toEqual({ uid: 65532, gid: 65532 });
+    } finally {
+      await podman(['image', 'unmount', image]);
+    }
   }, TIMEOUT);
 
   test('it finds the cluster by its in-cluster configuration and holds its Lease in its own namespace', async () => {

@@ -114,6 +114,9 @@ describe('Lethe on a real node', () => {
     );
     expect(lease.spec?.holderIdentity).toBe(pod.metadata?.name);
     expect((await fetch(`${serviceUrl}/-/ready`)).status).toBe(200);
+    const started = pod.status?.containerStatuses?.[0]?.state?.running?.startedAt;
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+    process.stderr.write(`\nLethe's pod ${pod.metadata?.name ?? ''} on ${NODE_NAME}: container started ${String(started?.toISOString())}, Ready ${String(ready?.toISOString())} (the kubelet probes every 2 s)\n`);
   }, TIMEOUT);
 
   test("a CronJob's pods push from their own pod IPs through the Service; the groups go when the CronJob is deleted", async () => {
