@@ -171,3 +171,73 @@ bench-forgetting: deps $(CONTROL_PLANE_STAMP)
 # and scrape latency, with Debian's redis-server (append-only, fsync always) on a loopback port.
 bench-redis: build redis
 	node --disable-warning=ExperimentalWarning bench/redis-rows.ts $(ARGS)
+
+# ---- Container image: built with buildah from the Dockerfile, run with podman ----
+# The Dockerfile's bases are pinned by digest on Docker Hub. IMAGE_BASES=stand-in (the default)
+# builds against stand-ins made here from Debian's packages and the npm registry under the same
+# names (tools/image-base; kept in the tool cache by their versions); IMAGE_BASES=official pulls
+# the pinned images themselves (what `docker build .` does).
+PROJECT_VERSION := $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
+IMAGE        ?= localhost/lethe:$(PROJECT_VERSION)
+IMAGE_BASES  ?= stand-in
+IMAGE_BASE_KEY := $(IMAGE_DEBIAN_SUITE)-node$(IMAGE_NODE_VERSION)-$(shell cat tools/image-base/* | sha256sum | cut -c1-10)
+IMAGE_BASE_DIR := $(LETHE_CACHE)/image-base/$(IMAGE_BASE_KEY)
+export LETHE_IMAGE := $(IMAGE)
+
+.PHONY: container-tools image-base image test-image
+
+# Debian's buildah, podman, runc (crun refuses a host whose cgroup v2 hierarchy holds controllers
+# beside the v1 ones), skopeo and mmdebstrap.
+container-tools:
+	@missing=""; \
+	for tool in buildah podman runc skopeo mmdebstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# The stand-in bases (cold: about 5 minutes; then seconds to load them from the cache).
+image-base: container-tools
+	tools/image-base/build.sh $(IMAGE_BASE_DIR)
+
+ifeq ($(IMAGE_BASES),stand-in)
+image: image-base
+endif
+image: container-tools
+	tools/build-image.sh $(IMAGE) $(IMAGE_BASES)
+
+# The image run as the Helm chart runs it, against the test control plane (test/image/).
+test-image: deps image $(CONTROL_PLANE_STAMP) $(HELM)
+	$(JEST) --selectProjects image --runInBand
+
+test: test-image
+
+# ---- A real node: kubelet, kube-proxy and kube-scheduler from the control plane's module,
+# Debian's containerd, runc and CNI plugins, Kubernetes' pause image built from its sources ----
+KUBE_NODE_BINS := $(K8S_DIR)/kubelet $(K8S_DIR)/kube-proxy $(K8S_DIR)/kube-scheduler
+export LETHE_NODE_BIN := $(K8S_DIR)
+
+.PHONY: node-tools test-node
+
+$(KUBE_NODE_BINS) &: $(CONTROL_PLANE_STAMP)
+	tools/build-node.sh $(K8S_DIR)
+
+$(K8S_DIR)/pause-image.tar: | container-tools node-tools
+	tools/build-pause.sh $@
+
+# Debian's containerd (with runc), CNI plugins, iptables, conntrack, and gcc with a static libc for pause.
+node-tools: container-tools
+	@missing=""; \
+	command -v containerd >/dev/null || missing="$$missing containerd"; \
+	test -x /usr/lib/cni/bridge || missing="$$missing containernetworking-plugins"; \
+	command -v iptables >/dev/null || missing="$$missing iptables"; \
+	command -v conntrack >/dev/null || missing="$$missing conntrack"; \
+	command -v gcc >/dev/null || missing="$$missing gcc"; \
+	test -f /usr/include/stdio.h || missing="$$missing libc6-dev"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+# The chart installed with helm on one real node beside the test control plane, and a CronJob
+# pushing from its pods' IPs through the Service (test/node/; about two minutes once built).
+test-node: deps image node-tools $(CONTROL_PLANE_STAMP) $(HELM) $(KUBE_NODE_BINS) $(K8S_DIR)/pause-image.tar
+	$(JEST) --selectProjects node --runInBand

@@ -1,4 +1,6 @@
-// One Jest config, four projects (STYLE.md "Tests"): unit, integration, e2e, and the fault tier.
+// One Jest config (STYLE.md "Tests"): unit, integration, e2e; fault (real faults: a tmpfs that
+// fills, syscalls failed with libfiu, SIGKILL; `make test-fault`); image (the container image run
+// as the Helm chart runs it, `make test-image`) and node (a real kubelet, `make test-node`).
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',
@@ -35,5 +37,7 @@ export default {
       displayName: 'fault',
       testMatch: ['<rootDir>/test/fault/**/*.test.ts'],
     },
+    { ...common, displayName: 'image', testMatch: ['<rootDir>/test/image/**/*.test.ts'] },
+    { ...common, displayName: 'node', testMatch: ['<rootDir>/test/node/**/*.test.ts'] },
   ],
 };

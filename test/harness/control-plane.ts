@@ -46,6 +46,23 @@ export interface ControlPlaneOptions {
   readonly apiServerArgs?: readonly string[];
   /** Aborting it during start-up stops what was started, removes the temp dir and rejects. */
   readonly signal?: AbortSignal;
+  /**
+   * Address kube-apiserver listens on (default 127.0.0.1), e.g. 0.0.0.0 for containers in their
+   * own network namespace; the kubeconfig and probes still use 127.0.0.1.
+   */
+  readonly apiServerBindAddress?: string;
+  /** IP addresses its serving certificate names beside 127.0.0.1 (and DNS localhost). */
+  readonly apiServerCertIps?: readonly string[];
+  /**
+   * For a control plane with nodes: the address kube-apiserver advertises (then the `kubernetes`
+   * Service gets it as its endpoint, which pods reach through kube-proxy), the ServiceAccount
+   * admission plugin (which gives pods their token volume), and controllers to run beside
+   * CONTROLLERS (e.g. deployment-controller). Without them, no Service endpoint and no token volume.
+   */
+  readonly nodes?: {
+    readonly advertiseAddress: string;
+    readonly extraControllers: readonly string[];
+  };
 }
 
 export interface ControlPlaneTimings {
@@ -133,7 +150,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   try {
     const certDir = join(tmpDir, 'pki');
     await mkdir(certDir);
-    const pki = await createPki(certDir);
+    const pki = await createPki(certDir, options.apiServerCertIps ?? []);
     const [etcdPort, etcdPeerPort, apiPort, kcmPort] = await distinctFreePorts(4);
     const apiServerUrl = `https://127.0.0.1:${apiPort}`;
 
@@ -168,8 +185,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const apiServerLog = join(tmpDir, 'kube-apiserver.log');
     const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${options.apiServerBindAddress ?? '127.0.0.1'}`,
+      `--advertise-address=${options.nodes?.advertiseAddress ?? '127.0.0.1'}`,
       `--secure-port=${apiPort}`,
       `--cert-dir=${certDir}`,
       `--client-ca-file=${pki.caCert}`,
@@ -178,9 +195,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-signing-key-file=${pki.saPrivateKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--authorization-mode=RBAC',
-      '--disable-admission-plugins=ServiceAccount',
+      ...(options.nodes === undefined ? ['--disable-admission-plugins=ServiceAccount'] : []),
       '--allow-privileged=true',
-      '--endpoint-reconciler-type=none',
+      ...(options.nodes === undefined ? ['--endpoint-reconciler-type=none'] : []),
       ...(options.apiServerArgs ?? []),
     ];
     const startApiServer = async (startSignal?: AbortSignal): Promise<void> => {
@@ -221,7 +238,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         args: [
           `--kubeconfig=${kubeconfigPath}`,
           '--leader-elect=false',
-          `--controllers=${CONTROLLERS.join(',')}`,
+          `--controllers=${[...CONTROLLERS, ...(options.nodes?.extraControllers ?? [])].join(',')}`,
           `--service-account-private-key-file=${pki.saPrivateKey}`,
           `--root-ca-file=${pki.caCert}`,
           '--use-service-account-credentials=false',

@@ -27,10 +27,11 @@ export interface Pki {
 
 /**
  * Writes into `dir`: a CA (ca.crt), the apiserver's serving pair under the names the apiserver
- * picks up from --cert-dir (apiserver.crt/.key, SANs localhost and 127.0.0.1), an admin client
- * pair (CN lethe-admin, O system:masters) and the ServiceAccount signing key pair (sa.key/sa.pub).
+ * picks up from --cert-dir (apiserver.crt/.key, SANs localhost, 127.0.0.1 and `extraIps`), an
+ * admin client pair (CN lethe-admin, O system:masters) and the ServiceAccount signing key pair
+ * (sa.key/sa.pub).
  */
-export async function createPki(dir: string): Promise<Pki> {
+export async function createPki(dir: string, extraIps: readonly string[] = []): Promise<Pki> {
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await openssl(dir, [
     'req', '-x509', ...ecKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7',
@@ -52,7 +53,7 @@ export async function createPki(dir: string): Promise<Pki> {
     issue('apiserver', '/CN=kube-apiserver', [
       ...leaf,
       'extendedKeyUsage=serverAuth',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      `subjectAltName=${['DNS:localhost', 'IP:127.0.0.1', ...extraIps.map((ip) => `IP:${ip}`)].join(',')}`,
     ]),
     issue('admin', '/O=system:masters/CN=lethe-admin', [...leaf, 'extendedKeyUsage=clientAuth']),
   ]);
