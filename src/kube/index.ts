@@ -15,3 +15,7 @@ export type { KubeMode, KubeModeDeps, KubeModeOptions } from './kube-mode.js';
 export { ANNOTATION, METRICS_GROUP, parseAnnotations, parseMetricsGroup } from './metrics-group.js';
 export { parseCronJob, parseJob, parseNamespace, parsePod } from './objects.js';
 export { desiredStatus, statusUpToDate, StatusWriter } from './status.js';
+export { OwnerKinds, defaultOwnerKindOptions } from './owner-kinds.js';
+export type { OwnerKindOptions, OwnerKindsDeps } from './owner-kinds.js';
+export { LETHE_ANNOTATION_PREFIX, SCHEDULE_READERS, ownerReferencesOf, parseOwnerObject } from './owner-objects.js';
+export type { OwnerKindIdentity, ScheduleReader } from './owner-objects.js';

@@ -34,3 +34,4 @@ export {
   resolveOwnerChain,
 } from './owner-chain.js';
 export type { ChainEnd, ChainLink, ChainObject, OwnerChain, OwnerChainRules, OwnerKindKey, OwnerReference } from './owner-chain.js';
+export type { OwnerKindReport, OwnerKindRole, OwnerKindState, OwnerObjectInfo, OwnerScheduleInfo } from './owner-kinds.js';
