@@ -52,7 +52,7 @@ export interface OwnerKindsDeps {
  * A KubeConfig for client-node's Watch that asks for PartialObjectMetadata: Watch sends the
  * headers `applySecurityAuthentication` sets, so this adds Accept to the base config's auth.
  */
-class MetadataWatchConfig extends KubeConfig {
+export class MetadataWatchConfig extends KubeConfig {
   constructor(private readonly base: KubeConfig) {
     super();
   }

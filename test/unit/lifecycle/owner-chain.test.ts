@@ -172,13 +172,18 @@ const rows: Record<string, Row> = {
     runs: [K.sparkApp], schedules: [], run: 'pi-driver', end: 'top',
   },
   // Ray.
+  // KubeRay names the RayCluster `<rayjob>-<5 random>` and the submitter Job like the RayJob.
   'RayJob → RayCluster → head Pod: the RayJob is the run': {
-    objects: [obj(K.pod, 'rj-raycluster-head-x', ctl(K.rayCluster, 'rj-raycluster')), obj(K.rayCluster, 'rj-raycluster', ctl(K.rayJob, 'rj')), obj(K.rayJob, 'rj')],
+    objects: [obj(K.pod, 'rj-x7k2p-head-abcde', ctl(K.rayCluster, 'rj-x7k2p')), obj(K.rayCluster, 'rj-x7k2p', ctl(K.rayJob, 'rj')), obj(K.rayJob, 'rj')],
     runs: [K.rayJob, K.rayCluster], schedules: [], run: 'rj', end: 'top',
   },
-  "RayJob → submitter Job → Pod: the RayJob is the run": {
-    objects: [obj(K.pod, 'rj-submit-abc', ctl(K.job, 'rj')), obj(K.job, 'rj', ctl(K.rayJob, 'rj-job')), obj(K.rayJob, 'rj-job')],
-    runs: [K.rayJob, K.rayCluster], schedules: [], run: 'rj-job', end: 'top',
+  'RayJob → submitter Job → Pod: the RayJob is the run': {
+    objects: [obj(K.pod, 'rj-abcde', ctl(K.job, 'rj')), obj(K.job, 'rj', ctl(K.rayJob, 'rj')), obj(K.rayJob, 'rj')],
+    runs: [K.rayJob, K.rayCluster], schedules: [], run: 'rj', end: 'top',
+  },
+  'RayCluster not configured: a head pod has no run (the chain stops at the unwatched RayCluster)': {
+    objects: [obj(K.pod, 'rj-x7k2p-head-abcde', ctl(K.rayCluster, 'rj-x7k2p')), obj(K.rayCluster, 'rj-x7k2p', ctl(K.rayJob, 'rj')), obj(K.rayJob, 'rj')],
+    runs: [K.rayJob], schedules: [], run: undefined, end: 'unwatched',
   },
   'a RayCluster of its own: the RayCluster is the run': {
     objects: [obj(K.pod, 'serve-worker-x', ctl(K.rayCluster, 'serve')), obj(K.rayCluster, 'serve')],
