@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
+import type { OwnerKindName } from '../config/index.js';
 import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
-import { F, createKubeMetrics, type Logger } from '../observability/index.js';
+import { F, createKubeMetrics, createOwnerKindMetrics, type Logger } from '../observability/index.js';
 import { KubeAttributor } from './attribution.js';
 import { KubeAuthenticator } from './authenticator.js';
 import { loadKubeConfig, type KubeSource } from './client.js';
@@ -8,6 +9,7 @@ import { KubeClusterView } from './cluster-view.js';
 import { EventRecorder } from './events.js';
 import { defaultInformerOptions, type InformerOptions } from './informers.js';
 import { LeaseElector, defaultLeaseTimings, type LeaseTimings } from './leader-election.js';
+import { OwnerKinds, defaultOwnerKindOptions, type OwnerKindOptions } from './owner-kinds.js';
 import { StatusWriter } from './status.js';
 import { TokenReviewer, type TokenReviewOptions } from './token-review.js';
 
@@ -30,6 +32,12 @@ export interface KubeModeOptions {
   readonly admins?: readonly string[];
   /** How long a deleted owner's policy is remembered (ms). */
   readonly tombstoneTtlMs?: number;
+  /** Extra owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds); none by default. */
+  readonly ownerKinds?: {
+    readonly runs: readonly OwnerKindName[];
+    readonly schedules: readonly OwnerKindName[];
+    readonly options?: OwnerKindOptions;
+  };
 }
 
 export interface KubeModeDeps {
@@ -46,6 +54,8 @@ export interface KubeMode {
   readonly authenticator: KubeAuthenticator;
   readonly leadership: LeaseElector | undefined;
   readonly reporter: LifecycleReporter;
+  /** The configured owner kinds: discovered, watched metadata-only, reported (no kinds: it does nothing). */
+  readonly ownerKinds: OwnerKinds;
   start(): void;
   stop(): Promise<void>;
 }
@@ -88,6 +98,16 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
         },
       })
     : undefined;
+  const ownerKinds = new OwnerKinds({
+    kubeConfig,
+    logger: deps.logger,
+    metrics,
+    ownerMetrics: createOwnerKindMetrics(deps.registry),
+    informerOptions: options.informers ?? defaultInformerOptions,
+    options: options.ownerKinds?.options ?? defaultOwnerKindOptions,
+    runKinds: options.ownerKinds?.runs ?? [],
+    scheduleKinds: options.ownerKinds?.schedules ?? [],
+  });
   const events = new EventRecorder(kubeConfig, { podName: options.identity, namespace: options.namespace });
   const status = new StatusWriter(kubeConfig);
   const reporter: LifecycleReporter = {
@@ -101,6 +121,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
     authenticator: new KubeAuthenticator(reviewer, options.admins ?? []),
     leadership,
     reporter,
+    ownerKinds,
     start: () => {
       log.info('Watching the cluster', {
         server: kubeConfig.getCurrentCluster()?.server,
@@ -108,10 +129,12 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
         leaderElection: options.leaderElection.enabled ? `${options.namespace}/${options.leaderElection.leaseName}` : 'off',
       });
       view.start();
+      ownerKinds.start();
       leadership?.start();
     },
     stop: async () => {
       await leadership?.stop();
+      await ownerKinds.stop();
       await view.stop();
     },
   };
