@@ -97,6 +97,7 @@ export class OwnerKinds {
   private readonly custom: CustomObjectsApi;
   private readonly metadataConfig: KubeConfig;
   private readonly listeners = new Set<() => void>();
+  private readonly deleteListeners = new Set<(object: OwnerObjectInfo) => void>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
@@ -142,6 +143,16 @@ export class OwnerKinds {
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with each object whose deletion a watch saw (or that a relist no longer
+   * found), e.g. to remember a deleted run's policy. Not called for the objects of a kind that
+   * stops being watched (CRD removed, permission withdrawn): they are not known to be gone.
+   */
+  onDelete(listener: (object: OwnerObjectInfo) => void): () => void {
+    this.deleteListeners.add(listener);
+    return () => this.deleteListeners.delete(listener);
   }
 
   /** One report per configured kind, in the configured order (runs first). */
@@ -319,7 +330,10 @@ export class OwnerKinds {
       },
     );
     e.informer = informer;
-    e.unsubscribe = informer.onEvent(() => this.changed());
+    e.unsubscribe = informer.onEvent((event) => {
+      if (event.type === 'delete') for (const listener of this.deleteListeners) listener(event.object);
+      this.changed();
+    });
     informer.start();
   }
 

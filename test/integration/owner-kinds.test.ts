@@ -147,8 +147,12 @@ describe('owner kinds: discovery, metadata-only watches, chains through the cach
       schedule: { schedules: ['0 3 * * *', '0 15 * * *'], timeZone: 'Europe/Berlin', suspend: false },
     });
 
+    const deleted: string[] = [];
+    const unsubscribe = owners.kinds.onDelete((o) => deleted.push(o.uid));
     await deleteOwnerObject(kc, namespace, OWNER_API.workflow, workflow.metadata.name);
     await eventually(() => owners.kinds.lookup(workflow.metadata.uid) === undefined);
+    await eventually(() => deleted.includes(workflow.metadata.uid));
+    unsubscribe();
   });
 
   test("a pushing pod's chain resolves through the caches to its run and schedule", async () => {
