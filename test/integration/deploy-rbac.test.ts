@@ -345,7 +345,8 @@ describe('chart RBAC with two extra owner kinds: get, list and watch on exactly 
   });
 
   test('Lethe with this ServiceAccount watches both kinds and is refused nothing', async () => {
-    const lethe = await startTestLethe(kubeconfigPath, ['--lifecycle.run-kinds=workflows.argoproj.io', '--lifecycle.schedule-kinds=cronworkflows.argoproj.io']);
+    // One replica: the chart leaves leader election off (and grants no Lease).
+    const lethe = await startTestLethe(kubeconfigPath, ['--leader-election.enabled=false', '--lifecycle.run-kinds=workflows.argoproj.io', '--lifecycle.schedule-kinds=cronworkflows.argoproj.io']);
     try {
       const kinds = lethe.kube?.ownerKinds;
       if (kinds === undefined) throw new Error('Lethe did not start in Kubernetes mode');
