@@ -2,3 +2,5 @@ export { computeRoutePrefix, helpText, loadConfig } from './load.js';
 export type { Config, LoadResult } from './load.js';
 export { flagDocs } from './schema.js';
 export { formatDuration, parseDuration } from './duration.js';
+export { parseOwnerKindName } from './owner-kinds.js';
+export type { OwnerKindName } from './owner-kinds.js';

@@ -1,4 +1,5 @@
 import { ConfigError, ErrorCode } from '../errors.js';
+import type { OwnerKindName } from './owner-kinds.js';
 import { configSchema, flagDocs, type FlagName, type RawConfig } from './schema.js';
 
 export interface Config {
@@ -52,6 +53,10 @@ export interface Config {
     readonly keepUntilSuperseded: boolean;
     readonly overdueAfterMs: number;
     readonly resyncIntervalMs: number;
+    /** Extra kinds of run (--lifecycle.run-kinds); Jobs are always runs. */
+    readonly runKinds: readonly OwnerKindName[];
+    /** Extra kinds of schedule (--lifecycle.schedule-kinds); CronJobs are always schedules. */
+    readonly scheduleKinds: readonly OwnerKindName[];
   };
   readonly leaderElection: {
     readonly enabled: boolean;
@@ -153,7 +158,7 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
   if (c.store === 'redis' && c['store.redis.url'] === '') {
     throw new ConfigError(ErrorCode.config, 'invalid configuration:\n  --store="redis": needs --store.redis.url');
   }
-  const problems = [...authProblems(c), ...serverProblems(c)];
+  const problems = [...authProblems(c), ...serverProblems(c), ...ownerKindProblems(c)];
   if (problems.length > 0) throw new ConfigError(ErrorCode.config, `invalid configuration:\n  ${problems.join('\n  ')}`);
   const mode = c['auth.mode'];
   return {
@@ -204,6 +209,8 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       keepUntilSuperseded: c['lifecycle.keep-until-superseded'],
       overdueAfterMs: c['lifecycle.overdue-after'],
       resyncIntervalMs: c['lifecycle.resync-interval'],
+      runKinds: c['lifecycle.run-kinds'],
+      scheduleKinds: c['lifecycle.schedule-kinds'],
     },
     leaderElection: {
       enabled: c['leader-election.enabled'],
@@ -239,6 +246,14 @@ function authProblems(c: RawConfig): string[] {
   if (!kubernetes && c['auth.kubernetes-admins'].length > 0) problems.push('--auth.kubernetes-admins: needs --auth.mode=kubernetes or kubernetes+static');
   if (mode === 'none' && c['auth.read'] !== 'anyone') problems.push(`--auth.read="${c['auth.read']}": needs --auth.mode other than none (nobody could read)`);
   return problems;
+}
+
+/** A kind is a run or a schedule, never both. */
+function ownerKindProblems(c: RawConfig): string[] {
+  const runs = new Set(c['lifecycle.run-kinds'].map((k) => k.name));
+  return c['lifecycle.schedule-kinds']
+    .filter((k) => runs.has(k.name))
+    .map((k) => `--lifecycle.schedule-kinds: ${JSON.stringify(k.name)} is also in --lifecycle.run-kinds; a kind is either a run or a schedule`);
 }
 
 function serverProblems(c: RawConfig): string[] {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { parseOwnerKindList } from './owner-kinds.js';
 
 /**
  * Every knob Lethe has, in one place. Flags are named like the Pushgateway's where they mean
@@ -30,6 +31,13 @@ const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/,
 
 /** A comma-separated list; blanks around items and empty items are dropped. */
 const list = z.string().transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+
+/** A list of owner kinds (`workflows.argoproj.io,...`); every bad item is an issue of its own. */
+const ownerKinds = list.transform((items, ctx) => {
+  const { kinds, problems } = parseOwnerKindList(items);
+  for (const message of problems) ctx.addIssue({ code: 'custom', message });
+  return problems.length > 0 ? z.NEVER : kinds;
+});
 
 const path = z.string().regex(/^\/[^\s]*$/, 'must start with /');
 
@@ -90,6 +98,8 @@ export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'lifecycle.scraper-user-agent': { description: 'A GET of the metrics path ends the scrape grace of the groups it served only when its response was sent completely to a scraper: a request whose Accept names a Prometheus exposition format, or whose User-Agent matches this regular expression (empty: the Accept only).', default: '^Prometheus/' },
   'lifecycle.keep-until-superseded': { description: 'Keep the groups of a CronJob run whose Job was deleted until a newer run of the CronJob has pushed.', default: 'true', boolean: true },
   'lifecycle.overdue-after': { description: 'A scheduled run is overdue when its push has not come this long after the run; 0 means by the next scheduled run.', default: '0' },
+  'lifecycle.run-kinds': { description: 'Extra kinds of run, comma-separated, each as resource.group (e.g. workflows.argoproj.io,pipelineruns.tekton.dev,taskruns.tekton.dev,jobsets.jobset.x-k8s.io): a pushing pod\'s controller chain is followed through them, and the outermost of them below a schedule is the run that owns its groups. Jobs are always runs. Each needs get, list and watch (the chart grants them); see docs/owners.md.', default: '' },
+  'lifecycle.schedule-kinds': { description: 'Extra kinds of schedule, comma-separated, each as resource.group (e.g. cronworkflows.argoproj.io): the owner above a run that starts runs on a schedule, as a CronJob does. CronJobs are always schedules. Each needs get, list and watch (the chart grants them); see docs/owners.md.', default: '' },
   'lifecycle.resync-interval': { description: 'Look at every group at least this often, even when nothing in the cluster changed.', default: '30s' },
   'leader-election.enabled': { description: 'Run deletions only on the replica that holds the leader Lease (Kubernetes mode).', default: 'true', boolean: true },
   'leader-election.lease-name': { description: 'Name of the coordination.k8s.io Lease used for leader election.', default: 'lethe' },
@@ -144,6 +154,8 @@ export const configSchema = z
     'lifecycle.scraper-user-agent': regex,
     'lifecycle.keep-until-superseded': bool,
     'lifecycle.overdue-after': duration,
+    'lifecycle.run-kinds': ownerKinds,
+    'lifecycle.schedule-kinds': ownerKinds,
     'lifecycle.resync-interval': duration.pipe(z.number().min(1000, 'must be at least 1s')),
     'leader-election.enabled': bool,
     'leader-election.lease-name': z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS subdomain name'),

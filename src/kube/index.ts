@@ -17,3 +17,8 @@ export { parseCronJob, parseJob, parseNamespace, parsePod } from './objects.js';
 export { INVALID_POLICY_REASON, PolicyWarnings, invalidPolicyEvent, invalidPolicyMessage } from './policy-warnings.js';
 export type { PolicySubject } from './policy-warnings.js';
 export { desiredStatus, statusUpToDate, StatusWriter } from './status.js';
+export { MetadataWatchConfig, OwnerKinds, defaultOwnerKindOptions } from './owner-kinds.js';
+export { ACCEPT_METADATA, ACCEPT_METADATA_LIST } from './owner-discovery.js';
+export type { OwnerKindOptions, OwnerKindsDeps } from './owner-kinds.js';
+export { LETHE_ANNOTATION_PREFIX, SCHEDULE_READERS, ownerReferencesOf, parseOwnerObject } from './owner-objects.js';
+export type { OwnerKindIdentity, ScheduleReader } from './owner-objects.js';

@@ -1,7 +1,8 @@
 import type { Registry } from 'prom-client';
+import type { OwnerKindName } from '../config/index.js';
 import type { Problem } from '../gateway/index.js';
 import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
-import { F, createKubeMetrics, type Logger } from '../observability/index.js';
+import { F, createKubeMetrics, createOwnerKindMetrics, type Logger } from '../observability/index.js';
 import { KubeAttributor } from './attribution.js';
 import { KubeAuthenticator } from './authenticator.js';
 import { loadKubeConfig, ownNamespace, type KubeSource } from './client.js';
@@ -10,6 +11,7 @@ import { EventRecorder } from './events.js';
 import { defaultInformerOptions, type InformerOptions } from './informers.js';
 import type { Forbidden } from './informers.js';
 import { LeaseElector, defaultLeaseTimings, type LeaseTimings } from './leader-election.js';
+import { OwnerKinds, defaultOwnerKindOptions, type OwnerKindOptions } from './owner-kinds.js';
 import { PolicyWarnings } from './policy-warnings.js';
 import { StatusWriter } from './status.js';
 import { TokenReviewer, type TokenReviewOptions } from './token-review.js';
@@ -36,6 +38,12 @@ export interface KubeModeOptions {
   readonly admins?: readonly string[];
   /** How long a deleted owner's policy is remembered (ms). */
   readonly tombstoneTtlMs?: number;
+  /** Extra owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds); none by default. */
+  readonly ownerKinds?: {
+    readonly runs: readonly OwnerKindName[];
+    readonly schedules: readonly OwnerKindName[];
+    readonly options?: OwnerKindOptions;
+  };
 }
 
 export interface KubeModeDeps {
@@ -58,6 +66,8 @@ export interface KubeMode {
   readonly namespace: string;
   /** What needs a person now: the MetricsGroup CRD missing, a forbidden Lease or watch. */
   problems(): Problem[];
+  /** The configured owner kinds: discovered, watched metadata-only, reported (no kinds: it does nothing). */
+  readonly ownerKinds: OwnerKinds;
   start(): void;
   stop(): Promise<void>;
 }
@@ -110,6 +120,16 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
         },
       })
     : undefined;
+  const ownerKinds = new OwnerKinds({
+    kubeConfig,
+    logger: deps.logger,
+    metrics,
+    ownerMetrics: createOwnerKindMetrics(deps.registry),
+    informerOptions: options.informers ?? defaultInformerOptions,
+    options: options.ownerKinds?.options ?? defaultOwnerKindOptions,
+    runKinds: options.ownerKinds?.runs ?? [],
+    scheduleKinds: options.ownerKinds?.schedules ?? [],
+  });
   const events = new EventRecorder(kubeConfig, identity);
   const status = new StatusWriter(kubeConfig);
   const reporter: LifecycleReporter = {
@@ -141,6 +161,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
       if (lease !== undefined) problems.push(forbiddenProblem(lease, 'this replica cannot lead, so it deletes nothing'));
       return problems;
     },
+    ownerKinds,
     start: () => {
       log.info('Watching the cluster', {
         server: kubeConfig.getCurrentCluster()?.server,
@@ -149,10 +170,12 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
         leaderElection: options.leaderElection.enabled ? `${namespace}/${options.leaderElection.leaseName}` : 'off',
       });
       view.start();
+      ownerKinds.start();
       leadership?.start();
     },
     stop: async () => {
       await leadership?.stop();
+      await ownerKinds.stop();
       await view.stop();
     },
   };

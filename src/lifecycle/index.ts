@@ -23,3 +23,15 @@ export { overdueOf, parseSchedule } from './overdue.js';
 export type { OverdueState, Schedule } from './overdue.js';
 export { matchesSelector } from './selector.js';
 export { staticClusterView } from './static-view.js';
+export {
+  CRONJOB_KIND,
+  DEFAULT_MAX_DEPTH,
+  JOB_KIND,
+  POD_KIND,
+  followedReference,
+  groupOfApiVersion,
+  ownerChainRules,
+  resolveOwnerChain,
+} from './owner-chain.js';
+export type { ChainEnd, ChainLink, ChainObject, OwnerChain, OwnerChainRules, OwnerKindKey, OwnerReference } from './owner-chain.js';
+export type { OwnerKindReport, OwnerKindRole, OwnerKindState, OwnerObjectInfo, OwnerScheduleInfo } from './owner-kinds.js';

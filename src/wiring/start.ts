@@ -13,7 +13,7 @@ import {
   type Authenticator,
   type ListeningServer,
 } from '../gateway/index.js';
-import type { InformerOptions, KubeMode, KubeSource } from '../kube/index.js';
+import type { InformerOptions, KubeMode, KubeSource, OwnerKindOptions } from '../kube/index.js';
 import { LifecycleLoop, staticClusterView, type ClusterView, type Leadership, type LifecycleReporter } from '../lifecycle/index.js';
 import { systemClock, unattributed, type Clock, type MetricType, type Policy } from '../model/index.js';
 import { F, createLifecycleMetrics, createMetrics, errorFields, type Logger } from '../observability/index.js';
@@ -45,6 +45,8 @@ export interface Tuning {
   readonly scrapePollMs?: number;
   /** How often the TLS pair and the static auth file are re-read without a change event (ms). */
   readonly filePollMs?: number;
+  /** How often an owner kind that is not watched is looked up again. */
+  readonly ownerKinds?: OwnerKindOptions;
 }
 
 export interface LetheDeps {
@@ -150,6 +152,11 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
         ...(deps.tuning?.informers === undefined ? {} : { informers: deps.tuning.informers }),
         tokenReview: { cacheTtlMs: config.auth.cacheTtlMs, audiences: config.auth.tokenAudiences },
         admins: config.auth.kubernetesAdmins,
+        ownerKinds: {
+          runs: config.lifecycle.runKinds,
+          schedules: config.lifecycle.scheduleKinds,
+          ...(deps.tuning?.ownerKinds === undefined ? {} : { options: deps.tuning.ownerKinds }),
+        },
       },
       {
         logger,

@@ -105,6 +105,10 @@ describe('Helm chart', () => {
     ['no ServiceAccount name when the chart does not create one', ['--set', 'serviceAccount.create=false'], /serviceAccount.name is required when serviceAccount.create is false/],
     ['a Service port out of range', ['--set', 'service.port=70000'], /\/service\/port': maximum: got 70,000, want 65,535/],
     ['a misspelt top-level key', ['--set', 'replica=1'], /additional properties 'replica' not allowed/],
+    ['an owner kind given as a Kind', ['--set', 'ownerKinds.runs={Workflow}'], /\/ownerKinds\/runs\/0': 'Workflow' does not match pattern/],
+    ['a built-in owner kind', ['--set', 'ownerKinds.schedules={cronjobs.batch}'], /ownerKinds: cronjobs.batch is built in/],
+    ['an owner kind in both lists', ['--set', 'ownerKinds.runs={cronworkflows.argoproj.io}', '--set', 'ownerKinds.schedules={cronworkflows.argoproj.io}'], /ownerKinds: cronworkflows.argoproj.io is in both runs and schedules/],
+    ['owner kinds as a flag (the chart sets it from ownerKinds)', ['--set', 'flags.lifecycle\\.run-kinds=workflows.argoproj.io'], /\/flags': additional properties 'lifecycle.run-kinds' not allowed/],
   ])('refuses %s with a clear message', async (_name, args, message) => {
     const result = await helm(['template', 'lethe', chartDir, ...args]);
     expect(result.code).not.toBe(0);
@@ -141,6 +145,30 @@ describe('Helm chart', () => {
     // fails readiness only and must not restart the pod in a loop.
     expect(container?.startupProbe?.httpGet?.path).toBe('/pushgateway/-/healthy');
     expect(only(objects, 'ServiceMonitor')['spec']).toMatchObject({ endpoints: [{ port: 'http', path: '/pushgateway/metrics', honorLabels: true }] });
+  });
+
+  test('owner kinds render as the flags Lethe reads and as get/list/watch rules on exactly those resources', async () => {
+    const objects = await renderChart('lethe', 'lethe', [
+      '--set', 'ownerKinds.runs={workflows.argoproj.io,pipelineruns.tekton.dev,taskruns.tekton.dev}',
+      '--set', 'ownerKinds.schedules={cronworkflows.argoproj.io}',
+    ]);
+    const loaded = loadConfig(deploymentOf(objects).spec?.template.spec?.containers[0]?.args ?? [], {});
+    if (loaded.kind !== 'config') throw new Error('expected a config');
+    expect(loaded.config.lifecycle.runKinds.map((k) => k.name)).toEqual(['workflows.argoproj.io', 'pipelineruns.tekton.dev', 'taskruns.tekton.dev']);
+    expect(loaded.config.lifecycle.scheduleKinds.map((k) => k.name)).toEqual(['cronworkflows.argoproj.io']);
+    const rules = (only(objects, 'ClusterRole')['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[] }[]).filter(
+      (r) => !['', 'batch', 'lethe.dev', 'authentication.k8s.io'].includes(r.apiGroups[0] ?? ''),
+    );
+    expect(rules).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['tekton.dev'], resources: ['pipelineruns'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['tekton.dev'], resources: ['taskruns'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['argoproj.io'], resources: ['cronworkflows'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    // None by default: no flag, no rule.
+    const plain = await renderChart('lethe', 'lethe');
+    expect((deploymentOf(plain).spec?.template.spec?.containers[0]?.args ?? []).filter((a) => a.includes('-kinds='))).toEqual([]);
+    expect((only(plain, 'ClusterRole')['rules'] as { apiGroups: string[] }[]).map((r) => r.apiGroups[0]).sort()).toEqual(['', '', 'authentication.k8s.io', 'batch', 'lethe.dev', 'lethe.dev']);
   });
 
   test('leader election: off for one replica by default, and then no Role; on when asked, with a Role for one Lease', async () => {

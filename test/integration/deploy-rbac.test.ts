@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { AuthorizationV1Api, CoordinationV1Api, type KubeConfig, type V1ResourceAttributes } from '@kubernetes/client-node';
 import { eventually } from '../harness/eventually.js';
 import { createTestNamespace, deleteTestNamespace, loadTestKubeConfig, randomName } from '../harness/kube.js';
+import { installFixtureCrds } from '../harness/owner-crds.js';
 import {
   deleteObjects,
   kubectl,
@@ -247,6 +248,120 @@ describe('chart RBAC: exactly what Lethe uses', () => {
       const reportErrors = await lethe.registry.getSingleMetric('lethe_lifecycle_report_errors_total')?.get();
       expect((reportErrors?.values ?? []).reduce((sum, v) => sum + v.value, 0)).toBe(0);
       expect(lethe.loop.gates()).toEqual([]);
+    } finally {
+      await lethe.stop();
+    }
+  }, TIMEOUT);
+});
+
+describe('chart RBAC with two extra owner kinds: get, list and watch on exactly those', () => {
+  let admin: KubeConfig;
+  let asLethe: KubeConfig;
+  let tmp: string;
+  let kubeconfigPath: string;
+  let namespace: string;
+  let other: string;
+  let objects: K8sObject[];
+  const release = randomName('rbac-owners');
+
+  beforeAll(async () => {
+    admin = loadTestKubeConfig();
+    await installFixtureCrds(admin, ['argo-workflows']);
+    namespace = await createTestNamespace(admin, 'lethe-rbac-owners');
+    other = await createTestNamespace(admin, 'lethe-rbac-owners-other');
+    objects = await renderChart(release, namespace, ['--set', 'ownerKinds.runs={workflows.argoproj.io}', '--set', 'ownerKinds.schedules={cronworkflows.argoproj.io}']);
+    for (const object of objects) await serverSideApply(admin, object);
+    const serviceAccount = objects.find((o) => o.kind === 'ServiceAccount');
+    if (serviceAccount === undefined) throw new Error('the chart rendered no ServiceAccount');
+    asLethe = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace, serviceAccount.metadata.name), 'lethe');
+    tmp = await mkdtemp(join(tmpdir(), 'lethe-rbac-owners-'));
+    kubeconfigPath = await writeKubeConfig(asLethe, join(tmp, 'lethe.kubeconfig'));
+  }, 300_000);
+
+  afterAll(async () => {
+    await deleteObjects(admin, objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'));
+    await deleteTestNamespace(admin, namespace);
+    await deleteTestNamespace(admin, other);
+    await rm(tmp, { recursive: true, force: true });
+  }, TIMEOUT);
+
+  async function allowed([verb, group, resource, where, name]: Row): Promise<boolean> {
+    const [plural, subresource] = resource.split('/');
+    const review = await asLethe.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: {
+            verb,
+            group,
+            resource: plural ?? resource,
+            ...(subresource === undefined ? {} : { subresource }),
+            ...(where === 'cluster' ? {} : { namespace: where === 'release' ? namespace : other }),
+            ...(name === undefined ? {} : { name }),
+          },
+        },
+      },
+    });
+    return review.status?.allowed === true;
+  }
+
+  const used: Row[] = [
+    ['list', 'argoproj.io', 'workflows', 'cluster'],
+    ['watch', 'argoproj.io', 'workflows', 'cluster'],
+    ['get', 'argoproj.io', 'workflows', 'other', 'etl'],
+    ['list', 'argoproj.io', 'cronworkflows', 'cluster'],
+    ['watch', 'argoproj.io', 'cronworkflows', 'cluster'],
+    ['get', 'argoproj.io', 'cronworkflows', 'other', 'nightly'],
+  ];
+  const refused: Row[] = [
+    ['create', 'argoproj.io', 'workflows', 'other'],
+    ['update', 'argoproj.io', 'workflows', 'other', 'etl'],
+    ['patch', 'argoproj.io', 'workflows', 'other', 'etl'],
+    ['delete', 'argoproj.io', 'workflows', 'other', 'etl'],
+    ['deletecollection', 'argoproj.io', 'workflows', 'other'],
+    ['update', 'argoproj.io', 'workflows/finalizers', 'other', 'etl'],
+    ['patch', 'argoproj.io', 'cronworkflows', 'other', 'nightly'],
+    ['list', 'argoproj.io', 'workflowtemplates', 'cluster'],
+    ['list', 'argoproj.io', 'workflowtaskresults', 'cluster'],
+    ['list', 'tekton.dev', 'pipelineruns', 'cluster'],
+    ['list', 'jobset.x-k8s.io', 'jobsets', 'cluster'],
+  ];
+  const named = (rows: readonly Row[]): [string, Row][] => rows.map((row) => [`${row[0]} ${row[1]}/${row[2]}${row[4] === undefined ? '' : ` ${row[4]}`} ${row[3] === 'cluster' ? 'cluster-wide' : 'in another namespace'}`, row]);
+
+  test.each(named(used))('allowed: %s', async (_name, row) => {
+    expect(await allowed(row)).toBe(true);
+  });
+
+  test.each(named(refused))('refused: %s', async (_name, row) => {
+    expect(await allowed(row)).toBe(false);
+  });
+
+  test('kubectl auth can-i --list shows the two rules beside the base ones', async () => {
+    const listed = await kubectl(['auth', 'can-i', '--list', '--namespace', other, '--no-headers'], kubeconfigPath);
+    expect({ code: listed.code, err: listed.stderr }).toEqual({ code: 0, err: '' });
+    const rules = listed.stdout.split('\n').map((line) => line.trim().split(/\s+/).join(' '));
+    expect(rules.filter((r) => r.includes('argoproj.io')).sort()).toEqual(['cronworkflows.argoproj.io [] [] [get list watch]', 'workflows.argoproj.io [] [] [get list watch]']);
+  });
+
+  test('Lethe with this ServiceAccount watches both kinds and is refused nothing', async () => {
+    // One replica: the chart leaves leader election off (and grants no Lease).
+    const lethe = await startTestLethe(kubeconfigPath, ['--leader-election.enabled=false', '--lifecycle.run-kinds=workflows.argoproj.io', '--lifecycle.schedule-kinds=cronworkflows.argoproj.io']);
+    try {
+      const kinds = lethe.kube?.ownerKinds;
+      if (kinds === undefined) throw new Error('Lethe did not start in Kubernetes mode');
+      await eventually(
+        () => {
+          const states = kinds.reports().map((r) => [r.name, r.state, r.synced]);
+          expect(states).toEqual([
+            ['workflows.argoproj.io', 'watching', true],
+            ['cronworkflows.argoproj.io', 'watching', true],
+          ]);
+        },
+        { timeout: 30_000 },
+      );
+      const refusals = lethe.logs.filter((l) => JSON.stringify(l).includes('"code":403') || /forbidden/i.test(JSON.stringify(l)));
+      expect(refusals).toEqual([]);
     } finally {
       await lethe.stop();
     }

@@ -73,6 +73,7 @@ export async function startTestLethe(
       lease: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
       debounceMs: options.debounceMs ?? 50,
       scrapePollMs: 200,
+      ownerKinds: { rediscoverMs: 500 },
     },
   });
   return { ...lethe, logs };

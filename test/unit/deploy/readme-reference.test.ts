@@ -33,6 +33,8 @@ const CHART_FLAGS = [
   'auth.static-file',
   'web.tls.cert-file',
   'web.tls.key-file',
+  'lifecycle.run-kinds',
+  'lifecycle.schedule-kinds',
 ];
 
 function generated(name: string, content: string): void {
