@@ -1,3 +1,4 @@
+import type { EscapingScheme } from '../exposition/index.js';
 import type { Attribution, GroupView, GroupingKey, MetricFamily, OwnerRef, PushMethod } from '../model/index.js';
 
 /** A push that passed parsing, ready for the store's consistency check. */
@@ -39,6 +40,12 @@ export type PushResult =
 
 export type ScrapeFormat = 'text' | 'protobuf';
 
+/** How a text scrape is written: the text format or OpenMetrics, and the name escaping. */
+export interface TextRendering {
+  readonly openMetrics: boolean;
+  readonly escaping: EscapingScheme;
+}
+
 /**
  * The store port. Gateway and lifecycle use only this; the backend (embedded file store,
  * later Redis) stays hidden behind it. Every write is applied in call order, so a push that
@@ -69,10 +76,12 @@ export interface GroupStore {
   namespaceUsage(namespace: string): NamespaceUsage;
   /**
    * Renders everything stored merged with `own` (Lethe's own metric families), and marks the
-   * groups as scraped at `now`.
+   * groups as scraped at `now`. Without `rendering`: the text format, names escaped with
+   * underscores.
    */
-  scrapeText(own: readonly MetricFamily[], now: number): string;
-  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[];
+  scrapeText(own: readonly MetricFamily[], now: number, rendering?: TextRendering): string;
+  /** Delimited protobuf; names escaped as `escaping` says (default: underscores). */
+  scrapeProtobuf(own: readonly MetricFamily[], now: number, escaping?: EscapingScheme): Uint8Array[];
   /** False when the store cannot take writes (e.g. the persistence file failed). */
   healthy(): boolean;
   close(): Promise<void>;

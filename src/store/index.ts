@@ -1,4 +1,4 @@
-export type { DeleteOptions, GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult, ScrapeFormat } from './group-store.js';
+export type { DeleteOptions, GroupStore, NamespaceGuard, NamespaceUsage, PushRequest, PushResult, ScrapeFormat, TextRendering } from './group-store.js';
 export { LocalGroupStore } from './local-store.js';
 export { otherNamespaceError } from './namespaces.js';
 export type { ChangeMeta, LocalStoreOptions, StoreChange, StoreEvents } from './local-store.js';

@@ -1,5 +1,5 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
-import { decodeProtobufDelimited, encodeFamilyDelimited } from '../exposition/index.js';
+import { decodeProtobufDelimited, encodeFamilyDelimited, type EscapingScheme } from '../exposition/index.js';
 import {
   PUSH_FAILURE_TIME_METRIC,
   PUSH_TIME_METRIC,
@@ -14,7 +14,7 @@ import {
   type StoredFamily,
 } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult } from './group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, TextRendering } from './group-store.js';
 import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
 import { Journal, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
 import { RenderCache } from './render-cache.js';
@@ -462,14 +462,14 @@ export class LocalGroupStore implements GroupStore {
     this.unscraped.clear();
   }
 
-  scrapeText(own: readonly MetricFamily[], now: number): string {
-    const text = this.render.renderText(own);
+  scrapeText(own: readonly MetricFamily[], now: number, rendering?: TextRendering): string {
+    const text = this.render.renderText(own, { ...rendering, now });
     this.markScraped(now);
     return text;
   }
 
-  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[] {
-    const parts = this.render.renderProtobuf(own);
+  scrapeProtobuf(own: readonly MetricFamily[], now: number, escaping?: EscapingScheme): Uint8Array[] {
+    const parts = this.render.renderProtobuf(own, escaping);
     this.markScraped(now);
     return parts;
   }

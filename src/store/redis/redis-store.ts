@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
+import type { EscapingScheme } from '../../exposition/index.js';
 import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
 import type { OwnTypeLookup } from '../consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult } from '../group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, TextRendering } from '../group-store.js';
 import { LocalGroupStore, type StoreEvents } from '../local-store.js';
 import { otherNamespaceError } from '../namespaces.js';
 import { RenderCache } from '../render-cache.js';
@@ -293,12 +294,12 @@ export class RedisGroupStore implements GroupStore {
     return this.view.excludedCount;
   }
 
-  scrapeText(own: readonly MetricFamily[], now: number): string {
-    return this.serves() ? this.view.scrapeText(own, now) : this.ownOnly.renderText(own);
+  scrapeText(own: readonly MetricFamily[], now: number, rendering?: TextRendering): string {
+    return this.serves() ? this.view.scrapeText(own, now, rendering) : this.ownOnly.renderText(own, { ...rendering, now });
   }
 
-  scrapeProtobuf(own: readonly MetricFamily[], now: number): Uint8Array[] {
-    return this.serves() ? this.view.scrapeProtobuf(own, now) : this.ownOnly.renderProtobuf(own);
+  scrapeProtobuf(own: readonly MetricFamily[], now: number, escaping?: EscapingScheme): Uint8Array[] {
+    return this.serves() ? this.view.scrapeProtobuf(own, now, escaping) : this.ownOnly.renderProtobuf(own, escaping);
   }
 
   /**
