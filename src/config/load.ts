@@ -13,6 +13,8 @@ export interface Config {
     readonly enableAdminApi: boolean;
     /** HTTPS with these PEM files (reloaded on change); absent: plain HTTP. */
     readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+    /** The exporter-toolkit web configuration file; '' = none. */
+    readonly configFile: string;
   };
   /** Authentication and authorization (README "Authentication"). */
   readonly auth: {
@@ -27,7 +29,11 @@ export interface Config {
     readonly read: 'anyone' | 'authenticated' | 'admin';
   };
   readonly persistence: { readonly file: string; readonly intervalMs: number };
-  readonly push: { readonly consistencyCheck: boolean };
+  readonly push: {
+    readonly consistencyCheck: boolean;
+    /** --push.enable-utf8-names: UTF-8 names in text bodies and (U__-escaped) in push URLs. */
+    readonly utf8Names: boolean;
+  };
   readonly limits: {
     readonly bodyBytes: number;
     readonly seriesPerPush: number;
@@ -164,6 +170,7 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       enableLifecycle: c['web.enable-lifecycle'],
       enableAdminApi: c['web.enable-admin-api'],
       tls: c['web.tls.cert-file'] === '' ? undefined : { certFile: c['web.tls.cert-file'], keyFile: c['web.tls.key-file'] },
+      configFile: c['web.config.file'],
     },
     auth: {
       enabled: mode !== 'none',
@@ -175,7 +182,7 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       read: c['auth.read'],
     },
     persistence: { file: c['persistence.file'], intervalMs: c['persistence.interval'] },
-    push: { consistencyCheck: !c['push.disable-consistency-check'] },
+    push: { consistencyCheck: !c['push.disable-consistency-check'], utf8Names: c['push.enable-utf8-names'] },
     limits: {
       bodyBytes: c['limits.body-bytes'],
       seriesPerPush: c['limits.series-per-push'],
@@ -236,6 +243,9 @@ function authProblems(c: RawConfig): string[] {
 function serverProblems(c: RawConfig): string[] {
   const problems: string[] = [];
   if ((c['web.tls.cert-file'] === '') !== (c['web.tls.key-file'] === '')) problems.push('--web.tls.cert-file and --web.tls.key-file: set both or neither');
+  if (c['web.config.file'] !== '' && c['web.tls.cert-file'] !== '') {
+    problems.push('--web.config.file and --web.tls.cert-file: configure TLS in one place (tls_server_config in the web configuration file, or the --web.tls.* flags)');
+  }
   const headers = c['limits.header-timeout'];
   const request = c['limits.request-timeout'];
   if (headers > 0 && request > 0 && headers > request) problems.push('--limits.header-timeout: must not be longer than --limits.request-timeout');
