@@ -33,6 +33,7 @@ const CHART_FLAGS = [
   'auth.static-file',
   'web.tls.cert-file',
   'web.tls.key-file',
+  'web.config.file',
 ];
 
 function generated(name: string, content: string): void {
