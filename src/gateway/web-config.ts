@@ -167,7 +167,8 @@ function resolve(dir: string, path: string): string {
 export function parseWebConfigText(text: string): Parsed {
   let yaml: unknown;
   try {
-    yaml = loadYaml(text);
+    // An empty file (or one of comments) configures nothing, as in Go; js-yaml wants a document.
+    yaml = text.replace(/^\s*#.*$/gm, '').trim() === '' ? null : loadYaml(text);
   } catch (err) {
     // js-yaml's message quotes the lines around the error, which may hold a key or a hash.
     const mark = /\((\d+):(\d+)\)/.exec(messageOf(err));

@@ -151,6 +151,11 @@ export class RenderCache {
   /** When a scrape last asked for each cached format (Unix ms); undefined: never, or dropped. */
   private readonly lastUsed: [number | undefined, number | undefined] = [undefined, undefined];
 
+  /** The formats whose text is cached now (`text`, `openmetrics`), for tests and debugging. */
+  get cachedFormats(): string[] {
+    return (['text', 'openmetrics'] as const).filter((_, f) => this.lastUsed[f as FormatIndex] !== undefined);
+  }
+
   set(groupId: string, family: MetricFamily): void {
     let cache = this.names.get(family.name);
     if (cache === undefined) {
