@@ -20,6 +20,10 @@ export interface GatewayFlags {
   readonly lifecycle?: boolean;
   readonly disableConsistencyCheck?: boolean;
   readonly persistenceFile?: string;
+  /** --push.enable-utf8-names (upstream 1.11 and Lethe). */
+  readonly utf8Names?: boolean;
+  /** More flags, as given. */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface Gateway {
@@ -77,6 +81,8 @@ function flagArgs(flags: GatewayFlags): string[] {
     ...(flags.adminApi === true ? ['--web.enable-admin-api'] : []),
     ...(flags.lifecycle === true ? ['--web.enable-lifecycle'] : []),
     ...(flags.disableConsistencyCheck === true ? ['--push.disable-consistency-check'] : []),
+    ...(flags.utf8Names === true ? ['--push.enable-utf8-names'] : []),
+    ...(flags.extraArgs ?? []),
   ];
 }
 
