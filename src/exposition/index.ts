@@ -10,6 +10,7 @@ export { compareMetrics, renderFamily, renderHeader, renderMetric } from './text
 export {
   OPENMETRICS_EOF,
   formatOpenMetricsFloat,
+  formatOpenMetricsTimestamp,
   isCompliantCounter,
   openMetricsFamilyName,
   renderOpenMetricsHeader,

@@ -12,6 +12,7 @@
  *   `_created` lines; exemplars of counters and classic buckets follow their sample. An exemplar
  *   whose labels exceed the specification's 128 characters is left out (the protobuf scrape
  *   keeps it).
+ * - Timestamps (of exemplars) are exact decimal seconds, never in exponent form.
  * - Counts are written as integers when they are whole, as floats otherwise (float histograms,
  *   which upstream's encoder refuses, failing the whole scrape). A native histogram shows its
  *   classic buckets, or only `+Inf`, `_sum` and `_count` when it has none (as in text).
@@ -38,6 +39,21 @@ export function formatOpenMetricsFloat(v: number): string {
   const s = formatGoFloat(v);
   if (Number.isNaN(v) || !Number.isFinite(v) || s.includes('.') || s.includes('e')) return s;
   return `${s}.0`;
+}
+
+/**
+ * A timestamp (after a sample's value, or an exemplar's) as decimal seconds, exact to the
+ * nanosecond and never in exponent form: `1700000000.5`. Upstream writes the float
+ * (`1.7000000005e+09`), which loses nanoseconds and which some parsers read wrongly as a
+ * timestamp (the Python client's takes it for 1.7 seconds).
+ */
+export function formatOpenMetricsTimestamp(seconds: number, nanos: number): string {
+  const total = BigInt(Math.trunc(seconds)) * 1_000_000_000n + BigInt(Math.trunc(nanos));
+  const negative = total < 0n;
+  const abs = negative ? -total : total;
+  const whole = abs / 1_000_000_000n;
+  const fraction = (abs % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction === '' ? '' : `.${fraction}`}`;
 }
 
 /** A count: whole numbers as integers (uint64 digits), anything else as a float. */
@@ -96,14 +112,15 @@ function exemplarText(exemplar: Exemplar | undefined): string {
   let runes = 0;
   for (const label of exemplar.labels) runes += runeCount(label.name) + runeCount(label.value);
   if (runes > MAX_EXEMPLAR_RUNES) return '';
-  const stamp = exemplar.timestamp === undefined ? '' : ` ${formatOpenMetricsFloat(timestampSeconds(exemplar.timestamp))}`;
+  const stamp = exemplar.timestamp === undefined ? '' : ` ${formatOpenMetricsTimestamp(exemplar.timestamp.seconds, exemplar.timestamp.nanos)}`;
   return ` # {${labelText(exemplar.labels)}} ${formatOpenMetricsFloat(exemplar.value)}${stamp}`;
 }
 
 /** Writes sample lines of one metric, sharing the rendered label text between them. */
 function sampleWriter(metric: Metric): (name: string, value: string, extra?: string, exemplar?: Exemplar) => string {
   const labels = labelText(metric.labels);
-  const stamp = metric.timestampMs === undefined ? '' : ` ${formatOpenMetricsFloat(metric.timestampMs / 1000)}`;
+  const ms = metric.timestampMs;
+  const stamp = ms === undefined ? '' : ` ${formatOpenMetricsTimestamp(Math.floor(ms / 1000), (ms - Math.floor(ms / 1000) * 1000) * 1_000_000)}`;
   return (name, value, extra, exemplar) => {
     let series: string;
     if (isValidLegacyMetricName(name)) {

@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import {
   decodeProtobufDelimited,
   formatOpenMetricsFloat,
+  formatOpenMetricsTimestamp,
   isCompliantCounter,
   renderOpenMetricsHeader,
   renderOpenMetricsMetric,
@@ -42,6 +43,19 @@ describe('formatOpenMetricsFloat', () => {
   });
 });
 
+describe('formatOpenMetricsTimestamp', () => {
+  test.each<[number, number, string]>([
+    [1700000000, 0, '1700000000'],
+    [1700000000, 500_000_000, '1700000000.5'],
+    [1700000000, 1, '1700000000.000000001'],
+    [0, 0, '0'],
+    [-2, 500_000_000, '-1.5'],
+    [9_007_199_254, 999_999_999, '9007199254.999999999'],
+  ])('%p s + %p ns → %s', (seconds, nanos, expected) => {
+    expect(formatOpenMetricsTimestamp(seconds, nanos)).toBe(expected);
+  });
+});
+
 describe('renderOpenMetricsHeader', () => {
   test.each<[string, string, string | undefined, MetricType, boolean, string]>([
     ['a compliant counter is named without _total', 'req_total', 'Requests.', 'counter', true, '# HELP req Requests.\n# TYPE req counter\n'],
@@ -73,6 +87,7 @@ describe('renderOpenMetricsMetric', () => {
     ['label values escape backslash, quote and newline', 'x', 'gauge', { labels: labels({ a: 'q"\\\n' }), value: 0.25 }, false, 'x{a="q\\"\\\\\\n"} 0.25\n'],
     ['a UTF-8 metric name goes inside the braces', 'a.b', 'gauge', { labels: labels({ 'c.d': 'v' }), value: 2 }, false, '{"a.b","c.d"="v"} 2.0\n'],
     ['a timestamp in seconds', 'x', 'gauge', { labels: [], value: 1, timestampMs: 1500 }, false, 'x 1.0 1.5\n'],
+    ['a negative timestamp', 'x', 'gauge', { labels: [], value: 1, timestampMs: -1500 }, false, 'x 1.0 -1.5\n'],
     [
       'a summary: quantiles, _sum, _count as an integer',
       'rpc',
@@ -128,7 +143,8 @@ describe('what a protobuf push carries', () => {
   test('a counter: its exemplar after the sample, then _created', () => {
     expect(render(counter)).toBe(
       '# HELP jobs Jobs.\n# TYPE jobs counter\n' +
-        'jobs_total{code="200"} 5.0 # {trace_id="abc"} 1.0 1.7000000005e+09\n' +
+        // Exemplar timestamps in exact decimal seconds (upstream: 1.7000000005e+09).
+        'jobs_total{code="200"} 5.0 # {trace_id="abc"} 1.0 1700000000.5\n' +
         // As Go computes it: float64(t.UnixNano())/1e9.
         'jobs_created{code="200"} 1.6999990002499998e+09\n',
     );
