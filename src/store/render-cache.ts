@@ -342,8 +342,10 @@ export class RenderCache {
 
   /**
    * Some names are not legacy names and the scrape asked for an escaping: families are written
-   * under their escaped names, in the order of those, and families whose names escape alike are
-   * written as one. Families without such names still come from the cache.
+   * under their escaped names in the order of the names as stored (as upstream escapes after
+   * sorting), and families whose names escape alike are written as one, where the first of them
+   * would be (upstream writes two families of one name). Families without such names still come
+   * from the cache.
    */
   private renderEscaped(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, escaping: EscapingScheme): string[] {
     const writer = WRITERS[f];
@@ -354,9 +356,8 @@ export class RenderCache {
       if (list === undefined) byOutput.set(output, [name]);
       else list.push(name);
     }
-    const outputs = [...byOutput.keys()].sort(compareNames);
     const out: string[] = [];
-    for (const output of outputs) {
+    for (const output of byOutput.keys()) {
       const sources = byOutput.get(output) ?? [];
       const only = sources.length === 1 ? sources[0] : undefined;
       const onlyCache = only === undefined ? undefined : this.names.get(only);
@@ -410,7 +411,6 @@ export class RenderCache {
       const family: MetricFamily = { name, type, ...(help === undefined ? {} : { help }), metrics };
       families.push(escaping === 'allow-utf-8' || (cache?.escapingParts ?? 0) === 0 && ownFamily === undefined ? family : escapeFamily(family, escaping));
     }
-    if (escaping !== 'allow-utf-8' && this.escapingNames > 0) families.sort((a, b) => compareNames(a.name, b.name));
     return families.map(encodeFamilyDelimited);
   }
 }
