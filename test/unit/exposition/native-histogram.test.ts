@@ -11,7 +11,7 @@ describe('bucketBound (Prometheus getBoundExponential)', () => {
     ['schema 1: bucket 1 ends at √2 (as Prometheus rounds it)', 1, 1, 1.414213562373095],
     ['schema 3: bucket 4 ends at √2', 4, 3, 1.414213562373095],
     ['schema 4: bucket 1', 1, 4, 1.0442737824274138],
-    ['schema 8: bucket 1', 1, 8, 1.0027112750502026],
+    ['schema 8: bucket 1', 1, 8, 1.0027112750502025],
     ['schema 8: bucket 255', 255, 8, 1.9945921121709396],
     ['schema 8: bucket -255', -255, 8, 0.5013556375251013],
     ['schema -1: bucket 1 ends at 4', 1, -1, 4],
