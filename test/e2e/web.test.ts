@@ -135,7 +135,9 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
   };
 
   beforeAll(async () => {
-    gateway = await startGateway('lethe', { adminApi: true });
+    // A lifecycle pass every second: the policy column shows what the last pass saw, and the
+    // pass at start-up may come before the pushes below.
+    gateway = await startGateway('lethe', { adminApi: true, extraArgs: ['--lifecycle.resync-interval=1s'] });
     const base = gateway.url;
     await push(
       base,
@@ -174,6 +176,10 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
     await push(base, '/metrics/job/etl/instance/shard-0', 'etl_rows_loaded 42\n');
     // A push the consistency check refuses (backup_bytes_total is a counter): the failure is newer than the push.
     await push(base, '/metrics/job/nightly-report', '# TYPE backup_bytes_total gauge\nbackup_bytes_total 1\n', 400);
+    await eventually(async () => {
+      const doc = (await getJson(gateway ?? gw(), '/api/v1/groups')) as { data: { groups: { insight: unknown }[] } };
+      return doc.data.groups.length === 5 && doc.data.groups.every((g) => g.insight !== null);
+    }, { timeout: 20_000, interval: 200 });
   });
 
   afterAll(async () => {
