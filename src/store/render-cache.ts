@@ -199,9 +199,10 @@ export class RenderCache {
     cache.sortedMetrics = undefined;
   }
 
-  /** Drops the cached text of formats no scrape asked for in UNUSED_FORMAT_MS. */
-  private dropUnused(now: number): void {
+  /** Drops the cached text of the other formats no scrape asked for in UNUSED_FORMAT_MS. */
+  private dropUnused(now: number, asked: FormatIndex): void {
     for (const f of [TEXT, OPENMETRICS] as const) {
+      if (f === asked) continue;
       const used = this.lastUsed[f];
       if (used === undefined || now - used < UNUSED_FORMAT_MS) continue;
       this.lastUsed[f] = undefined;
@@ -289,7 +290,7 @@ export class RenderCache {
     const f: FormatIndex = options.openMetrics === true ? OPENMETRICS : TEXT;
     const escaping = options.escaping ?? DEFAULT_ESCAPING;
     if (options.now !== undefined) {
-      this.dropUnused(options.now);
+      this.dropUnused(options.now, f);
       this.lastUsed[f] = options.now;
     }
     const ownByName = new Map(own.map((fam) => [fam.name, fam]));

@@ -62,6 +62,14 @@ describe('RenderCache: OpenMetrics and the text format side by side', () => {
     expect(cache.renderText(own, { openMetrics: true, now: UNUSED_FORMAT_MS + 1 })).toBe(om);
     expect(cache.cachedFormats).toEqual(['text', 'openmetrics']);
   });
+
+  test('a long pause between scrapes of one format drops the other format, never the one asked for', () => {
+    const cache = fresh(groups);
+    cache.renderText(own, { now: 0 });
+    cache.renderText(own, { openMetrics: true, now: 1 });
+    cache.renderText(own, { openMetrics: true, now: 3 * UNUSED_FORMAT_MS });
+    expect(cache.cachedFormats).toEqual(['openmetrics']);
+  });
 });
 
 describe('RenderCache: UTF-8 names', () => {
