@@ -10,6 +10,7 @@ NODE_DIR    := $(LETHE_CACHE)/node/$(NODE_VERSION)
 K8S_DIR     := $(LETHE_CACHE)/kubernetes/$(K8S_VERSION)
 ETCD_DIR    := $(LETHE_CACHE)/etcd/$(ETCD_VERSION)
 PGW_DIR     := $(LETHE_CACHE)/pushgateway/$(PUSHGATEWAY_VERSION)
+PROM_DIR    := $(LETHE_CACHE)/prometheus/$(PROMETHEUS_VERSION)
 
 # Use Node.js 24 from the tool cache when the machine's node is older.
 SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
@@ -31,10 +32,11 @@ endif
 export LETHE_CONTROL_PLANE_BIN := $(CONTROL_PLANE_BIN)
 export LETHE_ETCD_BIN := $(if $(wildcard $(CONTROL_PLANE_BIN)/etcd),$(CONTROL_PLANE_BIN)/etcd,$(ETCD_DIR)/etcd)
 export LETHE_PUSHGATEWAY_BIN := $(PGW_DIR)/pushgateway
+export LETHE_PROMETHEUS_BIN := $(PROM_DIR)/prometheus
 
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: build run test test-unit test-integration test-e2e test-fault fault-tools lint typecheck deps tools clean browser redis
+.PHONY: build run test test-unit test-integration test-e2e test-fault fault-tools lint typecheck deps tools clean browser redis prometheus
 
 $(NODE_DIR)/node_modules/.bin/node:
 	mkdir -p $(NODE_DIR)
@@ -65,12 +67,20 @@ $(K8S_DIR)/kube-apiserver $(ETCD_DIR)/etcd &:
 $(PGW_DIR)/pushgateway:
 	tools/build-pushgateway.sh $(PGW_DIR)
 
-# Debian's Prometheus, Pushgateway (1.5.1, the second reference) and Python client.
+# Prometheus 3 from its Go module, the Prometheus of the end-to-end tests (cold: 6 minutes or more).
+$(PROM_DIR)/prometheus:
+	tools/build-prometheus.sh $(PROM_DIR) $(PROMETHEUS_VERSION)
+
+prometheus: $(PROM_DIR)/prometheus
+
+# Debian's Prometheus (2.42: the older Prometheus case), Pushgateway (1.5.1, the second reference),
+# Python client (its OpenMetrics parser reads Lethe's output) and bcrypt (hashes for web-config tests).
 debian-tools:
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-pushgateway >/dev/null || missing="$$missing prometheus-pushgateway"; \
 	/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing="$$missing python3-prometheus-client"; \
+	/usr/bin/python3 -c 'import bcrypt' 2>/dev/null || missing="$$missing python3-bcrypt"; \
 	if [ -n "$$missing" ]; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
@@ -89,7 +99,7 @@ fault-tools:
 	@test "$$(id -u)" = 0 || { echo "make test-fault: the fault tier needs root (it mounts a tmpfs and fills it); run it as root, as CI does" >&2; exit 1; }
 	@command -v fiu-run >/dev/null && command -v fiu-ctrl >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fiu-utils; }
 
-tools: $(CONTROL_PLANE_STAMP) $(PGW_DIR)/pushgateway debian-tools
+tools: $(CONTROL_PLANE_STAMP) $(PGW_DIR)/pushgateway $(PROM_DIR)/prometheus debian-tools
 
 test: lint typecheck test-unit test-integration test-e2e test-fault
 
@@ -99,7 +109,7 @@ test-unit: deps
 test-integration: deps $(CONTROL_PLANE_STAMP)
 	$(JEST) --selectProjects integration --runInBand
 
-test-e2e: deps build $(PGW_DIR)/pushgateway debian-tools browser redis
+test-e2e: deps build $(PGW_DIR)/pushgateway $(PROM_DIR)/prometheus debian-tools browser redis
 	$(JEST) --selectProjects e2e --runInBand
 
 # Real faults (README "Failure modes"): a full tmpfs, syscalls failed with libfiu, SIGKILL.
@@ -132,12 +142,12 @@ manifests-check: $(HELM)
 	deploy/render-manifests.sh --check $(HELM) deploy/manifests
 
 lint: manifests-check
-test-integration: $(HELM) debian-tools
+test-integration: $(HELM) $(PROM_DIR)/prometheus debian-tools
 
 .PHONY: demo
 # A local control plane, Lethe (built, with the chart's ServiceAccount) and Prometheus, and a
 # narrated run of what Lethe keeps and forgets, and why (about 30 seconds once the tools exist).
-demo: build $(CONTROL_PLANE_STAMP) $(HELM) debian-tools
+demo: build $(CONTROL_PLANE_STAMP) $(HELM) $(PROM_DIR)/prometheus debian-tools
 	node test/demo/run.ts
 
 .PHONY: fuzz

@@ -80,6 +80,7 @@ export const ErrorCode = {
   namespaceGroups: 'LETHE_LIMIT_NAMESPACE_GROUPS',
   namespaceSeries: 'LETHE_LIMIT_NAMESPACE_SERIES',
   tooManyConnections: 'LETHE_LIMIT_CONNECTIONS',
+  rateLimited: 'LETHE_LIMIT_RATE',
   requestTimeout: 'LETHE_LIMIT_REQUEST_TIMEOUT',
   unauthenticated: 'LETHE_UNAUTHENTICATED',
   badCredentials: 'LETHE_BAD_CREDENTIALS',

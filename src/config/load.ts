@@ -14,6 +14,8 @@ export interface Config {
     readonly enableAdminApi: boolean;
     /** HTTPS with these PEM files (reloaded on change); absent: plain HTTP. */
     readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+    /** The exporter-toolkit web configuration file; '' = none. */
+    readonly configFile: string;
   };
   /** Authentication and authorization (README "Authentication"). */
   readonly auth: {
@@ -28,7 +30,11 @@ export interface Config {
     readonly read: 'anyone' | 'authenticated' | 'admin';
   };
   readonly persistence: { readonly file: string; readonly intervalMs: number; readonly retryIntervalMs: number; readonly compactBytes: number };
-  readonly push: { readonly consistencyCheck: boolean };
+  readonly push: {
+    readonly consistencyCheck: boolean;
+    /** --push.enable-utf8-names: UTF-8 names in text bodies and (U__-escaped) in push URLs. */
+    readonly utf8Names: boolean;
+  };
   readonly limits: {
     readonly bodyBytes: number;
     readonly seriesPerPush: number;
@@ -171,6 +177,7 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       enableLifecycle: c['web.enable-lifecycle'],
       enableAdminApi: c['web.enable-admin-api'],
       tls: c['web.tls.cert-file'] === '' ? undefined : { certFile: c['web.tls.cert-file'], keyFile: c['web.tls.key-file'] },
+      configFile: c['web.config.file'],
     },
     auth: {
       enabled: mode !== 'none',
@@ -187,7 +194,7 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       retryIntervalMs: c['persistence.retry-interval'],
       compactBytes: c['persistence.compact-bytes'],
     },
-    push: { consistencyCheck: !c['push.disable-consistency-check'] },
+    push: { consistencyCheck: !c['push.disable-consistency-check'], utf8Names: c['push.enable-utf8-names'] },
     limits: {
       bodyBytes: c['limits.body-bytes'],
       seriesPerPush: c['limits.series-per-push'],
@@ -259,6 +266,9 @@ function ownerKindProblems(c: RawConfig): string[] {
 function serverProblems(c: RawConfig): string[] {
   const problems: string[] = [];
   if ((c['web.tls.cert-file'] === '') !== (c['web.tls.key-file'] === '')) problems.push('--web.tls.cert-file and --web.tls.key-file: set both or neither');
+  if (c['web.config.file'] !== '' && c['web.tls.cert-file'] !== '') {
+    problems.push('--web.config.file and --web.tls.cert-file: configure TLS in one place (tls_server_config in the web configuration file, or the --web.tls.* flags)');
+  }
   const headers = c['limits.header-timeout'];
   const request = c['limits.request-timeout'];
   if (headers > 0 && request > 0 && headers > request) problems.push('--limits.header-timeout: must not be longer than --limits.request-timeout');

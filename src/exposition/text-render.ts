@@ -26,13 +26,13 @@ function escapeHelp(help: string): string {
 const NEEDS_QUOTING = /[\\\n"]/;
 
 /** Label value (and quoted name) escaping: `\`, newline and `"`. */
-function escapeQuoted(value: string): string {
+export function escapeQuoted(value: string): string {
   if (!NEEDS_QUOTING.test(value)) return value;
   return value.replace(/[\\\n"]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
 /** A name as written: as is when it is a legacy metric name, else quoted. */
-function writeName(name: string): string {
+export function writeName(name: string): string {
   return isValidLegacyMetricName(name) ? name : `"${escapeQuoted(name)}"`;
 }
 
@@ -47,7 +47,7 @@ export function renderHeader(name: string, help: string | undefined, type: Metri
 }
 
 /** `l1="v1",l2="v2"` for the metric's labels, in the order given. */
-function labelText(labels: readonly Label[]): string {
+export function labelText(labels: readonly Label[]): string {
   let out = '';
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];

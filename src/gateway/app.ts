@@ -88,6 +88,8 @@ export function createApp(deps: GatewayDeps): Express {
           `limit exceeded: more than ${deps.config.limits.maxConnections} open connections (--limits.max-connections); retry later`,
         );
       }
+      // --web.config.file: its headers, rate limit and basic auth users come before everything else.
+      await deps.webAccess?.check(req, res, probe);
       // Upstream never prefixes GET /-/quit's special answer.
       if (fullPath === '/-/quit' && req.method === 'GET') {
         handlerName = 'quit';

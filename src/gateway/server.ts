@@ -3,10 +3,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext } from 'node:tls';
+import { BlockList, isIP } from 'node:net';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import { ConfigError, ErrorCode, messageOf } from '../errors.js';
 import { F, errorFields, type Logger, type Metrics } from '../observability/index.js';
 import { FileWatch, defaultFileWatchTimings } from './file-watch.js';
+import { secureContextOptions, type WebConfigSource, type WebTls } from './web-config.js';
 
 export interface ListeningServer {
   readonly server: Server;
@@ -20,6 +22,8 @@ export interface ServerOptions {
   readonly connections: ConnectionLimit;
   /** HTTPS with this PEM pair, reloaded when the files change. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** --web.config.file: HTTPS and client certificates from there when it has tls_server_config. */
+  readonly webConfig?: WebConfigSource;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** How often the TLS files are re-read without a change event (ms); tests shorten it. */
@@ -131,9 +135,81 @@ async function watchTls(
   }
 }
 
+/** The SANs of a certificate as Node lists them (`DNS:a, IP Address:1.2.3.4, URI:"x,y"`). */
+export function subjectAltNames(text: string | undefined): string[] {
+  if (text === undefined || text === '') return [];
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const colon = text.indexOf(':', i);
+    if (colon === -1) break;
+    let value: string;
+    let next: number;
+    if (text[colon + 1] === '"') {
+      // Node quotes a value that holds a comma or a quote as a JSON string.
+      let end = colon + 2;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      try {
+        value = JSON.parse(text.slice(colon + 1, end + 1)) as string;
+      } catch {
+        value = text.slice(colon + 2, end);
+      }
+      next = text.indexOf(', ', end);
+    } else {
+      next = text.indexOf(', ', colon);
+      value = text.slice(colon + 1, next === -1 ? undefined : next);
+    }
+    out.push(value);
+    if (next === -1) break;
+    i = next + 2;
+  }
+  return out;
+}
+
+/** True when one of the certificate's SANs is in the allowed list (IP addresses compared as addresses). */
+export function sanAllowed(sans: readonly string[], allowed: readonly string[]): boolean {
+  for (const san of sans) {
+    if (allowed.includes(san)) return true;
+    const family = isIP(san);
+    if (family === 0) continue;
+    for (const a of allowed) {
+      if (isIP(a) !== family) continue;
+      const list = new BlockList();
+      list.addAddress(a, family === 4 ? 'ipv4' : 'ipv6');
+      if (list.check(san, family === 4 ? 'ipv4' : 'ipv6')) return true;
+    }
+  }
+  return false;
+}
+
 /**
- * Listens on host:port (host '' = all interfaces), over HTTPS when a TLS pair is configured, with
- * the header and request timeouts and the connection limit applied.
+ * Why a client's certificate does not meet the web configuration's policy, or undefined when it
+ * does (as Go's crypto/tls and the toolkit's SAN check judge it).
+ */
+export function clientCertificateProblem(tls: WebTls, socket: Pick<TLSSocket, 'authorized' | 'getPeerCertificate'>): string | undefined {
+  if (tls.clientAuth === 'NoClientCert') return undefined;
+  const cert = socket.getPeerCertificate();
+  const presented = Object.keys(cert).length > 0;
+  if (!presented && (tls.clientAuth === 'RequireAnyClientCert' || tls.clientAuth === 'RequireAndVerifyClientCert')) return 'no client certificate';
+  if (presented && !socket.authorized && (tls.clientAuth === 'VerifyClientCertIfGiven' || tls.clientAuth === 'RequireAndVerifyClientCert')) {
+    return 'client certificate not verified by client_ca';
+  }
+  if (tls.allowedSans !== undefined) {
+    if (!presented) return 'no client certificate (client_allowed_sans is set)';
+    if (!sanAllowed(subjectAltNames(cert.subjectaltname), tls.allowedSans)) return 'no allowed SAN in the client certificate';
+  }
+  return undefined;
+}
+
+/** Node's per-connection client-certificate switches for a policy (the rest is checked after the handshake). */
+function clientCertSwitches(tls: WebTls): { requestCert: boolean; rejectUnauthorized: boolean } {
+  return { requestCert: tls.clientAuth !== 'NoClientCert', rejectUnauthorized: tls.clientAuth === 'RequireAndVerifyClientCert' };
+}
+
+/**
+ * Listens on host:port (host '' = all interfaces), over HTTPS when a TLS pair or a web
+ * configuration with tls_server_config is given, with the header and request timeouts and the
+ * connection limit applied.
  */
 export async function listen(app: Express, host: string, port: number, options?: ServerOptions): Promise<ListeningServer> {
   const timeouts = {
@@ -146,7 +222,31 @@ export async function listen(app: Express, host: string, port: number, options?:
   const serverOptions = { ...timeouts, connectionsCheckingInterval: Math.max(50, Math.floor(shortest / 4)) };
   let server: Server;
   let tlsWatch: FileWatch | undefined;
-  if (options?.tls === undefined) {
+  const webTls = options?.webConfig?.current.tls;
+  if (options?.webConfig !== undefined && webTls !== undefined) {
+    const source = options.webConfig;
+    const log = options.logger.child({ [F.component]: 'gateway' });
+    let current = webTls;
+    const https = createHttpsServer({ ...serverOptions, ...secureContextOptions(current), ...clientCertSwitches(current) }, app);
+    source.onChange((config) => {
+      if (config.tls === undefined) return;
+      current = config.tls;
+      https.setSecureContext(secureContextOptions(current));
+      // Node reads these two per connection; setSecureContext leaves them alone.
+      Object.assign(https, clientCertSwitches(current));
+    });
+    https.on('secureConnection', (socket: TLSSocket) => {
+      const problem = clientCertificateProblem(current, socket);
+      if (problem !== undefined) {
+        options.metrics.authFailures.inc({ reason: 'client_certificate' });
+        log.debug('Refused connection', { [F.reason]: problem, [F.remote]: socket.remoteAddress ?? '' });
+        socket.destroy();
+        return;
+      }
+      options.connections.track(socket);
+    });
+    server = https;
+  } else if (options?.tls === undefined) {
     server = createServer(serverOptions, app);
     if (options !== undefined) server.on('connection', (socket: Socket) => options.connections.track(socket));
   } else {

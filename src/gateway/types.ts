@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import type { Attribution, Clock, GroupInsightSource, MetricFamily } from '../model/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
+import type { Request, Response } from 'express';
 import type { GroupStore } from '../store/index.js';
 
 /** Where a caller's identity came from. */
@@ -79,6 +80,12 @@ export interface Problem {
   readonly failsReadiness: boolean;
 }
 
+/** What `--web.config.file` asks of every request (middleware/web-access.ts implements it). */
+export interface WebAccess {
+  /** Sets its headers; throws 429 or 401 when the request may not go on (probes only get the headers). */
+  check(req: Request, res: Response, probe: boolean): Promise<void>;
+}
+
 export interface GatewayDeps {
   readonly store: GroupStore;
   readonly config: Config;
@@ -91,6 +98,8 @@ export interface GatewayDeps {
    * (--auth.mode other than none); ignored otherwise.
    */
   readonly authenticators?: readonly Authenticator[];
+  /** --web.config.file's headers, rate limit and basic auth users; absent without the flag. */
+  readonly webAccess?: WebAccess;
   /** Sockets over --limits.max-connections: their requests are answered 429 (server.ts marks them). */
   readonly overLimit?: (socket: object) => boolean;
   readonly build: BuildInfo;

@@ -76,12 +76,64 @@ export function decodeBase64Segment(encoded: string): string {
   }
 }
 
+const hexValue = (c: number): number => {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+};
+
+/**
+ * The `U__` value encoding of a UTF-8 label name in a push URL (prometheus/common's
+ * model.UnescapeName): after the prefix, `__` is `_` and `_<hex>_` a code point. A name without
+ * the prefix, or with an invalid sequence (no closing `_`, six or more hex digits, not a Unicode
+ * scalar value), is returned as it is.
+ */
+export function unescapeLabelName(name: string): string {
+  if (!name.startsWith('U__')) return name;
+  const escaped = name.slice(3);
+  let out = '';
+  for (let i = 0; i < escaped.length; i++) {
+    if (escaped.charCodeAt(i) !== 0x5f) {
+      out += escaped[i];
+      continue;
+    }
+    i++;
+    if (i >= escaped.length) return name;
+    if (escaped.charCodeAt(i) === 0x5f) {
+      out += '_';
+      continue;
+    }
+    let value = 0;
+    for (let digits = 0; ; digits++, i++) {
+      if (i >= escaped.length || digits >= 6) return name;
+      const c = escaped.charCodeAt(i);
+      if (c === 0x5f) break;
+      const h = hexValue(c);
+      if (h < 0) return name;
+      value = value * 16 + h;
+    }
+    if (value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) return name;
+    out += String.fromCodePoint(value);
+  }
+  return out;
+}
+
+export interface GroupingKeyOptions {
+  /**
+   * --push.enable-utf8-names: label names may be any non-empty UTF-8 and are `U__`-unescaped
+   * first. Default: legacy label names, taken as they are.
+   */
+  readonly utf8Names?: boolean;
+}
+
 /**
  * Parses the grouping key of a push URL from its already percent-decoded parts: the job segment
  * (base64 when the route was `job@base64`) and the rest of the path after it (`""` or `/a/b...`).
- * Mirrors the Pushgateway's order of checks, so the same request gets the same error.
+ * Mirrors the Pushgateway's order of checks, so the same request gets the same error. One
+ * difference: a name that unescapes to a reserved `__` name is refused too (upstream checks only
+ * the escaped form, so `U___5f_x` would be the label `__x`).
  */
-export function parseGroupingKey(jobSegment: string, jobIsBase64: boolean, rest: string): GroupingKey {
+export function parseGroupingKey(jobSegment: string, jobIsBase64: boolean, rest: string, options: GroupingKeyOptions = {}): GroupingKey {
   let job = jobSegment;
   if (jobIsBase64) {
     try {
@@ -103,12 +155,14 @@ export function parseGroupingKey(jobSegment: string, jobIsBase64: boolean, rest:
       );
     }
     for (let i = 0; i < pieces.length; i += 2) {
-      let name = pieces[i] ?? '';
+      const raw = pieces[i] ?? '';
       let value = pieces[i + 1] ?? '';
-      const base64 = name.endsWith(BASE64_SUFFIX);
-      if (base64) name = name.slice(0, -BASE64_SUFFIX.length);
-      if (!isValidLabelName(name) || name.startsWith('__')) {
-        throw new BadRequestError(ErrorCode.badGroupingKey, `improper label name ${JSON.stringify(name)}`);
+      const base64 = raw.endsWith(BASE64_SUFFIX);
+      const trimmed = base64 ? raw.slice(0, -BASE64_SUFFIX.length) : raw;
+      const name = options.utf8Names === true ? unescapeLabelName(trimmed) : trimmed;
+      const valid = options.utf8Names === true ? name !== '' : isValidLabelName(name);
+      if (!valid || trimmed.startsWith('__') || name.startsWith('__')) {
+        throw new BadRequestError(ErrorCode.badGroupingKey, `improper label name ${JSON.stringify(trimmed)}`);
       }
       if (base64) {
         try {
@@ -116,7 +170,7 @@ export function parseGroupingKey(jobSegment: string, jobIsBase64: boolean, rest:
         } catch (err) {
           throw new BadRequestError(
             ErrorCode.badGroupingKey,
-            `invalid base64 encoding for label ${name}=${JSON.stringify(value)}: ${messageOf(err)}`,
+            `invalid base64 encoding for label ${trimmed}=${JSON.stringify(value)}: ${messageOf(err)}`,
           );
         }
       }

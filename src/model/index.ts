@@ -7,8 +7,9 @@ export {
   jobOf,
   labelsObject,
   parseGroupingKey,
+  unescapeLabelName,
 } from './grouping-key.js';
-export type { GroupingKey } from './grouping-key.js';
+export type { GroupingKey, GroupingKeyOptions } from './grouping-key.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { describeOwner, sameOwner, unattributed } from './owner.js';

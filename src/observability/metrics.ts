@@ -62,13 +62,13 @@ export function createMetrics(registry: Registry, version: string): Metrics {
     }),
     authFailures: new Counter({
       name: 'lethe_auth_failures_total',
-      help: 'Requests refused by authentication or authorization, by reason (missing_credentials, bad_credentials, unavailable, not_admin, no_namespace, other_namespace, cross_site).',
+      help: 'Requests refused by authentication or authorization, by reason (missing_credentials, bad_credentials, unavailable, not_admin, no_namespace, other_namespace, cross_site, client_certificate).',
       labelNames: ['reason'],
       registers,
     }),
     fileReloads: new Counter({
       name: 'lethe_file_reloads_total',
-      help: 'Reloads of a watched file (tls, static_auth) after it changed, by result (success, error: the previous contents stay in use).',
+      help: 'Reloads of a watched file (tls, static_auth, web_config) after it changed, by result (success, error: the previous contents stay in use).',
       labelNames: ['file', 'result'],
       registers,
     }),

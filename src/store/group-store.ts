@@ -1,3 +1,4 @@
+import type { EscapingScheme } from '../exposition/index.js';
 import type { Attribution, GroupView, GroupingKey, MetricFamily, OwnerRef, PushMethod } from '../model/index.js';
 
 /** A push that passed parsing, ready for the store's consistency check. */
@@ -64,6 +65,12 @@ export interface ScrapeToken {
 /** Called by `wipe` for each group it deleted, as soon as the deletion is applied (it cannot be undone then). */
 export type WipeListener = (key: GroupingKey, owner: OwnerRef | undefined) => void;
 
+/** How a text scrape is written: the text format or OpenMetrics, and the name escaping. */
+export interface TextRendering {
+  readonly openMetrics: boolean;
+  readonly escaping: EscapingScheme;
+}
+
 /**
  * The store port. Gateway and lifecycle use only this; the backend (embedded file store,
  * later Redis) stays hidden behind it. Every write is applied in call order, so a push that
@@ -96,9 +103,13 @@ export interface GroupStore {
   readonly seriesCount: number;
   /** The groups and series attributed to a namespace, for per-namespace quotas. */
   namespaceUsage(namespace: string): NamespaceUsage;
-  /** Renders everything stored merged with `own` (Lethe's own metric families). Marks nothing. */
-  scrapeText(own: readonly MetricFamily[]): string;
-  scrapeProtobuf(own: readonly MetricFamily[]): Uint8Array[];
+  /**
+   * Renders everything stored merged with `own` (Lethe's own metric families). Marks nothing.
+   * Without `rendering`: the text format, names escaped with underscores.
+   */
+  scrapeText(own: readonly MetricFamily[], rendering?: TextRendering): string;
+  /** Delimited protobuf; names escaped as `escaping` says (default: underscores). */
+  scrapeProtobuf(own: readonly MetricFamily[], escaping?: EscapingScheme): Uint8Array[];
   /**
    * Runs `read` once every write applied so far is durable or undone, before any later write
    * is applied, and resolves with its result. Scrapes and the API render inside it, so they

@@ -8,6 +8,7 @@ export type {
   ScrapeFormat,
   ScrapeToken,
   StoreHealth,
+  TextRendering,
   WipeListener,
 } from './group-store.js';
 export type { PersistenceFailure, PersistenceOp } from './journal.js';

@@ -1,5 +1,5 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
-import { decodeProtobufDelimited, encodeFamilyDelimited } from '../exposition/index.js';
+import { decodeProtobufDelimited, encodeFamilyDelimited, type EscapingScheme } from '../exposition/index.js';
 import {
   PUSH_FAILURE_TIME_METRIC,
   PUSH_TIME_METRIC,
@@ -14,7 +14,7 @@ import {
   type StoredFamily,
 } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, WipeListener } from './group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from './group-store.js';
 import { GroupState, type GroupSnapshot } from './group-state.js';
 import { Journal, type JournalHooks, type PersistenceFailure } from './journal.js';
 import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
@@ -555,12 +555,12 @@ export class LocalGroupStore implements GroupStore {
     else this.unscraped.delete(state);
   }
 
-  scrapeText(own: readonly MetricFamily[]): string {
-    return this.render.renderText(own);
+  scrapeText(own: readonly MetricFamily[], rendering?: TextRendering): string {
+    return this.render.renderText(own, { ...rendering, now: this.options.clock.now() });
   }
 
-  scrapeProtobuf(own: readonly MetricFamily[]): Uint8Array[] {
-    return this.render.renderProtobuf(own);
+  scrapeProtobuf(own: readonly MetricFamily[], escaping?: EscapingScheme): Uint8Array[] {
+    return this.render.renderProtobuf(own, escaping);
   }
 
   scrapeToken(): ScrapeToken {

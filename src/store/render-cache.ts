@@ -1,22 +1,69 @@
-import { compareMetrics, encodeFamilyDelimited, renderHeader, renderMetric } from '../exposition/index.js';
+import {
+  DEFAULT_ESCAPING,
+  OPENMETRICS_EOF,
+  compareMetrics,
+  encodeFamilyDelimited,
+  escapeFamily,
+  escapeName,
+  familyNeedsEscaping,
+  isCompliantCounter,
+  openMetricsFamilyName,
+  renderHeader,
+  renderMetric,
+  renderOpenMetricsHeader,
+  renderOpenMetricsMetric,
+  type EscapingScheme,
+} from '../exposition/index.js';
 import type { Metric, MetricFamily, MetricType } from '../model/index.js';
-import { escapeFamily, escapeName } from './sanitize.js';
 
 /**
  * Rendered text of every stored series, kept per family name and per group, so that a scrape
  * concatenates cached pieces instead of re-encoding every sample. A push re-renders only its
  * own families; the merged, sorted text of a name is rebuilt only after that name changed.
  *
- * The text of a series is kept once: a group's share of a family is rendered (as one flat
- * string) when a scrape first needs it, and once the merged text of its name holds it, the
+ * The text of a series is kept once per format: a group's share of a family is rendered (as one
+ * flat string) when a scrape first needs it, and once the merged text of its name holds it, the
  * group keeps only where its metrics are in there. Rebuilding a name's merged text takes the
  * unchanged groups' text from the previous merged text.
+ *
+ * Two formats are cached, each only once a scrape has asked for it: the text format (0.0.4 and
+ * 1.0.0 are the same text) and OpenMetrics (what Prometheus 3 asks for first). A format that no
+ * scrape asked for in UNUSED_FORMAT_MS is dropped, so a Prometheus that scrapes OpenMetrics and
+ * an occasional curl of the text format do not keep two copies for good. The cached text holds
+ * names as stored, which is what every escaping scheme writes for legacy names; a family with a
+ * name that is not one (UTF-8 names) is rendered for the scrape's scheme when asked, uncached.
+ * Delimited protobuf is encoded per scrape from the sorted metrics (native histograms).
  */
 
-interface GroupPart {
-  readonly help: string | undefined;
-  readonly type: MetricType;
-  readonly metrics: readonly Metric[];
+export interface RenderOptions {
+  /** OpenMetrics text instead of the text format (with `# EOF`). */
+  readonly openMetrics?: boolean;
+  /** Name escaping (default: underscores). */
+  readonly escaping?: EscapingScheme;
+  /** The scrape's time, for dropping formats no scrape uses (Unix ms). */
+  readonly now?: number;
+}
+
+/** A format's cached text is dropped once no scrape has asked for it this long. */
+export const UNUSED_FORMAT_MS = 10 * 60_000;
+
+const TEXT = 0;
+const OPENMETRICS = 1;
+type FormatIndex = typeof TEXT | typeof OPENMETRICS;
+
+/** How one format writes a family's header and metrics (`compliant`: see isCompliantCounter). */
+interface Writer {
+  header(name: string, help: string | undefined, type: MetricType, compliant: boolean): string;
+  metric(name: string, type: MetricType, metric: Metric, compliant: boolean): string;
+}
+
+const WRITERS: readonly [Writer, Writer] = [
+  { header: (name, help, type) => renderHeader(name, help, type), metric: (name, type, metric) => renderMetric(name, type, metric) },
+  { header: renderOpenMetricsHeader, metric: renderOpenMetricsMetric },
+];
+
+/** A part's text in one format. */
+interface PartText {
   /** The part's own rendering (one flat string, end offset of each metric), until merged. */
   text: string | undefined;
   ends: readonly number[] | undefined;
@@ -24,15 +71,32 @@ interface GroupPart {
   spans: readonly number[] | undefined;
 }
 
+interface GroupPart {
+  readonly help: string | undefined;
+  readonly type: MetricType;
+  readonly metrics: readonly Metric[];
+  /** Some name of the part (family or label) is not a legacy name. */
+  readonly escapes: boolean;
+  readonly texts: [PartText | undefined, PartText | undefined];
+}
+
+interface MergedText {
+  /** Header and sorted samples of every group; the parts' spans point into it. */
+  text: string | undefined;
+  /** False when a group changed since `text` was built. */
+  fresh: boolean;
+  /** For OpenMetrics: whether the name was written as a compliant counter. */
+  compliant: boolean;
+}
+
 interface NameCache {
   type: MetricType;
   readonly byGroup: Map<string, GroupPart>;
-  /** Header and sorted samples of every group; the parts' spans point into it. */
-  merged: string | undefined;
-  /** False when a group changed since `merged` was built. */
-  fresh: boolean;
+  readonly merged: [MergedText | undefined, MergedText | undefined];
   /** Metrics of every group in scrape order (kept for protobuf scrapes only). */
   sortedMetrics: readonly Metric[] | undefined;
+  /** Parts whose names need escaping (the name itself counts for every part). */
+  escapingParts: number;
 }
 
 /** One metric of a part, for sorting across groups. */
@@ -53,67 +117,119 @@ function flat(text: string): string {
   return text.length < 13 ? text : (' ' + text).slice(1);
 }
 
-/** The text of a part's metric: from the merged text, or from the part's own rendering. */
-function entryText(name: string, cache: NameCache, entry: Entry): string {
+/** The text of a part's metric in format f: from the merged text, or from the part's own rendering. */
+function entryText(f: FormatIndex, name: string, cache: NameCache, entry: Entry, compliant: boolean): string {
   const { part, index } = entry;
   if (part === undefined) return '';
-  const { spans } = part;
-  if (part.text === undefined && spans !== undefined && cache.merged !== undefined) {
-    return cache.merged.slice(spans[2 * index], spans[2 * index + 1]);
+  let own = part.texts[f];
+  const merged = cache.merged[f]?.text;
+  if (own?.text === undefined && own?.spans !== undefined && merged !== undefined) {
+    return merged.slice(own.spans[2 * index], own.spans[2 * index + 1]);
   }
-  if (part.text === undefined || part.ends === undefined) {
-    const texts = part.metrics.map((metric) => renderMetric(name, part.type, metric));
+  if (own?.text === undefined || own.ends === undefined) {
+    const writer = WRITERS[f];
+    const texts = part.metrics.map((metric) => writer.metric(name, part.type, metric, compliant));
     const ends: number[] = new Array<number>(texts.length);
     let end = 0;
     for (let i = 0; i < texts.length; i++) {
       end += texts[i]?.length ?? 0;
       ends[i] = end;
     }
-    part.text = flat(texts.join(''));
-    part.ends = ends;
+    own = { text: flat(texts.join('')), ends, spans: undefined };
+    part.texts[f] = own;
   }
-  return part.text.slice(index === 0 ? 0 : (part.ends[index - 1] ?? 0), part.ends[index]);
+  const text = own.text ?? '';
+  const ends = own.ends ?? [];
+  return text.slice(index === 0 ? 0 : (ends[index - 1] ?? 0), ends[index]);
 }
 
 export class RenderCache {
   private readonly names = new Map<string, NameCache>();
   private sortedNames: string[] | undefined;
+  /** Names with at least one part that needs escaping. */
+  private escapingNames = 0;
+  /** When a scrape last asked for each cached format (Unix ms); undefined: never, or dropped. */
+  private readonly lastUsed: [number | undefined, number | undefined] = [undefined, undefined];
 
-  set(groupId: string, stored: MetricFamily): void {
-    const family = escapeFamily(stored);
+  /** The formats whose text is cached now (`text`, `openmetrics`), for tests and debugging. */
+  get cachedFormats(): string[] {
+    return (['text', 'openmetrics'] as const).filter((_, f) => this.lastUsed[f as FormatIndex] !== undefined);
+  }
+
+  set(groupId: string, family: MetricFamily): void {
     let cache = this.names.get(family.name);
     if (cache === undefined) {
-      cache = { type: family.type, byGroup: new Map(), merged: undefined, fresh: false, sortedMetrics: undefined };
+      cache = { type: family.type, byGroup: new Map(), merged: [undefined, undefined], sortedMetrics: undefined, escapingParts: 0 };
       this.names.set(family.name, cache);
       this.sortedNames = undefined;
     }
+    const part: GroupPart = {
+      help: family.help,
+      type: family.type,
+      metrics: family.metrics,
+      escapes: familyNeedsEscaping(family),
+      texts: [undefined, undefined],
+    };
+    this.forget(cache, cache.byGroup.get(groupId));
     cache.type = family.type;
-    cache.byGroup.set(groupId, { help: family.help, type: family.type, metrics: family.metrics, text: undefined, ends: undefined, spans: undefined });
-    cache.fresh = false;
-    cache.sortedMetrics = undefined;
+    cache.byGroup.set(groupId, part);
+    if (part.escapes && cache.escapingParts++ === 0) this.escapingNames++;
+    this.changed(cache);
   }
 
-  delete(groupId: string, storedName: string): void {
-    const name = escapeName(storedName);
+  delete(groupId: string, name: string): void {
     const cache = this.names.get(name);
-    if (cache === undefined || !cache.byGroup.delete(groupId)) return;
-    cache.fresh = false;
-    cache.sortedMetrics = undefined;
+    const part = cache?.byGroup.get(groupId);
+    if (cache === undefined || part === undefined) return;
+    this.forget(cache, part);
+    cache.byGroup.delete(groupId);
+    this.changed(cache);
     if (cache.byGroup.size === 0) {
       this.names.delete(name);
       this.sortedNames = undefined;
     }
   }
 
-  /** The merged text of a name, rebuilt when a group changed; every part then points into it. */
-  private merged(name: string, cache: NameCache): string {
-    if (cache.fresh && cache.merged !== undefined) return cache.merged;
+  private forget(cache: NameCache, part: GroupPart | undefined): void {
+    if (part?.escapes === true && --cache.escapingParts === 0) this.escapingNames--;
+  }
+
+  private changed(cache: NameCache): void {
+    for (const merged of cache.merged) if (merged !== undefined) merged.fresh = false;
+    cache.sortedMetrics = undefined;
+  }
+
+  /** Drops the cached text of the other formats no scrape asked for in UNUSED_FORMAT_MS. */
+  private dropUnused(now: number, asked: FormatIndex): void {
+    for (const f of [TEXT, OPENMETRICS] as const) {
+      if (f === asked) continue;
+      const used = this.lastUsed[f];
+      if (used === undefined || now - used < UNUSED_FORMAT_MS) continue;
+      this.lastUsed[f] = undefined;
+      for (const cache of this.names.values()) {
+        cache.merged[f] = undefined;
+        for (const part of cache.byGroup.values()) part.texts[f] = undefined;
+      }
+    }
+  }
+
+  /** The merged text of a name in format f, rebuilt when a group changed; every part then points into it. */
+  private merged(f: FormatIndex, name: string, cache: NameCache, compliant: boolean): string {
+    let state = cache.merged[f];
+    if (state?.fresh === true && state.text !== undefined && state.compliant === compliant) return state.text;
+    if (state !== undefined && state.compliant !== compliant) {
+      // The OpenMetrics family name changed: the parts' text has to be written again.
+      for (const part of cache.byGroup.values()) part.texts[f] = undefined;
+      state.text = undefined;
+    }
+    state ??= { text: undefined, fresh: false, compliant };
+    cache.merged[f] = state;
     const entries = this.sorted(cache);
     if (entries.length === 0) {
-      cache.merged = '';
+      state.text = '';
     } else {
-      const header = renderHeader(name, this.helpOf(cache), cache.type);
-      const pieces = entries.map((e) => entryText(name, cache, e));
+      const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
+      const pieces = entries.map((e) => entryText(f, name, cache, e, compliant));
       const spans = new Map<GroupPart, number[]>();
       let at = header.length;
       for (let k = 0; k < entries.length; k++) {
@@ -130,15 +246,12 @@ export class RenderCache {
         }
         at += length;
       }
-      cache.merged = [header, ...pieces].join('');
-      for (const [part, list] of spans) {
-        part.spans = list;
-        part.text = undefined;
-        part.ends = undefined;
-      }
+      state.text = [header, ...pieces].join('');
+      for (const [part, list] of spans) part.texts[f] = { text: undefined, ends: undefined, spans: list };
     }
-    cache.fresh = true;
-    return cache.merged;
+    state.fresh = true;
+    state.compliant = compliant;
+    return state.text;
   }
 
   /** Every metric of every group of a name, in scrape order (a stable sort of group order). */
@@ -169,47 +282,123 @@ export class RenderCache {
   }
 
   /**
-   * The text exposition of everything stored, merged with `own` (Lethe's own metrics, which
-   * come first within a shared name and lend it their help), families sorted by name.
+   * The text exposition (or OpenMetrics) of everything stored, merged with `own` (Lethe's own
+   * metrics, which come first within a shared name and lend it their help), families sorted by
+   * name.
    */
-  renderText(own: readonly MetricFamily[]): string {
-    const ownByName = new Map(own.map((f) => [f.name, f]));
+  renderText(own: readonly MetricFamily[], options: RenderOptions = {}): string {
+    const f: FormatIndex = options.openMetrics === true ? OPENMETRICS : TEXT;
+    const escaping = options.escaping ?? DEFAULT_ESCAPING;
+    if (options.now !== undefined) {
+      this.dropUnused(options.now, f);
+      this.lastUsed[f] = options.now;
+    }
+    const ownByName = new Map(own.map((fam) => [fam.name, fam]));
     const names = mergeNames(this.names_(), [...ownByName.keys()].sort(compareNames));
+    const out: string[] =
+      escaping === 'allow-utf-8' || (this.escapingNames === 0 && !own.some(familyNeedsEscaping))
+        ? this.renderNames(f, names, ownByName)
+        : this.renderEscaped(f, names, ownByName, escaping);
+    if (f === OPENMETRICS) out.push(OPENMETRICS_EOF);
+    return out.join('');
+  }
+
+  /** Names written as stored (every name legacy, or allow-utf-8): the cached path. */
+  private renderNames(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>): string[] {
+    const writer = WRITERS[f];
+    const taken = (name: string): boolean => this.names.has(name) || ownByName.has(name);
     const out: string[] = [];
     for (const name of names) {
       const cache = this.names.get(name);
       const ownFamily = ownByName.get(name);
+      const type = ownFamily?.type ?? cache?.type ?? 'untyped';
+      const compliant = f === OPENMETRICS && isCompliantCounter(name, type, taken(openMetricsFamilyName(name, true)));
       if (cache === undefined) {
         if (ownFamily !== undefined && ownFamily.metrics.length > 0) {
-          out.push(renderHeader(name, ownFamily.help, ownFamily.type));
-          for (const m of ownFamily.metrics) out.push(renderMetric(name, ownFamily.type, m));
+          out.push(writer.header(name, ownFamily.help, ownFamily.type, compliant));
+          for (const m of ownFamily.metrics) out.push(writer.metric(name, ownFamily.type, m, compliant));
         }
         continue;
       }
       if (ownFamily === undefined) {
-        out.push(this.merged(name, cache));
+        out.push(this.merged(f, name, cache, compliant));
         continue;
       }
       const ownTexts = new Map<Metric, string>();
       const merged: Entry[] = ownFamily.metrics.map((metric) => {
-        ownTexts.set(metric, renderMetric(name, ownFamily.type, metric));
+        ownTexts.set(metric, writer.metric(name, ownFamily.type, metric, compliant));
         return { metric, part: undefined, index: 0 };
       });
       for (const entry of this.sorted(cache)) merged.push(entry);
       merged.sort(byMetric);
       if (merged.length > 0) {
-        out.push(renderHeader(name, ownFamily.help, ownFamily.type));
-        for (const entry of merged) out.push(entry.part === undefined ? (ownTexts.get(entry.metric) ?? '') : entryText(name, cache, entry));
+        out.push(writer.header(name, ownFamily.help, ownFamily.type, compliant));
+        for (const entry of merged) {
+          out.push(entry.part === undefined ? (ownTexts.get(entry.metric) ?? '') : writer.metric(name, entry.part.type, entry.metric, compliant));
+        }
       }
     }
-    return out.join('');
+    return out;
+  }
+
+  /**
+   * Some names are not legacy names and the scrape asked for an escaping: families are written
+   * under their escaped names in the order of the names as stored (as upstream escapes after
+   * sorting), and families whose names escape alike are written as one, where the first of them
+   * would be (upstream writes two families of one name). Families without such names still come
+   * from the cache.
+   */
+  private renderEscaped(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, escaping: EscapingScheme): string[] {
+    const writer = WRITERS[f];
+    const byOutput = new Map<string, string[]>();
+    for (const name of names) {
+      const output = escapeName(name, escaping);
+      const list = byOutput.get(output);
+      if (list === undefined) byOutput.set(output, [name]);
+      else list.push(name);
+    }
+    const out: string[] = [];
+    for (const output of byOutput.keys()) {
+      const sources = byOutput.get(output) ?? [];
+      const only = sources.length === 1 ? sources[0] : undefined;
+      const onlyCache = only === undefined ? undefined : this.names.get(only);
+      const type = this.typeOf(sources[0] ?? output, ownByName);
+      const compliant = f === OPENMETRICS && isCompliantCounter(output, type, byOutput.has(openMetricsFamilyName(output, true)));
+      if (only !== undefined && onlyCache !== undefined && onlyCache.escapingParts === 0 && !ownByName.has(only)) {
+        out.push(this.merged(f, only, onlyCache, compliant));
+        continue;
+      }
+      // Own families first (they lend their help), then each group's, all names escaped.
+      const families: MetricFamily[] = [];
+      for (const source of sources) {
+        const ownFamily = ownByName.get(source);
+        if (ownFamily !== undefined) families.push(escapeFamily(ownFamily, escaping));
+      }
+      for (const source of sources) {
+        const cache = this.names.get(source);
+        if (cache === undefined) continue;
+        for (const part of cache.byGroup.values()) {
+          families.push(escapeFamily({ name: source, type: part.type, metrics: part.metrics, ...(part.help === undefined ? {} : { help: part.help }) }, escaping));
+        }
+      }
+      const metrics = families.flatMap((fam) => fam.metrics.map((metric): Entry => ({ metric, part: undefined, index: 0 }))).sort(byMetric);
+      if (metrics.length === 0) continue;
+      const head = families.find((fam) => fam.help !== undefined) ?? families[0];
+      out.push(writer.header(output, head?.help, type, compliant));
+      for (const entry of metrics) out.push(writer.metric(output, type, entry.metric, compliant));
+    }
+    return out;
+  }
+
+  private typeOf(name: string, ownByName: ReadonlyMap<string, MetricFamily>): MetricType {
+    return ownByName.get(name)?.type ?? this.names.get(name)?.type ?? 'untyped';
   }
 
   /** The delimited-protobuf exposition (for scrapers that ask for it, e.g. for native histograms). */
-  renderProtobuf(own: readonly MetricFamily[]): Uint8Array[] {
+  renderProtobuf(own: readonly MetricFamily[], escaping: EscapingScheme = DEFAULT_ESCAPING): Uint8Array[] {
     const ownByName = new Map(own.map((f) => [f.name, f]));
     const names = mergeNames(this.names_(), [...ownByName.keys()].sort(compareNames));
-    const out: Uint8Array[] = [];
+    const families: MetricFamily[] = [];
     for (const name of names) {
       const cache = this.names.get(name);
       const ownFamily = ownByName.get(name);
@@ -220,9 +409,10 @@ export class RenderCache {
       if (metrics.length === 0) continue;
       const type = ownFamily?.type ?? cache?.type ?? 'untyped';
       const help = ownFamily?.help ?? (cache === undefined ? undefined : this.helpOf(cache));
-      out.push(encodeFamilyDelimited({ name, type, ...(help === undefined ? {} : { help }), metrics }));
+      const family: MetricFamily = { name, type, ...(help === undefined ? {} : { help }), metrics };
+      families.push(escaping === 'allow-utf-8' || (cache?.escapingParts ?? 0) === 0 && ownFamily === undefined ? family : escapeFamily(family, escaping));
     }
-    return out;
+    return families.map(encodeFamilyDelimited);
   }
 }
 

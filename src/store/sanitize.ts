@@ -158,33 +158,3 @@ export function seriesId(name: string, labels: readonly Label[]): string {
   for (const label of labels) parts.push('\xff', label.name, '\xfe', label.value);
   return parts.join('');
 }
-
-const LEGACY_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-
-/**
- * The scrape's name escaping (`escaping=underscores`, as the newest upstream negotiates by
- * default): a name that is not a legacy Prometheus name has each character that is not allowed
- * there replaced by `_`. Applies to metric and label names (protobuf pushes can carry such names).
- */
-export function escapeName(name: string): string {
-  if (LEGACY_NAME.test(name)) return name;
-  let out = '';
-  let i = 0;
-  for (const ch of name) {
-    const ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch === '_' || ch === ':' || (ch >= '0' && ch <= '9' && i > 0);
-    out += ok ? ch : '_';
-    i++;
-  }
-  return out;
-}
-
-/** The family as a scrape shows it: names escaped where needed. */
-export function escapeFamily(family: MetricFamily): MetricFamily {
-  const needs = !LEGACY_NAME.test(family.name) || family.metrics.some((m) => m.labels.some((l) => !LEGACY_NAME.test(l.name)));
-  if (!needs) return family;
-  return {
-    ...family,
-    name: escapeName(family.name),
-    metrics: family.metrics.map((m) => ({ ...m, labels: m.labels.map((l) => ({ name: escapeName(l.name), value: l.value })) })),
-  };
-}

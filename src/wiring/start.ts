@@ -6,7 +6,9 @@ import { ConfigError, ErrorCode } from '../errors.js';
 import {
   ConnectionLimit,
   StaticAuthenticator,
+  WebConfigSource,
   createApp,
+  createWebAccess,
   listen,
   staticUser,
   type Attributor,
@@ -196,12 +198,25 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   const filePollMs = deps.tuning?.filePollMs;
   const authenticators: Authenticator[] = [];
   let staticAuth: StaticAuthenticator | undefined;
+  let webConfig: WebConfigSource | undefined;
   try {
     if (config.auth.staticFile !== '') {
       staticAuth = await StaticAuthenticator.open(config.auth.staticFile, { logger, metrics, ...(filePollMs === undefined ? {} : { pollMs: filePollMs }) });
       authenticators.push(staticAuth);
     }
+    if (config.web.configFile !== '') {
+      webConfig = await WebConfigSource.open(config.web.configFile, { logger, metrics, ...(filePollMs === undefined ? {} : { pollMs: filePollMs }) });
+      if (webConfig.current.users.size > 0 && config.auth.enabled) {
+        // Both would need the Authorization header of the same request.
+        throw new ConfigError(
+          ErrorCode.config,
+          `invalid configuration:\n  --web.config.file=${JSON.stringify(config.web.configFile)}: basic_auth_users cannot be combined with --auth.mode=${config.flags['auth.mode'] ?? ''}; put the users in --auth.static-file (README "Web configuration file")`,
+        );
+      }
+    }
   } catch (err) {
+    staticAuth?.close();
+    webConfig?.close();
     await store.close();
     throw err;
   }
@@ -219,6 +234,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     clock,
     attributor,
     authenticators,
+    ...(webConfig === undefined ? {} : { webAccess: createWebAccess(webConfig, { logger, metrics, now: () => clock.now() }) }),
     overLimit: connections.overLimit,
     build: { version, revision: 'unknown', startTime: new Date() },
     ownFamilies: async () => {
@@ -240,10 +256,12 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
       logger,
       metrics,
       ...(config.web.tls === undefined ? {} : { tls: config.web.tls }),
+      ...(webConfig === undefined ? {} : { webConfig }),
       ...(filePollMs === undefined ? {} : { tlsPollMs: filePollMs }),
     });
   } catch (err) {
     staticAuth?.close();
+    webConfig?.close();
     await store.close();
     throw err;
   }
@@ -252,7 +270,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   log.info('Listening', {
     address: `${config.web.listenHost}:${server.port}`,
     mode: kube === undefined ? 'standalone' : 'kubernetes',
-    scheme: config.web.tls === undefined ? 'http' : 'https',
+    scheme: config.web.tls === undefined && webConfig?.current.tls === undefined ? 'http' : 'https',
   });
 
   let stopping: Promise<void> | undefined;
@@ -266,6 +284,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
       stopping ??= (async () => {
         await server.close().catch((err: unknown) => log.warn('Failed to close HTTP server', { [F.err]: errorFields(err) }));
         staticAuth?.close();
+        webConfig?.close();
         await lifecycle.stop();
         await kube?.stop();
         await store.close();

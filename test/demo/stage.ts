@@ -11,6 +11,7 @@ import { startControlPlane, type ControlPlane } from '../harness/control-plane.j
 import { eventually } from '../harness/eventually.js';
 import { loadTestKubeConfig } from '../harness/kube.js';
 import { freePort } from '../harness/ports.js';
+import { prometheusBinary } from '../harness/prometheus.js';
 import { TestProcess, waitForHttp } from '../harness/processes.js';
 import { renderChart, repoRoot, serverSideApply, serviceAccountToken, tokenKubeConfig, writeKubeConfig } from '../integration/deploy-support.js';
 
@@ -89,7 +90,7 @@ export async function startStage(say: (line: string) => void): Promise<Stage> {
     await writeFile(join(dir, 'rules.yml'), JSON.stringify(rule?.['spec'] ?? { groups: [] }, null, 2));
     const prometheus = new TestProcess({
       name: 'prometheus',
-      command: 'prometheus',
+      command: prometheusBinary(),
       args: [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`, `--web.listen-address=127.0.0.1:${promPort}`],
       logFile: join(dir, 'prometheus.log'),
     });

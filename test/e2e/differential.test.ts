@@ -245,7 +245,11 @@ async function runRow(ctx: SectionContext, section: Section, reference: Gateway,
       `${subject} answered ${describeResponse(got)}; expected ${expectedStatus}` +
         `${difference === undefined ? '' : ` (difference ${difference.id})`}; the reference answered ${describeResponse(ref)}`,
     );
-  } else if (difference === undefined) {
+  } else if (difference !== undefined) {
+    for (const [name, want] of Object.entries(difference.lethe.headers ?? {})) {
+      check(failures, () => expect(`${name}: ${got.headers[name] ?? '(none)'}`).toBe(`${name}: ${want}`));
+    }
+  } else {
     for (const name of row.sameHeaders ?? []) {
       const want = older?.headers?.[name] ?? ref.headers[name] ?? '(none)';
       check(failures, () => expect(`${name}: ${got.headers[name] ?? '(none)'}`).toBe(`${name}: ${want}`));
@@ -278,7 +282,8 @@ async function runRow(ctx: SectionContext, section: Section, reference: Gateway,
 }
 
 describe(`differential: ${subject} against the newest Pushgateway`, () => {
-  describe.each(corpus.map((section) => ({ section, title: section.name })))('$title', ({ section }) => {
+  const sections = corpus.filter((section) => subject !== 'pushgateway-1.5' || section.newestOnly !== true);
+  describe.each(sections.map((section) => ({ section, title: section.name })))('$title', ({ section }) => {
     let reference: Gateway | undefined;
     let tested: Gateway | undefined;
     const ctx: SectionContext = {};

@@ -22,6 +22,10 @@ export interface GatewayFlags {
   readonly persistenceFile?: string;
   /** More flags, for Lethe only. */
   readonly lethe?: readonly string[];
+  /** --push.enable-utf8-names (upstream 1.11 and Lethe). */
+  readonly utf8Names?: boolean;
+  /** More flags, as given. */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface Gateway {
@@ -79,6 +83,8 @@ function flagArgs(flags: GatewayFlags): string[] {
     ...(flags.adminApi === true ? ['--web.enable-admin-api'] : []),
     ...(flags.lifecycle === true ? ['--web.enable-lifecycle'] : []),
     ...(flags.disableConsistencyCheck === true ? ['--push.disable-consistency-check'] : []),
+    ...(flags.utf8Names === true ? ['--push.enable-utf8-names'] : []),
+    ...(flags.extraArgs ?? []),
   ];
 }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { eventually } from '../harness/eventually.js';
 import { freePort } from '../harness/ports.js';
+import { prometheusBinary } from '../harness/prometheus.js';
 import { TestProcess, waitForHttp } from '../harness/processes.js';
 import { RedisServer } from '../harness/redis.js';
 
@@ -125,7 +126,7 @@ describe('HA: three replicas on one Redis, Prometheus scraping all three', () =>
     );
     prometheus = new TestProcess({
       name: 'prometheus',
-      command: 'prometheus',
+      command: prometheusBinary(),
       args: [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`],
       logFile: join(logDir, 'prometheus.log'),
     });

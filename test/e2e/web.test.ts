@@ -32,6 +32,8 @@ import { createLogger, createMetrics } from '../../src/observability/index.js';
 import { LocalGroupStore, type GroupStore } from '../../src/store/index.js';
 import { eventually } from '../harness/eventually.js';
 import { PROMETHEUS_HEADERS } from '../harness/scrapers.js';
+import { delimited } from '../fixtures/requests/protobuf.js';
+import { PROTOBUF_CONTENT_TYPE } from '../fixtures/requests/types.js';
 import { getJson, rawRequest, startGateway, type Gateway } from './gateways.js';
 
 jest.setTimeout(60_000);
@@ -134,7 +136,9 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
   };
 
   beforeAll(async () => {
-    gateway = await startGateway('lethe', { adminApi: true });
+    // A lifecycle pass every second: the policy column shows what the last pass saw, and the
+    // pass at start-up may come before the pushes below.
+    gateway = await startGateway('lethe', { adminApi: true, extraArgs: ['--lifecycle.resync-interval=1s'] });
     const base = gateway.url;
     await push(
       base,
@@ -156,6 +160,16 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
       ].join('\n'),
     );
     await push(base, '/metrics/job/backup/instance/db2', '# TYPE backup_last_success_timestamp_seconds gauge\nbackup_last_success_timestamp_seconds 1.69e+09\n');
+    // A native histogram, as the Go client pushes it (protobuf), added to db2.
+    const native = delimited([
+      {
+        name: 'backup_chunk_seconds',
+        type: 'HISTOGRAM',
+        metrics: [{ histogram: { count: 6, sum: 3.5, buckets: [], native: { schema: 0, zeroThreshold: 0.001, zeroCount: 1, positiveSpans: [[0, 2]], positiveDeltas: [2, 1] } } }],
+      },
+    ]);
+    const added = await fetch(`${base}/metrics/job/backup/instance/db2`, { method: 'POST', body: native, headers: { 'Content-Type': PROTOBUF_CONTENT_TYPE } });
+    expect(added.status).toBe(200);
     await push(base, '/metrics/job/nightly-report', '# TYPE report_rows gauge\nreport_rows 1200\n');
     await push(base, `/metrics/job@base64/${Buffer.from(XSS_JOB).toString('base64url')}`, 'markup_test 1\n');
     // Prometheus scrapes these four; the next group is pushed after that scrape.
@@ -163,6 +177,10 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
     await push(base, '/metrics/job/etl/instance/shard-0', 'etl_rows_loaded 42\n');
     // A push the consistency check refuses (backup_bytes_total is a counter): the failure is newer than the push.
     await push(base, '/metrics/job/nightly-report', '# TYPE backup_bytes_total gauge\nbackup_bytes_total 1\n', 400);
+    await eventually(async () => {
+      const doc = (await getJson(gateway ?? gw(), '/api/v1/groups')) as { data: { groups: { insight: unknown }[] } };
+      return doc.data.groups.length === 5 && doc.data.groups.every((g) => g.insight !== null);
+    }, { timeout: 20_000, interval: 200 });
   });
 
   afterAll(async () => {
@@ -265,6 +283,25 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
     await expander.click();
     expect(await detail.isHidden()).toBe(true);
     expect(await expander.getAttribute('aria-expanded')).toBe('false');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test('a native histogram shows its count, sum, schema, zero threshold and every bucket', async () => {
+    const { page, problems } = await openPage(br(), gw().url);
+    await page.goto(`${gw().url}/`);
+    const row = page.locator('tr.group').filter({ hasText: 'db2' });
+    const expander = row.locator('button.expander');
+    await expander.click();
+    const detail = page.locator(`#${String(await expander.getAttribute('aria-controls'))}`);
+    const family = detail.locator('.family').filter({ has: page.locator('h3', { hasText: /^backup_chunk_seconds / }) });
+    expect(await text(family.locator('h3 .type'))).toBe('histogram');
+    expect(await family.locator('tr').allTextContents()).toEqual([
+      'backup_chunk_secondscount 6 · sum 3.5 · native, schema 0 · zero threshold 0.001',
+      'bucket [-0.001, 0.001]1',
+      'bucket (0.5, 1]2',
+      'bucket (1, 2]3',
+    ]);
     expect(problems).toEqual([]);
     await page.close();
   });

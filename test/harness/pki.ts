@@ -119,3 +119,54 @@ export function httpsStatus(url: string, tls: TlsMaterial): Promise<number> {
     req.end();
   });
 }
+
+/** PEM files of a CA, a serving pair for 127.0.0.1, and client pairs, as paths. */
+export interface WebPki {
+  readonly ca: string;
+  readonly server: { readonly cert: string; readonly key: string };
+  /** Client pairs from the CA, by name; each carries the SAN `DNS:<name>`. */
+  readonly clients: Readonly<Record<string, { readonly cert: string; readonly key: string }>>;
+  /** A client pair from another CA (SAN `DNS:rogue`), which the CA does not vouch for. */
+  readonly rogue: { readonly cert: string; readonly key: string };
+}
+
+/**
+ * Writes into `dir` a CA (web-ca.crt), a serving pair (server.crt/.key, SANs localhost and
+ * 127.0.0.1) and a client pair per name (<name>.crt/.key, SAN DNS:<name>, clientAuth), plus a
+ * client pair signed by a second CA (rogue.crt/.key). For the web configuration tests.
+ */
+export async function createWebPki(dir: string, clientNames: readonly string[]): Promise<WebPki> {
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ca = async (name: string): Promise<void> =>
+    openssl(dir, [
+      'req', '-x509', ...ecKey, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '7',
+      '-subj', `/CN=${name}`,
+      '-addext', 'basicConstraints=critical,CA:TRUE',
+      '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ]);
+  await Promise.all([ca('web-ca'), ca('rogue-ca')]);
+  const issue = async (name: string, caName: string, extensions: readonly string[]): Promise<{ cert: string; key: string }> => {
+    await writeFile(join(dir, `${name}.ext`), `${extensions.join('\n')}\n`);
+    await openssl(dir, ['req', '-new', ...ecKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+    await openssl(dir, [
+      'x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`,
+      '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '7',
+      '-extfile', `${name}.ext`, '-out', `${name}.crt`,
+    ]);
+    return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  };
+  const leaf = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature'];
+  const client = (name: string, caName: string) => issue(name, caName, [...leaf, 'extendedKeyUsage=clientAuth', `subjectAltName=DNS:${name}`]);
+  const [server, rogue, ...clients] = await Promise.all([
+    issue('server', 'web-ca', [...leaf, 'extendedKeyUsage=serverAuth', 'subjectAltName=DNS:localhost,IP:127.0.0.1']),
+    client('rogue', 'rogue-ca'),
+    ...clientNames.map((name) => client(name, 'web-ca')),
+  ]);
+  if (server === undefined || rogue === undefined) throw new Error('certificates not issued');
+  return {
+    ca: join(dir, 'web-ca.crt'),
+    server,
+    clients: Object.fromEntries(clientNames.map((name, i) => [name, clients[i] ?? server])),
+    rogue,
+  };
+}

@@ -11,8 +11,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { eventually } from '../harness/eventually.js';
+import { delimited } from '../fixtures/requests/protobuf.js';
+import { PROTOBUF_CONTENT_TYPE } from '../fixtures/requests/types.js';
 import { createTestNamespace, deleteTestNamespace, loadTestKubeConfig, randomName } from '../harness/kube.js';
 import { freePort } from '../harness/ports.js';
+import { prometheusBinary } from '../harness/prometheus.js';
 import { TestProcess, waitForHttp } from '../harness/processes.js';
 import {
   EVERYTHING_ON,
@@ -64,6 +67,27 @@ function endpointOf(monitor: K8sObject): Endpoint {
   return { port, path, honorLabels };
 }
 
+/** The ServiceMonitor's scrape protocol and native histogram fields, as the chart's values set them. */
+const SCRAPE_VALUES = [
+  '--set', 'serviceMonitor.scrapeProtocols={PrometheusProto,OpenMetricsText1.0.0,PrometheusText0.0.4}',
+  '--set', 'serviceMonitor.fallbackScrapeProtocol=PrometheusText0.0.4',
+  '--set', 'serviceMonitor.scrapeNativeHistograms=true',
+  '--set', 'serviceMonitor.scrapeClassicHistograms=true',
+] as const;
+
+/** What prometheus-operator makes of those ServiceMonitor fields in the scrape config. */
+function scrapeSettingsOf(monitor: K8sObject): Record<string, unknown> {
+  const spec = monitor['spec'];
+  if (typeof spec !== 'object' || spec === null) throw new Error('ServiceMonitor has no spec');
+  const field = (name: string): unknown => (name in spec ? (spec as Record<string, unknown>)[name] : undefined);
+  const out: Record<string, unknown> = {};
+  if (field('scrapeProtocols') !== undefined) out['scrape_protocols'] = field('scrapeProtocols');
+  if (field('fallbackScrapeProtocol') !== undefined) out['fallback_scrape_protocol'] = field('fallbackScrapeProtocol');
+  if (field('scrapeNativeHistograms') !== undefined) out['scrape_native_histograms'] = field('scrapeNativeHistograms');
+  if (field('scrapeClassicHistograms') !== undefined) out['always_scrape_classic_histograms'] = field('scrapeClassicHistograms');
+  return out;
+}
+
 describe('a real Prometheus scraping Lethe as the chart configures it', () => {
   let admin: KubeConfig;
   let dir: string;
@@ -80,7 +104,7 @@ describe('a real Prometheus scraping Lethe as the chart configures it', () => {
     namespace = await createTestNamespace(admin, 'lethe-prom');
     workload = await createTestNamespace(admin, 'lethe-prom-jobs');
     const release = randomName('prom');
-    objects = await renderChart(release, namespace, [...EVERYTHING_ON, '--set', 'persistence.enabled=false']);
+    objects = await renderChart(release, namespace, [...EVERYTHING_ON, '--set', 'persistence.enabled=false', ...SCRAPE_VALUES]);
     for (const object of objects.filter((o) => !o.apiVersion.startsWith('monitoring.coreos.com/'))) await serverSideApply(admin, object);
 
     // Lethe, as the chart runs it: its ServiceAccount's token, leader election on its Lease.
@@ -107,6 +131,7 @@ describe('a real Prometheus scraping Lethe as the chart configures it', () => {
           job_name: `serviceMonitor/${namespace}/${monitor.metadata.name}/0`,
           honor_labels: endpoint.honorLabels,
           metrics_path: endpoint.path,
+          ...scrapeSettingsOf(monitor),
           static_configs: [{ targets: [`127.0.0.1:${lethe.port}`], labels: { namespace, service, endpoint: endpoint.port, job: service } }],
         },
       ],
@@ -117,7 +142,7 @@ describe('a real Prometheus scraping Lethe as the chart configures it', () => {
     promUrl = `http://127.0.0.1:${port}`;
     prometheus = new TestProcess({
       name: 'prometheus',
-      command: 'prometheus',
+      command: prometheusBinary(),
       args: [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
       logFile: join(dir, 'prometheus.log'),
     });
@@ -172,6 +197,30 @@ describe('a real Prometheus scraping Lethe as the chart configures it', () => {
     expect(await waitForEvents(admin, workload)).toEqual([['job-deleted', 'Job/nightly-backup', expect.stringContaining('was deleted')]]);
     // Lethe's own counter, scraped too, says why.
     await eventually(async () => (await query('lethe_groups_deleted_total{reason="job-deleted"} > 0')).length === 1, { timeout: 10_000, interval: 250 });
+  }, TIMEOUT);
+
+  test("the ServiceMonitor's protocols reach Prometheus, which scrapes a native histogram over protobuf", async () => {
+    const status = (await (await fetch(`${promUrl}/api/v1/status/config`)).json()) as { data: { yaml: string } };
+    expect(status.data.yaml).toMatch(/scrape_protocols:\n\s+- PrometheusProto\n\s+- OpenMetricsText1\.0\.0\n\s+- PrometheusText0\.0\.4\n/);
+    expect(status.data.yaml).toMatch(/scrape_native_histograms: true/);
+    const native = delimited([
+      {
+        name: 'restore_duration_seconds',
+        type: 'HISTOGRAM',
+        metrics: [{ histogram: { count: 3, sum: 4.5, buckets: [], native: { schema: 2, zeroThreshold: 1e-128, zeroCount: 0, positiveSpans: [[1, 2]], positiveDeltas: [1, 1] } } }],
+      },
+    ]);
+    const res = await fetch(`http://127.0.0.1:${lethe.port}/metrics/job/restore/instance/${workload}`, { method: 'PUT', headers: { 'Content-Type': PROTOBUF_CONTENT_TYPE }, body: native });
+    expect(res.status).toBe(200);
+    const count = await eventually(
+      async () => {
+        const result = await query(`histogram_count(restore_duration_seconds{instance="${workload}"})`);
+        if (result.length === 0) throw new Error('not scraped yet');
+        return result;
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    expect(count[0]?.value[1]).toBe('3');
   }, TIMEOUT);
 
   test("the chart's alert rules load, and LetheBatchJobFailed fires when a push is refused", async () => {

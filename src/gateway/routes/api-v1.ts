@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { formatGoFloat } from '../../exposition/index.js';
+import { decodeExtras, formatGoFloat, nativeBuckets, type NativeHistogram } from '../../exposition/index.js';
 import {
   PUSH_FAILURE_TIME_METRIC,
   PUSH_TIME_METRIC,
@@ -69,6 +69,10 @@ function metricJson(family: MetricFamily, metric: Metric): Record<string, unknow
     };
   }
   if (metric.histogram !== undefined) {
+    const native = decodeExtras(metric.protobufRest).native;
+    if (native !== undefined && native.positiveSpans.length + native.negativeSpans.length > 0) {
+      return { labels, ...nativeJson(native, metric.histogram.sampleCount), sum: goValue(metric.histogram.sampleSum) };
+    }
     return {
       labels,
       buckets: Object.fromEntries(metric.histogram.buckets.map((b) => [formatGoFloat(b.upperBound), goValue(b.cumulativeCount)])),
@@ -77,6 +81,21 @@ function metricJson(family: MetricFamily, metric: Metric): Record<string, unknow
     };
   }
   return { labels, value: goValue(metric.value ?? 0) };
+}
+
+/**
+ * A native histogram as upstream's API shows it (`buckets` as [boundary rule, lower, upper,
+ * count], only non-empty buckets, the zero bucket among them), plus Lethe's `schema` and
+ * `zero_threshold`. A schema without exponential buckets (custom bounds) shows no buckets.
+ */
+export function nativeJson(native: NativeHistogram, count: number): Record<string, unknown> {
+  const buckets = nativeBuckets(native) ?? [];
+  return {
+    schema: native.schema,
+    zero_threshold: goValue(native.zeroThreshold),
+    buckets: buckets.map((b) => [b.boundaries, goValue(b.lower), goValue(b.upper), goValue(b.count)]),
+    count: goValue(count),
+  };
 }
 
 const TYPE_NAMES = {

@@ -72,8 +72,9 @@ export function pushHandler(deps: GatewayDeps, method: PushMethod) {
       const raw = await readBody(req, deps.config.limits.bodyBytes);
       const body = await decodeBody(raw, req.headers['content-encoding'], deps.config.limits.bodyBytes);
       deps.metrics.pushBytes.observe({ method: methodLabel }, body.length);
-      const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest);
-      const families = isDelimitedProtobuf(req.headers['content-type']) ? decodeProtobufDelimited(body) : parseText(body);
+      const { utf8Names } = deps.config.push;
+      const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest, { utf8Names });
+      const families = isDelimitedProtobuf(req.headers['content-type']) ? decodeProtobufDelimited(body) : parseText(body, { utf8Names });
       checkLimits(deps, key, families);
       const confined = writeNamespace(deps.config, principal);
       const attribution = await deps.attributor.attribute({
@@ -119,7 +120,7 @@ export function deleteHandler(deps: GatewayDeps) {
   return async (req: Request, res: Response, target: PushTarget, principal: Principal): Promise<void> => {
     const raw = await readBody(req, deps.config.limits.bodyBytes);
     await decodeBody(raw, req.headers['content-encoding'], deps.config.limits.bodyBytes);
-    const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest);
+    const key = parseGroupingKey(target.jobSegment, target.jobIsBase64, target.rest, { utf8Names: deps.config.push.utf8Names });
     const confined = writeNamespace(deps.config, principal);
     const owner = deps.store.get(key)?.owner;
     const deleted = await guarded(deps, () => deps.store.delete(key, confined === undefined ? {} : { guard: { namespace: confined } }));

@@ -2,27 +2,12 @@ import type { Request, Response } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { negotiate } from '../../exposition/index.js';
 import { F, errorFields } from '../../observability/index.js';
 import type { ScrapeToken } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
 
 const gzipAsync = promisify(gzip);
-
-export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8; escaping=underscores';
-export const PROTOBUF_CONTENT_TYPE =
-  'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores';
-
-/** Whether the scraper asked for delimited protobuf (as client_golang's negotiation reads Accept). */
-export function wantsProtobuf(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
-  for (const part of accept.split(',')) {
-    const [type = '', ...params] = part.split(';');
-    if (type.trim().toLowerCase() !== 'application/vnd.google.protobuf') continue;
-    const values = new Map(params.map((p) => p.split('=').map((x) => x.trim()) as [string, string]));
-    if (values.get('proto') === 'io.prometheus.client.MetricFamily' && values.get('encoding') === 'delimited') return true;
-  }
-  return false;
-}
 
 /**
  * Whether a GET of the metrics path comes from a scraper, whose complete response confirms that
@@ -60,31 +45,32 @@ function confirmOnFinish(deps: GatewayDeps, res: Response, token: ScrapeToken, r
   });
 }
 
-/** GET /metrics: Lethe's own metrics merged with every stored group. */
+/**
+ * GET /metrics: Lethe's own metrics merged with every stored group, in the format the Accept
+ * header negotiates (exposition/negotiation.ts): OpenMetrics, the text format or delimited
+ * protobuf, names escaped as the scraper asked.
+ */
 export function scrapeHandler(deps: GatewayDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     deps.metrics.groups.set(deps.store.groupCount);
     deps.metrics.series.set(deps.store.seriesCount);
     const own = await deps.ownFamilies();
     const now = deps.clock.now();
-    // Text goes out as the string: a copy of a whole scrape as a Buffer would stay in memory
-    // until the next garbage collection, while the socket's copy is freed once written.
-    let body: Buffer | string;
+    const { format, escaping, contentType } = negotiate(req.headers.accept);
+    res.setHeader('Content-Type', contentType);
     // Rendered inside settled(): a push not yet durable (it may still be refused) is never served.
-    const { store } = deps;
     // The token is taken in the same read: exactly the groups (and generations) this response carries.
+    const { store } = deps;
     const scraper = isScraper(req.headers, deps.config.lifecycle.scraperUserAgent);
     const none: ScrapeToken = { groups: [] };
-    let rendered: { body: Buffer | string; token: ScrapeToken };
-    if (wantsProtobuf(req.headers.accept)) {
-      res.setHeader('Content-Type', PROTOBUF_CONTENT_TYPE);
-      rendered = await store.settled(() => ({ body: Buffer.concat(store.scrapeProtobuf(own)), token: scraper ? store.scrapeToken() : none }));
-    } else {
-      res.setHeader('Content-Type', TEXT_CONTENT_TYPE);
-      rendered = await store.settled(() => ({ body: store.scrapeText(own), token: scraper ? store.scrapeToken() : none }));
-    }
-    body = rendered.body;
+    const rendered = await store.settled(() => ({
+      body: format === 'protobuf' ? Buffer.concat(store.scrapeProtobuf(own, escaping)) : store.scrapeText(own, { openMetrics: format.startsWith('openmetrics'), escaping }),
+      token: scraper ? store.scrapeToken() : none,
+    }));
     if (scraper) confirmOnFinish(deps, res, rendered.token, now);
+    // Text goes out as the string: a copy of a whole scrape as a Buffer would stay in memory
+    // until the next garbage collection, while the socket's copy is freed once written.
+    let body: Buffer | string = rendered.body;
     if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
       res.setHeader('Content-Encoding', 'gzip');
       body = await gzipAsync(body);

@@ -156,11 +156,23 @@ function actionCell(g, adminApi) {
 function seriesRows(name, labels, m) {
   const head = el('td', { class: 'series' }, name, labels.length ? '{' + labels.map(([k, v]) => k + '=' + quote(v)).join(',') + '}' : '');
   if (m.value !== undefined) return [el('tr', {}, head, el('td', { class: 'value' }, m.value))];
+  if (Array.isArray(m.buckets)) return nativeRows(head, m);
   const rows = [el('tr', {}, head, el('td', { class: 'value' }, 'count ' + m.count + ' · sum ' + m.sum))];
   const [label, parts] = m.quantiles ? ['quantile', m.quantiles] : ['le', m.buckets || {}];
   for (const [bound, v] of Object.entries(parts)) {
     rows.push(el('tr', { class: 'part' }, el('td', { class: 'series' }, label + '=' + quote(bound)), el('td', { class: 'value' }, v)));
   }
+  return rows;
+}
+/** A native histogram: count, sum, schema and zero threshold, then one row per non-empty bucket. */
+const OPEN = ['(', '[', '(', '['];
+const CLOSE = [']', ')', ')', ']'];
+function nativeRows(head, m) {
+  const rows = [el('tr', {}, head, el('td', { class: 'value' }, 'count ' + m.count + ' · sum ' + m.sum + ' · native, schema ' + m.schema + ' · zero threshold ' + m.zero_threshold))];
+  for (const [rule, lower, upper, count] of m.buckets) {
+    rows.push(el('tr', { class: 'part' }, el('td', { class: 'series' }, 'bucket ' + OPEN[rule] + lower + ', ' + upper + CLOSE[rule]), el('td', { class: 'value' }, count)));
+  }
+  if (m.buckets.length === 0) rows.push(el('tr', { class: 'part' }, el('td', { class: 'series muted' }, 'no observations'), el('td', {})));
   return rows;
 }
 function detailRow(g, i, columns) {

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
+import type { EscapingScheme } from '../../exposition/index.js';
 import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
 import type { OwnTypeLookup } from '../consistency.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, WipeListener } from '../group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from '../group-store.js';
 import { LocalGroupStore, type StoreEvents } from '../local-store.js';
 import { otherNamespaceError } from '../namespaces.js';
 import { RenderCache } from '../render-cache.js';
@@ -318,12 +319,12 @@ export class RedisGroupStore implements GroupStore {
     return this.view.excludedCount;
   }
 
-  scrapeText(own: readonly MetricFamily[]): string {
-    return this.serves() ? this.view.scrapeText(own) : this.ownOnly.renderText(own);
+  scrapeText(own: readonly MetricFamily[], rendering?: TextRendering): string {
+    return this.serves() ? this.view.scrapeText(own, rendering) : this.ownOnly.renderText(own, { ...rendering, now: this.options.clock.now() });
   }
 
-  scrapeProtobuf(own: readonly MetricFamily[]): Uint8Array[] {
-    return this.serves() ? this.view.scrapeProtobuf(own) : this.ownOnly.renderProtobuf(own);
+  scrapeProtobuf(own: readonly MetricFamily[], escaping?: EscapingScheme): Uint8Array[] {
+    return this.serves() ? this.view.scrapeProtobuf(own, escaping) : this.ownOnly.renderProtobuf(own, escaping);
   }
 
   scrapeToken(): ScrapeToken {

@@ -35,6 +35,7 @@ const CHART_FLAGS = [
   'web.tls.key-file',
   'lifecycle.run-kinds',
   'lifecycle.schedule-kinds',
+  'web.config.file',
 ];
 
 function generated(name: string, content: string): void {

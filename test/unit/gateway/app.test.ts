@@ -12,6 +12,8 @@ import { LocalGroupStore } from '../../../src/store/index.js';
 import { FakeClock } from '../../harness/builders.js';
 import { snappyBomb } from '../../fuzz/snappy-frames.js';
 import { Writable } from 'node:stream';
+import { delimited } from '../../fixtures/requests/protobuf.js';
+import { PROTOBUF_CONTENT_TYPE } from '../../fixtures/requests/types.js';
 
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 
@@ -212,5 +214,91 @@ describe('gateway API, admin and lifecycle', () => {
     await request(app).put('/metrics/job/j').send('m 1\n').expect(200);
     const res = await request(app).get('/metrics');
     expect(res.text).toContain('lethe_http_requests_total{handler="push",code="200",method="put"} 1');
+  });
+});
+
+describe('scrape negotiation', () => {
+  let app: Express;
+  beforeEach(async () => {
+    ({ app } = await makeApp(['--push.enable-utf8-names']));
+    await request(app).put('/metrics/job/j').send('# TYPE req_total counter\nreq_total 3\n{"app.jobs"} 1\n').expect(200);
+  });
+
+  test.each<[string, string | undefined, string, RegExp]>([
+    ['no Accept: text 0.0.4, names escaped', undefined, 'text/plain; version=0.0.4; charset=utf-8; escaping=underscores', /\napp_jobs\{instance="",job="j"\} 1\n/],
+    [
+      "Prometheus 3's default: OpenMetrics with UTF-8 names and # EOF",
+      'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7,application/openmetrics-text;version=0.0.1;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3',
+      'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8',
+      /\{"app\.jobs",instance="",job="j"\} 1\.0\n[^]*# TYPE req counter\nreq_total\{instance="",job="j"\} 3\.0\n[^]*# EOF\n$/,
+    ],
+    ['text 1.0.0 with UTF-8 names', 'text/plain;version=1.0.0;escaping=allow-utf-8', 'text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8', /\{"app\.jobs",instance="",job="j"\} 1\n/],
+    ['text 0.0.4 with dots', 'text/plain;version=0.0.4;escaping=dots', 'text/plain; version=0.0.4; charset=utf-8; escaping=dots', /\napp_dot_jobs\{instance="",job="j"\} 1\n/],
+  ])('%s', async (_name, accept, contentType, body) => {
+    const res = await (accept === undefined ? request(app).get('/metrics') : request(app).get('/metrics').set('Accept', accept)).expect(200);
+    expect(res.headers['content-type']).toBe(contentType);
+    expect(res.text).toMatch(body);
+  });
+
+  test('gzip applies to OpenMetrics as to text', async () => {
+    const res = await request(app).get('/metrics').set('Accept', 'application/openmetrics-text;version=1.0.0').set('Accept-Encoding', 'gzip').expect(200);
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(res.text.endsWith('# EOF\n')).toBe(true);
+  });
+});
+
+describe('--push.enable-utf8-names', () => {
+  test('U__ label names in the URL and quoted names in the body are stored as sent', async () => {
+    const { app } = await makeApp(['--push.enable-utf8-names']);
+    await request(app).put('/metrics/job/j/U__k8s_2e_namespace/prod').send('{"app.jobs","team.name"="a"} 1\n').expect(200);
+    const res = await request(app).get('/metrics').set('Accept', 'text/plain;version=1.0.0;escaping=allow-utf-8').expect(200);
+    expect(pushed(res.text)).toEqual(['{"app.jobs",instance="",job="j","k8s.namespace"="prod","team.name"="a"} 1']);
+    const api = (await request(app).get('/api/v1/metrics').expect(200)).body as { data: { labels: Record<string, string> }[] };
+    expect(api.data[0]?.labels).toEqual({ job: 'j', 'k8s.namespace': 'prod' });
+    await request(app).delete('/metrics/job/j/U__k8s_2e_namespace/prod').expect(202);
+    expect((await request(app).get('/api/v1/metrics')).body).toEqual({ status: 'success', data: [] });
+  });
+
+  test('without the flag: a U__ name is a legacy label name kept as it is, a quoted name is refused', async () => {
+    const { app } = await makeApp();
+    await request(app).put('/metrics/job/j/U__a_2e_b/v').send('m 1\n').expect(200);
+    expect(pushed((await request(app).get('/metrics')).text)).toEqual(['m{U__a_2e_b="v",instance="",job="j"} 1']);
+    await request(app).put('/metrics/job/j').send('{"app.jobs"} 1\n').expect(400, /text format parsing error in line 1/);
+  });
+
+  test.each([
+    ['an empty name', '/metrics/job/j/U__/v'],
+    ['a name that unescapes to a reserved one', '/metrics/job/j/U___5f__5f_x/v'],
+    ['a reserved escaped name', '/metrics/job/j/__x/v'],
+  ])('%s is a 400', async (_name, path) => {
+    const { app } = await makeApp(['--push.enable-utf8-names']);
+    await request(app).put(path).send('m 1\n').expect(400, /improper label name/);
+  });
+});
+
+describe('native histograms in /api/v1/metrics', () => {
+  test('buckets as [rule, lower, upper, count], with schema and zero threshold', async () => {
+    const { app } = await makeApp();
+    const body = delimited([
+      {
+        name: 'rpc_seconds',
+        type: 'HISTOGRAM',
+        metrics: [{ histogram: { count: 6, sum: 3.5, buckets: [], native: { schema: 0, zeroThreshold: 0.001, zeroCount: 1, positiveSpans: [[0, 2]], positiveDeltas: [2, 1], negativeSpans: [[1, 1]], negativeDeltas: [0] } } }],
+      },
+    ]);
+    await request(app).put('/metrics/job/j').set('Content-Type', PROTOBUF_CONTENT_TYPE).send(body).expect(200);
+    const api = (await request(app).get('/api/v1/metrics').expect(200)).body as { data: Record<string, { metrics: unknown[] }>[] };
+    expect(api.data[0]?.['rpc_seconds']?.metrics[0]).toEqual({
+      labels: { instance: '', job: 'j' },
+      schema: 0,
+      zero_threshold: '0.001',
+      buckets: [
+        [3, '-0.001', '0.001', '1'],
+        [0, '0.5', '1', '2'],
+        [0, '1', '2', '3'],
+      ],
+      count: '6',
+      sum: '3.5',
+    });
   });
 });

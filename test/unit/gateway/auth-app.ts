@@ -4,7 +4,16 @@ import type { Express } from 'express';
 import { Registry } from 'prom-client';
 import { loadConfig, type Config } from '../../../src/config/index.js';
 import { parseText } from '../../../src/exposition/index.js';
-import { ConnectionLimit, StaticAuthenticator, createApp, staticUser, type Authenticator, type PushOrigin } from '../../../src/gateway/index.js';
+import {
+  ConnectionLimit,
+  StaticAuthenticator,
+  createApp,
+  createWebAccess,
+  staticUser,
+  type Authenticator,
+  type PushOrigin,
+  type WebConfigSource,
+} from '../../../src/gateway/index.js';
 import { unattributed, type Attribution } from '../../../src/model/index.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from '../../../src/observability/index.js';
 import { LocalGroupStore } from '../../../src/store/index.js';
@@ -65,14 +74,20 @@ function fakeAttributor(origins: PushOrigin[], fallback: Attribution) {
 
 export async function authApp(
   argv: readonly string[],
-  options: { readonly authenticators?: readonly Authenticator[]; readonly fallback?: Attribution } = {},
+  options: {
+    readonly authenticators?: readonly Authenticator[];
+    readonly fallback?: Attribution;
+    /** --web.config.file, already loaded. */
+    readonly webConfig?: WebConfigSource;
+    readonly clock?: FakeClock;
+  } = {},
 ): Promise<AuthApp> {
   const result = loadConfig(argv, {});
   if (result.kind !== 'config') throw new Error('no config');
   const config: Config = result.config;
   const registry = new Registry();
   const metrics = createMetrics(registry, 'test');
-  const clock = new FakeClock();
+  const clock = options.clock ?? new FakeClock();
   const store = await LocalGroupStore.open({
     clock,
     ownType: () => undefined,
@@ -94,6 +109,7 @@ export async function authApp(
     clock,
     attributor: fakeAttributor(origins, options.fallback ?? unattributed),
     authenticators,
+    ...(options.webConfig === undefined ? {} : { webAccess: createWebAccess(options.webConfig, { metrics, logger, now: () => clock.now() }) }),
     build: { version: 'test', revision: 'r', startTime: new Date(0) },
     ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
     onQuit: () => quits.push(1),

@@ -5,9 +5,11 @@
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { PayloadTooLargeError } from '../../../src/errors.js';
+import { decodeProtobufDelimited } from '../../../src/exposition/index.js';
 import { unattributed, type GroupingKey, type MetricFamily, type MetricType, type OwnerRef } from '../../../src/model/index.js';
 import type { GroupStore, PushRequest } from '../../../src/store/index.js';
 import { FakeClock, family, key, sample } from '../../harness/builders.js';
+import { delimited } from '../../fixtures/requests/protobuf.js';
 
 export interface ContractOptions {
   readonly clock: FakeClock;
@@ -337,6 +339,29 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         const proto = store.scrapeProtobuf([family('lethe_groups', 'gauge', [sample(3)])]);
         expect(text).toContain('h_bucket{instance="",job="j",le="+Inf"} 1');
         expect(proto).toHaveLength(5);
+      });
+
+      test('OpenMetrics: exemplars and created timestamps of a protobuf push, and # EOF', async () => {
+        const store = await open();
+        const [counter] = decodeProtobufDelimited(
+          delimited([{ name: 'jobs_total', type: 'COUNTER', metrics: [{ counter: 2, exemplar: { labels: { trace_id: 't1' }, value: 1 }, created: { seconds: 1700000000 } }] }]),
+        );
+        if (counter === undefined) throw new Error('not decoded');
+        await store.push(put(key('j'), counter));
+        const om = store.scrapeText([], { openMetrics: true, escaping: 'allow-utf-8' });
+        expect(om).toContain('# TYPE jobs counter\njobs_total{instance="",job="j"} 2.0 # {trace_id="t1"} 1.0\njobs_created{instance="",job="j"} 1.7e+09\n');
+        expect(om.endsWith('# EOF\n')).toBe(true);
+        expect(store.scrapeText([])).toContain('jobs_total{instance="",job="j"} 2\n');
+      });
+
+      test('UTF-8 names are stored as pushed and escaped as each scrape asks', async () => {
+        const store = await open();
+        await store.push(put(key('j'), family('app.jobs', 'gauge', [sample(1, { 'my.label': 'v' })])));
+        expect(store.scrapeText([])).toContain('app_jobs{instance="",job="j",my_label="v"} 1\n');
+        expect(store.scrapeText([], { openMetrics: false, escaping: 'allow-utf-8' })).toContain('{"app.jobs",instance="",job="j","my.label"="v"} 1\n');
+        expect(store.scrapeText([], { openMetrics: true, escaping: 'dots' })).toContain('app_dot_jobs{instance="",job="j",my_dot_label="v"} 1.0\n');
+        expect(Buffer.concat(store.scrapeProtobuf([])).toString('latin1')).toContain('app_jobs');
+        expect(Buffer.concat(store.scrapeProtobuf([], 'allow-utf-8')).toString('latin1')).toContain('app.jobs');
       });
 
       test('rendering marks nothing; a confirmed token marks the rendered groups, and a push clears the mark', async () => {

@@ -1,0 +1,115 @@
+import { describe, expect, test } from '@jest/globals';
+import { UNUSED_FORMAT_MS, RenderCache } from '../../../src/store/render-cache.js';
+import type { MetricFamily } from '../../../src/model/index.js';
+import { family, sample } from '../../harness/builders.js';
+
+/** A cache holding these families, group by group, never rendered before. */
+function fresh(groups: Readonly<Record<string, readonly MetricFamily[]>>): RenderCache {
+  const cache = new RenderCache();
+  for (const [group, families] of Object.entries(groups)) for (const f of families) cache.set(group, f);
+  return cache;
+}
+
+const own = [family('lethe_groups', 'gauge', [sample(2)], 'Groups stored.')];
+
+describe('RenderCache: OpenMetrics and the text format side by side', () => {
+  const groups = {
+    a: [family('req_total', 'counter', [sample(3, { job: 'a' })], 'Requests.'), family('temp', 'gauge', [sample(1.5, { job: 'a' })])],
+    b: [family('req_total', 'counter', [sample(4, { job: 'b' })], 'Requests.')],
+  };
+
+  test('OpenMetrics: counter families without _total, floats with .0, # EOF last', () => {
+    expect(fresh(groups).renderText(own, { openMetrics: true })).toBe(
+      '# HELP lethe_groups Groups stored.\n# TYPE lethe_groups gauge\nlethe_groups 2.0\n' +
+        '# HELP req Requests.\n# TYPE req counter\nreq_total{job="a"} 3.0\nreq_total{job="b"} 4.0\n' +
+        '# TYPE temp gauge\ntemp{job="a"} 1.5\n# EOF\n',
+    );
+  });
+
+  test('a change re-renders what it touched, in both formats, and the rest comes from the cache', () => {
+    const cache = fresh(groups);
+    const [text, om] = [cache.renderText(own), cache.renderText(own, { openMetrics: true })];
+    expect(cache.renderText(own)).toBe(text);
+    expect(cache.renderText(own, { openMetrics: true })).toBe(om);
+    const changed = family('req_total', 'counter', [sample(5, { job: 'b' })], 'Requests.');
+    cache.set('b', changed);
+    const expected = fresh({ ...groups, b: [changed] });
+    expect(cache.renderText(own)).toBe(expected.renderText(own));
+    expect(cache.renderText(own, { openMetrics: true })).toBe(expected.renderText(own, { openMetrics: true }));
+    cache.delete('a', 'temp');
+    expect(cache.renderText(own, { openMetrics: true })).not.toContain('temp');
+    expect(cache.renderText(own)).not.toContain('temp');
+  });
+
+  test('a counter becomes unknown while another family has its OpenMetrics name, and a counter again after', () => {
+    const cache = fresh({ a: [family('x_total', 'counter', [sample(1)])] });
+    expect(cache.renderText([], { openMetrics: true })).toBe('# TYPE x counter\nx_total 1.0\n# EOF\n');
+    cache.set('b', family('x', 'gauge', [sample(2)]));
+    expect(cache.renderText([], { openMetrics: true })).toBe('# TYPE x gauge\nx 2.0\n# TYPE x_total unknown\nx_total 1.0\n# EOF\n');
+    cache.delete('b', 'x');
+    expect(cache.renderText([], { openMetrics: true })).toBe('# TYPE x counter\nx_total 1.0\n# EOF\n');
+    expect(cache.renderText([family('x', 'gauge', [sample(3)])], { openMetrics: true })).toBe('# TYPE x gauge\nx 3.0\n# TYPE x_total unknown\nx_total 1.0\n# EOF\n');
+  });
+
+  test('a format no scrape asked for in a while is dropped, and rebuilt when asked again', () => {
+    const cache = fresh(groups);
+    const om = cache.renderText(own, { openMetrics: true, now: 0 });
+    const text = cache.renderText(own, { now: 1 });
+    expect(cache.cachedFormats).toEqual(['text', 'openmetrics']);
+    cache.set('b', family('req_total', 'counter', [sample(4, { job: 'b' })], 'Requests.'));
+    expect(cache.renderText(own, { now: UNUSED_FORMAT_MS })).toBe(text);
+    expect(cache.cachedFormats).toEqual(['text']);
+    expect(cache.renderText(own, { openMetrics: true, now: UNUSED_FORMAT_MS + 1 })).toBe(om);
+    expect(cache.cachedFormats).toEqual(['text', 'openmetrics']);
+  });
+
+  test('a long pause between scrapes of one format drops the other format', () => {
+    const cache = fresh(groups);
+    cache.renderText(own, { now: 0 });
+    cache.renderText(own, { openMetrics: true, now: 1 });
+    cache.renderText(own, { openMetrics: true, now: 3 * UNUSED_FORMAT_MS });
+    expect(cache.cachedFormats).toEqual(['openmetrics']);
+  });
+});
+
+describe('RenderCache: UTF-8 names', () => {
+  const utf8 = {
+    // Labels sorted by name, as the store keeps them.
+    a: [family('app.jobs_total', 'counter', [sample(7, { job: 'a', 'my.label': 'v' })]), family('plain', 'gauge', [sample(1, { job: 'a' })])],
+    b: [family('app_jobs_total', 'counter', [sample(8, { job: 'b' })])],
+  };
+
+  test('allow-utf-8: names as pushed, quoted', () => {
+    expect(fresh(utf8).renderText([], { escaping: 'allow-utf-8' })).toBe(
+      '# TYPE "app.jobs_total" counter\n{"app.jobs_total",job="a","my.label"="v"} 7\n# TYPE app_jobs_total counter\napp_jobs_total{job="b"} 8\n# TYPE plain gauge\nplain{job="a"} 1\n',
+    );
+  });
+
+  test('underscores (the default): names that escape alike are one family', () => {
+    expect(fresh(utf8).renderText([])).toBe('# TYPE app_jobs_total counter\napp_jobs_total{job="b"} 8\napp_jobs_total{job="a",my_label="v"} 7\n# TYPE plain gauge\nplain{job="a"} 1\n');
+  });
+
+  test('dots and values, in the order of the escaped names', () => {
+    expect(fresh(utf8).renderText([], { escaping: 'dots' })).toBe(
+      '# TYPE app_dot_jobs__total counter\napp_dot_jobs__total{job="a",my_dot_label="v"} 7\n# TYPE app_jobs_total counter\napp_jobs_total{job="b"} 8\n# TYPE plain gauge\nplain{job="a"} 1\n',
+    );
+    expect(fresh(utf8).renderText([], { escaping: 'values', openMetrics: true })).toBe(
+      // The escaped name still ends in _total, so the OpenMetrics family is that name without it.
+      '# TYPE U__app_2e_jobs_ counter\nU__app_2e_jobs__total{job="a",U__my_2e_label="v"} 7.0\n# TYPE app_jobs counter\napp_jobs_total{job="b"} 8.0\n# TYPE plain gauge\nplain{job="a"} 1.0\n# EOF\n',
+    );
+  });
+
+  test('OpenMetrics with UTF-8 names: a quoted counter family', () => {
+    expect(fresh({ a: [family('app.jobs_total', 'counter', [sample(1)])] }).renderText([], { openMetrics: true, escaping: 'allow-utf-8' })).toBe(
+      '# TYPE "app.jobs" counter\n{"app.jobs_total"} 1.0\n# EOF\n',
+    );
+  });
+
+  test('protobuf: escaped unless the scrape allows UTF-8', () => {
+    const cache = fresh({ a: [family('a.b', 'gauge', [sample(1, { 'c.d': 'v' })])] });
+    const names = (parts: Uint8Array[]): string => Buffer.concat(parts).toString('latin1');
+    expect(names(cache.renderProtobuf([]))).toContain('a_b');
+    expect(names(cache.renderProtobuf([]))).toContain('c_d');
+    expect(names(cache.renderProtobuf([], 'allow-utf-8'))).toContain('a.b');
+  });
+});
