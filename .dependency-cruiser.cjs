@@ -1,9 +1,9 @@
 // Enforces the module direction of STYLE.md:
-//   main → wiring → kube → gateway · lifecycle → store → exposition → model → errors
+//   main → wiring → kube → gateway · lifecycle → store → exposition · leadership → model → errors
 //   (observability and config are leaves anyone may import)
 // A module may import from modules to its right, never to its left; siblings never import
 // each other; other modules import a folder only through its index.ts.
-const layers = ['main', 'wiring', 'kube', 'gateway|lifecycle', 'store', 'exposition', 'model', 'errors'];
+const layers = ['main', 'wiring', 'kube', 'gateway|lifecycle', 'store', 'exposition|leadership', 'model', 'errors'];
 const folder = (name) => (name === 'main' ? '^src/main\\.ts$' : name === 'errors' ? '^src/errors\\.ts$' : `^src/(${name})/`);
 
 const forbidden = [];
@@ -33,6 +33,18 @@ forbidden.push(
     to: { path: '^src/gateway/' },
   },
   {
+    name: 'no-exposition-leadership-siblings',
+    severity: 'error',
+    from: { path: '^src/exposition/' },
+    to: { path: '^src/leadership/' },
+  },
+  {
+    name: 'no-leadership-exposition-siblings',
+    severity: 'error',
+    from: { path: '^src/leadership/' },
+    to: { path: '^src/exposition/' },
+  },
+  {
     name: 'leaves-import-no-src',
     comment: 'observability and config are leaves: they import no other src module but errors',
     severity: 'error',
@@ -46,10 +58,29 @@ forbidden.push(
     to: { path: '@kubernetes/client-node' },
   },
   {
-    name: 'only-store-imports-ioredis',
+    name: 'only-store-redis-imports-ioredis',
     severity: 'error',
-    from: { path: '^src/(?!store/)' },
+    from: { path: '^src/(?!store/redis/)' },
     to: { path: 'node_modules/ioredis' },
+  },
+  {
+    name: 'only-gateway-imports-express',
+    severity: 'error',
+    from: { path: '^src/(?!gateway/)' },
+    to: { path: 'node_modules/express/' },
+  },
+  {
+    name: 'only-observability-imports-winston',
+    severity: 'error',
+    from: { path: '^src/(?!observability/)' },
+    to: { path: 'node_modules/winston/' },
+  },
+  {
+    name: 'prom-client-only-where-metrics-are-made',
+    comment: 'metrics are made in observability/ on a registry that wiring/ creates (and kube/ hands on)',
+    severity: 'error',
+    from: { path: '^src/(?!observability/|wiring/|kube/kube-mode\\.ts$)' },
+    to: { path: 'node_modules/prom-client/' },
   },
   {
     name: 'import-folders-through-index',

@@ -452,7 +452,8 @@ async function startCluster(log: (m: string) => void): Promise<Cluster> {
     const lethe = await startLethe(loaded.config, {
       logger: discardingLogger(),
       version: 'bench',
-      cluster: { source: { kubeconfig: plane.kubeconfigPath, inCluster: false }, identity: 'lethe-bench', namespace: 'default' },
+      cluster: { source: { kubeconfig: plane.kubeconfigPath, inCluster: false } },
+      replica: { name: 'lethe-bench', namespace: 'default' },
     });
     const deadline = Date.now() + 60_000;
     while (lethe.loop.gates().length > 0) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { helpText, loadConfig, type Config } from './config/index.js';
+import { helpText, loadConfig, replicaOf, type Config, type Replica } from './config/index.js';
 import { ConfigError, messageOf } from './errors.js';
 import { F, createLogger, errorFields, type Logger } from './observability/index.js';
 import { startLethe, type ClusterOptions } from './wiring/index.js';
@@ -20,25 +20,29 @@ function readVersion(): string {
 // ---- Kubernetes mode: which cluster, if any (DESIGN.md; TESTING.md §5.8) ----
 // A cluster is configured by --kubeconfig, else KUBECONFIG, else the in-cluster service account
 // (KUBERNETES_SERVICE_HOST set and its token file present). With none, Lethe runs standalone
-// and never loads kube/. The replica's name and namespace come from the downward API.
+// and never loads kube/. Who this replica is comes from config/replica.ts, with the facts read here.
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+const inCluster = (env: NodeJS.ProcessEnv): boolean => (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && existsSync(`${SERVICE_ACCOUNT_DIR}/token`);
 
 function clusterOf(config: Config, env: NodeJS.ProcessEnv): ClusterOptions | undefined {
   // KUBECONFIG may list several files; Lethe reads the first (no merging, no ~/.kube/config).
   const kubeconfig = config.kubeconfig !== '' ? config.kubeconfig : (env['KUBECONFIG'] ?? '').split(':')[0] ?? '';
-  const inCluster = (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && existsSync(`${SERVICE_ACCOUNT_DIR}/token`);
-  if (kubeconfig === '' && !inCluster) return undefined;
-  const readNamespaceFile = (): string => {
+  const pod = inCluster(env);
+  if (kubeconfig === '' && !pod) return undefined;
+  return { source: kubeconfig === '' ? { inCluster: pod } : { kubeconfig, inCluster: pod } };
+}
+
+function replicaFrom(config: Config, env: NodeJS.ProcessEnv): Replica {
+  const serviceAccountNamespace = (): string => {
+    if (!inCluster(env)) return '';
     try {
       return readFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`, 'utf8').trim();
     } catch {
       return '';
     }
   };
-  const identity = config.leaderElection.identity || env['POD_NAME'] || hostname();
-  // Empty: kube/ takes the kubeconfig context's namespace, else `default`.
-  const namespace = config.leaderElection.namespace || env['POD_NAMESPACE'] || (inCluster ? readNamespaceFile() : '');
-  return { source: kubeconfig === '' ? { inCluster } : { kubeconfig, inCluster }, identity, namespace };
+  return replicaOf(config, { env, hostname, serviceAccountNamespace });
 }
 // ---- end of Kubernetes mode ----
 
@@ -58,8 +62,7 @@ async function start(config: Config, logger: Logger, version: string): Promise<v
     logger,
     version,
     ...(cluster === undefined ? {} : { cluster }),
-    // Standalone replicas sharing a Redis store name themselves the same way (the Redis lease).
-    identity: config.leaderElection.identity || process.env['POD_NAME'] || hostname(),
+    replica: replicaFrom(config, process.env),
     onQuit: () => void shutdown('/-/quit'),
   });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -4,3 +4,5 @@ export { flagDocs } from './schema.js';
 export { formatDuration, parseDuration } from './duration.js';
 export { parseOwnerKindName } from './owner-kinds.js';
 export type { OwnerKindName } from './owner-kinds.js';
+export { replicaNamespace, replicaOf } from './replica.js';
+export type { Replica, ReplicaFacts } from './replica.js';

@@ -67,9 +67,9 @@ export interface Config {
   readonly leaderElection: {
     readonly enabled: boolean;
     readonly leaseName: string;
-    /** '' = POD_NAMESPACE, else the service account namespace, else default. */
+    /** '' = worked out by replicaOf (config/replica.ts). */
     readonly namespace: string;
-    /** '' = POD_NAME, else the host name. */
+    /** '' = worked out by replicaOf (config/replica.ts). */
     readonly identity: string;
   };
   /** Where groups are kept. */

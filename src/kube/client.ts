@@ -34,16 +34,12 @@ export function loadKubeConfig(source: KubeSource): KubeConfig {
 }
 
 /**
- * Lethe's own namespace (its Lease, Events about groups of no namespace): `explicit` when set
- * (--leader-election.namespace, POD_NAMESPACE or the mounted service-account namespace, read by
- * main), else the namespace of the kubeconfig's current context (in a pod, client-node sets it
- * from the service-account namespace file too), else `default` — as kubectl does.
+ * The namespace of the kubeconfig's current context, if it names one (in a pod, client-node sets
+ * it from the service-account namespace file). config/replica.ts decides when it counts.
  */
-export function ownNamespace(explicit: string, kc: KubeConfig): string {
-  if (explicit !== '') return explicit;
-  const context = kc.getContextObject(kc.getCurrentContext());
-  const fromContext = context?.namespace;
-  return fromContext !== undefined && fromContext !== '' ? fromContext : 'default';
+export function contextNamespace(kc: KubeConfig): string | undefined {
+  const namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+  return namespace === '' ? undefined : namespace;
 }
 
 export type ApiOutcome = 'absent' | 'conflict' | 'unavailable' | 'rejected';

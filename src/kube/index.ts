@@ -1,4 +1,4 @@
-export { apiErrorFields, classifyApiError, loadKubeConfig, ownNamespace, toLetheError } from './client.js';
+export { apiErrorFields, classifyApiError, contextNamespace, loadKubeConfig, toLetheError } from './client.js';
 export type { ApiOutcome, KubeSource } from './client.js';
 export { KubeAttributor, normaliseIp } from './attribution.js';
 export { KubeAuthenticator } from './authenticator.js';
@@ -8,8 +8,8 @@ export { KubeClusterView } from './cluster-view.js';
 export { EventRecorder, deletionEvent } from './events.js';
 export { Informer, defaultInformerOptions } from './informers.js';
 export type { Forbidden, InformerOptions } from './informers.js';
-export { LeaseElector, defaultLeaseTimings } from './leader-election.js';
-export type { LeaderElectionOptions, LeaseTimings } from './leader-election.js';
+export { KubeLease } from './lease.js';
+export type { KubeLeaseDeps, KubeLeaseOptions } from './lease.js';
 export { createKubeMode } from './kube-mode.js';
 export type { KubeMode, KubeModeDeps, KubeModeOptions } from './kube-mode.js';
 export { ANNOTATION, METRICS_GROUP, parseAnnotations, parseMetricsGroup } from './metrics-group.js';

@@ -1,16 +1,18 @@
 import type { Registry } from 'prom-client';
-import type { OwnerKindName } from '../config/index.js';
+import { replicaNamespace, type OwnerKindName, type Replica } from '../config/index.js';
 import type { Problem } from '../gateway/index.js';
+import type { LeaseTimings } from '../leadership/index.js';
 import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
+import type { Clock } from '../model/index.js';
 import { F, createKubeMetrics, createOwnerKindMetrics, type Logger } from '../observability/index.js';
 import { KubeAttributor } from './attribution.js';
 import { KubeAuthenticator } from './authenticator.js';
-import { loadKubeConfig, ownNamespace, type KubeSource } from './client.js';
+import { contextNamespace, loadKubeConfig, type KubeSource } from './client.js';
 import { CRD_HINT, KubeClusterView } from './cluster-view.js';
 import { EventRecorder } from './events.js';
 import { defaultInformerOptions, type InformerOptions } from './informers.js';
 import type { Forbidden } from './informers.js';
-import { LeaseElector, defaultLeaseTimings, type LeaseTimings } from './leader-election.js';
+import { KubeLease } from './lease.js';
 import { OwnerKinds, defaultOwnerKindOptions, type OwnerKindOptions } from './owner-kinds.js';
 import { PolicyWarnings } from './policy-warnings.js';
 import { StatusWriter } from './status.js';
@@ -18,19 +20,16 @@ import { TokenReviewer, type TokenReviewOptions } from './token-review.js';
 
 /**
  * Everything Lethe needs from a cluster, built from one kubeconfig: the cluster view (informers),
- * the attributor, the leader elector and the reporter (Events, MetricsGroup status).
+ * the attributor, the leader Lease (the backend of leadership/'s loop) and the reporter (Events,
+ * MetricsGroup status).
  */
 
 export interface KubeModeOptions {
   readonly source: KubeSource;
-  /** This replica's name (Lease holder, Event reportingInstance). */
-  readonly identity: string;
-  /**
-   * Lethe's own namespace: its Lease, and Events about groups with no namespace. Empty: the
-   * kubeconfig context's namespace, else `default`.
-   */
-  readonly namespace: string;
-  readonly leaderElection: { readonly enabled: boolean; readonly leaseName: string; readonly timings?: LeaseTimings };
+  /** This replica (config/replica.ts): the Lease holder and Event reportingInstance, and its namespace. */
+  readonly replica: Replica;
+  /** The Lease, when leader election runs on it (its loop is leadership/'s). */
+  readonly leaderElection: { readonly enabled: boolean; readonly leaseName: string; readonly timings: LeaseTimings };
   readonly informers?: InformerOptions;
   /** TokenReview audiences and cache (--auth.token-audience, --auth.cache-ttl). */
   readonly tokenReview?: Partial<TokenReviewOptions>;
@@ -49,6 +48,7 @@ export interface KubeModeOptions {
 export interface KubeModeDeps {
   readonly logger: Logger;
   readonly registry: Registry;
+  readonly clock: Clock;
   /** Called after every push is attributed. */
   readonly onAttributed?: () => void;
   /** Called when an InvalidPolicy Event could not be created (the caller counts it). */
@@ -60,7 +60,8 @@ export interface KubeMode {
   readonly attributor: KubeAttributor;
   /** Checks bearer tokens with a TokenReview (used when --auth.mode includes kubernetes). */
   readonly authenticator: KubeAuthenticator;
-  readonly leadership: LeaseElector | undefined;
+  /** The leader Lease, when leader election runs on it. */
+  readonly lease: KubeLease | undefined;
   readonly reporter: LifecycleReporter;
   /** The namespace of the Lease and of Events about groups with no namespace. */
   readonly namespace: string;
@@ -74,10 +75,10 @@ export interface KubeMode {
 
 export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): KubeMode {
   const kubeConfig = loadKubeConfig(options.source);
-  const namespace = ownNamespace(options.namespace, kubeConfig);
+  const namespace = replicaNamespace(options.replica, contextNamespace(kubeConfig));
   const metrics = createKubeMetrics(deps.registry);
   const log = deps.logger.child({ [F.component]: 'kube' });
-  const identity = { podName: options.identity, namespace };
+  const identity = { podName: options.replica.name, namespace };
   const policyWarnings = new PolicyWarnings({
     kubeConfig,
     logger: deps.logger,
@@ -107,16 +108,17 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
     reviewer,
     ...(deps.onAttributed === undefined ? {} : { onAttributed: deps.onAttributed }),
   });
-  const leadership = options.leaderElection.enabled
-    ? new LeaseElector({
+  const lease = options.leaderElection.enabled
+    ? new KubeLease({
         kubeConfig,
+        clock: deps.clock,
         logger: deps.logger,
         metrics,
         options: {
           leaseName: options.leaderElection.leaseName,
           namespace,
-          identity: options.identity,
-          ...(options.leaderElection.timings ?? defaultLeaseTimings),
+          identity: options.replica.name,
+          leaseDurationMs: options.leaderElection.timings.leaseDurationMs,
         },
       })
     : undefined;
@@ -146,7 +148,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
     view,
     attributor,
     authenticator: new KubeAuthenticator(reviewer, options.admins ?? []),
-    leadership,
+    lease,
     reporter,
     namespace,
     problems: () => {
@@ -157,24 +159,22 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
         failsReadiness: false,
       }));
       for (const f of forbidden) problems.push(forbiddenProblem(f, 'deletions wait until Lethe may watch it'));
-      const lease = leadership?.forbidden;
-      if (lease !== undefined) problems.push(forbiddenProblem(lease, 'this replica cannot lead, so it deletes nothing'));
+      const leaseForbidden = lease?.forbidden;
+      if (leaseForbidden !== undefined) problems.push(forbiddenProblem(leaseForbidden, 'this replica cannot lead, so it deletes nothing'));
       return problems;
     },
     ownerKinds,
     start: () => {
       log.info('Watching the cluster', {
         server: kubeConfig.getCurrentCluster()?.server,
-        identity: options.identity,
+        identity: options.replica.name,
         namespace,
         leaderElection: options.leaderElection.enabled ? `${namespace}/${options.leaderElection.leaseName}` : 'off',
       });
       view.start();
       ownerKinds.start();
-      leadership?.start();
     },
     stop: async () => {
-      await leadership?.stop();
       await ownerKinds.stop();
       await view.stop();
     },

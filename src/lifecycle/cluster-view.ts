@@ -134,9 +134,3 @@ export interface ClusterView {
   /** Calls `listener` whenever something changed that may change a decision. Returns an unsubscribe. */
   onChange(listener: () => void): () => void;
 }
-
-/** Whether this replica may delete (the Lease holder, or the only replica). */
-export interface Leadership {
-  isLeader(): boolean;
-  onChange(listener: () => void): () => void;
-}

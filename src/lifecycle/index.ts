@@ -6,7 +6,6 @@ export type {
   CronJobInfo,
   GroupSelector,
   JobInfo,
-  Leadership,
   MetricsGroupInfo,
   NamespaceInfo,
   Presence,

@@ -1,7 +1,8 @@
 import { describeOwner, jobOf, type Clock, type Decision, type DeletionReason, type GroupingKey, type OwnerRef, type Policy } from '../model/index.js';
 import { F, errorFields, type LifecycleMetrics, type Logger } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
-import type { ClusterView, Leadership, Presence } from './cluster-view.js';
+import type { Leadership } from '../leadership/index.js';
+import type { ClusterView, Presence } from './cluster-view.js';
 import { decide, type GroupInsightData, type MetricsGroupReport, type Plan } from './decide.js';
 import { describeKey } from './describe.js';
 
@@ -32,6 +33,7 @@ export interface LifecycleOptions {
 export interface LifecycleDeps {
   readonly store: GroupStore;
   readonly view: ClusterView;
+  /** Whether this replica may delete (it leads, or it is the only replica: absent). */
   readonly leadership?: Leadership;
   readonly reporter?: LifecycleReporter;
   readonly clock: Clock;

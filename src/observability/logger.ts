@@ -23,7 +23,7 @@ export const F = {
   err: 'err',
 } as const;
 
-export type Component = 'gateway' | 'store' | 'lifecycle' | 'kube' | 'main';
+export type Component = 'gateway' | 'store' | 'lifecycle' | 'leadership' | 'kube' | 'main';
 
 export type Logger = winston.Logger;
 

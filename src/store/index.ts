@@ -20,4 +20,5 @@ export type { TornTail } from './persistence.js';
 export { RedisGroupStore } from './redis/redis-store.js';
 export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store.js';
 export { RedisLease } from './redis/lease.js';
+export type { RedisLeaseOptions } from './redis/lease.js';
 export { isRedisUrl, redactRedisUrl } from './redis/connection.js';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
-import type { Config } from '../config/index.js';
+import { replicaOf, type Config, type Replica } from '../config/index.js';
 import { parseText } from '../exposition/index.js';
 import { ConfigError, ErrorCode } from '../errors.js';
 import {
@@ -16,11 +16,13 @@ import {
   type ListeningServer,
 } from '../gateway/index.js';
 import type { InformerOptions, KubeMode, KubeSource, OwnerKindOptions } from '../kube/index.js';
-import { LifecycleLoop, staticClusterView, type ClusterView, type Leadership, type LifecycleReporter } from '../lifecycle/index.js';
+import { defaultLeaseTimings, type LeaseTimings } from '../leadership/index.js';
+import { LifecycleLoop, staticClusterView, type ClusterView, type LifecycleReporter } from '../lifecycle/index.js';
 import { systemClock, unattributed, type Clock, type MetricType, type Policy } from '../model/index.js';
 import { F, createLifecycleMetrics, createMetrics, errorFields, type Logger } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
-import { leaseModeOf, openStore } from './store.js';
+import { leaseKindOf, openLeadership, type RunningLeadership } from './leadership.js';
+import { openStore } from './store.js';
 
 /**
  * Builds and starts one Lethe from a Config: store, lifecycle, gateway, and — only when a cluster
@@ -30,19 +32,13 @@ import { leaseModeOf, openStore } from './store.js';
 
 export interface ClusterOptions {
   readonly source: KubeSource;
-  /** This replica's name: the Lease holder and the reportingInstance of Events. */
-  readonly identity: string;
-  /**
-   * Lethe's own namespace (its Lease lives there): --leader-election.namespace, POD_NAMESPACE or the
-   * service-account namespace file; empty: the kubeconfig context's namespace, else `default`.
-   */
-  readonly namespace: string;
 }
 
 /** Timings tests shorten; production uses the defaults. */
 export interface Tuning {
   readonly informers?: InformerOptions;
-  readonly lease?: { readonly leaseDurationMs: number; readonly renewDeadlineMs: number; readonly retryPeriodMs: number };
+  /** Timings of the Kubernetes Lease. */
+  readonly lease?: LeaseTimings;
   readonly debounceMs?: number;
   readonly scrapePollMs?: number;
   /** How often the TLS pair and the static auth file are re-read without a change event (ms). */
@@ -60,8 +56,11 @@ export interface LetheDeps {
   readonly tuning?: Tuning;
   /** Called after answering /-/quit (with --web.enable-lifecycle). */
   readonly onQuit?: () => void;
-  /** This replica's name when standalone (POD_NAME, else the host name): the Redis lease holder. */
-  readonly identity?: string;
+  /**
+   * Who this replica is (config/replica.ts: main.ts works it out from flags, environment and the
+   * pod). Absent: from the flags and the host name alone.
+   */
+  readonly replica?: Replica;
 }
 
 export interface RunningLethe {
@@ -71,7 +70,7 @@ export interface RunningLethe {
   readonly registry: Registry;
   /** Present in Kubernetes mode. */
   readonly kube: KubeMode | undefined;
-  /** Stops in order: HTTP, lifecycle, cluster watches and Lease, then the store (flushed). */
+  /** Stops in order: HTTP, lifecycle, leadership (the lease released), cluster watches, then the store (flushed). */
   stop(): Promise<void>;
 }
 
@@ -106,6 +105,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     );
   }
   const clock = deps.clock ?? systemClock;
+  const replica = deps.replica ?? replicaOf(config, { env: {}, hostname, serviceAccountNamespace: () => '' });
   const log = logger.child({ [F.component]: 'main' });
   const registry = new Registry();
   const metrics = createMetrics(registry, version);
@@ -115,28 +115,16 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     if (type === 'counter' || type === 'gauge' || type === 'histogram' || type === 'summary') ownTypes.set(metric.name, type);
   }
 
-  // ---- Store: the file store, or Redis with the lease that picks the serving replica ----
-  const leaseMode = leaseModeOf(config, deps.cluster !== undefined);
-  const kubeLease: { current: Leadership | undefined } = { current: undefined };
-  const { store, leadership: storeLeadership } = await openStore(config, {
-    clock,
-    ownTypes,
-    logger,
-    metrics,
-    identity: deps.cluster?.identity ?? deps.identity ?? hostname(),
-    leaseMode,
-    holdsKubernetesLease: () => kubeLease.current?.isLeader() === true,
-  });
-
-  // ---- Cluster (Kubernetes mode) or none (standalone) ----
+  // ---- Cluster (Kubernetes mode, built here and started after listen) or none (standalone) ----
+  const leaseKind = leaseKindOf(config, deps.cluster !== undefined);
   let kube: KubeMode | undefined;
   let view: ClusterView = staticClusterView();
   let attributor: Attributor = standaloneAttributor;
-  let leadership: Leadership | undefined;
   let reporter: LifecycleReporter | undefined;
   // The attributor kicks the loop, which is built after it.
   const kick = { loop: undefined as LifecycleLoop | undefined };
   const lifecycleMetrics = createLifecycleMetrics(registry);
+  const kubeTimings = deps.tuning?.lease ?? defaultLeaseTimings;
   if (deps.cluster === undefined) {
     log.info('Running standalone');
   } else {
@@ -144,13 +132,8 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     kube = createKubeMode(
       {
         source: deps.cluster.source,
-        identity: deps.cluster.identity,
-        namespace: deps.cluster.namespace,
-        leaderElection: {
-          enabled: config.leaderElection.enabled && leaseMode !== 'redis',
-          leaseName: config.leaderElection.leaseName,
-          ...(deps.tuning?.lease === undefined ? {} : { timings: deps.tuning.lease }),
-        },
+        replica,
+        leaderElection: { enabled: leaseKind === 'kubernetes', leaseName: config.leaderElection.leaseName, timings: kubeTimings },
         ...(deps.tuning?.informers === undefined ? {} : { informers: deps.tuning.informers }),
         tokenReview: { cacheTtlMs: config.auth.cacheTtlMs, audiences: config.auth.tokenAudiences },
         admins: config.auth.kubernetesAdmins,
@@ -163,18 +146,36 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
       {
         logger,
         registry,
+        clock,
         onAttributed: () => kick.loop?.kick(),
         onEventError: () => lifecycleMetrics.reportErrors.inc({ what: 'event' }),
       },
     );
     view = kube.view;
     attributor = kube.attributor;
-    leadership = kube.leadership;
     reporter = kube.reporter;
   }
 
-  kubeLease.current = leadership;
-  if (storeLeadership !== undefined) leadership = storeLeadership;
+  // ---- Leadership: one loop over the Kubernetes Lease or the Redis lease (or none) ----
+  const leader: RunningLeadership | undefined = await openLeadership(config, {
+    kind: leaseKind,
+    kube,
+    kubeTimings,
+    identity: replica.name,
+    clock,
+    logger,
+    registry,
+  });
+  const leadership = leader?.leadership;
+
+  // ---- Store: the file store, or Redis (served by the leader) ----
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(config, { clock, ownTypes, logger, metrics, leaseKind, leadership });
+  } catch (err) {
+    await leader?.stop();
+    throw err;
+  }
 
   const lifecycle = new LifecycleLoop({
     store,
@@ -217,6 +218,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   } catch (err) {
     staticAuth?.close();
     webConfig?.close();
+    await leader?.stop();
     await store.close();
     throw err;
   }
@@ -262,10 +264,12 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   } catch (err) {
     staticAuth?.close();
     webConfig?.close();
+    await leader?.stop();
     await store.close();
     throw err;
   }
   kube?.start();
+  leader?.start();
   lifecycle.start();
   log.info('Listening', {
     address: `${config.web.listenHost}:${server.port}`,
@@ -286,6 +290,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
         staticAuth?.close();
         webConfig?.close();
         await lifecycle.stop();
+        await leader?.stop();
         await kube?.stop();
         await store.close();
       })();

@@ -1,6 +1,5 @@
 import type { Config } from '../config/index.js';
-import { ConfigError, ErrorCode } from '../errors.js';
-import type { Leadership } from '../lifecycle/index.js';
+import type { Leadership } from '../leadership/index.js';
 import type { Clock, MetricType } from '../model/index.js';
 import { F, errorFields, type Logger, type Metrics } from '../observability/index.js';
 import {
@@ -12,52 +11,26 @@ import {
   type StoreEvents,
   type TornTail,
 } from '../store/index.js';
+import type { LeaseKind } from './leadership.js';
 
 /**
- * Picks and opens the store backend (--store / --store.redis.url) and, with the Redis store,
- * the lease that decides which replica serves pushed groups on /metrics and runs deletions.
- * Everything after this sees only the GroupStore port and a Leadership.
+ * Picks and opens the store backend (--store / --store.redis.url). With the Redis store, only the
+ * replica that leads serves pushed groups on /metrics. Everything after this sees only the
+ * GroupStore port.
  */
-
-/** none: one replica (file store); kubernetes: the coordination.k8s.io Lease; redis: a lease in Redis. */
-export type LeaseMode = 'none' | 'kubernetes' | 'redis';
-
-export function leaseModeOf(config: Config, inCluster: boolean): LeaseMode {
-  if (config.store.backend === 'file') return 'none';
-  const kubernetes = inCluster && config.leaderElection.enabled;
-  switch (config.ha.lease) {
-    case 'kubernetes':
-      if (!kubernetes) {
-        throw new ConfigError(
-          ErrorCode.config,
-          'invalid configuration:\n  --ha.lease="kubernetes": needs a cluster (--kubeconfig, KUBECONFIG or in-cluster) and --leader-election.enabled',
-        );
-      }
-      return 'kubernetes';
-    case 'redis':
-      return 'redis';
-    case 'auto':
-      return kubernetes ? 'kubernetes' : 'redis';
-  }
-}
 
 export interface OpenStoreDeps {
   readonly clock: Clock;
   readonly ownTypes: ReadonlyMap<string, MetricType>;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** This replica's name (a Redis lease holder). */
-  readonly identity: string;
-  readonly leaseMode: LeaseMode;
-  /** With the Kubernetes Lease: whether this replica holds it now. */
-  readonly holdsKubernetesLease: () => boolean;
-}
-
-export interface OpenedStore {
-  readonly store: GroupStore & { readonly excludedCount: number };
-  /** The Redis lease, when the store runs one (the lifecycle's leadership too). */
+  /** Which lease picks the leader (for the log line). */
+  readonly leaseKind: LeaseKind;
+  /** With the Redis store: serves pushed groups while this says so; absent: always. */
   readonly leadership: Leadership | undefined;
 }
+
+export type OpenedStore = GroupStore & { readonly excludedCount: number };
 
 export async function openStore(config: Config, deps: OpenStoreDeps): Promise<OpenedStore> {
   const { logger, metrics } = deps;
@@ -91,7 +64,7 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
     });
     excluded.count = () => store.excludedCount;
     log.info('Opened store', { backend: 'file', groups: store.groupCount, series: store.seriesCount, file: config.persistence.file || undefined });
-    return { store, leadership: undefined };
+    return store;
   }
 
   const { redis } = config.store;
@@ -102,8 +75,7 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
     keyPrefix: redis.keyPrefix,
     timeoutMs: redis.timeoutMs,
     minReplicas: redis.minReplicas,
-    ...(deps.leaseMode === 'redis' ? { lease: { identity: deps.identity, durationMs: config.ha.leaseDurationMs } } : {}),
-    ...(deps.leaseMode === 'kubernetes' ? { servesGroups: deps.holdsKubernetesLease } : {}),
+    ...(deps.leadership === undefined ? {} : { leadership: deps.leadership }),
     events: {
       ...events,
       onConnection: (connected, err) => {
@@ -114,13 +86,11 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
       onError: (err) => storeLog.warn('Failed to follow the Redis change log', { [F.err]: errorFields(err) }),
       onDataLost: () =>
         storeLog.error('Redis came back without the data it held; check its persistence (appendonly, appendfsync always)', { redis: where }),
-      onChange: (leader, holder) => log.info(leader ? 'Became leader' : 'Stopped leading', { lease: `redis ${redis.keyPrefix}lease`, identity: holder }),
-      onLeaseError: (err) => storeLog.warn('Failed to acquire or renew the Redis lease', { [F.err]: errorFields(err) }),
     },
   });
   excluded.count = () => store.excludedCount;
-  log.info('Opened store', { backend: 'redis', redis: where, groups: store.groupCount, series: store.seriesCount, lease: deps.leaseMode });
-  return { store, leadership: store.leadership };
+  log.info('Opened store', { backend: 'redis', redis: where, groups: store.groupCount, series: store.seriesCount, lease: deps.leaseKind });
+  return store;
 }
 
 /**

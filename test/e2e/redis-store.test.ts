@@ -2,9 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { UnavailableError } from '../../src/errors.js';
-import type { MetricType } from '../../src/model/index.js';
-import { RedisGroupStore, type RedisStoreOptions } from '../../src/store/index.js';
+import { systemClock, type MetricType } from '../../src/model/index.js';
+import { Registry } from 'prom-client';
+import { LeaderElector, leaseTimingsOf } from '../../src/leadership/index.js';
+import { createLeaderMetrics, createLogger } from '../../src/observability/index.js';
+import { RedisGroupStore, RedisLease, type RedisStoreOptions } from '../../src/store/index.js';
 import { FakeClock, family, key, sample } from '../harness/builders.js';
 import { eventually } from '../harness/eventually.js';
 import { RedisServer } from '../harness/redis.js';
@@ -17,6 +21,7 @@ import { describeStoreContract, post, put } from '../unit/store/contract.js';
 let dir: string;
 let redis: RedisServer;
 let prefixes = 0;
+const quietLogger = () => createLogger({ level: 'error', format: 'json', stream: new PassThrough() });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lethe-redis-store-'));
@@ -113,20 +118,35 @@ describe('RedisGroupStore with several replicas', () => {
     await eventually(() => expect(a.get(key('j2'))?.lastFailureAt).toBe(clock.now()));
   });
 
-  test('only the lease holder serves pushed groups; another takes over when it closes', async () => {
-    const stores = await Promise.all([0, 1, 2].map((i) => open('replicas5:', { lease: { identity: `r${i}`, durationMs: 1_500 } })));
-    await stores[0]!.push(put(key('j'), family('served')));
-    const serving = (): RedisGroupStore[] => stores.filter((s) => s.scrapeText([]).includes('served{'));
-    await eventually(() => expect(serving()).toHaveLength(1), { timeout: 10_000 });
-    const holder = serving()[0]!;
-    expect(holder.leadership?.isLeader()).toBe(true);
-    // Non-holders still render Lethe's own metrics.
-    const other = stores.find((s) => s !== holder)!;
-    expect(other.scrapeText([family('lethe_up', 'gauge', [sample(1)])])).toBe('# TYPE lethe_up gauge\nlethe_up 1\n');
-    await holder.close();
-    opened.splice(opened.indexOf(holder), 1);
-    const rest = stores.filter((s) => s !== holder);
-    await eventually(() => expect(rest.filter((s) => s.scrapeText([]).includes('served{'))).toHaveLength(1), { timeout: 10_000 });
+  test('only the lease holder serves pushed groups; another takes over when it stops', async () => {
+    const leaders = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const backend = await RedisLease.open({ url: redis.url, keyPrefix: 'replicas5:', timeoutMs: 3_000, identity: `r${i}`, leaseDurationMs: 1_500 });
+        const elector = new LeaderElector({ backend, timings: leaseTimingsOf(1_500), clock: systemClock, logger: quietLogger(), metrics: createLeaderMetrics(new Registry()) });
+        return { backend, elector };
+      }),
+    );
+    try {
+      const stores = await Promise.all(leaders.map(({ elector }) => open('replicas5:', { leadership: elector })));
+      for (const { elector } of leaders) elector.start();
+      await stores[0]!.push(put(key('j'), family('served')));
+      const serving = (): RedisGroupStore[] => stores.filter((s) => s.scrapeText([]).includes('served{'));
+      await eventually(() => expect(serving()).toHaveLength(1), { timeout: 10_000 });
+      const holder = serving()[0]!;
+      const holding = leaders[stores.indexOf(holder)]!;
+      expect(holding.elector.isLeader()).toBe(true);
+      // Non-holders still render Lethe's own metrics.
+      const other = stores.find((s) => s !== holder)!;
+      expect(other.scrapeText([family('lethe_up', 'gauge', [sample(1)])])).toBe('# TYPE lethe_up gauge\nlethe_up 1\n');
+      await holding.elector.stop();
+      const rest = stores.filter((s) => s !== holder);
+      await eventually(() => expect(rest.filter((s) => s.scrapeText([]).includes('served{'))).toHaveLength(1), { timeout: 10_000 });
+    } finally {
+      for (const { elector, backend } of leaders) {
+        await elector.stop();
+        await backend.close();
+      }
+    }
   });
 
   test('a confirmed scrape is shared: every replica, and one opened later, sees the mark; a push ends it everywhere', async () => {

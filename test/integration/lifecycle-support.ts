@@ -59,15 +59,8 @@ export async function startTestLethe(
   const lethe = await startLethe(result.config, {
     logger: createLogger({ level: 'debug', format: 'json', stream }),
     version: 'test',
-    ...(kubeconfigPath === undefined
-      ? {}
-      : {
-          cluster: {
-            source: { kubeconfig: kubeconfigPath, inCluster: false },
-            identity: randomName('replica'),
-            namespace: options.leaseNamespace ?? 'default',
-          },
-        }),
+    ...(kubeconfigPath === undefined ? {} : { cluster: { source: { kubeconfig: kubeconfigPath, inCluster: false } } }),
+    replica: { name: randomName('replica'), namespace: options.leaseNamespace ?? 'default' },
     tuning: {
       informers: { backoffBaseMs: 200, backoffMaxMs: 2_000, pageSize: 500, missingPollMs: 500 },
       lease: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },

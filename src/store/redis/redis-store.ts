@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
 import type { EscapingScheme } from '../../exposition/index.js';
+import type { Leadership } from '../../leadership/index.js';
 import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
 import type { OwnTypeLookup } from '../consistency.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from '../group-store.js';
@@ -12,7 +13,6 @@ import { conflictMessage, parseGroupValue, parseOwner, preparePush, type PushSet
 import { connect, redactRedisUrl, runScript } from './connection.js';
 import { ChangeFeed, type FeedEvents } from './feed.js';
 import { keysOf, type Keys } from './keys.js';
-import { RedisLease, type LeaseEvents } from './lease.js';
 import { CONFIRM_SCRAPED, DELETE, PUSH, SET_OWNER, type Script } from './scripts.js';
 
 /**
@@ -23,13 +23,13 @@ import { CONFIRM_SCRAPED, DELETE, PUSH, SET_OWNER, type Script } from './scripts
  *
  * Reads never go to Redis: each replica keeps a local view, an in-memory LocalGroupStore fed by
  * the change log (feed.ts), so a scrape is the same cached rendering as with the file store.
- * Only the replica that holds the lease serves pushed groups on /metrics (Prometheus scrapes
- * every replica and must see one copy); the others serve only Lethe's own metrics.
+ * Only the replica that leads (the Redis lease, store/redis/lease.ts, or the Kubernetes Lease)
+ * serves pushed groups on /metrics (Prometheus scrapes every replica and must see one copy); the
+ * others serve only Lethe's own metrics.
  */
 
-export interface RedisStoreEvents extends StoreEvents, FeedEvents, LeaseEvents {
+export interface RedisStoreEvents extends StoreEvents, FeedEvents {
   readonly onConnection?: (connected: boolean, err: unknown) => void;
-  readonly onLeaseError?: (err: unknown) => void;
 }
 
 export interface RedisStoreOptions {
@@ -43,13 +43,8 @@ export interface RedisStoreOptions {
   readonly ownType: OwnTypeLookup;
   readonly consistencyCheck: boolean;
   readonly maxGroups: number;
-  /**
-   * Who serves pushed groups on /metrics. `lease`: this store runs a Redis lease and serves while
-   * it holds it (exposed as `leadership`). `servesGroups`: someone else decides (a Kubernetes
-   * Lease). Neither: always (a single replica).
-   */
-  readonly lease?: { readonly identity: string; readonly durationMs: number };
-  readonly servesGroups?: () => boolean;
+  /** Pushed groups are served on /metrics while this replica leads; absent: always (a single replica). */
+  readonly leadership?: Leadership;
   /** Entries kept in the change log (approximately); a replica further behind resyncs. */
   readonly logLength?: number;
   readonly events?: RedisStoreEvents;
@@ -80,7 +75,6 @@ export class RedisGroupStore implements GroupStore {
   private readonly empty: LocalGroupStore;
   private readonly ownOnly = new RenderCache();
   private readonly settings: PushSettings;
-  private readonly lease: RedisLease | undefined;
   private readonly where: string;
   private closed = false;
 
@@ -115,14 +109,6 @@ export class RedisGroupStore implements GroupStore {
       timeoutMs: options.timeoutMs,
       events,
     });
-    this.lease =
-      options.lease === undefined
-        ? undefined
-        : new RedisLease(
-            client,
-            { key: this.keys.lease, identity: options.lease.identity, durationMs: options.lease.durationMs },
-            { ...(events.onChange === undefined ? {} : { onChange: events.onChange }), onError: (err) => events.onLeaseError?.(err) },
-          );
   }
 
   /**
@@ -150,13 +136,7 @@ export class RedisGroupStore implements GroupStore {
       await store.close();
       throw err;
     }
-    store.lease?.start();
     return store;
-  }
-
-  /** The Redis lease, when this store runs one: the lifecycle's leadership as well. */
-  get leadership(): RedisLease | undefined {
-    return this.lease;
   }
 
   private get view(): LocalGroupStore {
@@ -165,8 +145,7 @@ export class RedisGroupStore implements GroupStore {
 
   private serves(): boolean {
     if (!this.feed.hasSynced) return false;
-    if (this.lease !== undefined) return this.lease.isLeader();
-    return this.options.servesGroups?.() ?? true;
+    return this.options.leadership?.isLeader() ?? true;
   }
 
   /** Why Redis failed a command, when that means "not now" (retry later); rethrows anything else. */
@@ -367,7 +346,6 @@ export class RedisGroupStore implements GroupStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.lease?.stop();
     const feedStopped = this.feed.stop();
     this.feedClient.disconnect();
     await feedStopped;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
-import { classifyApiError, loadKubeConfig, ownNamespace } from '../../../src/kube/index.js';
+import { replicaNamespace } from '../../../src/config/index.js';
+import { classifyApiError, contextNamespace, loadKubeConfig } from '../../../src/kube/index.js';
 import { ConfigError } from '../../../src/errors.js';
 
 // Proves that Jest (ESM mode) loads the ESM-only client-node through the module that wraps it.
@@ -43,10 +44,11 @@ describe("Lethe's own namespace (its Lease)", () => {
   };
 
   test.each([
-    ['the flag, POD_NAMESPACE or the service-account file (main passes it) wins', 'lethe', 'team-a', 'lethe'],
-    ["else the kubeconfig context's namespace", '', 'team-a', 'team-a'],
-    ['else default', '', undefined, 'default'],
-  ])('%s', (_name, explicit, contextNamespace, expected) => {
-    expect(ownNamespace(explicit, kubeconfig(contextNamespace))).toBe(expected);
+    ['the flag, POD_NAMESPACE or the service-account file (config/replica.ts) wins', 'lethe', 'team-a', 'lethe'],
+    ["else the kubeconfig context's namespace", undefined, 'team-a', 'team-a'],
+    ['else default', undefined, undefined, 'default'],
+    ['an empty context namespace counts as none', undefined, '', 'default'],
+  ])('%s', (_name, known, context, expected) => {
+    expect(replicaNamespace({ name: 'r', namespace: known }, contextNamespace(kubeconfig(context)))).toBe(expected);
   });
 });

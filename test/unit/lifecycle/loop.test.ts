@@ -6,10 +6,10 @@ import {
   type ClusterSnapshot,
   type ClusterView,
   type DeletionBatch,
-  type Leadership,
   type Presence,
   type ViewGates,
 } from '../../../src/lifecycle/index.js';
+import type { Leadership } from '../../../src/leadership/index.js';
 import { defaultPolicy, type DeletionReason } from '../../../src/model/index.js';
 import { createLifecycleMetrics, createLogger } from '../../../src/observability/index.js';
 import { LocalGroupStore } from '../../../src/store/index.js';

@@ -1,5 +1,7 @@
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import type { Leadership } from '../lifecycle/index.js';
+import { UnavailableError } from '../errors.js';
+import type { LeaseAttempt, LeaseBackend } from '../leadership/index.js';
+import type { Clock } from '../model/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import type { Forbidden } from './informers.js';
@@ -18,65 +20,53 @@ class LeaseCallError extends Error {
 
 const causeOf = (err: unknown): unknown => (err instanceof LeaseCallError ? err.cause : err);
 
+/** A failed Lease call as an error that is safe to log: the HTTP status and the Status message, never the response headers. */
+function loggable(err: unknown): UnavailableError {
+  const cause = causeOf(err);
+  const { code, message } = apiErrorFields(cause);
+  const what = err instanceof LeaseCallError ? err.message : `${LEASES} call failed`;
+  const detail = [code, message].filter((part) => part !== undefined).map(String).join(': ');
+  return new UnavailableError('LETHE_KUBE_API', detail === '' ? what : `${what} (${detail})`);
+}
+
 /**
- * Leader election on a coordination.k8s.io/v1 Lease, the way client-go's leaderelection does it
- * (client-node has none, TESTING.md §5.5): optimistic writes with the read resourceVersion, expiry
- * judged by when *we* last saw the record change (no trust in other clocks), and leadership given
- * up locally once renewals have failed for the renew deadline.
+ * The leadership backend on a coordination.k8s.io/v1 Lease, the way client-go's leaderelection
+ * keeps one (client-node has none, TESTING.md §5.5): optimistic writes with the read
+ * resourceVersion, and expiry judged by when *we* last saw the record change (no trust in other
+ * clocks). The loop around it is leadership/elector.ts. A Lease call the API server forbids (RBAC)
+ * is reported here, once while it lasts: `forbidden`, an error log line, `lethe_kube_forbidden`.
  */
 
-export interface LeaderElectionOptions {
+export interface KubeLeaseOptions {
   readonly leaseName: string;
   readonly namespace: string;
-  /** This replica's name (POD_NAME, else the host name). */
+  /** This replica's name (config/replica.ts). */
   readonly identity: string;
   readonly leaseDurationMs: number;
-  readonly renewDeadlineMs: number;
-  readonly retryPeriodMs: number;
 }
 
-export interface LeaseTimings {
-  readonly leaseDurationMs: number;
-  readonly renewDeadlineMs: number;
-  readonly retryPeriodMs: number;
-}
-
-/** client-go's defaults (TESTING.md §5.5). */
-export const defaultLeaseTimings: LeaseTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
-
-export interface LeaderElectionDeps {
+export interface KubeLeaseDeps {
   readonly kubeConfig: KubeConfig;
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
-  readonly options: LeaderElectionOptions;
+  readonly options: KubeLeaseOptions;
 }
 
-export class LeaseElector implements Leadership {
+export class KubeLease implements LeaseBackend {
+  readonly lease: string;
+  readonly holder: string;
   private readonly api: CoordinationV1Api;
   private readonly log: Logger;
-  private leader = false;
-  private lastRenewAt = 0;
   /** The last lease record seen and when we saw it change. */
   private observed: { holder: string; renewTime: string; at: number } | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
-  private running: Promise<void> | undefined;
   private forbidden_: Forbidden | undefined;
-  private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly deps: LeaderElectionDeps) {
+  constructor(private readonly deps: KubeLeaseDeps) {
     this.api = deps.kubeConfig.makeApiClient(CoordinationV1Api);
     this.log = deps.logger.child({ [F.component]: 'kube' });
-    deps.metrics.leader.set(0);
-  }
-
-  isLeader(): boolean {
-    return this.leader && Date.now() - this.lastRenewAt < this.deps.options.renewDeadlineMs;
-  }
-
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.lease = `${deps.options.namespace}/${deps.options.leaseName}`;
+    this.holder = deps.options.identity;
   }
 
   /** The Lease call the API server forbids now (RBAC), if it does: this replica can then never lead. */
@@ -84,41 +74,36 @@ export class LeaseElector implements Leadership {
     return this.forbidden_;
   }
 
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.tick();
+  async tryAcquireOrRenew(): Promise<LeaseAttempt> {
+    try {
+      return await this.acquireOrRenew();
+    } catch (err) {
+      const cause = causeOf(err);
+      if (err instanceof LeaseCallError && cause instanceof ApiException && cause.code === 403) {
+        const message = apiErrorFields(cause)['message'];
+        this.setForbidden({ verb: err.verb, resource: LEASES, namespace: this.deps.options.namespace, message: typeof message === 'string' ? message : 'forbidden' });
+        return { state: 'unknown' };
+      }
+      throw loggable(err);
+    }
   }
 
-  /** Stops, and releases the Lease when held so that another replica takes over at once. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.running;
-    if (this.leader) await this.release();
-    this.setLeader(false);
-  }
-
-  private tick(): void {
-    this.running = this.tryAcquireOrRenew()
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          const cause = causeOf(err);
-          if (err instanceof LeaseCallError && cause instanceof ApiException && cause.code === 403) {
-            const message = apiErrorFields(cause)['message'];
-            this.setForbidden({ verb: err.verb, resource: LEASES, namespace: this.deps.options.namespace, message: typeof message === 'string' ? message : 'forbidden' });
-            return;
-          }
-          this.log.warn('Failed to acquire or renew the leader Lease', { [F.err]: apiErrorFields(cause) });
+  async release(): Promise<void> {
+    const { leaseName: name, namespace, identity } = this.deps.options;
+    try {
+      const lease = await this.api.readNamespacedLease({ name, namespace });
+      if (lease.spec?.holderIdentity !== identity) return;
+      await this.api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: {
+          metadata: { name, namespace, ...(lease.metadata?.resourceVersion === undefined ? {} : { resourceVersion: lease.metadata.resourceVersion }) },
+          spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.deps.clock.now()), leaseTransitions: lease.spec.leaseTransitions ?? 0 },
         },
-      )
-      .finally(() => {
-        this.running = undefined;
-        // Past the renew deadline without a renewal: stop acting as leader.
-        if (this.leader && Date.now() - this.lastRenewAt >= this.deps.options.renewDeadlineMs) this.setLeader(false);
-        if (!this.stopped) this.timer = setTimeout(() => this.tick(), this.deps.options.retryPeriodMs);
       });
+    } catch (err) {
+      throw loggable(err);
+    }
   }
 
   /** One Lease call; its failure carries the verb. An answer other than 403 to a verb that was forbidden ends that. */
@@ -158,18 +143,10 @@ export class LeaseElector implements Leadership {
     });
   }
 
-  private setLeader(leader: boolean): void {
-    if (leader === this.leader) return;
-    this.leader = leader;
-    this.deps.metrics.leader.set(leader ? 1 : 0);
-    const { leaseName, namespace, identity } = this.deps.options;
-    this.log.info(leader ? 'Became leader' : 'Stopped leading', { lease: `${namespace}/${leaseName}`, identity });
-    for (const listener of this.listeners) listener();
-  }
-
-  private async tryAcquireOrRenew(): Promise<void> {
+  private async acquireOrRenew(): Promise<LeaseAttempt> {
     const { leaseName: name, namespace, identity, leaseDurationMs } = this.deps.options;
-    const now = new V1MicroTime(Date.now());
+    const { clock } = this.deps;
+    const now = new V1MicroTime(clock.now());
     const durationSeconds = Math.ceil(leaseDurationMs / 1000);
     let lease: V1Lease;
     try {
@@ -185,24 +162,20 @@ export class LeaseElector implements Leadership {
           },
         }));
       } catch (createErr) {
-        if (classifyApiError(causeOf(createErr)) === 'conflict') return; // another replica created it first
+        if (classifyApiError(causeOf(createErr)) === 'conflict') return { state: 'unknown' }; // another replica created it first
         throw createErr;
       }
-      this.renewed();
-      return;
+      return { state: 'held' };
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const renewTime = spec.renewTime === undefined ? '' : new Date(spec.renewTime).toISOString();
     if (this.observed === undefined || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
-      this.observed = { holder, renewTime, at: Date.now() };
+      this.observed = { holder, renewTime, at: clock.now() };
     }
     const heldByOther = holder !== '' && holder !== identity;
     const duration = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    if (heldByOther && this.observed.at + duration > Date.now()) {
-      this.setLeader(false);
-      return;
-    }
+    if (heldByOther && this.observed.at + duration > clock.now()) return { state: 'other' };
     const takeover = holder !== identity;
     try {
       await this.call('update', () => this.api.replaceNamespacedLease({
@@ -221,32 +194,9 @@ export class LeaseElector implements Leadership {
         },
       }));
     } catch (err) {
-      if (classifyApiError(causeOf(err)) === 'conflict') return; // someone else wrote first: try again next period
+      if (classifyApiError(causeOf(err)) === 'conflict') return { state: 'unknown' }; // someone else wrote first: try again next period
       throw err;
     }
-    this.renewed();
-  }
-
-  private renewed(): void {
-    this.lastRenewAt = Date.now();
-    this.setLeader(true);
-  }
-
-  private async release(): Promise<void> {
-    const { leaseName: name, namespace, identity } = this.deps.options;
-    try {
-      const lease = await this.api.readNamespacedLease({ name, namespace });
-      if (lease.spec?.holderIdentity !== identity) return;
-      await this.api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          metadata: { name, namespace, ...(lease.metadata?.resourceVersion === undefined ? {} : { resourceVersion: lease.metadata.resourceVersion }) },
-          spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now()), leaseTransitions: lease.spec.leaseTransitions ?? 0 },
-        },
-      });
-    } catch (err) {
-      this.log.warn('Failed to release the leader Lease', { [F.err]: apiErrorFields(err) });
-    }
+    return { state: 'held' };
   }
 }
