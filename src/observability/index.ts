@@ -1,7 +1,7 @@
 export { F, createLogger, errorFields } from './logger.js';
 export type { Component, Logger, LoggerOptions } from './logger.js';
 export { createMetrics } from './metrics.js';
-export type { Metrics } from './metrics.js';
+export type { Metrics, StoreCounts } from './metrics.js';
 export { createLifecycleMetrics } from './lifecycle-metrics.js';
 export type { GroupLabel, LifecycleMetrics } from './lifecycle-metrics.js';
 export { createKubeMetrics } from './kube-metrics.js';

@@ -1,6 +1,13 @@
 import type { Registry} from 'prom-client';
 import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 
+/** What the store gauges read at every scrape (the GroupStore and its excluded groups). */
+export interface StoreCounts {
+  readonly groupCount: number;
+  readonly seriesCount: number;
+  readonly excludedCount: number;
+}
+
 /** Lethe's own metrics, registered on an injected registry (never the global one). */
 export interface Metrics {
   readonly registry: Registry;
@@ -21,11 +28,16 @@ export interface Metrics {
   readonly persistenceFailing: Gauge;
   readonly persistenceFlushDuration: Histogram;
   readonly buildInfo: Gauge<'version' | 'nodejs_version'>;
+  /** Lets `lethe_groups`, `lethe_series` and `lethe_scrape_excluded_groups` read the store when collected. */
+  observeStore(store: StoreCounts): void;
 }
 
 export function createMetrics(registry: Registry, version: string): Metrics {
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  // The store opens after the metrics exist (its type checks need their names): the gauges read
+  // it once it is there, in collect, so a scrape always shows the counts of that moment.
+  let store: StoreCounts | undefined;
   const metrics: Metrics = {
     registry,
     httpRequests: new Counter({
@@ -73,8 +85,22 @@ export function createMetrics(registry: Registry, version: string): Metrics {
       registers,
     }),
     openConnections: new Gauge({ name: 'lethe_http_open_connections', help: 'Client connections currently open.', registers }),
-    groups: new Gauge({ name: 'lethe_groups', help: 'Groups currently stored.', registers }),
-    series: new Gauge({ name: 'lethe_series', help: 'Series currently stored, meta series included.', registers }),
+    groups: new Gauge({
+      name: 'lethe_groups',
+      help: 'Groups currently stored.',
+      registers,
+      collect() {
+        if (store !== undefined) this.set(store.groupCount);
+      },
+    }),
+    series: new Gauge({
+      name: 'lethe_series',
+      help: 'Series currently stored, meta series included.',
+      registers,
+      collect() {
+        if (store !== undefined) this.set(store.seriesCount);
+      },
+    }),
     groupsDeleted: new Counter({
       name: 'lethe_groups_deleted_total',
       help: 'Groups deleted, by reason.',
@@ -85,6 +111,9 @@ export function createMetrics(registry: Registry, version: string): Metrics {
       name: 'lethe_scrape_excluded_groups',
       help: 'Groups left out of the scrape because they would make it inconsistent (consistency check disabled).',
       registers,
+      collect() {
+        if (store !== undefined) this.set(store.excludedCount);
+      },
     }),
     persistenceWrites: new Counter({
       name: 'lethe_persistence_writes_total',
@@ -114,6 +143,9 @@ export function createMetrics(registry: Registry, version: string): Metrics {
       labelNames: ['version', 'nodejs_version'],
       registers,
     }),
+    observeStore: (observed) => {
+      store = observed;
+    },
   };
   metrics.buildInfo.set({ version, nodejs_version: process.versions.node }, 1);
   return metrics;

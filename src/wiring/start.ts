@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { replicaOf, type Config, type Replica } from '../config/index.js';
-import { parseText } from '../exposition/index.js';
 import { ConfigError, ErrorCode } from '../errors.js';
 import {
   ConnectionLimit,
@@ -22,6 +21,7 @@ import { systemClock, unattributed, type Clock, type MetricType, type Policy } f
 import { F, createLifecycleMetrics, createMetrics, errorFields, type Logger } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
 import { leaseKindOf, openLeadership, type RunningLeadership } from './leadership.js';
+import { ownFamilies } from './own-metrics.js';
 import { openStore } from './store.js';
 
 /**
@@ -177,6 +177,8 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     throw err;
   }
 
+  metrics.observeStore(store);
+
   const lifecycle = new LifecycleLoop({
     store,
     view,
@@ -239,10 +241,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     ...(webConfig === undefined ? {} : { webAccess: createWebAccess(webConfig, { logger, metrics, now: () => clock.now() }) }),
     overLimit: connections.overLimit,
     build: { version, revision: 'unknown', startTime: new Date() },
-    ownFamilies: async () => {
-      metrics.excludedGroups.set(store.excludedCount);
-      return parseText(Buffer.from(await registry.metrics()));
-    },
+    ownFamilies: () => ownFamilies(registry),
     onQuit: () => deps.onQuit?.(),
     insight: (group) => lifecycle.insight(group),
     blockedBy: () => lifecycle.gates(),

@@ -36,10 +36,8 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
   const { logger, metrics } = deps;
   const storeLog = logger.child({ [F.component]: 'store' });
   const log = logger.child({ [F.component]: 'main' });
-  const excluded = { count: (): number => 0 };
   const events: StoreEvents = {
     onExcluded: (key, reason) => {
-      metrics.excludedGroups.set(excluded.count());
       storeLog.warn('Excluded metric group from scrapes', { [F.groupingKey]: key.id, [F.reason]: reason });
     },
     onFlush: (_records, seconds) => {
@@ -62,7 +60,6 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
       compactBytes: config.persistence.compactBytes,
       events,
     });
-    excluded.count = () => store.excludedCount;
     log.info('Opened store', { backend: 'file', groups: store.groupCount, series: store.seriesCount, file: config.persistence.file || undefined });
     return store;
   }
@@ -88,7 +85,6 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
         storeLog.error('Redis came back without the data it held; check its persistence (appendonly, appendfsync always)', { redis: where }),
     },
   });
-  excluded.count = () => store.excludedCount;
   log.info('Opened store', { backend: 'redis', redis: where, groups: store.groupCount, series: store.seriesCount, lease: deps.leaseKind });
   return store;
 }

@@ -52,8 +52,6 @@ function confirmOnFinish(deps: GatewayDeps, res: Response, token: ScrapeToken, r
  */
 export function scrapeHandler(deps: GatewayDeps) {
   return async (req: Request, res: Response): Promise<void> => {
-    deps.metrics.groups.set(deps.store.groupCount);
-    deps.metrics.series.set(deps.store.seriesCount);
     const own = await deps.ownFamilies();
     const now = deps.clock.now();
     const { format, escaping, contentType } = negotiate(req.headers.accept);

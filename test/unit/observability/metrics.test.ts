@@ -1,6 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { createLifecycleMetrics, createMetrics } from '../../../src/observability/index.js';
+import {
+  createKubeMetrics,
+  createLeaderMetrics,
+  createLifecycleMetrics,
+  createMetrics,
+  createOwnerKindMetrics,
+} from '../../../src/observability/index.js';
 
 describe("Lethe's own metrics", () => {
   // Every scrape renders them with the stored groups into one string: a single character beyond
@@ -10,6 +16,9 @@ describe("Lethe's own metrics", () => {
     const registry = new Registry();
     createMetrics(registry, 'test');
     createLifecycleMetrics(registry);
+    createKubeMetrics(registry);
+    createLeaderMetrics(registry);
+    createOwnerKindMetrics(registry);
     const wide = registry
       .getMetricsAsArray()
       .filter((metric) => [...metric.help].some((c) => (c.codePointAt(0) ?? 0) > 0xff))
