@@ -1,8 +1,8 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { MethodNotAllowedError, NotFoundError, ErrorCode, TooManyRequestsError, ForbiddenError } from '../errors.js';
-import { createAuthentication, type Access } from './middleware/authenticate.js';
-import { decodeBody, readBody } from './middleware/decompress.js';
-import { errorHandler } from './middleware/error-handler.js';
+import { createAuthentication, type Access } from './auth/authenticate.js';
+import { decodeBody, readBody } from './body/decompress.js';
+import { errorHandler } from './error-handler.js';
 import { decodeRequestPath } from './request-path.js';
 import { groupsApiHandler, metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
 import { livenessHandler, quitHandler, readinessHandler } from './routes/health.js';

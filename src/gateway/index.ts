@@ -1,11 +1,11 @@
 export { createApp } from './app.js';
 export { ConnectionLimit, listen } from './server.js';
 export type { ListeningServer, ServerOptions } from './server.js';
-export { StaticAuthenticator, parseStaticCredentials } from './static-auth.js';
+export { StaticAuthenticator, parseStaticCredentials } from './auth/static-auth.js';
 export { WebConfigSource, loadWebConfig, parseWebConfigText } from './web-config.js';
 export type { WebConfig, WebTls } from './web-config.js';
-export { createWebAccess } from './middleware/web-access.js';
-export { parseCredentials } from './middleware/authenticate.js';
+export { createWebAccess } from './auth/web-access.js';
+export { parseCredentials } from './auth/authenticate.js';
 export { anonymous, staticUser } from './types.js';
 export type { WebAccess } from './types.js';
 export type { Attributor, Authenticator, BuildInfo, Credentials, GatewayDeps, Principal, Problem, PrincipalSource, PushOrigin } from './types.js';

@@ -80,7 +80,7 @@ export interface Problem {
   readonly failsReadiness: boolean;
 }
 
-/** What `--web.config.file` asks of every request (middleware/web-access.ts implements it). */
+/** What `--web.config.file` asks of every request (auth/web-access.ts implements it). */
 export interface WebAccess {
   /** Sets its headers; throws 429 or 401 when the request may not go on (probes only get the headers). */
   check(req: Request, res: Response, probe: boolean): Promise<void>;

@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import { BadRequestError, ErrorCode, PayloadTooLargeError } from '../../src/errors.js';
-import { decodeBody } from '../../src/gateway/middleware/decompress.js';
+import { decodeBody } from '../../src/gateway/body/decompress.js';
 import { decodeRequestPath } from '../../src/gateway/request-path.js';
 import { assertAsyncProperty, assertProperty } from './assert-property.js';
 import type { FuzzProperty } from './budget.js';

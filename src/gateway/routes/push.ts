@@ -4,9 +4,9 @@ import { decodeProtobufDelimited, parseText } from '../../exposition/index.js';
 import { parseGroupingKey, type GroupingKey, type MetricFamily, type PushMethod } from '../../model/index.js';
 import { otherNamespaceError } from '../../store/index.js';
 import { F } from '../../observability/index.js';
-import { writeNamespace } from '../middleware/authenticate.js';
-import { decodeBody, readBody } from '../middleware/decompress.js';
-import { checkQuotas } from '../middleware/quotas.js';
+import { writeNamespace } from '../auth/authenticate.js';
+import { decodeBody, readBody } from '../body/decompress.js';
+import { checkQuotas } from '../quotas.js';
 import type { GatewayDeps, Principal } from '../types.js';
 import { deletionReporter } from './deletions.js';
 

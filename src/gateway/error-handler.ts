@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { LetheError, MethodNotAllowedError, UnauthorizedError, UnavailableError } from '../../errors.js';
-import { F, errorFields, type Logger } from '../../observability/index.js';
+import { LetheError, MethodNotAllowedError, UnauthorizedError, UnavailableError } from '../errors.js';
+import { F, errorFields, type Logger } from '../observability/index.js';
 
 /**
  * The one place that turns errors into HTTP answers. Pushgateway routes answer in plain text

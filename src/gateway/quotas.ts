@@ -1,6 +1,6 @@
-import { ErrorCode, PayloadTooLargeError } from '../../errors.js';
-import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC, type GroupingKey, type MetricFamily, type PushMethod } from '../../model/index.js';
-import type { GatewayDeps } from '../types.js';
+import { ErrorCode, PayloadTooLargeError } from '../errors.js';
+import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC, type GroupingKey, type MetricFamily, type PushMethod } from '../model/index.js';
+import type { GatewayDeps } from './types.js';
 
 /**
  * Per-namespace quotas (--limits.namespace-groups, --limits.namespace-series), checked before

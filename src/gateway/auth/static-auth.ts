@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigError, ErrorCode, UnauthorizedError, messageOf } from '../errors.js';
-import { F, errorFields, type Logger, type Metrics } from '../observability/index.js';
-import { FileWatch, defaultFileWatchTimings } from './file-watch.js';
-import type { Authenticator, Credentials, Principal } from './types.js';
+import { ConfigError, ErrorCode, UnauthorizedError, messageOf } from '../../errors.js';
+import { F, errorFields, type Logger, type Metrics } from '../../observability/index.js';
+import { FileWatch, defaultFileWatchTimings } from '../file-watch.js';
+import type { Authenticator, Credentials, Principal } from '../types.js';
 
 /**
  * Static credentials for pushers outside the cluster (CI pipelines) and for Prometheus: bearer
