@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupingKeyOf, type GroupingKey } from '../../src/model/index.js';
 import { RedisGroupStore, type RedisStoreOptions } from '../../src/store/index.js';
-import { FakeClock, family, sample } from '../harness/builders.js';
+import { FakeClock, family, put, sample } from '../harness/builders.js';
 import { eventually } from '../harness/eventually.js';
 import { RedisServer } from '../harness/redis.js';
 import { TcpProxy } from '../harness/tcp-proxy.js';
-import { put } from '../unit/store/contract.js';
 
 /**
  * Compare-and-delete on the Redis store, against a real redis-server: two replicas, the deciding

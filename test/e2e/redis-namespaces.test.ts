@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisGroupStore } from '../../src/store/index.js';
 import { RedisServer } from '../harness/redis.js';
-import { describeNamespaceContract } from '../unit/store/namespace-contract.js';
+import { describeNamespaceContract } from '../harness/namespace-contract.js';
 
 // The namespace guard (checked inside the write script, atomically) and the per-namespace usage
 // of the Redis backend, against a real redis-server: the same rows as the embedded store's.

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OwnerRef } from '../../src/model/index.js';
 import { RedisGroupStore } from '../../src/store/index.js';
-import { FakeClock, family, key } from '../harness/builders.js';
+import { FakeClock, family, key, put } from '../harness/builders.js';
 import { eventually } from '../harness/eventually.js';
 import { RedisServer } from '../harness/redis.js';
-import { put } from '../unit/store/contract.js';
 
 // Level-triggered policy on the Redis store (real redis-server): the policy the lifecycle resolved
 // for a group's owner is kept with the group in Redis, so another replica, or a replica started

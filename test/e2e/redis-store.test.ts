@@ -2,18 +2,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { UnavailableError } from '../../src/errors.js';
-import { systemClock, type MetricType } from '../../src/model/index.js';
 import { Registry } from 'prom-client';
+import { UnavailableError } from '../../src/errors.js';
 import { LeaderElector, leaseTimingsOf } from '../../src/leadership/index.js';
-import { createLeaderMetrics, createLogger } from '../../src/observability/index.js';
+import { systemClock, type MetricType } from '../../src/model/index.js';
+import { createLeaderMetrics } from '../../src/observability/index.js';
 import { RedisGroupStore, RedisLease, type RedisStoreOptions } from '../../src/store/index.js';
-import { FakeClock, family, key, sample } from '../harness/builders.js';
+import { FakeClock, family, key, post, put, sample } from '../harness/builders.js';
 import { eventually } from '../harness/eventually.js';
 import { RedisServer } from '../harness/redis.js';
+import { quietLogger } from '../harness/logger.js';
+import { describeStoreContract } from '../harness/store-contract.js';
 import { TcpProxy } from '../harness/tcp-proxy.js';
-import { describeStoreContract, post, put } from '../unit/store/contract.js';
 
 // The store contract and the multi-replica behaviour of the Redis backend, against a real
 // redis-server (append-only, fsync always). Each store gets its own key prefix.
@@ -21,7 +21,6 @@ import { describeStoreContract, post, put } from '../unit/store/contract.js';
 let dir: string;
 let redis: RedisServer;
 let prefixes = 0;
-const quietLogger = () => createLogger({ level: 'error', format: 'json', stream: new PassThrough() });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lethe-redis-store-'));

@@ -12,12 +12,8 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { Registry } from 'prom-client';
-import { loadConfig } from '../../src/config/index.js';
-import { parseText } from '../../src/exposition/index.js';
-import { createApp, listen, type Attributor, type ListeningServer } from '../../src/gateway/index.js';
+import { listen, type Attributor, type ListeningServer } from '../../src/gateway/index.js';
 import {
   defaultPolicy,
   groupingKeyOf,
@@ -28,8 +24,8 @@ import {
   type GroupInsightSource,
   type OwnerRef,
 } from '../../src/model/index.js';
-import { createLogger, createMetrics } from '../../src/observability/index.js';
-import { LocalGroupStore, type GroupStore } from '../../src/store/index.js';
+import type { GroupStore } from '../../src/store/index.js';
+import { buildApp } from '../harness/app.js';
 import { eventually } from '../harness/eventually.js';
 import { PROMETHEUS_HEADERS } from '../harness/scrapers.js';
 import { delimited } from '../fixtures/requests/protobuf.js';
@@ -340,7 +336,6 @@ describe('web page against the built Lethe (standalone, admin API on)', () => {
 
 describe('web page with lifecycle insight, under a route prefix', () => {
   const PREFIX = '/lethe';
-  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   let server: ListeningServer | undefined;
   let store: GroupStore | undefined;
   const started = Date.now();
@@ -392,30 +387,13 @@ describe('web page with lifecycle insight, under a route prefix', () => {
   const origin = (): string => `http://127.0.0.1:${String(server?.port)}`;
 
   beforeAll(async () => {
-    const result = loadConfig([`--web.route-prefix=${PREFIX}`, '--web.enable-admin-api'], {});
-    if (result.kind !== 'config') throw new Error('no config');
-    const registry = new Registry();
-    const groups = await LocalGroupStore.open({
+    const made = await buildApp({
+      argv: [`--web.route-prefix=${PREFIX}`, '--web.enable-admin-api'],
       clock,
-      ownType: () => undefined,
-      consistencyCheck: true,
-      maxGroups: 1000,
-      persistenceFile: '',
+      deps: { attributor, build: { version: 'test', revision: 'test', startTime: new Date() }, insight, kubernetes: true },
     });
+    const { app, store: groups } = made;
     store = groups;
-    const app = createApp({
-      store: groups,
-      config: result.config,
-      logger: createLogger({ level: 'error', format: 'json', stream: quiet }),
-      metrics: createMetrics(registry, 'test'),
-      clock,
-      attributor,
-      build: { version: 'test', revision: 'test', startTime: new Date() },
-      ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
-      onQuit: () => undefined,
-      insight,
-      kubernetes: true,
-    });
     server = await listen(app, '127.0.0.1', 0);
     const base = `${origin()}${PREFIX}`;
     const as = (token: string) => ({ Authorization: `Bearer ${token}` });

@@ -19,7 +19,8 @@ import { BadRequestError } from '../../src/errors.js';
 import { decodeProtobufDelimited, encodeFamilyDelimited, parseText, renderFamily } from '../../src/exposition/index.js';
 import { decodeRequestPath } from '../../src/gateway/request-path.js';
 import { parseGroupingKey, type GroupingKey, type MetricFamily } from '../../src/model/index.js';
-import { LocalGroupStore, type GroupStore } from '../../src/store/index.js';
+import type { GroupStore } from '../../src/store/index.js';
+import { openLocalStore } from '../harness/stores.js';
 import { assertAsyncProperty } from './assert-property.js';
 import type { FuzzProperty, FuzzRun } from './budget.js';
 import { anyBytes, concat, latin1, utf8 } from './byte-mutations.js';
@@ -308,7 +309,7 @@ async function sendChecked(surface: Surface, req: RawRequest): Promise<void> {
     throw new Error(`${req.method} ${req.path} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const took = performance.now() - started;
-  check(res.status >= 100 && res.status < 500, () => `${req.method} ${req.path} answered ${res.status}: ${res.body.toString('utf8').slice(0, 500)}\n${surface.errors.join('')}`);
+  check(res.status >= 100 && res.status < 500, () => `${req.method} ${req.path} answered ${res.status}: ${res.body.toString('utf8').slice(0, 500)}\n${surface.errors.map((l) => JSON.stringify(l)).join('\n')}`);
   check(took < REQUEST_LIMIT_MS, () => `${req.method} ${req.path} took ${took.toFixed(0)} ms`);
 }
 
@@ -328,7 +329,7 @@ async function runSurface(fuzz: FuzzRun, flags: readonly string[]): Promise<stri
     let runs = 0;
     await assertAsyncProperty(fuzz, batch, describeBatch, async (requests) => {
       await Promise.all(requests.map((r) => sendChecked(surface, r)));
-      check(surface.errors.length === 0, () => `logged at error level:\n${surface.errors.join('')}`);
+      check(surface.errors.length === 0, () => `logged at error level:\n${surface.errors.map((l) => JSON.stringify(l)).join('\n')}`);
       const stored = SENTINEL_KEYS.map((k) => storeView(surface.lethe.store, k));
       check(isDeepStrictEqual(before.store, stored), () => `unrelated groups changed in the store:\n${JSON.stringify(before.store)}\n${JSON.stringify(stored)}`);
       if (++runs % CHECK_EVERY === 0) checkUnchanged(before, await snapshot(surface));
@@ -336,14 +337,14 @@ async function runSurface(fuzz: FuzzRun, flags: readonly string[]): Promise<stri
     checkUnchanged(before, await snapshot(surface));
     const live = SENTINEL_KEYS.map((k) => storeView(surface.lethe.store, k));
     await surface.lethe.stop();
-    const reopened = await LocalGroupStore.open({ clock: { now: () => 0 }, ownType: () => undefined, consistencyCheck: true, maxGroups: 1e9, persistenceFile: surface.persistenceFile });
+    const reopened = await openLocalStore({ clock: { now: () => 0 }, maxGroups: 1e9, persistenceFile: surface.persistenceFile });
     try {
       const restored = SENTINEL_KEYS.map((k) => storeView(reopened, k));
       check(isDeepStrictEqual(live, restored), () => `unrelated groups changed across a restart:\n${JSON.stringify(live)}\n${JSON.stringify(restored)}`);
     } finally {
       await reopened.close();
     }
-    check(surface.errors.length === 0, () => `logged at error level:\n${surface.errors.join('')}`);
+    check(surface.errors.length === 0, () => `logged at error level:\n${surface.errors.map((l) => JSON.stringify(l)).join('\n')}`);
     const spread = [...surface.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
     return `${[...surface.statuses.values()].reduce((a, b) => a + b, 0)} requests: ${spread.join(' ')}`;
   } finally {

@@ -9,11 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/model/index.js';
-import { createLogger } from '../../src/observability/index.js';
 import { startLethe, type RunningLethe } from '../../src/wiring/index.js';
+import { capturingLogger } from '../harness/logger.js';
 
 export interface RawRequest {
   readonly method: string;
@@ -32,7 +31,8 @@ export interface Surface {
   readonly lethe: RunningLethe;
   readonly persistenceFile: string;
   /** Error-level log lines so far (a 500, a failed write). */
-  readonly errors: string[];
+  /** Lines logged at error level, parsed. */
+  readonly errors: Record<string, unknown>[];
   /** Answers so far, by status. */
   readonly statuses: Map<number, number>;
   send(req: RawRequest): Promise<RawResponse>;
@@ -50,14 +50,7 @@ export async function startSurface(flags: readonly string[]): Promise<Surface> {
   const persistenceFile = join(dir, 'lethe.data');
   const loaded = loadConfig(['--web.listen-address=127.0.0.1:0', `--persistence.file=${persistenceFile}`, ...flags], {});
   if (loaded.kind !== 'config') throw new Error('no config');
-  const errors: string[] = [];
-  const stream = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      errors.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const logger = createLogger({ level: 'error', format: 'json', stream });
+  const { logger, lines: errors } = capturingLogger('error');
   const lethe = await startLethe(loaded.config, { logger, version: 'fuzz', clock: tickingClock() });
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   const statuses = new Map<number, number>();

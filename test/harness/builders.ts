@@ -1,5 +1,6 @@
 import type { Label, Metric, MetricFamily, MetricType } from '../../src/model/index.js';
-import { parseGroupingKey, type GroupingKey } from '../../src/model/index.js';
+import { parseGroupingKey, unattributed, type GroupingKey } from '../../src/model/index.js';
+import type { PushRequest } from '../../src/store/index.js';
 
 /** Builders with valid defaults that modifiers adjust (STYLE.md "Object builders"). */
 
@@ -18,6 +19,16 @@ export function family(name: string, type: MetricType = 'gauge', metrics: Metric
 /** A grouping key from a URL-like path tail: key('j', '/a/1'). */
 export function key(job: string, rest = ''): GroupingKey {
   return parseGroupingKey(job, false, rest);
+}
+
+/** A PUT of these families to the group, unattributed (as a store sees it). */
+export function put(k: GroupingKey, ...families: MetricFamily[]): PushRequest {
+  return { key: k, method: 'PUT', families, attribution: unattributed };
+}
+
+/** A POST of these families to the group, unattributed. */
+export function post(k: GroupingKey, ...families: MetricFamily[]): PushRequest {
+  return { key: k, method: 'POST', families, attribution: unattributed };
 }
 
 /** A clock the test moves by hand. */

@@ -4,7 +4,6 @@
  * whose IPs the test sets, bound ServiceAccount tokens.
  */
 import { request } from 'node:http';
-import { PassThrough } from 'node:stream';
 import {
   BatchV1Api,
   CoreV1Api,
@@ -18,10 +17,10 @@ import {
 } from '@kubernetes/client-node';
 import { loadConfig } from '../../src/config/index.js';
 import type { GroupView } from '../../src/model/index.js';
-import { createLogger } from '../../src/observability/index.js';
 import { startLethe, type RunningLethe } from '../../src/wiring/index.js';
 import { eventually } from '../harness/eventually.js';
 import { randomName } from '../harness/kube.js';
+import { capturingLogger } from '../harness/logger.js';
 import { PROMETHEUS_HEADERS } from '../harness/scrapers.js';
 
 export const TIMEOUT = 120_000;
@@ -39,25 +38,9 @@ export async function startTestLethe(
 ): Promise<TestLethe> {
   const result = loadConfig(['--web.listen-address=127.0.0.1:0', `--leader-election.lease-name=${randomName('lethe')}`, ...flags], {});
   if (result.kind !== 'config') throw new Error('unexpected help/version');
-  const stream = new PassThrough();
-  const logs: Record<string, unknown>[] = [];
-  let pending = '';
-  stream.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    let nl = pending.indexOf('\n');
-    while (nl !== -1) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not JSON: ignore
-      }
-      nl = pending.indexOf('\n');
-    }
-  });
+  const { logger, lines: logs } = capturingLogger('debug');
   const lethe = await startLethe(result.config, {
-    logger: createLogger({ level: 'debug', format: 'json', stream }),
+    logger,
     version: 'test',
     ...(kubeconfigPath === undefined ? {} : { cluster: { source: { kubeconfig: kubeconfigPath, inCluster: false } } }),
     replica: { name: randomName('replica'), namespace: options.leaseNamespace ?? 'default' },

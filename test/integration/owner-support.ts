@@ -2,14 +2,14 @@
  * Helpers for the owner-kind tests: OwnerKinds (src/kube/owner-kinds.ts) on its own against the
  * harness control plane, with its log lines and metrics kept for the test to read.
  */
-import { PassThrough } from 'node:stream';
 import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { parseOwnerKindName, type OwnerKindName } from '../../src/config/index.js';
 import { OwnerKinds, ownerReferencesOf } from '../../src/kube/index.js';
 import { groupOfApiVersion, type ChainObject, type OwnerKindReport } from '../../src/lifecycle/index.js';
-import { createKubeMetrics, createLogger, createOwnerKindMetrics } from '../../src/observability/index.js';
+import { createKubeMetrics, createOwnerKindMetrics } from '../../src/observability/index.js';
 import { eventually } from '../harness/eventually.js';
+import { capturingLogger } from '../harness/logger.js';
 
 export interface TestOwnerKinds {
   readonly kinds: OwnerKinds;
@@ -28,22 +28,11 @@ function names(items: readonly string[]): OwnerKindName[] {
 
 /** Starts OwnerKinds for these kinds, looking absent ones up again every `rediscoverMs`. */
 export function startOwnerKinds(kc: KubeConfig, runs: readonly string[], schedules: readonly string[], rediscoverMs = 300): TestOwnerKinds {
-  const stream = new PassThrough();
-  const logs: Record<string, unknown>[] = [];
-  stream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not JSON: ignore
-      }
-    }
-  });
+  const { logger, lines: logs } = capturingLogger('debug');
   const registry = new Registry();
   const kinds = new OwnerKinds({
     kubeConfig: kc,
-    logger: createLogger({ level: 'debug', format: 'json', stream }),
+    logger,
     metrics: createKubeMetrics(registry),
     ownerMetrics: createOwnerKindMetrics(registry),
     informerOptions: { backoffBaseMs: 100, backoffMaxMs: 1_000, pageSize: 500 },

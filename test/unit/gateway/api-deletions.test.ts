@@ -3,18 +3,15 @@
  * a wipe the store fails part way is answered 503 with the reason.
  */
 import { describe, expect, test } from '@jest/globals';
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import request from 'supertest';
-import { loadConfig } from '../../../src/config/index.js';
 import { ErrorCode, UnavailableError } from '../../../src/errors.js';
-import { parseText } from '../../../src/exposition/index.js';
-import { createApp } from '../../../src/gateway/index.js';
-import { unattributed, type GroupingKey } from '../../../src/model/index.js';
-import { createLogger, createMetrics } from '../../../src/observability/index.js';
-import { LocalGroupStore, type GroupStore, type WipeListener } from '../../../src/store/index.js';
+import type { GroupingKey } from '../../../src/model/index.js';
+import type { GroupStore, LocalGroupStore, WipeListener } from '../../../src/store/index.js';
+import { buildApp } from '../../harness/app.js';
 import { FakeClock } from '../../harness/builders.js';
+import { capturingLogger } from '../../harness/logger.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -26,30 +23,9 @@ interface Made {
 }
 
 async function makeApp(argv: string[] = [], wrap: (store: LocalGroupStore) => GroupStore = (s) => s): Promise<Made> {
-  const result = loadConfig(argv, {});
-  if (result.kind !== 'config') throw new Error('no config');
-  const registry = new Registry();
-  const clock = new FakeClock(T0);
-  const store = await LocalGroupStore.open({ clock, ownType: () => undefined, consistencyCheck: true, maxGroups: 1000, persistenceFile: '' });
-  const logs: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write: (chunk: Buffer, _e, cb) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const app = createApp({
-    store: wrap(store),
-    config: result.config,
-    logger: createLogger({ level: 'info', format: 'json', stream }),
-    metrics: createMetrics(registry, 'test'),
-    clock,
-    attributor: { attribute: () => Promise.resolve(unattributed) },
-    build: { version: 'test', revision: 'r', startTime: new Date(0) },
-    ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
-    onQuit: () => undefined,
-  });
-  return { app, store, registry, logs };
+  const logs = capturingLogger('info');
+  const { app, store, registry } = await buildApp({ argv, clock: new FakeClock(T0), logger: logs.logger, wrapStore: wrap });
+  return { app, store, registry, logs: logs.lines };
 }
 
 async function deletedCount(registry: Registry, reason: string): Promise<number> {

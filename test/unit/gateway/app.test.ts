@@ -1,48 +1,14 @@
 import { beforeEach, describe, expect, test } from '@jest/globals';
 import request from 'supertest';
-import { Registry } from 'prom-client';
 import { gzipSync } from 'node:zlib';
 import type { Express } from 'express';
-import { loadConfig, type Config } from '../../../src/config/index.js';
-import { parseText } from '../../../src/exposition/index.js';
-import { createApp } from '../../../src/gateway/index.js';
-import { unattributed } from '../../../src/model/index.js';
-import { createLogger, createMetrics } from '../../../src/observability/index.js';
-import { LocalGroupStore } from '../../../src/store/index.js';
-import { FakeClock } from '../../harness/builders.js';
 import { snappyBomb } from '../../fuzz/snappy-frames.js';
-import { Writable } from 'node:stream';
+import { buildApp } from '../../harness/app.js';
 import { delimited } from '../../fixtures/requests/protobuf.js';
 import { PROTOBUF_CONTENT_TYPE } from '../../fixtures/requests/types.js';
 
-const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-
 async function makeApp(argv: string[] = []): Promise<{ app: Express; quits: number[] }> {
-  const result = loadConfig(argv, {});
-  if (result.kind !== 'config') throw new Error('no config');
-  const config: Config = result.config;
-  const registry = new Registry();
-  const metrics = createMetrics(registry, 'test');
-  const clock = new FakeClock();
-  const store = await LocalGroupStore.open({
-    clock,
-    ownType: () => undefined,
-    consistencyCheck: config.push.consistencyCheck,
-    maxGroups: config.limits.groups,
-    persistenceFile: '',
-  });
-  const quits: number[] = [];
-  const app = createApp({
-    store,
-    config,
-    logger: createLogger({ level: 'error', format: 'json', stream: quiet }),
-    metrics,
-    clock,
-    attributor: { attribute: () => Promise.resolve(unattributed) },
-    build: { version: 'test', revision: 'r', startTime: new Date(0) },
-    ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
-    onQuit: () => quits.push(1),
-  });
+  const { app, quits } = await buildApp({ argv });
   return { app, quits };
 }
 

@@ -1,13 +1,10 @@
 /** An app with authentication for the auth unit tests: a LocalGroupStore, static credentials, a fake attributor. */
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import { Registry } from 'prom-client';
-import { loadConfig, type Config } from '../../../src/config/index.js';
-import { parseText } from '../../../src/exposition/index.js';
+import type { Registry } from 'prom-client';
+import type { Config } from '../../../src/config/index.js';
 import {
   ConnectionLimit,
   StaticAuthenticator,
-  createApp,
   createWebAccess,
   staticUser,
   type Authenticator,
@@ -15,9 +12,10 @@ import {
   type WebConfigSource,
 } from '../../../src/gateway/index.js';
 import { unattributed, type Attribution } from '../../../src/model/index.js';
-import { createLogger, createMetrics, type Logger, type Metrics } from '../../../src/observability/index.js';
-import { LocalGroupStore } from '../../../src/store/index.js';
-import { FakeClock } from '../../harness/builders.js';
+import type { Logger, Metrics } from '../../../src/observability/index.js';
+import type { LocalGroupStore } from '../../../src/store/index.js';
+import { buildApp } from '../../harness/app.js';
+import type { FakeClock } from '../../harness/builders.js';
 
 export const TOKENS = {
   teamA: 'team-a-token-0123456789',
@@ -52,8 +50,6 @@ export interface AuthApp {
   readonly quits: number[];
 }
 
-const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-
 /** Attribution as the real attributors do it: a static principal's namespace; else what `fallback` says. */
 function fakeAttributor(origins: PushOrigin[], fallback: Attribution) {
   return {
@@ -82,38 +78,23 @@ export async function authApp(
     readonly clock?: FakeClock;
   } = {},
 ): Promise<AuthApp> {
-  const result = loadConfig(argv, {});
-  if (result.kind !== 'config') throw new Error('no config');
-  const config: Config = result.config;
-  const registry = new Registry();
-  const metrics = createMetrics(registry, 'test');
-  const clock = options.clock ?? new FakeClock();
-  const store = await LocalGroupStore.open({
-    clock,
-    ownType: () => undefined,
-    consistencyCheck: config.push.consistencyCheck,
-    maxGroups: config.limits.groups,
-    persistenceFile: '',
-  });
   const origins: PushOrigin[] = [];
-  const quits: number[] = [];
-  const authenticators = options.authenticators ?? (config.auth.staticFile === '' ? [] : [StaticAuthenticator.of(STATIC_FILE)]);
-  const connections = new ConnectionLimit(config.limits.maxConnections, metrics);
-  const logger = createLogger({ level: 'error', format: 'json', stream: quiet });
-  const app = createApp({
-    store,
-    config,
-    logger,
-    metrics,
-    overLimit: connections.overLimit,
-    clock,
-    attributor: fakeAttributor(origins, options.fallback ?? unattributed),
-    authenticators,
-    ...(options.webConfig === undefined ? {} : { webAccess: createWebAccess(options.webConfig, { metrics, logger, now: () => clock.now() }) }),
-    build: { version: 'test', revision: 'r', startTime: new Date(0) },
-    ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
-    onQuit: () => quits.push(1),
+  let connections: ConnectionLimit | undefined;
+  const made = await buildApp({
+    argv,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    deps: ({ config, metrics, logger, clock }) => {
+      connections = new ConnectionLimit(config.limits.maxConnections, metrics);
+      return {
+        overLimit: connections.overLimit,
+        attributor: fakeAttributor(origins, options.fallback ?? unattributed),
+        authenticators: options.authenticators ?? (config.auth.staticFile === '' ? [] : [StaticAuthenticator.of(STATIC_FILE)]),
+        ...(options.webConfig === undefined ? {} : { webAccess: createWebAccess(options.webConfig, { metrics, logger, now: () => clock.now() }) }),
+      };
+    },
   });
+  if (connections === undefined) throw new Error('no connection limit');
+  const { app, config, logger, store, metrics, registry, quits } = made;
   return { app, config, logger, connections, store, metrics, registry, origins, quits };
 }
 

@@ -6,14 +6,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { ConfigError } from '../../../src/errors.js';
 import { StaticAuthenticator, parseStaticCredentials } from '../../../src/gateway/index.js';
-import { createLogger, createMetrics } from '../../../src/observability/index.js';
+import { createMetrics } from '../../../src/observability/index.js';
 import { eventually } from '../../harness/eventually.js';
 import { counter } from './auth-app.js';
+import { quietLogger } from '../../harness/logger.js';
 
 const SECRET = 'a-very-secret-token-value';
 const sha256 = '9b7c6c0e7e0bb5f4c8e0d8b8b4d2c6b7a3c3f2b9e1e0f2a6c1b0d9e8f7a6b5c4';
@@ -73,7 +73,6 @@ describe('StaticAuthenticator', () => {
 describe('StaticAuthenticator.open: the file is watched', () => {
   let dir: string;
   let opened: StaticAuthenticator | undefined;
-  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'lethe-auth-'));
   });
@@ -86,7 +85,7 @@ describe('StaticAuthenticator.open: the file is watched', () => {
 
   test('a file that cannot be read or parsed stops start-up, naming the flag', async () => {
     const registry = new Registry();
-    const deps = { logger: createLogger({ level: 'error', format: 'json', stream: quiet }), metrics: createMetrics(registry, 't') };
+    const deps = { logger: quietLogger(), metrics: createMetrics(registry, 't') };
     await expect(StaticAuthenticator.open(join(dir, 'absent.json'), deps)).rejects.toThrow(ConfigError);
     const file = join(dir, 'auth.json');
     writeFileSync(file, `{"tokens": [{"name": "x", "token": "${SECRET}"`);
@@ -100,7 +99,7 @@ describe('StaticAuthenticator.open: the file is watched', () => {
     const registry = new Registry();
     const file = join(dir, 'auth.json');
     write(file, [{ name: 'first', token: `${SECRET}-1`, namespace: 'a' }]);
-    opened = await StaticAuthenticator.open(file, { logger: createLogger({ level: 'error', format: 'json', stream: quiet }), metrics: createMetrics(registry, 't'), pollMs: 50 });
+    opened = await StaticAuthenticator.open(file, { logger: quietLogger(), metrics: createMetrics(registry, 't'), pollMs: 50 });
     const auth = opened;
     expect(await auth.authenticate({ scheme: 'bearer', token: `${SECRET}-1` })).toMatchObject({ name: 'first' });
 

@@ -1,15 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import request from 'supertest';
-import { Registry } from 'prom-client';
-import { Writable } from 'node:stream';
-import { loadConfig } from '../../../src/config/index.js';
 import { ErrorCode, UnavailableError } from '../../../src/errors.js';
-import { parseText } from '../../../src/exposition/index.js';
-import { createApp } from '../../../src/gateway/index.js';
-import { unattributed } from '../../../src/model/index.js';
-import { createLogger, createMetrics } from '../../../src/observability/index.js';
-import { LocalGroupStore, type GroupStore, type StoreHealth } from '../../../src/store/index.js';
-import { FakeClock } from '../../harness/builders.js';
+import type { GroupStore, StoreHealth } from '../../../src/store/index.js';
+import { buildApp } from '../../harness/app.js';
 
 /**
  * How the gateway shows a store that cannot write (the file store's persistence failing; the
@@ -26,30 +19,17 @@ const failing: StoreHealth = {
 };
 
 async function makeApp(health: StoreHealth) {
-  const result = loadConfig([], {});
-  if (result.kind !== 'config') throw new Error('no config');
-  const config = result.config;
-  const registry = new Registry();
-  const clock = new FakeClock();
-  const real = await LocalGroupStore.open({ clock, ownType: () => undefined, consistencyCheck: true, maxGroups: 100, persistenceFile: '' });
-  const store: GroupStore = Object.assign(Object.create(real) as GroupStore, {
-    health: () => health,
-    push: () =>
-      health.writable
-        ? Promise.resolve({ ok: true as const })
-        : Promise.reject(new UnavailableError(ErrorCode.storeUnavailable, `${health.problem ?? ''}; nothing was stored, retry later`, { details: { retryAfterSeconds: 2 } })),
+  const { app } = await buildApp({
+    wrapStore: (real) =>
+      Object.assign(Object.create(real) as GroupStore, {
+        health: () => health,
+        push: () =>
+          health.writable
+            ? Promise.resolve({ ok: true as const })
+            : Promise.reject(new UnavailableError(ErrorCode.storeUnavailable, `${health.problem ?? ''}; nothing was stored, retry later`, { details: { retryAfterSeconds: 2 } })),
+      }),
   });
-  return createApp({
-    store,
-    config,
-    logger: createLogger({ level: 'error', format: 'json', stream: new Writable({ write: (_c, _e, cb) => cb() }) }),
-    metrics: createMetrics(registry, 'test'),
-    clock,
-    attributor: { attribute: () => Promise.resolve(unattributed) },
-    build: { version: 'test', revision: 'r', startTime: new Date(0) },
-    ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
-    onQuit: () => undefined,
-  });
+  return app;
 }
 
 describe('health of a store that cannot write', () => {

@@ -3,18 +3,16 @@
  * completely (a response cut off mid-way is in test/integration/lifecycle-scrape.test.ts).
  */
 import { describe, expect, test } from '@jest/globals';
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import request from 'supertest';
 import { loadConfig } from '../../../src/config/index.js';
-import { parseText } from '../../../src/exposition/index.js';
-import { createApp } from '../../../src/gateway/index.js';
 import { isScraper } from '../../../src/gateway/routes/scrape.js';
-import { groupingKeyOf, unattributed } from '../../../src/model/index.js';
-import { createLogger, createMetrics } from '../../../src/observability/index.js';
-import { LocalGroupStore } from '../../../src/store/index.js';
+import { groupingKeyOf } from '../../../src/model/index.js';
+import type { LocalGroupStore } from '../../../src/store/index.js';
+import { buildApp } from '../../harness/app.js';
 import { FakeClock } from '../../harness/builders.js';
+import { capturingLogger } from '../../harness/logger.js';
 import { BROWSER_HEADERS, CURL_HEADERS, PROMETHEUS_ACCEPT, PROMETHEUS_HEADERS } from '../../harness/scrapers.js';
 
 const T0 = 1_700_000_000_000;
@@ -27,30 +25,9 @@ interface Made {
 }
 
 async function makeApp(argv: string[] = []): Promise<Made> {
-  const result = loadConfig(argv, {});
-  if (result.kind !== 'config') throw new Error('no config');
-  const registry = new Registry();
-  const clock = new FakeClock(T0);
-  const store = await LocalGroupStore.open({ clock, ownType: () => undefined, consistencyCheck: true, maxGroups: 1000, persistenceFile: '' });
-  const logs: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write: (chunk: Buffer, _e, cb) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  const app = createApp({
-    store,
-    config: result.config,
-    logger: createLogger({ level: 'info', format: 'json', stream }),
-    metrics: createMetrics(registry, 'test'),
-    clock,
-    attributor: { attribute: () => Promise.resolve(unattributed) },
-    build: { version: 'test', revision: 'r', startTime: new Date(0) },
-    ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
-    onQuit: () => undefined,
-  });
-  return { app, store, registry, logs };
+  const logs = capturingLogger('info');
+  const { app, store, registry } = await buildApp({ argv, clock: new FakeClock(T0), logger: logs.logger });
+  return { app, store, registry, logs: logs.lines };
 }
 
 const KEY = groupingKeyOf({ job: 'backup', instance: 'db1' });

@@ -17,17 +17,16 @@ import { loadConfig } from '../../../src/config/index.js';
 import { ConfigError } from '../../../src/errors.js';
 import { WebConfigSource, listen, loadWebConfig, parseWebConfigText, type ListeningServer } from '../../../src/gateway/index.js';
 import { clientCertificateProblem, sanAllowed, subjectAltNames } from '../../../src/gateway/server.js';
-import { createLogger, createMetrics } from '../../../src/observability/index.js';
+import { createMetrics } from '../../../src/observability/index.js';
 import { startLethe } from '../../../src/wiring/index.js';
 import { Registry } from 'prom-client';
-import { Writable } from 'node:stream';
 import { FakeClock } from '../../harness/builders.js';
 import { eventually } from '../../harness/eventually.js';
 import { createWebPki, type WebPki } from '../../harness/pki.js';
 import { authApp, basic, counter } from './auth-app.js';
+import { quietLogger } from '../../harness/logger.js';
 
-const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-const logger = createLogger({ level: 'error', format: 'json', stream: quiet });
+const logger = quietLogger();
 
 /** bcrypt hashes made by Python's bcrypt, cost 4 (fast; the cost does not change the check). */
 function bcryptHash(password: string, prefix: '2b' | '2y' = '2b'): string {

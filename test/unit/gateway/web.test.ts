@@ -1,13 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Script } from 'node:vm';
 import type { Express } from 'express';
-import { Registry } from 'prom-client';
 import request from 'supertest';
-import { loadConfig } from '../../../src/config/index.js';
-import { parseText } from '../../../src/exposition/index.js';
-import { createApp, type Attributor } from '../../../src/gateway/index.js';
+import type { Attributor } from '../../../src/gateway/index.js';
 import { escapeHtml } from '../../../src/gateway/routes/web-page.js';
 import {
   defaultPolicy,
@@ -17,12 +13,11 @@ import {
   type GroupInsightSource,
   type OwnerRef,
 } from '../../../src/model/index.js';
-import { createLogger, createMetrics } from '../../../src/observability/index.js';
-import { LocalGroupStore, type GroupStore } from '../../../src/store/index.js';
+import type { GroupStore } from '../../../src/store/index.js';
+import { buildApp } from '../../harness/app.js';
 import { FakeClock } from '../../harness/builders.js';
 import { PROMETHEUS_HEADERS } from '../../harness/scrapers.js';
 
-const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 const T0 = 1_700_000_000_000;
 
 interface Setup {
@@ -33,30 +28,15 @@ interface Setup {
 }
 
 async function makeApp(setup: Setup = {}): Promise<{ app: Express; store: GroupStore; clock: FakeClock }> {
-  const result = loadConfig(setup.argv ?? [], {});
-  if (result.kind !== 'config') throw new Error('no config');
-  const { config } = result;
-  const registry = new Registry();
   const clock = new FakeClock(T0);
-  const store = await LocalGroupStore.open({
+  const { app, store } = await buildApp({
+    argv: setup.argv ?? [],
     clock,
-    ownType: () => undefined,
-    consistencyCheck: config.push.consistencyCheck,
-    maxGroups: config.limits.groups,
-    persistenceFile: '',
-  });
-  const app = createApp({
-    store,
-    config,
-    logger: createLogger({ level: 'error', format: 'json', stream: quiet }),
-    metrics: createMetrics(registry, 'test'),
-    clock,
-    attributor: setup.attributor ?? { attribute: () => Promise.resolve(unattributed) },
-    build: { version: 'test', revision: 'r', startTime: new Date(0) },
-    ownFamilies: async () => parseText(Buffer.from(await registry.metrics())),
-    onQuit: () => undefined,
-    ...(setup.insight === undefined ? {} : { insight: setup.insight }),
-    ...(setup.blockedBy === undefined ? {} : { blockedBy: setup.blockedBy }),
+    deps: {
+      ...(setup.attributor === undefined ? {} : { attributor: setup.attributor }),
+      ...(setup.insight === undefined ? {} : { insight: setup.insight }),
+      ...(setup.blockedBy === undefined ? {} : { blockedBy: setup.blockedBy }),
+    },
   });
   return { app, store, clock };
 }

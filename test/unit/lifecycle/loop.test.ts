@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
 import { Registry } from 'prom-client';
 import {
@@ -11,9 +10,10 @@ import {
 } from '../../../src/lifecycle/index.js';
 import type { Leadership } from '../../../src/leadership/index.js';
 import { defaultPolicy, type DeletionReason } from '../../../src/model/index.js';
-import { createLifecycleMetrics, createLogger } from '../../../src/observability/index.js';
-import { LocalGroupStore } from '../../../src/store/index.js';
+import { createLifecycleMetrics } from '../../../src/observability/index.js';
 import { FakeClock, family, key } from '../../harness/builders.js';
+import { quietLogger } from '../../harness/logger.js';
+import { openLocalStore } from '../../harness/stores.js';
 import { NS, NS_UID, T0, job, snapshot } from './builders.js';
 
 /** A ClusterView the test sets by hand (a fake of our own port, never of the Kubernetes API). */
@@ -39,7 +39,7 @@ class FakeView implements ClusterView {
 
 async function setup() {
   const clock = new FakeClock(T0);
-  const store = await LocalGroupStore.open({ clock, ownType: () => undefined, consistencyCheck: true, maxGroups: 100, persistenceFile: '' });
+  const store = await openLocalStore({ clock, maxGroups: 100 });
   const view = new FakeView();
   const leader = { leading: true };
   const leadership: Leadership = { isLeader: () => leader.leading, onChange: () => () => undefined };
@@ -57,7 +57,7 @@ async function setup() {
       metricsGroups: () => Promise.resolve(),
     },
     clock,
-    logger: createLogger({ level: 'error', format: 'json', stream: new PassThrough() }),
+    logger: quietLogger(),
     metrics: createLifecycleMetrics(new Registry()),
     groupsDeleted: { inc: ({ reason }) => deleted.push(reason) },
     options: { defaults: defaultPolicy, resyncIntervalMs: 60_000, debounceMs: 10, scrapePollMs: 100 },

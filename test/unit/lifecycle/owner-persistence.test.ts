@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import type { Attribution, OwnerRef } from '../../../src/model/index.js';
-import { LocalGroupStore } from '../../../src/store/index.js';
 import { parseOwner } from '../../../src/store/redis/codec.js';
-import { FakeClock, family, key } from '../../harness/builders.js';
+import { family, key } from '../../harness/builders.js';
+import { openLocalStore } from '../../harness/stores.js';
 
 /**
  * What the lifecycle records on a group must survive a restart: the owner of a CronJob run (with
@@ -22,7 +22,7 @@ describe('owner and attribution survive a restart of the store', () => {
     dir = await mkdtemp(join(tmpdir(), 'lethe-owner-'));
     const file = join(dir, 'store');
     const open = () =>
-      LocalGroupStore.open({ clock: new FakeClock(), ownType: () => undefined, consistencyCheck: true, maxGroups: 10, persistenceFile: file });
+      openLocalStore({ maxGroups: 10, persistenceFile: file });
     const attribution: Attribution = {
       source: 'pod-ip',
       namespace: 'team-a',
@@ -58,7 +58,7 @@ describe('owner and attribution survive a restart of the store', () => {
     dir = await mkdtemp(join(tmpdir(), 'lethe-owner-'));
     const file = join(dir, 'store');
     const open = () =>
-      LocalGroupStore.open({ clock: new FakeClock(), ownType: () => undefined, consistencyCheck: true, maxGroups: 10, persistenceFile: file });
+      openLocalStore({ maxGroups: 10, persistenceFile: file });
     const first = await open();
     await first.push({ key: key('migrate'), method: 'PUT', families: [family('x')], attribution: { source: 'pod-ip', namespace: 'team-a' } });
     await first.setOwner(key('migrate'), held);
@@ -72,7 +72,7 @@ describe('owner and attribution survive a restart of the store', () => {
     dir = await mkdtemp(join(tmpdir(), 'lethe-owner-'));
     const file = join(dir, 'store');
     const open = () =>
-      LocalGroupStore.open({ clock: new FakeClock(), ownType: () => undefined, consistencyCheck: true, maxGroups: 10, persistenceFile: file });
+      openLocalStore({ maxGroups: 10, persistenceFile: file });
     const first = await open();
     const { policy: _policy, ...withoutPolicy } = held;
     await first.push({ key: key('migrate'), method: 'PUT', families: [family('x')], attribution: { source: 'pod-ip', namespace: 'team-a' } });

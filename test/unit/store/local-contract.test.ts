@@ -1,5 +1,5 @@
-import { LocalGroupStore } from '../../../src/store/index.js';
-import { describeStoreContract } from './contract.js';
+import { describeStoreContract } from '../../harness/store-contract.js';
+import { openLocalStore } from '../../harness/stores.js';
 
 // The embedded store, memory only (its persistence has its own tests in local-store.test.ts).
-describeStoreContract('LocalGroupStore', (options) => LocalGroupStore.open({ ...options, persistenceFile: '' }));
+describeStoreContract('LocalGroupStore', (options) => openLocalStore(options));

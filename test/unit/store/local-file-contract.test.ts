@@ -2,9 +2,9 @@ import { afterAll, beforeAll } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalGroupStore } from '../../../src/store/index.js';
-import { describeStoreContract } from './contract.js';
-import { describeNamespaceContract } from './namespace-contract.js';
+import { describeNamespaceContract } from '../../harness/namespace-contract.js';
+import { describeStoreContract } from '../../harness/store-contract.js';
+import { openLocalStore } from '../../harness/stores.js';
 
 // The embedded store with a persistence file: every write goes through the journal and the
 // read barrier, and must behave exactly as the memory-only store does.
@@ -18,5 +18,5 @@ afterAll(async () => {
 });
 const fresh = (): string => join(dir, `store-${++files}.data`);
 
-describeStoreContract('LocalGroupStore with a persistence file', (options) => LocalGroupStore.open({ ...options, persistenceFile: fresh() }));
-describeNamespaceContract('LocalGroupStore with a persistence file', (options) => LocalGroupStore.open({ ...options, persistenceFile: fresh() }));
+describeStoreContract('LocalGroupStore with a persistence file', (options) => openLocalStore({ ...options, persistenceFile: fresh() }));
+describeNamespaceContract('LocalGroupStore with a persistence file', (options) => openLocalStore({ ...options, persistenceFile: fresh() }));

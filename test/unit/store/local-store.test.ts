@@ -5,26 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../src/errors.js';
 import type { MetricType } from '../../../src/model/index.js';
-import { unattributed } from '../../../src/model/index.js';
-import { LocalGroupStore, type LocalStoreOptions, type PushRequest } from '../../../src/store/index.js';
-import { FakeClock, family, key, sample } from '../../harness/builders.js';
+import type { LocalGroupStore, LocalStoreOptions } from '../../../src/store/index.js';
+import { FakeClock, family, key, post, put, sample } from '../../harness/builders.js';
+import { openLocalStore } from '../../harness/stores.js';
 
 const clock = new FakeClock();
 const own = new Map<string, MetricType>([['lethe_groups', 'gauge']]);
 
-function options(extra: Partial<LocalStoreOptions> = {}): LocalStoreOptions {
-  return { clock, ownType: (n) => own.get(n), consistencyCheck: true, maxGroups: 1000, persistenceFile: '', ...extra };
-}
+const open = (extra: Partial<LocalStoreOptions> = {}): Promise<LocalGroupStore> => openLocalStore({ clock, ownType: (n) => own.get(n), ...extra });
 
-function put(k: ReturnType<typeof key>, ...families: PushRequest['families'][number][]): PushRequest {
-  return { key: k, method: 'PUT', families, attribution: unattributed };
-}
-
-function post(k: ReturnType<typeof key>, ...families: PushRequest['families'][number][]): PushRequest {
-  return { key: k, method: 'POST', families, attribution: unattributed };
-}
-
-// Writes, the consistency check and scrapes are the GroupStore contract (contract.ts), run for
+// Writes, the consistency check and scrapes are the GroupStore contract (test/harness/store-contract.ts), run for
 // this store in local-contract.test.ts; this file keeps what only the file store does.
 
 describe('LocalGroupStore persistence', () => {
@@ -39,7 +29,7 @@ describe('LocalGroupStore persistence', () => {
   });
 
   test('restart restores groups, families, times and failures exactly', async () => {
-    const store = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const store = await open({ persistenceFile: file });
     clock.ms = 1_700_000_000_000;
     await store.push(put(key('a', '/x/y'), family('m', 'counter', [sample(3, { l: 'v' })], 'help "text"\n')));
     clock.advance(1000);
@@ -50,7 +40,7 @@ describe('LocalGroupStore persistence', () => {
     const before = store.scrapeText([]);
     await store.close();
 
-    const restored = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const restored = await open({ persistenceFile: file });
     expect(restored.scrapeText([])).toBe(before);
     expect(restored.groupCount).toBe(2);
     expect(restored.get(key('a', '/x/y'))?.families.get('m')?.pushedAt).toBe(1_700_000_000_000);
@@ -62,13 +52,13 @@ describe('LocalGroupStore persistence', () => {
   // Found by the fuzz properties: a pushed push_failure_time_seconds of NaN or ±Inf went into the
   // journal as null, and the next start-up refused the file.
   test.each([Number.NaN, Infinity, -Infinity])('a pushed push_failure_time_seconds of %p keeps the stored time and the file loads', async (value) => {
-    const store = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const store = await open({ persistenceFile: file });
     await store.push(put(key('a'), family('m')));
     const failedAt = store.get(key('a'))?.lastFailureAt;
     await store.push(post(key('a'), family('push_failure_time_seconds', 'gauge', [sample(value)])));
     expect(store.get(key('a'))?.lastFailureAt).toBe(failedAt);
     await store.close();
-    const restored = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const restored = await open({ persistenceFile: file });
     expect(restored.get(key('a'))?.lastFailureAt).toBe(failedAt);
     await restored.close();
   });
@@ -77,7 +67,7 @@ describe('LocalGroupStore persistence', () => {
     ['an incomplete last line', (good: string) => `${good}0badc0de {"t":"g","k":[["job","half`, 'incomplete last line'],
     ['a bad checksum on the last line', (good: string) => `${good}${good.split('\n')[1]?.replace('"a"', '"Z"') ?? ''}\n`, 'checksum mismatch on the last line'],
   ])('a torn tail (%s) is kept beside the file, reported, and dropped', async (_name, tear, why) => {
-    const store = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const store = await open({ persistenceFile: file });
     await store.push(put(key('a'), family('m')));
     await store.close();
     const good = await readFile(file, 'utf8');
@@ -85,9 +75,7 @@ describe('LocalGroupStore persistence', () => {
     await writeFile(file, torn);
     const dropped: unknown[] = [];
     clock.ms = Date.UTC(2026, 11, 2, 18, 16, 34, 123);
-    const restored = await LocalGroupStore.open(
-      options({ persistenceFile: file, events: { onDropped: (tail, keptAt, keepError) => dropped.push({ tail, keptAt, keepError }) } }),
-    );
+    const restored = await open({ persistenceFile: file, events: { onDropped: (tail, keptAt, keepError) => dropped.push({ tail, keptAt, keepError }) } });
     const keptAt = `${file}.dropped-20261202T181634.123Z`;
     expect(dropped).toEqual([{ tail: { offset: Buffer.byteLength(good), bytes: Buffer.byteLength(torn) - Buffer.byteLength(good), why }, keptAt, keepError: undefined }]);
     expect(await readFile(keptAt, 'utf8')).toBe(torn.slice(good.length));
@@ -95,13 +83,13 @@ describe('LocalGroupStore persistence', () => {
     expect(restored.groupCount).toBe(1);
     await restored.push(put(key('b'), family('m')));
     await restored.close();
-    const again = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const again = await open({ persistenceFile: file });
     expect(again.groupCount).toBe(2);
     await again.close();
   });
 
   test('a push is not visible to settled() readers before it is durable, and visible once it is', async () => {
-    const store = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const store = await open({ persistenceFile: file });
     const pushed = store.push(put(key('a'), family('m')));
     let durable = false;
     void pushed.then(() => (durable = true));
@@ -114,21 +102,21 @@ describe('LocalGroupStore persistence', () => {
   });
 
   test('damage in the middle of the file stops start-up with an error naming the line', async () => {
-    const store = await LocalGroupStore.open(options({ persistenceFile: file }));
+    const store = await open({ persistenceFile: file });
     await store.push(put(key('a'), family('m')));
     await store.push(put(key('b'), family('m')));
     await store.close();
     const lines = (await readFile(file, 'utf8')).split('\n');
     lines[1] = (lines[1] ?? '').replace('"a"', '"X"');
     await writeFile(file, lines.join('\n'));
-    await expect(LocalGroupStore.open(options({ persistenceFile: file }))).rejects.toThrow(ConfigError);
-    await expect(LocalGroupStore.open(options({ persistenceFile: file }))).rejects.toThrow(/damaged at byte offset 37 \(line 2\): checksum mismatch/);
+    await expect(open({ persistenceFile: file })).rejects.toThrow(ConfigError);
+    await expect(open({ persistenceFile: file })).rejects.toThrow(/damaged at byte offset 37 \(line 2\): checksum mismatch/);
     // The file is left as it was: never silently wiped.
     expect((await readFile(file, 'utf8')).split('\n')[1]).toContain('"X"');
   });
 
   test('a file that is not a Lethe store is refused', async () => {
     await writeFile(file, 'something else\n');
-    await expect(LocalGroupStore.open(options({ persistenceFile: file }))).rejects.toThrow(/not a Lethe store file/);
+    await expect(open({ persistenceFile: file })).rejects.toThrow(/not a Lethe store file/);
   });
 });

@@ -4,11 +4,11 @@
  * creating one group at once exactly one wins; per-namespace usage follows every write.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { ErrorCode, ForbiddenError } from '../../../src/errors.js';
-import type { Attribution, GroupingKey, MetricFamily } from '../../../src/model/index.js';
-import type { GroupStore, PushRequest } from '../../../src/store/index.js';
-import { FakeClock, family, key, sample } from '../../harness/builders.js';
-import type { OpenStore } from './contract.js';
+import { ErrorCode, ForbiddenError } from '../../src/errors.js';
+import type { Attribution, GroupingKey, MetricFamily } from '../../src/model/index.js';
+import type { GroupStore, PushRequest } from '../../src/store/index.js';
+import { FakeClock, family, key, sample } from './builders.js';
+import type { OpenStore } from './store-contract.js';
 
 const inNs = (namespace: string): Attribution => ({ source: 'token', namespace });
 

@@ -4,12 +4,12 @@
  * the same rows run against both, so the gateway and the lifecycle cannot tell them apart.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { PayloadTooLargeError } from '../../../src/errors.js';
-import { decodeProtobufDelimited } from '../../../src/exposition/index.js';
-import { unattributed, type GroupingKey, type MetricFamily, type MetricType, type OwnerRef } from '../../../src/model/index.js';
-import type { GroupStore, PushRequest } from '../../../src/store/index.js';
-import { FakeClock, family, key, sample } from '../../harness/builders.js';
-import { delimited } from '../../fixtures/requests/protobuf.js';
+import { PayloadTooLargeError } from '../../src/errors.js';
+import { decodeProtobufDelimited } from '../../src/exposition/index.js';
+import type { MetricFamily, MetricType, OwnerRef } from '../../src/model/index.js';
+import type { GroupStore } from '../../src/store/index.js';
+import { FakeClock, family, key, post, put, sample } from './builders.js';
+import { delimited } from '../fixtures/requests/protobuf.js';
 
 export interface ContractOptions {
   readonly clock: FakeClock;
@@ -22,14 +22,6 @@ export interface ContractOptions {
 export type OpenStore = (options: ContractOptions) => Promise<GroupStore>;
 
 const own = new Map<string, MetricType>([['lethe_groups', 'gauge']]);
-
-export function put(k: GroupingKey, ...families: MetricFamily[]): PushRequest {
-  return { key: k, method: 'PUT', families, attribution: unattributed };
-}
-
-export function post(k: GroupingKey, ...families: MetricFamily[]): PushRequest {
-  return { key: k, method: 'POST', families, attribution: unattributed };
-}
 
 const histogram = (name: string): MetricFamily =>
   family(name, 'histogram', [{ labels: [], histogram: { sampleCount: 1, sampleSum: 1, buckets: [] } }]);
