@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -76,6 +76,14 @@ class Replica {
   async scrape(): Promise<string> {
     const res = await send(this.port, 'GET', '/metrics');
     return res.status === 200 ? res.body : '';
+  }
+
+  /** Its JSON log lines so far. */
+  logs(): Record<string, unknown>[] {
+    return readFileSync(join(this.logDir, `${this.name}-${this.port}.log`), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 }
 
@@ -227,6 +235,23 @@ describe('HA: three replicas on one Redis, Prometheus scraping all three', () =>
     const peaks = result.flatMap((s) => (s.values ?? []).map(([, v]) => Number(v)));
     expect(Math.max(0, ...peaks)).toBe(1);
   }
+
+  test('the Redis lease has the one leadership metric and log line: lethe_leader 1 on the holder, 0 on the others', async () => {
+    await eventually(
+      async () => {
+        const lead = await holder();
+        const texts = await Promise.all(replicas.map((r) => r.scrape()));
+        expect(replicas.filter((_r, i) => /^lethe_leader 1$/m.test(texts[i] ?? '')).map((r) => r.name)).toEqual([lead.name]);
+        expect(replicas.filter((_r, i) => /^lethe_leader 0$/m.test(texts[i] ?? '')).map((r) => r.name)).toEqual(replicas.filter((r) => r !== lead).map((r) => r.name));
+      },
+      { timeout: 20_000, interval: 250 },
+    );
+    const lead = await holder();
+    expect(lead.logs().filter((l) => l['message'] === 'Became leader')).toEqual([
+      expect.objectContaining({ component: 'leadership', lease: 'redis lethe:lease', identity: expect.stringMatching(new RegExp(`^${lead.name}/`)) }),
+    ]);
+    for (const other of replicas.filter((r) => r !== lead)) expect(other.logs().filter((l) => l['message'] === 'Became leader')).toEqual([]);
+  });
 
   test('conflicting pushes to two replicas at once: exactly one wins', async () => {
     const winners: number[] = [];

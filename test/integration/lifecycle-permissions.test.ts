@@ -136,5 +136,10 @@ describe('lifecycle: a forbidden Lease or watch is reported', () => {
     expect(await forbiddenGauge({ verb: 'get', resource: LEASES, resource_namespace: namespace })).toBeUndefined();
     const allowed = lethe.logs.filter((l) => l['message'] === 'Allowed to access resource').map((l) => [l['verb'], l['resource']]);
     expect(allowed).toEqual(expect.arrayContaining([['get', LEASES], ['watch', 'cronjobs.batch']]));
+    // Leading now, told as the Redis lease tells it: one log line and lethe_leader.
+    expect(lethe.logs.filter((l) => l['message'] === 'Became leader')).toEqual([
+      expect.objectContaining({ component: 'leadership', lease: `${namespace}/${leaseName}`, identity: expect.any(String) }),
+    ]);
+    expect((await lethe.registry.getSingleMetric('lethe_leader')?.get())?.values[0]?.value).toBe(1);
   }, TIMEOUT);
 });
