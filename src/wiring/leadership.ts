@@ -55,7 +55,7 @@ export interface OpenLeadershipDeps {
   readonly registry: Registry;
 }
 
-export async function openLeadership(config: Config, deps: OpenLeadershipDeps): Promise<RunningLeadership | undefined> {
+export function openLeadership(config: Config, deps: OpenLeadershipDeps): RunningLeadership | undefined {
   const { clock, logger } = deps;
   switch (deps.kind) {
     case 'none':
@@ -69,7 +69,7 @@ export async function openLeadership(config: Config, deps: OpenLeadershipDeps): 
     case 'redis': {
       const { redis } = config.store;
       const timings = leaseTimingsOf(config.ha.leaseDurationMs);
-      const backend = await RedisLease.open({
+      const backend = RedisLease.connect({
         url: redis.url,
         keyPrefix: redis.keyPrefix,
         timeoutMs: redis.timeoutMs,

@@ -118,13 +118,11 @@ describe('RedisGroupStore with several replicas', () => {
   });
 
   test('only the lease holder serves pushed groups; another takes over when it stops', async () => {
-    const leaders = await Promise.all(
-      [0, 1, 2].map(async (i) => {
-        const backend = await RedisLease.open({ url: redis.url, keyPrefix: 'replicas5:', timeoutMs: 3_000, identity: `r${i}`, leaseDurationMs: 1_500 });
-        const elector = new LeaderElector({ backend, timings: leaseTimingsOf(1_500), clock: systemClock, logger: quietLogger(), metrics: createLeaderMetrics(new Registry()) });
-        return { backend, elector };
-      }),
-    );
+    const leaders = [0, 1, 2].map((i) => {
+      const backend = RedisLease.connect({ url: redis.url, keyPrefix: 'replicas5:', timeoutMs: 3_000, identity: `r${i}`, leaseDurationMs: 1_500 });
+      const elector = new LeaderElector({ backend, timings: leaseTimingsOf(1_500), clock: systemClock, logger: quietLogger(), metrics: createLeaderMetrics(new Registry()) });
+      return { backend, elector };
+    });
     try {
       const stores = await Promise.all(leaders.map(({ elector }) => open('replicas5:', { leadership: elector })));
       for (const { elector } of leaders) elector.start();

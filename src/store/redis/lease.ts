@@ -42,16 +42,18 @@ export class RedisLease implements LeaseBackend {
     this.holder = `${options.identity}/${Math.random().toString(36).slice(2, 10)}`;
   }
 
-  /** Connects, waiting at most the timeout: with Redis down it is returned anyway and its attempts fail until Redis is back. */
-  static async open(options: RedisLeaseOptions): Promise<RedisLease> {
+  /** Starts connecting (in the background; while Redis is down the attempts fail and are retried). */
+  static connect(options: RedisLeaseOptions): RedisLease {
     const client = connect({ url: options.url, timeoutMs: options.timeoutMs, name: 'lethe-lease' });
     client.on('error', () => undefined); // each failed attempt is reported by the loop
-    const timeout = AbortSignal.timeout(Math.max(options.timeoutMs, 1_000));
-    await once(client, 'ready', { signal: timeout }).catch(() => undefined);
     return new RedisLease(client, options);
   }
 
   async tryAcquireOrRenew(): Promise<LeaseAttempt> {
+    // The first attempt may come while the connection is still being made (at most the timeout).
+    if (this.client.status === 'wait' || this.client.status === 'connecting' || this.client.status === 'connect') {
+      await once(this.client, 'ready', { signal: AbortSignal.timeout(this.options.timeoutMs) }).catch(() => undefined);
+    }
     const reply = await runScript(this.client, LEASE_ACQUIRE, [this.key, this.holder, String(this.options.leaseDurationMs)]);
     const [held, ttlMs] = replySchema.parse(reply);
     // Held by another: try again as soon as its TTL runs out.
