@@ -22,7 +22,7 @@ import { F, createLifecycleMetrics, createMetrics, errorFields, type Logger } fr
 import type { GroupStore } from '../store/index.js';
 import { leaseKindOf, openLeadership, type RunningLeadership } from './leadership.js';
 import { ownFamilies } from './own-metrics.js';
-import { openStore } from './store.js';
+import { openStore, type OpenedStore } from './store.js';
 
 /**
  * Builds and starts one Lethe from a Config: store, lifecycle, gateway, and — only when a cluster
@@ -169,7 +169,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   const leadership = leader?.leadership;
 
   // ---- Store: the file store, or Redis (served by the leader) ----
-  let store: Awaited<ReturnType<typeof openStore>>;
+  let store: OpenedStore;
   try {
     store = await openStore(config, { clock, ownTypes, logger, metrics, leaseKind, leadership });
   } catch (err) {
