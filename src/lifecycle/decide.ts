@@ -14,18 +14,10 @@ import {
 } from '../model/index.js';
 import type { ClusterSnapshot, MetricsGroupInfo } from './cluster-view.js';
 import { dueWindow, overdueIn, parseSchedule, type DueWindow, type OverdueState, type ParsedSchedule, type Schedule } from './overdue.js';
-import {
-  CHECKS,
-  LineageIndex,
-  SnapshotIndex,
-  candidateOwner,
-  effectiveOwner,
-  holdingMetricsGroup,
-  lineageId,
-  ownerPolicyOf,
-  policyFor,
-  type GroupContext,
-} from './policies.js';
+import { CHECKS, type GroupContext } from './checks.js';
+import { LineageIndex, lineageId } from './lineage.js';
+import { candidateOwner, effectiveOwner, holdingMetricsGroup, ownerPolicyOf, policyFor } from './owner-resolution.js';
+import { SnapshotIndex } from './snapshot-index.js';
 
 /**
  * PURE: (groups, cluster snapshot, default policy, now) → what to do with each group, which
