@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CronJobInfo, JobInfo, NamespaceInfo } from '../lifecycle/index.js';
 import type { ObjectRef } from '../model/index.js';
-import { parseAnnotations } from './metrics-group.js';
+import { parseAnnotations } from './annotations.js';
 
 /**
  * Parsers from API objects (as listed, with Date fields, or as watched, with strings) to the

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ANNOTATION_PREFIX } from './annotations.js';
 import type { OwnerObjectInfo, OwnerReference, OwnerScheduleInfo } from '../lifecycle/index.js';
 
 /**
@@ -27,8 +28,6 @@ const metadata = z.object({
   ownerReferences: z.array(ownerReference).optional(),
 });
 
-/** The annotations an owner may carry for Lethe (its policy); the others are not kept. */
-export const LETHE_ANNOTATION_PREFIX = 'lethe.dev/';
 
 /** Every entry of `metadata.ownerReferences` of any object (a pod, an owner); [] when unusable. */
 export function ownerReferencesOf(raw: unknown): OwnerReference[] {
@@ -101,7 +100,7 @@ export function parseOwnerObject(raw: unknown, identity: OwnerKindIdentity, read
   if (!parsed.success) return undefined;
   const meta = parsed.data;
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(meta.annotations ?? {})) if (k.startsWith(LETHE_ANNOTATION_PREFIX)) annotations[k] = v;
+  for (const [k, v] of Object.entries(meta.annotations ?? {})) if (k.startsWith(ANNOTATION_PREFIX)) annotations[k] = v;
   const schedule = readSchedule?.(raw);
   return {
     uid: meta.uid,
