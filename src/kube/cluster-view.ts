@@ -13,7 +13,7 @@ import type {
 import type { OwnerRef } from '../model/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
-import { Informer, type Forbidden, type InformerOptions, type InformerSpec, type ListPage } from './informers.js';
+import { Informer, customListPage, type Forbidden, type InformerOptions, type InformerSpec, type ListPage } from './informers.js';
 import { METRICS_GROUP, parseMetricsGroup, type MetricsGroupObject } from './metrics-group.js';
 import { parseCronJob, parseJob, parseNamespace, parsePod, type PodInfo } from './objects.js';
 import type { PolicySubjectKind, PolicyWarnings } from './policy-warnings.js';
@@ -47,18 +47,6 @@ function page(list: { items: readonly unknown[]; metadata?: { resourceVersion?: 
 }
 
 const cont = (token: string | undefined): { _continue?: string } => (token === undefined ? {} : { _continue: token });
-
-function customPage(body: unknown): ListPage {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as {
-    items?: unknown;
-    metadata?: { resourceVersion?: unknown; continue?: unknown };
-  };
-  return {
-    items: Array.isArray(b.items) ? (b.items as unknown[]) : [],
-    resourceVersion: typeof b.metadata?.resourceVersion === 'string' ? b.metadata.resourceVersion : '',
-    continueToken: typeof b.metadata?.continue === 'string' ? b.metadata.continue : undefined,
-  };
-}
 
 export class KubeClusterView implements ClusterView {
   readonly namespaces: Informer<NamespaceInfo>;
@@ -124,7 +112,7 @@ export class KubeClusterView implements ClusterView {
       resource: `${plural}.${group}`,
       // Lethe works without the CRD (there are then no MetricsGroups) and picks it up once installed.
       optional: { what: 'MetricsGroup CRD', hint: CRD_HINT },
-      list: async (t, limit) => customPage(await this.custom.listClusterCustomObject({ group, version, plural, limit, ...cont(t) })),
+      list: async (t, limit) => customListPage(await this.custom.listClusterCustomObject({ group, version, plural, limit, ...cont(t) })),
       parse: parseMetricsGroup,
       uidOf: (m) => m.uid,
     });

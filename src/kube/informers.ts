@@ -16,6 +16,19 @@ export interface ListPage {
   readonly continueToken: string | undefined;
 }
 
+/**
+ * One page of a custom resource list as CustomObjectsApi returns it (an untyped body): its items,
+ * resource version and continue token (an empty token means the last page).
+ */
+export function customListPage(body: unknown): ListPage {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
+  return {
+    items: Array.isArray(b.items) ? (b.items as unknown[]) : [],
+    resourceVersion: typeof b.metadata?.resourceVersion === 'string' ? b.metadata.resourceVersion : '',
+    continueToken: typeof b.metadata?.continue === 'string' && b.metadata.continue !== '' ? b.metadata.continue : undefined,
+  };
+}
+
 export interface InformerSpec<T> {
   /** Kind name for logs and metric labels (`Job`, `Pod`, ...). */
   readonly kind: string;

@@ -12,7 +12,7 @@ import {
 } from '../lifecycle/index.js';
 import { F, OWNER_KIND_STATES, type KubeMetrics, type Logger, type OwnerKindMetrics } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
-import { Informer, type InformerOptions, type ListPage } from './informers.js';
+import { Informer, customListPage, type InformerOptions } from './informers.js';
 import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, checkAccess, describe, discoverKind, servedGroups, type DiscoveredKind } from './owner-discovery.js';
 import { SCHEDULE_READERS, parseOwnerObject, type ScheduleReader } from './owner-objects.js';
 
@@ -79,15 +79,6 @@ interface Entry {
   unsubscribe: (() => void) | undefined;
   /** Set by the informer's list when the kind went away (404) or became forbidden (403). */
   lost: { state: 'absent' | 'forbidden'; message: string } | undefined;
-}
-
-function page(body: unknown): ListPage {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
-  return {
-    items: Array.isArray(b.items) ? (b.items as unknown[]) : [],
-    resourceVersion: typeof b.metadata?.resourceVersion === 'string' ? b.metadata.resourceVersion : '',
-    continueToken: typeof b.metadata?.continue === 'string' && b.metadata.continue !== '' ? b.metadata.continue : undefined,
-  };
 }
 
 const kindKey = (group: string, kind: string): string => `${kind}.${group}`;
@@ -320,7 +311,7 @@ export class OwnerKinds {
         path: `/apis/${group}/${version}/${resource}`,
         list: async (token, limit) => {
           try {
-            return page(await this.custom.listClusterCustomObject({ group, version, plural: resource, limit, ...(token === undefined ? {} : { _continue: token }) }, accept));
+            return customListPage(await this.custom.listClusterCustomObject({ group, version, plural: resource, limit, ...(token === undefined ? {} : { _continue: token }) }, accept));
           } catch (err) {
             this.noticeLoss(e, informer, err);
             throw err;
