@@ -10,7 +10,7 @@ import type {
   Tombstone,
   ViewGates,
 } from '../lifecycle/index.js';
-import type { OwnerRef } from '../model/index.js';
+import type { Clock, OwnerRef } from '../model/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import { Informer, customListPage, type Forbidden, type InformerOptions, type InformerSpec, type ListPage } from './informers.js';
@@ -25,6 +25,7 @@ import type { PolicySubjectKind, PolicyWarnings } from './policy-warnings.js';
  */
 
 export interface ClusterViewDeps {
+  readonly clock: Clock;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
@@ -71,7 +72,7 @@ export class KubeClusterView implements ClusterView {
     this.batch = kc.makeApiClient(BatchV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.log = deps.logger.child({ [F.component]: 'kube' });
-    const informerDeps = { kubeConfig: kc, logger: deps.logger, metrics: deps.metrics, options: deps.informerOptions };
+    const informerDeps = { clock: deps.clock, kubeConfig: kc, logger: deps.logger, metrics: deps.metrics, options: deps.informerOptions };
     const make = <T>(spec: InformerSpec<T>): Informer<T> => new Informer(informerDeps, spec);
     this.namespaces = make({
       kind: 'Namespace',
@@ -174,7 +175,7 @@ export class KubeClusterView implements ClusterView {
       ref,
       policy: last.policy,
       ...(last.invalid === undefined ? {} : { invalid: last.invalid }),
-      expiresAt: Date.now() + this.deps.tombstoneTtlMs,
+      expiresAt: this.deps.clock.now() + this.deps.tombstoneTtlMs,
     });
   }
 
@@ -246,7 +247,7 @@ export class KubeClusterView implements ClusterView {
   }
 
   snapshot(): ClusterSnapshot {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     for (const [uid, t] of this.tombstones) if (t.expiresAt < now) this.tombstones.delete(uid);
     if (this.cached !== undefined) return this.cached;
     const byUid = <T extends { uid: string }>(items: Iterable<T>): Map<string, T> => {

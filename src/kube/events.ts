@@ -1,6 +1,6 @@
 import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1ObjectReference } from '@kubernetes/client-node';
 import { deletionMessage, describeKey, type DeletionBatch } from '../lifecycle/index.js';
-import type { OwnerRef } from '../model/index.js';
+import type { Clock, OwnerRef } from '../model/index.js';
 import { toLetheError } from './client.js';
 import { METRICS_GROUP } from './metrics-group.js';
 
@@ -64,13 +64,14 @@ export class EventRecorder {
   constructor(
     kubeConfig: KubeConfig,
     private readonly identity: EventIdentity,
+    private readonly clock: Clock,
   ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
   /** Creates one Event per batch; rejects with the first failure after trying all. */
   async record(batches: readonly DeletionBatch[]): Promise<void> {
-    const now = new Date();
+    const now = new Date(this.clock.now());
     const results = await Promise.allSettled(
       batches.map((batch) => {
         const event = deletionEvent(batch, this.identity, now);

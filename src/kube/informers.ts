@@ -1,4 +1,5 @@
 import { ApiException, Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../model/index.js';
 import { F, errorFields, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields } from './client.js';
 
@@ -74,6 +75,7 @@ export interface Forbidden {
 }
 
 export interface InformerDeps {
+  readonly clock: Clock;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
@@ -209,7 +211,7 @@ export class Informer<T> {
   }
 
   private touched(): void {
-    this.deps.metrics.informerLastEvent.set({ kind: this.spec.kind }, Date.now() / 1000);
+    this.deps.metrics.informerLastEvent.set({ kind: this.spec.kind }, this.deps.clock.now() / 1000);
   }
 
   private async run(): Promise<void> {
@@ -239,7 +241,7 @@ export class Informer<T> {
       this.setState(true, true);
       let outcome: WatchOutcome = 'closed';
       while (!this.stopped && outcome === 'closed') {
-        const began = Date.now();
+        const began = this.deps.clock.now();
         const result = await this.watchOnce(resourceVersion);
         outcome = result.outcome;
         resourceVersion = result.resourceVersion;
@@ -248,7 +250,7 @@ export class Informer<T> {
           this.allowed('watch');
         }
         // A watch that ends at once with nothing in it is a failure, not a timeout: never spin.
-        else if (outcome === 'closed' && Date.now() - began < 1000) outcome = 'failed';
+        else if (outcome === 'closed' && this.deps.clock.now() - began < 1000) outcome = 'failed';
       }
       if (this.stopped) break;
       this.setState(true, false);

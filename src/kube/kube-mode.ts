@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { OwnerKindName } from '../config/index.js';
 import type { Problem } from '../gateway/index.js';
+import type { Clock } from '../model/index.js';
 import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
 import { F, createKubeMetrics, createOwnerKindMetrics, type Logger } from '../observability/index.js';
 import { KubeAttributor } from './attribution.js';
@@ -48,6 +49,8 @@ export interface KubeModeOptions {
 
 export interface KubeModeDeps {
   readonly logger: Logger;
+  /** The time of tombstones, owner-kind states, informer health and Events. */
+  readonly clock: Clock;
   readonly registry: Registry;
   /** Called after every push is attributed. */
   readonly onAttributed?: () => void;
@@ -79,6 +82,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
   const log = deps.logger.child({ [F.component]: 'kube' });
   const identity = { podName: options.identity, namespace };
   const policyWarnings = new PolicyWarnings({
+    clock: deps.clock,
     kubeConfig,
     logger: deps.logger,
     metrics,
@@ -86,6 +90,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
     ...(deps.onEventError === undefined ? {} : { onEventError: deps.onEventError }),
   });
   const view = new KubeClusterView({
+    clock: deps.clock,
     kubeConfig,
     logger: deps.logger,
     metrics,
@@ -121,6 +126,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
       })
     : undefined;
   const ownerKinds = new OwnerKinds({
+    clock: deps.clock,
     kubeConfig,
     logger: deps.logger,
     metrics,
@@ -130,7 +136,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
     runKinds: options.ownerKinds?.runs ?? [],
     scheduleKinds: options.ownerKinds?.schedules ?? [],
   });
-  const events = new EventRecorder(kubeConfig, identity);
+  const events = new EventRecorder(kubeConfig, identity, deps.clock);
   const status = new StatusWriter(kubeConfig);
   const reporter: LifecycleReporter = {
     deletions: (batches: readonly DeletionBatch[]) => events.record(batches),

@@ -10,6 +10,7 @@ import {
   type OwnerObjectInfo,
   type Presence,
 } from '../lifecycle/index.js';
+import type { Clock } from '../model/index.js';
 import { F, OWNER_KIND_STATES, type KubeMetrics, type Logger, type OwnerKindMetrics } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import { Informer, customListPage, type InformerOptions } from './informers.js';
@@ -38,6 +39,7 @@ export interface OwnerKindOptions {
 export const defaultOwnerKindOptions: OwnerKindOptions = { rediscoverMs: 30_000 };
 
 export interface OwnerKindsDeps {
+  readonly clock: Clock;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
@@ -104,7 +106,7 @@ export class OwnerKinds {
       role,
       reader: role === 'schedule' ? SCHEDULE_READERS[name.name] : undefined,
       state: 'discovering',
-      since: Date.now(),
+      since: this.deps.clock.now(),
       message: undefined,
       discovered: undefined,
       informer: undefined,
@@ -304,7 +306,7 @@ export class OwnerKinds {
     const reader = e.reader;
     const accept = reader === undefined ? setHeaderOptions('Accept', ACCEPT_METADATA_LIST) : undefined;
     const informer = new Informer<OwnerObjectInfo>(
-      { kubeConfig: reader === undefined ? this.metadataConfig : this.deps.kubeConfig, logger: this.deps.logger, metrics: this.deps.metrics, options: this.deps.informerOptions },
+      { clock: this.deps.clock, kubeConfig: reader === undefined ? this.metadataConfig : this.deps.kubeConfig, logger: this.deps.logger, metrics: this.deps.metrics, options: this.deps.informerOptions },
       {
         kind: name,
         resource: name,
@@ -359,7 +361,7 @@ export class OwnerKinds {
     const previous = e.state;
     e.state = state;
     e.message = message;
-    e.since = Date.now();
+    e.since = this.deps.clock.now();
     this.recordState(e);
     const fields = { [F.kind]: e.name.name, role: e.role, state, ...(message === undefined ? {} : { [F.reason]: message }) };
     if (state === 'watching') {

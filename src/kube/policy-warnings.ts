@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../model/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import { API_VERSION, type EventIdentity } from './events.js';
@@ -25,6 +26,7 @@ export interface PolicySubject {
 export const INVALID_POLICY_REASON = 'InvalidPolicy';
 
 export interface PolicyWarningsDeps {
+  readonly clock: Clock;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
@@ -104,7 +106,7 @@ export class PolicyWarnings {
   }
 
   private async recordEvent(subject: PolicySubject, problems: string): Promise<void> {
-    const event = invalidPolicyEvent(subject, problems, this.deps.identity, new Date());
+    const event = invalidPolicyEvent(subject, problems, this.deps.identity, new Date(this.deps.clock.now()));
     try {
       await this.core.createNamespacedEvent({ namespace: subject.namespace, body: event });
     } catch (err) {

@@ -90,7 +90,7 @@ export class LifecycleLoop {
 
   /** Something changed: look again soon. */
   kick(): void {
-    this.scheduleAt(Date.now() + this.deps.options.debounceMs);
+    this.scheduleAt(this.deps.clock.now() + this.deps.options.debounceMs);
   }
 
   /** What the latest pass concluded about a group (for the web page and /api/v1/groups). */
@@ -110,7 +110,7 @@ export class LifecycleLoop {
     if (this.stopped || at >= this.timerAt) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - this.deps.clock.now()));
   }
 
   private fire(): void {
@@ -126,7 +126,7 @@ export class LifecycleLoop {
         (err: unknown) => {
           this.deps.metrics.passes.inc({ result: 'failed' });
           this.log.error('Failed lifecycle pass', { [F.err]: errorFields(err) });
-          this.scheduleAt(Date.now() + this.deps.options.debounceMs * 10);
+          this.scheduleAt(this.deps.clock.now() + this.deps.options.debounceMs * 10);
         },
       )
       .finally(() => {
@@ -141,10 +141,10 @@ export class LifecycleLoop {
   private afterPass(result: PassResult): void {
     const { options } = this.deps;
     const now = this.deps.clock.now();
-    let next = Date.now() + options.resyncIntervalMs;
+    let next = this.deps.clock.now() + options.resyncIntervalMs;
     const plan = result.plan;
-    if (plan?.nextAt !== undefined) next = Math.min(next, Date.now() + Math.max(0, plan.nextAt - now));
-    if (plan?.decisions.some((d) => d.action === 'delete')) next = Math.min(next, Date.now() + options.scrapePollMs);
+    if (plan?.nextAt !== undefined) next = Math.min(next, this.deps.clock.now() + Math.max(0, plan.nextAt - now));
+    if (plan?.decisions.some((d) => d.action === 'delete')) next = Math.min(next, this.deps.clock.now() + options.scrapePollMs);
     this.scheduleAt(next);
   }
 

@@ -162,6 +162,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
       },
       {
         logger,
+        clock,
         registry,
         onAttributed: () => kick.loop?.kick(),
         onEventError: () => lifecycleMetrics.reportErrors.inc({ what: 'event' }),

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { parseOwnerKindName, type OwnerKindName } from '../../src/config/index.js';
 import { OwnerKinds, ownerReferencesOf } from '../../src/kube/index.js';
 import { groupOfApiVersion, type ChainObject, type OwnerKindReport } from '../../src/lifecycle/index.js';
+import { systemClock } from '../../src/model/index.js';
 import { createKubeMetrics, createLogger, createOwnerKindMetrics } from '../../src/observability/index.js';
 import { eventually } from '../harness/eventually.js';
 
@@ -42,6 +43,7 @@ export function startOwnerKinds(kc: KubeConfig, runs: readonly string[], schedul
   });
   const registry = new Registry();
   const kinds = new OwnerKinds({
+    clock: systemClock,
     kubeConfig: kc,
     logger: createLogger({ level: 'debug', format: 'json', stream }),
     metrics: createKubeMetrics(registry),
