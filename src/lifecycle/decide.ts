@@ -5,7 +5,7 @@ import {
   sameOwner,
   sameOwnerPolicy,
   type Decision,
-  type DeletionReason,
+  type GroupInsight,
   type GroupView,
   type GroupingKey,
   type OwnerPolicy,
@@ -53,27 +53,11 @@ export interface MetricsGroupReport {
   readonly scheduleError: string | undefined;
 }
 
-/**
- * What the lifecycle knows about one group, for people (the web page, `/api/v1/groups`).
- * Structurally the gateway's `GroupInsight`.
- */
-export interface GroupInsightData {
-  readonly policy: Policy;
-  /** Which layer set the last override; absent: the flags alone. */
-  readonly policySource?: 'flags' | 'annotations' | 'metricsgroup';
-  /** Why the owner's policy cannot be read (the group is held until it is fixed). */
-  readonly policyInvalid?: string;
-  /** Whether the owner exists (in the cache); absent when there is no owner. */
-  readonly ownerAlive?: boolean;
-  readonly nextDeletion?: { readonly reason: DeletionReason; readonly at: number };
-  readonly overdue?: { readonly since: number };
-}
-
 export interface Plan {
   /** One per group. */
   readonly decisions: readonly Decision[];
   /** By grouping-key id. */
-  readonly insights: ReadonlyMap<string, GroupInsightData>;
+  readonly insights: ReadonlyMap<string, GroupInsight>;
   readonly overdue: readonly GroupOverdue[];
   readonly metricsGroups: readonly MetricsGroupReport[];
   /** The earliest future time at which a decision may change by itself. */
@@ -162,7 +146,7 @@ export function decide(input: DecideInput): Plan {
   };
 
   const decisions: Decision[] = [];
-  const insights = new Map<string, GroupInsightData>();
+  const insights = new Map<string, GroupInsight>();
   const overdue: GroupOverdue[] = [];
   let nextAt: number | undefined;
   for (const group of groups) {
@@ -238,9 +222,9 @@ function insightOf(
   policyInvalid: string | undefined,
   snap: ClusterSnapshot,
   now: number,
-): GroupInsightData {
+): GroupInsight {
   const owner = decision.owner;
-  const policySource: GroupInsightData['policySource'] = ownerPolicy?.source ?? 'flags';
+  const policySource: GroupInsight['policySource'] = ownerPolicy?.source ?? 'flags';
   let ownerAlive: boolean | undefined;
   if (owner !== undefined) {
     switch (owner.kind) {

@@ -15,7 +15,7 @@ export type {
   ViewGates,
 } from './cluster-view.js';
 export { decide, seriesOf } from './decide.js';
-export type { DecideInput, GroupInsightData, GroupOverdue, MetricsGroupReport, Plan } from './decide.js';
+export type { DecideInput, GroupOverdue, MetricsGroupReport, Plan } from './decide.js';
 export { deletionMessage, describeKey } from './describe.js';
 export { LifecycleLoop } from './loop.js';
 export type { DeletionBatch, Gate, LifecycleDeps, LifecycleOptions, LifecycleReporter, PassResult } from './loop.js';

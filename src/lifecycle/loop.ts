@@ -1,8 +1,8 @@
-import { describeOwner, jobOf, type Clock, type Decision, type DeletionReason, type GroupingKey, type OwnerRef, type Policy } from '../model/index.js';
+import { describeOwner, jobOf, type Clock, type Decision, type DeletionReason, type GroupInsight, type GroupingKey, type OwnerRef, type Policy } from '../model/index.js';
 import { F, errorFields, type LifecycleMetrics, type Logger } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
 import type { ClusterView, Leadership, Presence } from './cluster-view.js';
-import { decide, type GroupInsightData, type MetricsGroupReport, type Plan } from './decide.js';
+import { decide, type MetricsGroupReport, type Plan } from './decide.js';
 import { describeKey } from './describe.js';
 
 /** One Kubernetes Event's worth of deletions: the groups one pass deleted for one subject and reason. */
@@ -65,7 +65,7 @@ export class LifecycleLoop {
   private again = false;
   private stopped = true;
   private blocked: readonly Gate[] = [];
-  private insights: ReadonlyMap<string, GroupInsightData> = new Map();
+  private insights: ReadonlyMap<string, GroupInsight> = new Map();
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly deps: LifecycleDeps) {
@@ -94,7 +94,7 @@ export class LifecycleLoop {
   }
 
   /** What the latest pass concluded about a group (for the web page and /api/v1/groups). */
-  readonly insight = (group: { readonly key: { readonly id: string } }): GroupInsightData | undefined => this.insights.get(group.key.id);
+  readonly insight = (group: { readonly key: { readonly id: string } }): GroupInsight | undefined => this.insights.get(group.key.id);
 
   /** The gates that block deletions now (empty: none). */
   gates(): readonly Gate[] {
