@@ -4,7 +4,8 @@ import { createAuthentication, type Access } from './middleware/authenticate.js'
 import { decodeBody, readBody } from './middleware/decompress.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { decodeRequestPath } from './request-path.js';
-import { groupsApiHandler, metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
+import { groupsApiHandler } from './routes/api-groups.js';
+import { metricsApiHandler, optionsApiHandler, setApiHeaders, statusApiHandler, wipeHandler } from './routes/api-v1.js';
 import { livenessHandler, quitHandler, readinessHandler } from './routes/health.js';
 import { deleteHandler, pushHandler, type PushTarget } from './routes/push.js';
 import { scrapeHandler } from './routes/scrape.js';

@@ -16,6 +16,7 @@ export const ANNOTATION = {
   deletionPolicy: 'lethe.dev/deletion-policy',
   keepUntilSuperseded: 'lethe.dev/keep-until-superseded',
   overdueAfter: 'lethe.dev/overdue-after',
+  scheduleKey: 'lethe.dev/schedule-key',
 } as const;
 
 /** The annotations an owner may carry for Lethe; the others are not kept. */
@@ -30,6 +31,8 @@ export interface ParsedAnnotations {
    * policy is then invalid: the groups it governs are held until it is fixed.
    */
   readonly problems: readonly string[];
+  /** `lethe.dev/schedule-key`: a run without a schedule object is a run of this key in its namespace. */
+  readonly scheduleKey?: string;
 }
 
 /** `job=backup,env=prod` → a selector matching those labels. */
@@ -45,8 +48,11 @@ function parseClaim(text: string): GroupSelector | undefined {
   return Object.keys(matchLabels).length === 0 ? undefined : { matchLabels, matchExpressions: [] };
 }
 
-/** Reads the `lethe.dev/` annotations of a Job or CronJob. Bad values are reported (see `problems`). */
-export function parseAnnotations(annotations: Readonly<Record<string, string>> | undefined): ParsedAnnotations {
+/**
+ * Reads the `lethe.dev/` annotations of an owner. Bad values are reported (see `problems`); so is
+ * a grouping-key claim on an object that cannot claim (only Jobs and CronJobs do: `claims` false).
+ */
+export function parseAnnotations(annotations: Readonly<Record<string, string>> | undefined, options: { readonly claims: boolean } = { claims: true }): ParsedAnnotations {
   const policy: { -readonly [K in keyof PolicyOverrides]: PolicyOverrides[K] } = {};
   const claims: GroupSelector[] = [];
   const problems: string[] = [];
@@ -69,7 +75,8 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>> |
     else set(ms);
   };
   const claim = annotations[ANNOTATION.groupingKey];
-  if (claim !== undefined) {
+  if (claim !== undefined && !options.claims) bad(ANNOTATION.groupingKey, claim, 'no claim here: only Jobs and CronJobs claim grouping keys');
+  else if (claim !== undefined) {
     const selector = parseClaim(claim);
     if (selector === undefined) bad(ANNOTATION.groupingKey, claim, 'label pairs such as job=backup,env=prod');
     else claims.push(selector);
@@ -92,5 +99,7 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>> |
     if (superseded === 'true' || superseded === 'false') policy.keepUntilSuperseded = superseded === 'true';
     else bad(ANNOTATION.keepUntilSuperseded, superseded, 'true or false');
   }
-  return { policy, claims, problems };
+  const scheduleKey = annotations[ANNOTATION.scheduleKey]?.trim();
+  if (scheduleKey === '') bad(ANNOTATION.scheduleKey, annotations[ANNOTATION.scheduleKey] ?? '', 'a key naming the schedule, such as a DAG and task');
+  return { policy, claims, problems, ...(scheduleKey === undefined || scheduleKey === '' ? {} : { scheduleKey }) };
 }

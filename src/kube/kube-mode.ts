@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { OwnerKindName } from '../config/index.js';
-import type { Problem } from '../gateway/index.js';
+import type { OwnerKindStatus, Problem } from '../gateway/index.js';
 import type { Clock } from '../model/index.js';
 import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
 import { F, createKubeMetrics, createOwnerKindMetrics, type Logger } from '../observability/index.js';
@@ -8,7 +8,7 @@ import { KubeAttributor } from './attribution.js';
 import { KubeAuthenticator } from './authenticator.js';
 import { loadKubeConfig, ownNamespace, type KubeSource } from './client.js';
 import { CRD_HINT, KubeClusterView } from './cluster-view.js';
-import { EventRecorder } from './events.js';
+import { EventRecorder, builtInApiVersion } from './events.js';
 import { defaultInformerOptions, type InformerOptions } from './informers.js';
 import type { Forbidden } from './informers.js';
 import { LeaseElector, defaultLeaseTimings, type LeaseTimings } from './leader-election.js';
@@ -67,8 +67,10 @@ export interface KubeMode {
   readonly reporter: LifecycleReporter;
   /** The namespace of the Lease and of Events about groups with no namespace. */
   readonly namespace: string;
-  /** What needs a person now: the MetricsGroup CRD missing, a forbidden Lease or watch. */
+  /** What needs a person now: the MetricsGroup CRD missing, a forbidden Lease or watch, a configured owner kind that cannot be read. */
   problems(): Problem[];
+  /** Each configured owner kind's state, for /api/v1/status. */
+  ownerKindStatus(): OwnerKindStatus[];
   /** The configured owner kinds: discovered, watched metadata-only, reported (no kinds: it does nothing). */
   readonly ownerKinds: OwnerKinds;
   start(): void;
@@ -89,6 +91,17 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
     identity,
     ...(deps.onEventError === undefined ? {} : { onEventError: deps.onEventError }),
   });
+  const ownerKinds = new OwnerKinds({
+    clock: deps.clock,
+    kubeConfig,
+    logger: deps.logger,
+    metrics,
+    ownerMetrics: createOwnerKindMetrics(deps.registry),
+    informerOptions: options.informers ?? defaultInformerOptions,
+    options: options.ownerKinds?.options ?? defaultOwnerKindOptions,
+    runKinds: options.ownerKinds?.runs ?? [],
+    scheduleKinds: options.ownerKinds?.schedules ?? [],
+  });
   const view = new KubeClusterView({
     clock: deps.clock,
     kubeConfig,
@@ -97,6 +110,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
     informerOptions: { ...defaultInformerOptions, ...options.informers },
     tombstoneTtlMs: options.tombstoneTtlMs ?? 6 * 3_600_000,
     policyWarnings,
+    ownerKinds,
   });
   const reviewer = new TokenReviewer({
     kubeConfig,
@@ -107,6 +121,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
   const attributor = new KubeAttributor({
     kubeConfig,
     view,
+    ownerKinds,
     logger: deps.logger,
     metrics,
     reviewer,
@@ -125,18 +140,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
         },
       })
     : undefined;
-  const ownerKinds = new OwnerKinds({
-    clock: deps.clock,
-    kubeConfig,
-    logger: deps.logger,
-    metrics,
-    ownerMetrics: createOwnerKindMetrics(deps.registry),
-    informerOptions: options.informers ?? defaultInformerOptions,
-    options: options.ownerKinds?.options ?? defaultOwnerKindOptions,
-    runKinds: options.ownerKinds?.runs ?? [],
-    scheduleKinds: options.ownerKinds?.schedules ?? [],
-  });
-  const events = new EventRecorder(kubeConfig, identity, deps.clock);
+  const events = new EventRecorder(kubeConfig, identity, deps.clock, (kind) => builtInApiVersion(kind) ?? ownerKinds.apiVersionOf(kind));
   const status = new StatusWriter(kubeConfig);
   const reporter: LifecycleReporter = {
     deletions: (batches: readonly DeletionBatch[]) => events.record(batches),
@@ -165,8 +169,28 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
       for (const f of forbidden) problems.push(forbiddenProblem(f, 'deletions wait until Lethe may watch it'));
       const lease = leadership?.forbidden;
       if (lease !== undefined) problems.push(forbiddenProblem(lease, 'this replica cannot lead, so it deletes nothing'));
+      for (const r of ownerKinds.reports()) {
+        if (r.state === 'watching' || r.state === 'discovering') continue;
+        problems.push({
+          reason: r.state === 'absent' ? 'OwnerKindMissing' : r.state === 'forbidden' ? 'OwnerKindForbidden' : 'OwnerKindUnknown',
+          message: `${r.name} (${r.role} kind) is ${r.state}${r.message === undefined ? '' : `: ${r.message}`}. Lethe keeps the groups whose ${r.role} is of this kind until it can read it; other deletions go on`,
+          failsReadiness: false,
+        });
+      }
       return problems;
     },
+    ownerKindStatus: () =>
+      ownerKinds.reports().map((r) => ({
+        name: r.name,
+        role: r.role,
+        state: r.state,
+        since: r.since,
+        ...(r.message === undefined ? {} : { message: r.message }),
+        ...(r.kind === undefined || r.version === undefined ? {} : { apiVersion: `${r.group}/${r.version}`, kind: r.kind }),
+        synced: r.synced,
+        healthy: r.healthy,
+        objects: r.objects,
+      })),
     ownerKinds,
     start: () => {
       log.info('Watching the cluster', {

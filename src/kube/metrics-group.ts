@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/index.js';
-import type { GroupSelector, MetricsGroupInfo } from '../lifecycle/index.js';
+import { groupOfApiVersion, type GroupSelector, type MetricsGroupInfo, type MetricsGroupOwnerRef } from '../lifecycle/index.js';
 import type { PolicyOverrides } from '../model/index.js';
 
 /**
@@ -42,9 +42,23 @@ const overdueSchema = z.object({
   timeZone: z.string().min(1).optional(),
 });
 
+/** The API group of the kinds a `spec.ownerRef` may name without an apiVersion. */
+const BUILT_IN_GROUPS: Readonly<Record<string, string>> = { Job: 'batch', CronJob: 'batch', Pod: '' };
+
 /** The spec fields besides the selector, each read on its own so that one bad value spoils no other. */
 const fieldSchemas = {
-  ownerRef: z.object({ kind: z.enum(['Job', 'CronJob']), name: z.string().min(1) }).optional(),
+  ownerRef: z
+    .object({ apiVersion: z.string().min(1).optional(), kind: z.string().min(1), name: z.string().min(1), uid: z.string().min(1).optional() })
+    .refine((r) => r.kind !== 'Namespace' && r.kind !== 'MetricsGroup', { message: 'names the object whose life bounds the groups: a Job, a CronJob, a pod or an object of a configured owner kind' })
+    .transform((r, ctx): MetricsGroupOwnerRef => {
+      const group = r.apiVersion === undefined ? BUILT_IN_GROUPS[r.kind] : groupOfApiVersion(r.apiVersion);
+      if (group === undefined) {
+        ctx.addIssue({ code: 'custom', message: `apiVersion is needed for kind ${r.kind} (e.g. argoproj.io/v1alpha1)` });
+        return z.NEVER;
+      }
+      return { group, kind: r.kind, name: r.name, ...(r.uid === undefined ? {} : { uid: r.uid }) };
+    })
+    .optional(),
   ttl: duration.optional(),
   keepLast: z.number().int().min(0).optional(),
   maxGrace: duration.optional(),

@@ -7,10 +7,11 @@ import {
   type OwnerKindReport,
   type OwnerKindRole,
   type OwnerKindState,
+  type OwnerKindsView,
   type OwnerObjectInfo,
   type Presence,
 } from '../lifecycle/index.js';
-import type { Clock } from '../model/index.js';
+import { kindKey, type Clock, type ObjectKind } from '../model/index.js';
 import { F, OWNER_KIND_STATES, type KubeMetrics, type Logger, type OwnerKindMetrics } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import { Informer, customListPage, type InformerOptions } from './informers.js';
@@ -83,14 +84,14 @@ interface Entry {
   lost: { state: 'absent' | 'forbidden'; message: string } | undefined;
 }
 
-const kindKey = (group: string, kind: string): string => `${kind}.${group}`;
-
 export class OwnerKinds {
   private readonly entries: Entry[];
   private readonly custom: CustomObjectsApi;
   private readonly metadataConfig: KubeConfig;
   private readonly listeners = new Set<() => void>();
-  private readonly deleteListeners = new Set<(object: OwnerObjectInfo) => void>();
+  private readonly objectListeners = new Set<(type: 'upsert' | 'delete', object: OwnerObjectInfo) => void>();
+  /** Objects whose schedule cannot be read, by UID, with why (said once per change). */
+  private readonly scheduleErrors = new Map<string, string>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
@@ -144,8 +145,36 @@ export class OwnerKinds {
    * stops being watched (CRD removed, permission withdrawn): they are not known to be gone.
    */
   onDelete(listener: (object: OwnerObjectInfo) => void): () => void {
-    this.deleteListeners.add(listener);
-    return () => this.deleteListeners.delete(listener);
+    return this.onObject((type, object) => {
+      if (type === 'delete') listener(object);
+    });
+  }
+
+  /** Calls `listener` with each object a watch delivered (`upsert`) or saw deleted (see onDelete). */
+  onObject(listener: (type: 'upsert' | 'delete', object: OwnerObjectInfo) => void): () => void {
+    this.objectListeners.add(listener);
+    return () => this.objectListeners.delete(listener);
+  }
+
+  /**
+   * What the lifecycle needs of the configured kinds: which kinds are runs and schedules, which
+   * can be decided about now, and why the others cannot.
+   */
+  view(): OwnerKindsView {
+    const readable = new Set<string>();
+    const notes = new Map<string, string>();
+    for (const e of this.entries) {
+      const key = e.discovered === undefined ? e.name.name : kindKey({ group: e.name.group, kind: e.discovered.kind });
+      if (e.state === 'watching' && e.informer?.synced === true && e.informer.healthy) readable.add(key);
+      else notes.set(key, `${e.name.name} is ${e.state === 'watching' ? 'not synced or not healthy' : e.state}${e.message === undefined ? '' : ` (${e.message})`}`);
+    }
+    return { rules: this.rules(), readable, notes };
+  }
+
+  /** `argoproj.io/v1alpha1` for a configured kind discovery found; undefined for any other. */
+  apiVersionOf(kind: ObjectKind): string | undefined {
+    const e = this.entryFor(kind.group, kind.kind);
+    return e?.discovered === undefined ? undefined : `${e.name.group}/${e.discovered.version}`;
   }
 
   /** One report per configured kind, in the configured order (runs first). */
@@ -233,8 +262,7 @@ export class OwnerKinds {
   }
 
   private entryFor(group: string, kind: string): Entry | undefined {
-    const key = kindKey(group, kind);
-    return this.entries.find((e) => e.discovered !== undefined && kindKey(e.name.group, e.discovered.kind) === key);
+    return this.entries.find((e) => e.discovered !== undefined && e.name.group === group && e.discovered.kind === kind);
   }
 
   private changed(): void {
@@ -325,10 +353,28 @@ export class OwnerKinds {
     );
     e.informer = informer;
     e.unsubscribe = informer.onEvent((event) => {
-      if (event.type === 'delete') for (const listener of this.deleteListeners) listener(event.object);
+      if (event.type !== 'state') {
+        this.noticeSchedule(event.type, event.object);
+        for (const listener of this.objectListeners) listener(event.type, event.object);
+      }
       this.changed();
     });
     informer.start();
+  }
+
+  /** Says once per change that a schedule object's schedule cannot be read (so Lethe cannot tell when its runs are due). */
+  private noticeSchedule(type: 'upsert' | 'delete', o: OwnerObjectInfo): void {
+    const before = this.scheduleErrors.get(o.uid);
+    const now = type === 'upsert' ? o.scheduleError : undefined;
+    if (before === now) return;
+    const fields = { [F.kind]: o.kind, [F.namespace]: o.namespace, name: o.name };
+    if (now === undefined) {
+      this.scheduleErrors.delete(o.uid);
+      if (type === 'upsert') this.log.info('Found readable schedule again', fields);
+      return;
+    }
+    this.scheduleErrors.set(o.uid, now);
+    this.log.warn('Found unreadable schedule', { ...fields, [F.reason]: now, effect: 'its runs are never overdue until it is fixed' });
   }
 
   /** A list that answers 404 or 403 means the kind went away or became forbidden: look it up again. */

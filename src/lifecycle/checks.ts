@@ -1,7 +1,20 @@
-import type { DeletionReason, GroupView, OwnerRef, Policy } from '../model/index.js';
-import type { ClusterSnapshot } from './cluster-view.js';
-import type { LineageIndex } from './lineage.js';
-import type { SnapshotIndex } from './snapshot-index.js';
+import {
+  CRONJOB,
+  JOB,
+  METRICSGROUP,
+  NAMESPACE,
+  isKind,
+  type Decision,
+  type DeletionReason,
+  type GroupView,
+  type ObjectKind,
+  type ObjectRef,
+  type OwnerRef,
+  type Policy,
+} from '../model/index.js';
+import type { ClusterSnapshot, MetricsGroupInfo, Presence } from './cluster-view.js';
+import { lineageId, type LineageIndex } from './lineage.js';
+import type { OwnerRole, SnapshotIndex } from './snapshot-index.js';
 
 /**
  * PURE: the chain of named checks that says whether a group goes, each giving a verdict or
@@ -29,19 +42,38 @@ export interface GroupContext {
 
 export type Check = (ctx: GroupContext) => Verdict | undefined;
 
-const cronJobRef = (owner: OwnerRef, cronJob: { name: string; uid: string }): OwnerRef => ({
-  kind: 'CronJob',
+const scheduleRef = (owner: OwnerRef, schedule: ObjectRef): OwnerRef => ({
+  group: schedule.group,
+  kind: schedule.kind,
   namespace: owner.namespace,
-  name: cronJob.name,
-  uid: cronJob.uid,
+  name: schedule.name,
+  uid: schedule.uid,
 });
 
-const namespaceRef = (name: string, uid: string): OwnerRef => ({ kind: 'Namespace', namespace: name, name, uid });
+const namespaceRef = (name: string, uid: string): OwnerRef => ({ ...NAMESPACE, namespace: name, name, uid });
 
 /** Applies the owner's deletion policy: delete the group, or orphan it to its namespace. */
 function ownerGone(ctx: GroupContext, reason: DeletionReason, gone: OwnerRef, subject: OwnerRef = gone): Verdict {
   if (ctx.policy.deletionPolicy === 'Orphan') return { kind: 'orphan', from: gone };
   return { kind: 'delete', reason, subject, gone };
+}
+
+/** The reason a deleted object of this kind gives: Jobs and CronJobs keep their own words. */
+function deletedReason(kind: ObjectKind, role: OwnerRole): DeletionReason {
+  switch (role) {
+    case 'run':
+      return isKind(kind, JOB) ? 'job-deleted' : 'run-deleted';
+    case 'schedule':
+      return isKind(kind, CRONJOB) ? 'cronjob-deleted' : 'schedule-deleted';
+    case 'metricsgroup':
+      return 'metricsgroup-deleted';
+    case 'namespace':
+      return 'namespace-deleted';
+    default: {
+      const never: never = role;
+      return never;
+    }
+  }
 }
 
 /**
@@ -59,53 +91,66 @@ export const namespaceDeleted: Check = ({ group, owner, snapshot }) => {
     return { kind: 'delete', reason: 'namespace-deleted', subject: gone, gone };
   };
   if (ns?.terminating === true) return deleted(ns.uid);
-  const knownUid = owner?.kind === 'Namespace' ? owner.uid : group.attribution.namespaceUid;
+  const ownedByNamespace = isKind(owner, NAMESPACE);
+  const knownUid = ownedByNamespace ? owner?.uid : group.attribution.namespaceUid;
   if (knownUid !== undefined && knownUid !== '') return ns === undefined || ns.uid !== knownUid ? deleted(knownUid) : undefined;
-  if (ns === undefined && owner !== undefined && owner.kind !== 'Namespace') return deleted('');
+  if (ns === undefined && owner !== undefined && !ownedByNamespace) return deleted('');
   return undefined;
 };
 
 export const metricsGroupDeleted: Check = (ctx) => {
   const { owner, snapshot } = ctx;
-  if (owner?.kind !== 'MetricsGroup' || snapshot.metricsGroups.has(owner.uid)) return undefined;
+  if (owner === undefined || !isKind(owner, METRICSGROUP) || snapshot.metricsGroups.has(owner.uid)) return undefined;
   return ownerGone(ctx, 'metricsgroup-deleted', owner);
 };
 
-/** A MetricsGroup's `spec.ownerRef` names a Job or CronJob that is no longer there. */
+/**
+ * The object a MetricsGroup's `spec.ownerRef` names, and whether it is there: the object of that
+ * UID when the reference has one, else whatever object of that kind has that name now.
+ */
+export function ownerRefTarget(mg: MetricsGroupInfo, index: SnapshotIndex): { readonly ref: OwnerRef; readonly presence: Presence } | undefined {
+  const target = mg.ownerRef;
+  if (target === undefined) return undefined;
+  const uid = target.uid ?? index.uidNamed(target, mg.namespace, target.name) ?? '';
+  const ref: OwnerRef = { group: target.group, kind: target.kind, namespace: mg.namespace, name: target.name, uid };
+  return { ref, presence: index.presence(ref) };
+}
+
+/** A MetricsGroup's `spec.ownerRef` names an object that is no longer there. */
 export const metricsGroupOwnerRefDeleted: Check = (ctx) => {
   const { owner, snapshot, index } = ctx;
-  if (owner?.kind !== 'MetricsGroup') return undefined;
-  const target = snapshot.metricsGroups.get(owner.uid)?.ownerRef;
-  if (target === undefined) return undefined;
-  const present = target.kind === 'Job' ? index.jobNamed(owner.namespace, target.name) : index.cronJobNamed(owner.namespace, target.name);
-  if (present !== undefined) return undefined;
-  const gone: OwnerRef = { kind: target.kind, namespace: owner.namespace, name: target.name, uid: '' };
-  return ownerGone(ctx, target.kind === 'Job' ? 'job-deleted' : 'cronjob-deleted', gone);
+  if (owner === undefined || !isKind(owner, METRICSGROUP)) return undefined;
+  const mg = snapshot.metricsGroups.get(owner.uid);
+  const target = mg === undefined ? undefined : ownerRefTarget(mg, index);
+  if (target?.presence !== 'absent') return undefined;
+  return ownerGone(ctx, deletedReason(target.ref, index.roleOf(target.ref)), target.ref);
 };
 
-/** The CronJob that owns the group, or runs the Job that owns it, was deleted. */
-export const cronJobDeleted: Check = (ctx) => {
-  const { owner, snapshot } = ctx;
+/** The schedule that owns the group (a CronJob claiming it), or the schedule of the run that owns it, was deleted. */
+export const scheduleDeleted: Check = (ctx) => {
+  const { owner, index } = ctx;
   if (owner === undefined) return undefined;
-  const cronJob = owner.kind === 'CronJob' ? owner : owner.kind === 'Job' && owner.cronJob !== undefined ? cronJobRef(owner, owner.cronJob) : undefined;
-  if (cronJob === undefined || snapshot.cronJobs.has(cronJob.uid)) return undefined;
-  return ownerGone(ctx, 'cronjob-deleted', cronJob);
+  const schedule = index.roleOf(owner) === 'schedule' ? owner : owner.schedule === undefined ? undefined : scheduleRef(owner, owner.schedule);
+  if (schedule === undefined || index.presence(schedule) !== 'absent') return undefined;
+  return ownerGone(ctx, deletedReason(schedule, 'schedule'), schedule);
 };
 
 /**
- * The owning Job was deleted. A bare Job's groups go. A CronJob run's groups stay until a newer
- * run of the same CronJob has pushed (keepUntilSuperseded), so "last success" survives history
- * clean-up.
+ * The owning run (a Job, a Workflow, a PipelineRun, a bare pod, …) was deleted. A run without a
+ * schedule: its groups go. A scheduled run's groups (a schedule object, or a schedule key) stay
+ * until a newer run of the same schedule has pushed (keepUntilSuperseded), so "last success"
+ * survives history clean-up.
  */
-export const jobDeleted: Check = (ctx) => {
-  const { owner, snapshot, policy, group, lineages } = ctx;
-  if (owner?.kind !== 'Job' || snapshot.jobs.has(owner.uid)) return undefined;
-  if (owner.cronJob === undefined || !policy.keepUntilSuperseded) return ownerGone(ctx, 'job-deleted', owner);
-  const newer = lineages
-    .members(owner.cronJob.uid)
-    .some((other) => other.owner.uid !== owner.uid && other.group.lastPushAt > group.lastPushAt);
+export const runDeleted: Check = (ctx) => {
+  const { owner, index, policy, group, lineages } = ctx;
+  if (owner === undefined || index.roleOf(owner) !== 'run' || index.presence(owner) !== 'absent') return undefined;
+  const lineage = lineageId(owner);
+  const scheduled = owner.schedule !== undefined || owner.scheduleKey !== undefined;
+  if (!scheduled || !policy.keepUntilSuperseded || lineage === undefined) return ownerGone(ctx, deletedReason(owner, 'run'), owner);
+  const newer = lineages.members(lineage).some((other) => other.run !== owner.uid && other.group.lastPushAt > group.lastPushAt);
   if (!newer) return undefined;
-  return ownerGone(ctx, 'cronjob-run-superseded', owner, cronJobRef(owner, owner.cronJob));
+  const subject = owner.schedule === undefined ? owner : scheduleRef(owner, owner.schedule);
+  return ownerGone(ctx, isKind(owner.schedule, CRONJOB) ? 'cronjob-run-superseded' : 'run-superseded', owner, subject);
 };
 
 /** No push for `ttl`. */
@@ -116,10 +161,10 @@ export const ttlExpired: Check = ({ policy, group, now, owner }) => {
   return { kind: 'delete', reason: 'ttl-expired', subject: owner ?? namespaceOf(group) };
 };
 
-/** More than `keepLast` groups in the owner's lineage: the oldest go. */
+/** More than `keepLast` runs in the owner's lineage: the groups of the older runs go. */
 export const keepLastExceeded: Check = ({ policy, group, lineages, owner }) => {
   if (policy.keepLast <= 0 || lineages.rank(group) < policy.keepLast || owner === undefined) return undefined;
-  return { kind: 'delete', reason: 'keep-last-exceeded', subject: owner.cronJob === undefined ? owner : cronJobRef(owner, owner.cronJob) };
+  return { kind: 'delete', reason: 'keep-last-exceeded', subject: owner.schedule === undefined ? owner : scheduleRef(owner, owner.schedule) };
 };
 
 function namespaceOf(group: GroupView): OwnerRef | undefined {
@@ -132,8 +177,52 @@ export const CHECKS: readonly (readonly [string, Check])[] = [
   ['namespace-deleted', namespaceDeleted],
   ['metricsgroup-deleted', metricsGroupDeleted],
   ['metricsgroup-owner-deleted', metricsGroupOwnerRefDeleted],
-  ['cronjob-deleted', cronJobDeleted],
-  ['job-deleted', jobDeleted],
+  ['schedule-deleted', scheduleDeleted],
+  ['run-deleted', runDeleted],
   ['ttl-expired', ttlExpired],
   ['keep-last-exceeded', keepLastExceeded],
 ];
+
+const earliest = (a: number | undefined, b: number): number => (a === undefined ? b : Math.min(a, b));
+
+/** Runs the chain of checks for one group and turns the first conclusive verdict into a Decision. */
+export function runChecks(ctx: GroupContext, ownerChanged: boolean): Decision {
+  const { group, owner, policy, now, snapshot } = ctx;
+  let lookAgain: number | undefined;
+  for (const [, check] of CHECKS) {
+    const verdict = check(ctx);
+    if (verdict === undefined) continue;
+    switch (verdict.kind) {
+      case 'later':
+        lookAgain = earliest(lookAgain, verdict.at);
+        break;
+      case 'delete': {
+        // Grace: wait for Prometheus to scrape the last push, at most maxGrace after it.
+        const graceEnd = group.lastPushAt + policy.maxGraceMs;
+        const waiting = group.scrapedAt === undefined && graceEnd > now;
+        return {
+          groupKey: group.key,
+          action: 'delete',
+          reason: verdict.reason,
+          owner,
+          ownerChanged,
+          subject: verdict.subject,
+          lastPushAt: group.lastPushAt,
+          ...(verdict.gone === undefined ? {} : { gone: verdict.gone }),
+          ...(waiting ? { notBefore: graceEnd } : {}),
+        };
+      }
+      case 'orphan': {
+        const ns = verdict.from.namespace;
+        const nsUid = snapshot.namespaces.get(ns)?.uid;
+        const orphaned: OwnerRef | undefined = nsUid === undefined ? undefined : { ...namespaceRef(ns, nsUid), resolvedFor: group.lastPushAt };
+        return { groupKey: group.key, action: 'keep', owner: orphaned, ownerChanged: true, orphanedFrom: verdict.from };
+      }
+      default: {
+        const never: never = verdict;
+        return never;
+      }
+    }
+  }
+  return { groupKey: group.key, action: 'keep', owner, ownerChanged, ...(lookAgain === undefined ? {} : { notBefore: lookAgain }) };
+}

@@ -1,12 +1,19 @@
-export { emptySnapshot } from './cluster-view.js';
+export { builtInOwnerKinds, emptySnapshot } from './cluster-view.js';
 export type {
   Annotated,
+  MetricsGroupOwnerRef,
+  OwnerAnnotations,
+  OwnerKindsView,
+  OwnerObjectInfo,
+  OwnerScheduleInfo,
+  PodInfo,
   ClusterSnapshot,
   ClusterView,
   CronJobInfo,
   GroupSelector,
   JobInfo,
   Leadership,
+  Lookup,
   MetricsGroupInfo,
   NamespaceInfo,
   Presence,
@@ -20,18 +27,9 @@ export { deletionMessage, describeKey } from './describe.js';
 export { LifecycleLoop } from './loop.js';
 export type { DeletionBatch, Gate, LifecycleDeps, LifecycleOptions, LifecycleReporter, PassResult } from './loop.js';
 export { overdueOf, parseSchedule } from './overdue.js';
-export type { OverdueState, Schedule } from './overdue.js';
+export type { OverdueState, ParsedSchedule, RunQueue, Schedule, ScheduleTimes } from './overdue.js';
 export { matchesSelector } from './selector.js';
 export { staticClusterView } from './static-view.js';
-export {
-  CRONJOB_KIND,
-  DEFAULT_MAX_DEPTH,
-  JOB_KIND,
-  POD_KIND,
-  followedReference,
-  groupOfApiVersion,
-  ownerChainRules,
-  resolveOwnerChain,
-} from './owner-chain.js';
-export type { ChainEnd, ChainLink, ChainObject, OwnerChain, OwnerChainRules, OwnerKindKey, OwnerReference } from './owner-chain.js';
-export type { OwnerKindReport, OwnerKindRole, OwnerKindState, OwnerObjectInfo, OwnerScheduleInfo } from './owner-kinds.js';
+export { DEFAULT_MAX_DEPTH, followedReference, groupOfApiVersion, ownerChainRules, resolveOwnerChain } from './owner-chain.js';
+export type { ChainEnd, ChainLink, ChainObject, OwnerChain, OwnerChainRules, OwnerReference } from './owner-chain.js';
+export type { OwnerKindReport, OwnerKindRole, OwnerKindState } from './owner-kinds.js';

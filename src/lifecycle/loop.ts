@@ -10,6 +10,8 @@ export interface DeletionBatch {
   readonly reason: DeletionReason;
   /** The object the Event goes on; undefined for groups attributed to no namespace. */
   readonly subject: OwnerRef | undefined;
+  /** For runs superseded within a schedule key: that key (the subject is then the deleted run). */
+  readonly scheduleKey?: string;
   readonly groups: readonly GroupingKey[];
 }
 
@@ -221,7 +223,7 @@ export class LifecycleLoop {
     isGone: (ref: OwnerRef) => Promise<Presence>,
     seen: ReadonlyMap<string, number>,
   ): Promise<{ deleted: number; batches: DeletionBatch[]; pending: number }> {
-    const batches = new Map<string, { reason: DeletionReason; subject: OwnerRef | undefined; groups: GroupingKey[] }>();
+    const batches = new Map<string, { reason: DeletionReason; subject: OwnerRef | undefined; scheduleKey?: string; groups: GroupingKey[] }>();
     let deleted = 0;
     let pending = 0;
     for (const d of plan.decisions) {
@@ -251,7 +253,8 @@ export class LifecycleLoop {
       });
       const id = `${d.reason}\n${d.subject?.kind ?? ''}/${d.subject?.namespace ?? ''}/${d.subject?.name ?? ''}/${d.subject?.uid ?? ''}`;
       const batch = batches.get(id);
-      if (batch === undefined) batches.set(id, { reason: d.reason, subject: d.subject, groups: [d.groupKey] });
+      const scheduleKey = d.reason === 'run-superseded' ? d.owner?.scheduleKey : undefined;
+      if (batch === undefined) batches.set(id, { reason: d.reason, subject: d.subject, ...(scheduleKey === undefined ? {} : { scheduleKey }), groups: [d.groupKey] });
       else batch.groups.push(d.groupKey);
     }
     return { deleted, batches: [...batches.values()], pending };
@@ -263,10 +266,12 @@ export class LifecycleLoop {
     groupOverdue.reset();
     groupLastPush.reset();
     for (const o of plan.overdue) {
+      // A run's gauge is named after its schedule, whose runs it counts.
+      const scheduled = o.owner.schedule ?? o.owner;
       const labels = {
         namespace: o.owner.namespace,
-        owner_kind: o.owner.cronJob === undefined ? o.owner.kind : 'CronJob',
-        owner_name: o.owner.cronJob?.name ?? o.owner.name,
+        owner_kind: scheduled.kind,
+        owner_name: scheduled.name,
         grouping_key: describeKey(o.groupKey),
       };
       groupOverdue.set(labels, o.state.overdue ? 1 : 0);

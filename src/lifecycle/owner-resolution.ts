@@ -1,13 +1,22 @@
 import {
+  CRONJOB,
+  JOB,
+  METRICSGROUP,
+  NAMESPACE,
+  isKind,
   resolvePolicy,
+  sameOwner,
+  type Attribution,
   type GroupView,
-  type OwnerKind,
+  type ObjectKind,
+  type ObjectRef,
   type OwnerPolicy,
   type OwnerRef,
   type Policy,
   type PolicyOverrides,
 } from '../model/index.js';
-import type { ClusterSnapshot, MetricsGroupInfo } from './cluster-view.js';
+import type { MetricsGroupInfo } from './cluster-view.js';
+import type { ChainLink } from './owner-chain.js';
 import { matchesSelector, specificity } from './selector.js';
 import type { SnapshotIndex } from './snapshot-index.js';
 
@@ -30,18 +39,53 @@ function bestMetricsGroup(index: SnapshotIndex, group: GroupView, ns: string): M
   return matching[0];
 }
 
-const ref = (kind: OwnerKind, namespace: string, name: string, uid: string, resolvedFor: number): OwnerRef => ({
-  kind,
+const ref = (kind: ObjectKind, namespace: string, name: string, uid: string, resolvedFor: number): OwnerRef => ({
+  group: kind.group,
+  kind: kind.kind,
   namespace,
   name,
   uid,
   resolvedFor,
 });
 
+const objectRef = (l: ChainLink | ObjectRef): ObjectRef => ({ group: l.group, kind: l.kind, name: l.name, uid: l.uid });
+
+/** A run as its groups' owner, with its schedule (object, else key). */
+function runOwner(ns: string, run: ObjectRef, schedule: ObjectRef | undefined, scheduleKey: string | undefined, at: number): OwnerRef {
+  return {
+    ...ref(run, ns, run.name, run.uid, at),
+    ...(schedule === undefined ? {} : { schedule: objectRef(schedule) }),
+    ...(schedule === undefined && scheduleKey !== undefined ? { scheduleKey } : {}),
+  };
+}
+
+interface PushingRun {
+  readonly run?: ObjectRef;
+  readonly schedule?: ObjectRef;
+  readonly scheduleKey?: string;
+}
+
+/**
+ * The pushing pod's run and schedule, as its attribution recorded them; when an owner on its
+ * chain could not be read then, walked on from the run now that the caches may know it.
+ */
+function pushingRun(a: Attribution, index: SnapshotIndex): PushingRun {
+  let { run, schedule } = a;
+  if (a.chainIncomplete === true && run !== undefined && schedule === undefined) {
+    const object = index.lookup(run.uid);
+    if (object !== undefined) {
+      const chain = index.chainFrom(object);
+      if (chain.run !== undefined) run = objectRef(chain.run);
+      if (chain.schedule !== undefined) schedule = objectRef(chain.schedule);
+    }
+  }
+  return { ...(run === undefined ? {} : { run }), ...(schedule === undefined ? {} : { schedule }), ...(a.scheduleKey === undefined ? {} : { scheduleKey: a.scheduleKey }) };
+}
+
 /**
  * The owner the group's latest push gives it, in the order of DESIGN.md: a MetricsGroup whose
- * selector matches; a Job or CronJob claiming the key by annotation; the pushing pod's controller
- * chain; else its namespace. Only objects of the attributed namespace qualify.
+ * selector matches; a Job or CronJob claiming the key by annotation; the pushing pod's run (with
+ * its schedule); else its namespace. Only objects of the attributed namespace qualify.
  */
 export function candidateOwner(group: GroupView, index: SnapshotIndex): OwnerRef | undefined {
   const attribution = group.attribution;
@@ -51,97 +95,73 @@ export function candidateOwner(group: GroupView, index: SnapshotIndex): OwnerRef
   const snap = index.snapshot;
 
   const mg = bestMetricsGroup(index, group, ns);
-  if (mg !== undefined) return ref('MetricsGroup', ns, mg.name, mg.uid, at);
+  if (mg !== undefined) return ref(METRICSGROUP, ns, mg.name, mg.uid, at);
 
+  const pushing = pushingRun(attribution, index);
   const jobs = (index.claimingJobs.get(ns) ?? []).filter((j) => j.claims.some((s) => matchesSelector(s, group.key)));
   if (jobs.length > 0) {
     // The pushing Job when it claims the key, else the newest claimant.
-    const job = jobs.find((j) => j.uid === attribution.job?.uid) ?? [...jobs].sort(byAgeThenName).at(-1);
-    if (job !== undefined) return jobRef(ns, job.name, job.uid, job.cronJob, at);
+    const job = jobs.find((j) => j.uid === pushing.run?.uid) ?? [...jobs].sort(byAgeThenName).at(-1);
+    if (job !== undefined) {
+      const schedule = index.chainFrom(job).schedule;
+      return runOwner(ns, { ...JOB, name: job.name, uid: job.uid }, schedule === undefined ? undefined : objectRef(schedule), job.scheduleKey, at);
+    }
   }
   const cronJobs = (index.claimingCronJobs.get(ns) ?? []).filter((c) => c.claims.some((s) => matchesSelector(s, group.key)));
   if (cronJobs.length > 0) {
-    const pusher = cronJobs.find((c) => c.uid === attribution.cronJob?.uid);
+    const pusher = cronJobs.find((c) => c.uid === pushing.schedule?.uid);
     // A run of the claiming CronJob keeps the per-run rules; any other push belongs to the CronJob.
-    if (pusher !== undefined && attribution.job !== undefined) {
-      return jobRef(ns, attribution.job.name, attribution.job.uid, { name: pusher.name, uid: pusher.uid }, at);
+    if (pusher !== undefined && pushing.run !== undefined) {
+      return runOwner(ns, pushing.run, { ...CRONJOB, name: pusher.name, uid: pusher.uid }, undefined, at);
     }
     const cj = pusher ?? [...cronJobs].sort(byAgeThenName)[0];
-    if (cj !== undefined) return ref('CronJob', ns, cj.name, cj.uid, at);
+    if (cj !== undefined) return ref(CRONJOB, ns, cj.name, cj.uid, at);
   }
 
-  if (attribution.job !== undefined) {
-    const cronJob = attribution.cronJob ?? snap.jobs.get(attribution.job.uid)?.cronJob;
-    return jobRef(ns, attribution.job.name, attribution.job.uid, cronJob, at);
-  }
+  if (pushing.run !== undefined) return runOwner(ns, pushing.run, pushing.schedule, pushing.scheduleKey, at);
   const nsUid = attribution.namespaceUid ?? snap.namespaces.get(ns)?.uid;
-  return nsUid === undefined ? undefined : ref('Namespace', ns, ns, nsUid, at);
-}
-
-function jobRef(ns: string, name: string, uid: string, cronJob: { name: string; uid: string } | undefined, at: number): OwnerRef {
-  return { ...ref('Job', ns, name, uid, at), ...(cronJob === undefined ? {} : { cronJob: { name: cronJob.name, uid: cronJob.uid } }) };
+  return nsUid === undefined ? undefined : ref(NAMESPACE, ns, ns, nsUid, at);
 }
 
 /**
  * The owner after this pass. A stored owner stays until a newer push (which resolves the owner
- * again), except that a matching MetricsGroup adopts groups at any time, and a MetricsGroup whose
- * selector no longer matches lets them go.
+ * again), except that a matching MetricsGroup adopts groups at any time, a MetricsGroup whose
+ * selector no longer matches lets them go, and a run whose schedule could not be read when it
+ * pushed gets it once the caches know it.
  */
-export function effectiveOwner(group: GroupView, candidate: OwnerRef | undefined, snap: ClusterSnapshot): OwnerRef | undefined {
+export function effectiveOwner(group: GroupView, candidate: OwnerRef | undefined, index: SnapshotIndex): OwnerRef | undefined {
   const stored = group.owner;
   if (stored === undefined) return candidate;
   if (group.lastPushAt > (stored.resolvedFor ?? group.lastPushAt)) return candidate;
-  const storedMg = stored.kind === 'MetricsGroup' ? snap.metricsGroups.get(stored.uid) : undefined;
+  const storedMg = isKind(stored, METRICSGROUP) ? index.snapshot.metricsGroups.get(stored.uid) : undefined;
   const storedMgLetGo = storedMg !== undefined && !metricsGroupMatches(storedMg, group);
-  if (candidate?.kind === 'MetricsGroup' && candidate.uid !== stored.uid) {
+  if (candidate !== undefined && isKind(candidate, METRICSGROUP) && candidate.uid !== stored.uid) {
     // A deleted MetricsGroup's policy applies first, even when a new one (perhaps of the same name) matches.
-    if (stored.kind === 'MetricsGroup' && !storedMgLetGo) return stored;
+    if (isKind(stored, METRICSGROUP) && !storedMgLetGo) return stored;
     return candidate;
   }
+  if (candidate !== undefined && sameOwner(stored, candidate) && stored.schedule === undefined && candidate.schedule !== undefined) return candidate;
   return storedMgLetGo ? candidate : stored;
 }
 
-/** One layer of policy as an object says it now (or said it when it went). */
-interface PolicyLayer {
-  readonly policy: PolicyOverrides;
-  readonly invalid?: string;
-}
-
-function layerOf(snap: ClusterSnapshot, kind: OwnerKind, uid: string): PolicyLayer | undefined {
-  switch (kind) {
-    case 'Job':
-      return snap.jobs.get(uid) ?? snap.tombstones.get(uid);
-    case 'CronJob':
-      return snap.cronJobs.get(uid) ?? snap.tombstones.get(uid);
-    case 'MetricsGroup':
-      return snap.metricsGroups.get(uid) ?? snap.tombstones.get(uid);
-    case 'Namespace':
-      return undefined;
-    default: {
-      const never: never = kind;
-      return never;
-    }
-  }
-}
-
 /**
- * The policy an owner sets: the CronJob's annotations, then the Job's (for a CronJob run), or a
+ * The policy an owner sets: its schedule's annotations, then its own (a scheduled run), or a
  * MetricsGroup's spec, read from the objects (or their tombstones). When an object it comes from
  * is gone and no longer remembered here (a restart between the owner's deletion and the
  * decision), the policy stored with the group (`stored`) applies: level-triggered, the decision
  * after a restart is the one before it. Undefined: the owner sets nothing (the flags apply).
  */
-export function ownerPolicyOf(owner: OwnerRef | undefined, snap: ClusterSnapshot, stored: OwnerPolicy | undefined): OwnerPolicy | undefined {
-  if (owner === undefined || owner.kind === 'Namespace') return undefined;
-  const own = layerOf(snap, owner.kind, owner.uid);
-  const cronJob = owner.cronJob === undefined ? undefined : layerOf(snap, 'CronJob', owner.cronJob.uid);
-  const forgotten = own === undefined || (owner.cronJob !== undefined && cronJob === undefined);
+export function ownerPolicyOf(owner: OwnerRef | undefined, index: SnapshotIndex, stored: OwnerPolicy | undefined): OwnerPolicy | undefined {
+  if (owner === undefined || isKind(owner, NAMESPACE)) return undefined;
+  const own = index.annotationsOf(owner);
+  const schedule = owner.schedule === undefined ? undefined : index.annotationsOf(owner.schedule);
+  const forgotten = own === undefined || (owner.schedule !== undefined && schedule === undefined);
   if (forgotten && stored !== undefined) return stored;
-  const overrides = mergeOverrides(cronJob?.policy, own?.policy);
-  const problems = [cronJob?.invalid, own?.invalid].filter((p): p is string => p !== undefined && p !== '');
+  const overrides = mergeOverrides(schedule?.policy, own?.policy);
+  const problems = [schedule?.invalid, own?.invalid].filter((p): p is string => p !== undefined && p !== '');
   if (Object.keys(overrides).length === 0 && problems.length === 0) return undefined;
   return {
-    source: owner.kind === 'MetricsGroup' ? 'metricsgroup' : 'annotations',
+    source: isKind(owner, METRICSGROUP) ? 'metricsgroup' : 'annotations',
     overrides,
     ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
   };
@@ -158,12 +178,24 @@ function mergeOverrides(...layers: readonly (PolicyOverrides | undefined)[]): Po
  * (`ownerPolicyOf`), held when that cannot be read or `held` (a MetricsGroup of the namespace
  * whose selector cannot be read).
  */
-export function policyFor(owner: OwnerRef | undefined, snap: ClusterSnapshot, defaults: Policy, held = false): Policy {
-  return resolvePolicy(defaults, ownerPolicyOf(owner, snap, owner?.policy), held);
+export function policyFor(owner: OwnerRef | undefined, index: SnapshotIndex, defaults: Policy, held = false): Policy {
+  return resolvePolicy(defaults, ownerPolicyOf(owner, index, owner?.policy), held);
 }
 
 /** The held namespace's MetricsGroup when the group's namespace has one whose selector cannot be read. */
 export function holdingMetricsGroup(group: GroupView, owner: OwnerRef | undefined, index: SnapshotIndex): MetricsGroupInfo | undefined {
   const ns = owner?.namespace ?? group.attribution.namespace;
   return ns === undefined ? undefined : index.heldNamespaces.get(ns);
+}
+
+/**
+ * The run a group counts as (keepLast): its owner when that is a run, else the run whose pod
+ * pushed it; `undefined` when it has none.
+ */
+export function runOfGroup(group: GroupView, owner: OwnerRef | undefined, index: SnapshotIndex): OwnerRef | undefined {
+  if (owner !== undefined && index.roleOf(owner) === 'run') return owner;
+  const ns = group.attribution.namespace;
+  const pushing = pushingRun(group.attribution, index);
+  if (ns === undefined || pushing.run === undefined) return undefined;
+  return runOwner(ns, pushing.run, pushing.schedule, pushing.scheduleKey, group.lastPushAt);
 }

@@ -363,8 +363,8 @@ describe('web page with lifecycle insight, under a route prefix', () => {
         namespace,
         pod,
         user: `system:serviceaccount:${namespace}:default`,
-        ...(job === '' ? {} : { job: { name: job, uid: `uid-${job}` } }),
-        ...(cronJob === '' ? {} : { cronJob: { name: cronJob, uid: `uid-${cronJob}` } }),
+        ...(job === '' ? {} : { run: { group: 'batch', kind: 'Job', name: job, uid: `uid-${job}` } }),
+        ...(cronJob === '' ? {} : { schedule: { group: 'batch', kind: 'CronJob', name: cronJob, uid: `uid-${cronJob}` } }),
       };
       return Promise.resolve(attribution);
     },
@@ -444,12 +444,13 @@ describe('web page with lifecycle insight, under a route prefix', () => {
     await push(base, '/metrics/job/db-migrate', 'migrate_applied_total 12\n', 200, as('team-a/db-migrate-q8d5w/db-migrate'));
     offset = 0;
 
-    const owner = (kind: OwnerRef['kind'], namespace: string, name: string, cronJob?: string): OwnerRef => ({
+    const owner = (kind: 'Job' | 'MetricsGroup', namespace: string, name: string, cronJob?: string): OwnerRef => ({
+      group: kind === 'Job' ? 'batch' : 'lethe.dev',
       kind,
       namespace,
       name,
       uid: `uid-${name}`,
-      ...(cronJob === undefined ? {} : { cronJob: { name: cronJob, uid: `uid-${cronJob}` } }),
+      ...(cronJob === undefined ? {} : { schedule: { group: 'batch', kind: 'CronJob', name: cronJob, uid: `uid-${cronJob}` } }),
     });
     await groups.setOwner(groupingKeyOf({ job: 'backup', instance: 'db1' }), owner('Job', 'team-a', 'backup-28512345', 'backup'));
     await groups.setOwner(groupingKeyOf({ job: 'db-migrate' }), owner('Job', 'team-a', 'db-migrate'));

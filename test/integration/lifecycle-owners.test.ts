@@ -70,7 +70,7 @@ describe('lifecycle: owners and policies', () => {
     const ip = freshIp();
     await podOfJob(kc, namespace, job, ip, lethe);
     expect(await push(lethe.port, grouping, body(), { localAddress: ip })).toBe(200);
-    await waitForGroup(lethe, jobName, (g) => g.owner?.uid === job.metadata!.uid && g.owner?.cronJob?.uid === cronJob.metadata!.uid);
+    await waitForGroup(lethe, jobName, (g) => g.owner?.uid === job.metadata!.uid && g.owner?.schedule?.uid === cronJob.metadata!.uid);
     await scrape(lethe.port);
     return job.metadata!.uid!;
   }

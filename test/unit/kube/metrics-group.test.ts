@@ -29,9 +29,32 @@ describe('MetricsGroup spec', () => {
       status: { groups: 1 },
       selector: { matchLabels: { job: 'scan' }, matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] },
       policy: { ttlMs: 7 * 86_400_000, keepLast: 3, maxGraceMs: 60_000, deletionPolicy: 'Orphan', overdueAfterMs: 900_000 },
-      ownerRef: { kind: 'CronJob', name: 'scan' },
+      ownerRef: { group: 'batch', kind: 'CronJob', name: 'scan' },
       schedule: { schedule: '0 * * * *', timeZone: 'Europe/Berlin' },
     });
+  });
+
+  test.each([
+    ['a Job by name (batch/v1 needs no apiVersion)', { kind: 'Job', name: 'migrate' }, { group: 'batch', kind: 'Job', name: 'migrate' }],
+    ['a bare pod by name', { kind: 'Pod', name: 'load-x1' }, { group: '', kind: 'Pod', name: 'load-x1' }],
+    [
+      'a CronWorkflow by apiVersion, kind and UID',
+      { apiVersion: 'argoproj.io/v1alpha1', kind: 'CronWorkflow', name: 'nightly', uid: 'cwf-uid' },
+      { group: 'argoproj.io', kind: 'CronWorkflow', name: 'nightly', uid: 'cwf-uid' },
+    ],
+  ])('spec.ownerRef takes any kind: %s', (_name, ownerRef, expected) => {
+    const parsed = parseMetricsGroup(mg({ selector: { matchLabels: { job: 'x' } }, ownerRef }));
+    expect(parsed?.ownerRef).toEqual(expected);
+    expect(parsed?.invalid).toBeUndefined();
+  });
+
+  test.each([
+    ['a Workflow without apiVersion', { kind: 'Workflow', name: 'etl' }, /^spec\.ownerRef=.*apiVersion is needed for kind Workflow/],
+    ['a Namespace', { kind: 'Namespace', name: 'team-a' }, /^spec\.ownerRef=.*names the object whose life bounds the groups/],
+  ])('spec.ownerRef that cannot be read is reported: %s', (_name, ownerRef, problem) => {
+    const parsed = parseMetricsGroup(mg({ selector: { matchLabels: { job: 'x' } }, ownerRef }));
+    expect(parsed?.ownerRef).toBeUndefined();
+    expect(parsed?.invalid).toMatch(problem);
   });
 
   test.each([

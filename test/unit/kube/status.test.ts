@@ -66,7 +66,7 @@ describe('MetricsGroup status', () => {
 describe('deletion Events', () => {
   test('one Event on the owner, naming the reason and the groups', () => {
     const event = deletionEvent(
-      { reason: 'job-deleted', subject: { kind: 'Job', namespace: 'team-a', name: 'backup-2871', uid: 'u' }, groups: [key('backup', '/instance/db1'), key('backup', '/instance/db2')] },
+      { reason: 'job-deleted', subject: { group: 'batch', kind: 'Job', namespace: 'team-a', name: 'backup-2871', uid: 'u' }, groups: [key('backup', '/instance/db1'), key('backup', '/instance/db2')] },
       { podName: 'lethe-0', namespace: 'lethe' },
       new Date(T0),
     );
@@ -81,7 +81,7 @@ describe('deletion Events', () => {
   });
 
   test('a namespace\'s Event lives in default', () => {
-    const event = deletionEvent({ reason: 'namespace-deleted', subject: { kind: 'Namespace', namespace: 'gone', name: 'gone', uid: '' }, groups: [key('x')] }, { podName: 'p', namespace: 'lethe' }, new Date(T0));
+    const event = deletionEvent({ reason: 'namespace-deleted', subject: { group: '', kind: 'Namespace', namespace: 'gone', name: 'gone', uid: '' }, groups: [key('x')] }, { podName: 'p', namespace: 'lethe' }, new Date(T0));
     expect(event.metadata.namespace).toBe('default');
     expect(event.involvedObject).toEqual({ apiVersion: 'v1', kind: 'Namespace', name: 'gone' });
   });

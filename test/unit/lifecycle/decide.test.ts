@@ -15,6 +15,7 @@ import {
   ownedBy,
   ownerRef,
   pushedAt,
+  refTo,
   runOf,
   selector,
   snapshot,
@@ -53,7 +54,7 @@ function run(row: Row): string[] {
 }
 
 const jobOwner = (name: string, cronJobName?: string, resolvedFor = T0 - MIN) =>
-  ownerRef('Job', name, { resolvedFor, ...(cronJobName === undefined ? {} : { cronJob: { name: cronJobName, uid: `${cronJobName}-uid` } }) });
+  ownerRef('Job', name, { resolvedFor, ...(cronJobName === undefined ? {} : { schedule: refTo('CronJob', cronJobName) }) });
 
 const rows: Record<string, Row> = {
   // Unowned groups: only the default policy applies.
@@ -113,7 +114,7 @@ const rows: Record<string, Row> = {
     expected: ['ci: delete namespace-deleted on Namespace/team-a gone Namespace/team-a (owner Namespace/team-a, changed)'],
   },
   'a namespace whose UID the group never learnt, gone while its Job owner lived there: deleted': {
-    groups: [group('backup', '', attributed({ source: 'pod-ip', namespace: NS, job: { name: 'b-1', uid: 'b-1-uid' } }), ownedBy(jobOwner('b-1')))],
+    groups: [group('backup', '', attributed({ source: 'pod-ip', namespace: NS, run: refTo('Job', 'b-1') }), ownedBy(jobOwner('b-1')))],
     snap: snapshot({ namespaces: [] }),
     expected: ['backup: delete namespace-deleted on Namespace/team-a gone Namespace/team-a (owner Job/b-1)'],
   },
@@ -375,24 +376,24 @@ const rows: Record<string, Row> = {
   },
   'a MetricsGroup ownerRef to a CronJob that is gone: the groups go': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
-    snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'CronJob', name: 'nightly' } }))] }),
+    snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { group: 'batch', kind: 'CronJob', name: 'nightly' } }))] }),
     expected: ['backup: delete cronjob-deleted on CronJob/nightly gone CronJob/nightly (owner MetricsGroup/mg)'],
   },
   'a MetricsGroup ownerRef to a CronJob that is there: kept': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
-    snap: snapshot({ cronJobs: [cronJob('nightly')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'CronJob', name: 'nightly' } }))] }),
+    snap: snapshot({ cronJobs: [cronJob('nightly')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { group: 'batch', kind: 'CronJob', name: 'nightly' } }))] }),
     expected: ['backup: keep (owner MetricsGroup/mg)'],
   },
   'a MetricsGroup ownerRef to a Job that is there: kept': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
-    snap: snapshot({ jobs: [job('other'), job('migrate')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'Job', name: 'migrate' } }))] }),
+    snap: snapshot({ jobs: [job('other'), job('migrate')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { group: 'batch', kind: 'Job', name: 'migrate' } }))] }),
     expected: ['backup: keep (owner MetricsGroup/mg)'],
   },
   'a MetricsGroup ownerRef to a Job: one of that name in another namespace does not count': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
     snap: snapshot({
       jobs: [job('migrate', (j) => ({ ...j, namespace: 'team-b' }))],
-      metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'Job', name: 'migrate' } }))],
+      metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { group: 'batch', kind: 'Job', name: 'migrate' } }))],
     }),
     expected: ['backup: delete job-deleted on Job/migrate gone Job/migrate (owner MetricsGroup/mg)'],
   },

@@ -1,15 +1,15 @@
 import { describe, expect, test } from '@jest/globals';
 import { decide, overdueOf, parseSchedule } from '../../../src/lifecycle/index.js';
 import { defaultPolicy } from '../../../src/model/index.js';
-import { MIN, T0, cronJob, fromJob, group, job, metricsGroup, ownedBy, ownerRef, pushedAt, runOf, snapshot } from './builders.js';
+import { MIN, T0, cronJob, fromJob, group, job, metricsGroup, ownedBy, ownerRef, pushedAt, refTo, runOf, snapshot } from './builders.js';
 
 const at = (iso: string): number => Date.parse(iso);
 
 function state(schedule: string, lastPush: string, now: string, overdueAfterMs = 0, extra: { timeZone?: string; since?: string; suspended?: boolean } = {}) {
-  const parsed = parseSchedule({ schedule, ...(extra.timeZone === undefined ? {} : { timeZone: extra.timeZone }) });
+  const parsed = parseSchedule({ schedules: [schedule], ...(extra.timeZone === undefined ? {} : { timeZone: extra.timeZone }) });
   if (!parsed.ok) throw new Error(parsed.error);
   return overdueOf({
-    cron: parsed.cron,
+    times: parsed.times,
     lastPushAt: at(lastPush),
     now: at(now),
     overdueAfterMs,
@@ -45,7 +45,7 @@ describe('overdueOf', () => {
     ['an out-of-range minute', '61 * * * *', undefined],
     ['an unknown time zone', '0 * * * *', 'Nowhere/Town'],
   ])('%s is reported, not thrown', (_name, schedule, timeZone) => {
-    const parsed = parseSchedule({ schedule, ...(timeZone === undefined ? {} : { timeZone }) });
+    const parsed = parseSchedule({ schedules: [schedule], ...(timeZone === undefined ? {} : { timeZone }) });
     expect(parsed.ok).toBe(false);
   });
 });
@@ -53,8 +53,8 @@ describe('overdueOf', () => {
 describe('decide: overdue', () => {
   test('a CronJob run group is overdue when no run of the CronJob pushed by the deadline, and every group of the CronJob says so', () => {
     const groups = [
-      group('report', '/run/1', fromJob('r-1', 'report'), ownedBy(ownerRef('Job', 'r-1', { cronJob: { name: 'report', uid: 'report-uid' }, resolvedFor: T0 - 150 * MIN })), pushedAt(T0 - 150 * MIN)),
-      group('report', '/run/2', fromJob('r-2', 'report'), ownedBy(ownerRef('Job', 'r-2', { cronJob: { name: 'report', uid: 'report-uid' }, resolvedFor: T0 - 119 * MIN })), pushedAt(T0 - 119 * MIN)),
+      group('report', '/run/1', fromJob('r-1', 'report'), ownedBy(ownerRef('Job', 'r-1', { schedule: refTo('CronJob', 'report'), resolvedFor: T0 - 150 * MIN })), pushedAt(T0 - 150 * MIN)),
+      group('report', '/run/2', fromJob('r-2', 'report'), ownedBy(ownerRef('Job', 'r-2', { schedule: refTo('CronJob', 'report'), resolvedFor: T0 - 119 * MIN })), pushedAt(T0 - 119 * MIN)),
     ];
     // Hourly; T0 is 12:00, the newest push 10:01: the 11:00 run had until 12:00.
     const plan = decide({
@@ -72,7 +72,7 @@ describe('decide: overdue', () => {
 
   test('CronJobs sharing a schedule each get their own answer: overdueAfter per Job, runs before each CronJob existed', () => {
     const run = (cj: string, pushed: number, ...mods: Parameters<typeof job>[1][]) => ({
-      group: group(cj, '', fromJob(`${cj}-1`, cj), ownedBy(ownerRef('Job', `${cj}-1`, { cronJob: { name: cj, uid: `${cj}-uid` }, resolvedFor: pushed })), pushedAt(pushed)),
+      group: group(cj, '', fromJob(`${cj}-1`, cj), ownedBy(ownerRef('Job', `${cj}-1`, { schedule: refTo('CronJob', cj), resolvedFor: pushed })), pushedAt(pushed)),
       job: job(`${cj}-1`, runOf(cj), ...mods),
     });
     // Hourly for all four; now 12:15. a: its Job says overdueAfter 10m, so the 12:00 run is late at 12:10.
@@ -93,7 +93,7 @@ describe('decide: overdue', () => {
       defaults: defaultPolicy,
       now: T0 + 15 * MIN,
     });
-    expect(plan.overdue.map((o) => [o.owner.cronJob?.name, o.state.overdue, o.state.since === undefined ? undefined : (o.state.since - T0) / MIN])).toEqual([
+    expect(plan.overdue.map((o) => [o.owner.schedule?.name, o.state.overdue, o.state.since === undefined ? undefined : (o.state.since - T0) / MIN])).toEqual([
       ['a', true, 10],
       ['b', false, undefined],
       ['c', false, undefined],
