@@ -12,6 +12,8 @@ describe('lethe.dev annotations', () => {
     ['bad values are reported (the policy is then invalid)', { 'lethe.dev/ttl': 'soon', 'lethe.dev/keep-last': '-1', 'lethe.dev/deletion-policy': 'delete', 'lethe.dev/grouping-key': '=x' }, {}, [], 4],
     ['a misspelt lethe.dev name is reported', { 'lethe.dev/deletion-polcy': 'Orphan' }, {}, [], 1],
     ['unrelated annotations are ignored silently', { 'example.com/ttl': 'x' }, {}, [], 0],
+    ['a schedule key is no policy knob', { 'lethe.dev/schedule-key': 'etl.load' }, {}, [], 0],
+    ['an empty schedule key is reported', { 'lethe.dev/schedule-key': ' ' }, {}, [], 1],
   ] as const)('%s', (_name, annotations, policy, claims, problems) => {
     const parsed = parseAnnotations(annotations);
     expect(parsed.policy).toEqual(policy);
@@ -27,4 +29,13 @@ test('a problem names the annotation and its value', () => {
     problems: ['lethe.dev/deletion-policy="orphan": expected Delete or Orphan'],
   });
   expect(parseAnnotations({ 'lethe.dev/deletion-polcy': 'Orphan' }).problems[0]).toMatch(/^lethe\.dev\/deletion-polcy="Orphan": expected a known annotation name \(.*lethe\.dev\/deletion-policy/);
+});
+
+test('a schedule key is read; a claim on an object that cannot claim is reported', () => {
+  expect(parseAnnotations({ 'lethe.dev/schedule-key': ' etl.load ' }).scheduleKey).toBe('etl.load');
+  expect(parseAnnotations({ 'lethe.dev/grouping-key': 'job=x' }, { claims: false })).toEqual({
+    policy: {},
+    claims: [],
+    problems: ['lethe.dev/grouping-key="job=x": expected no claim here: only Jobs and CronJobs claim grouping keys'],
+  });
 });

@@ -46,6 +46,16 @@ describe('MetricsGroup status', () => {
     expect(changed.conditions[1]?.lastTransitionTime).toBe(first.conditions[1]?.lastTransitionTime);
   });
 
+  test("a run waiting suspended (Kueue) says Queued, not overdue", () => {
+    const status = desiredStatus(report({ overdue: { overdue: false, queuedSince: T0 - 600_000, dueRunAt: T0 - 3_600_000 } }), undefined, T0);
+    expect(status.conditions[1]).toMatchObject({
+      type: 'Overdue',
+      status: 'False',
+      reason: 'Queued',
+      message: "A run waits suspended (e.g. for Kueue's admission) since 2024-01-01T11:50:00Z; overdue counts from its admission",
+    });
+  });
+
   test('an invalid spec says why in Ready, and that its groups are kept', () => {
     const status = desiredStatus(report({ groups: 2, metricsGroup: metricsGroup('bad', (m) => ({ ...m, invalid: 'spec.ttl="soon": not a duration' })) }), undefined, T0);
     expect(status.conditions[0]).toMatchObject({

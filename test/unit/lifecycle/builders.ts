@@ -12,7 +12,7 @@ import {
   type PodInfo,
   type Tombstone,
 } from '../../../src/lifecycle/index.js';
-import { kindKey, type Attribution, type GroupView, type ObjectKind, type ObjectRef, type OwnerRef, type StoredFamily } from '../../../src/model/index.js';
+import { kindKey, type Attribution, type Decision, type GroupView, type ObjectKind, type ObjectRef, type OwnerRef, type StoredFamily } from '../../../src/model/index.js';
 import { family, key } from '../../harness/builders.js';
 
 export const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
@@ -193,4 +193,20 @@ export function snapshot(spec: SnapshotSpec = {}): ClusterSnapshot {
       notes: unreadable,
     },
   };
+}
+
+/** One line per decision, so table rows stay readable: `backup: delete job-deleted on Job/b-1 (owner Job/b-1)`. */
+export function summarize(d: Decision, now: number): string {
+  const job = d.groupKey.labels.find((l) => l.name === 'job')?.value ?? '';
+  const key = [job, ...d.groupKey.labels.filter((l) => l.name !== 'job').map((l) => `${l.name}=${l.value}`)].join(' ');
+  const owner = d.owner === undefined ? 'unowned' : `${d.owner.kind}/${d.owner.name}`;
+  const parts = [`${key}:`, d.action];
+  if (d.action === 'delete') {
+    parts.push(d.reason, `on ${d.subject === undefined ? '-' : `${d.subject.kind}/${d.subject.name}`}`);
+    if (d.gone !== undefined) parts.push(`gone ${d.gone.kind}/${d.gone.name}`);
+  }
+  if (d.action === 'keep' && d.orphanedFrom !== undefined) parts.push(`orphaned from ${d.orphanedFrom.kind}/${d.orphanedFrom.name}`);
+  parts.push(`(owner ${owner}${d.ownerChanged ? ', changed' : ''})`);
+  if (d.notBefore !== undefined) parts.push(`at +${(d.notBefore - now) / 1000}s`);
+  return parts.join(' ');
 }

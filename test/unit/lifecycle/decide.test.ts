@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { decide, type ClusterSnapshot } from '../../../src/lifecycle/index.js';
-import { defaultPolicy, mergePolicy, type Decision, type GroupView, type PolicyOverrides } from '../../../src/model/index.js';
+import { defaultPolicy, mergePolicy, type GroupView, type PolicyOverrides } from '../../../src/model/index.js';
 import {
   MIN,
   NS,
@@ -19,25 +19,10 @@ import {
   runOf,
   selector,
   snapshot,
+  summarize,
   unattributedGroup,
   unscraped,
 } from './builders.js';
-
-/** One line per decision, so table rows stay readable: `backup: delete job-deleted on Job/b-1 (owner Job/b-1)`. */
-function summarize(d: Decision, now: number): string {
-  const job = d.groupKey.labels.find((l) => l.name === 'job')?.value ?? '';
-  const key = [job, ...d.groupKey.labels.filter((l) => l.name !== 'job').map((l) => `${l.name}=${l.value}`)].join(' ');
-  const owner = d.owner === undefined ? 'unowned' : `${d.owner.kind}/${d.owner.name}`;
-  const parts = [`${key}:`, d.action];
-  if (d.action === 'delete') {
-    parts.push(d.reason, `on ${d.subject === undefined ? '-' : `${d.subject.kind}/${d.subject.name}`}`);
-    if (d.gone !== undefined) parts.push(`gone ${d.gone.kind}/${d.gone.name}`);
-  }
-  if (d.action === 'keep' && d.orphanedFrom !== undefined) parts.push(`orphaned from ${d.orphanedFrom.kind}/${d.orphanedFrom.name}`);
-  parts.push(`(owner ${owner}${d.ownerChanged ? ', changed' : ''})`);
-  if (d.notBefore !== undefined) parts.push(`at +${(d.notBefore - now) / 1000}s`);
-  return parts.join(' ');
-}
 
 interface Row {
   groups: GroupView[];
