@@ -1,22 +1,19 @@
-import { ApiException, CustomObjectsApi, KubeConfig, setHeaderOptions, type Cluster, type RequestContext } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { OwnerKindName } from '../config/index.js';
 import {
   ownerChainRules,
-  type ChainLink,
   type OwnerChainRules,
   type OwnerKindReport,
   type OwnerKindRole,
   type OwnerKindState,
   type OwnerKindsView,
   type OwnerObjectInfo,
-  type Presence,
 } from '../lifecycle/index.js';
 import { kindKey, type Clock, type ObjectKind } from '../model/index.js';
 import { F, OWNER_KIND_STATES, type KubeMetrics, type Logger, type OwnerKindMetrics } from '../observability/index.js';
-import { apiErrorFields, classifyApiError } from './client.js';
 import { Informer, customListPage, type InformerOptions } from './informers.js';
-import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, checkAccess, describe, discoverKind, servedGroups, type DiscoveredKind } from './owner-discovery.js';
-import { SCHEDULE_READERS, parseOwnerObject, type ScheduleReader } from './owner-objects.js';
+import { ACCEPT_METADATA_LIST, MetadataWatchConfig, checkAccess, describe, discoverKind, servedGroups, type DiscoveredKind } from './owner-discovery.js';
+import { SCHEDULE_READERS, parseOwnerObject, type OwnerKindIdentity, type ScheduleReader } from './owner-objects.js';
 
 /**
  * The configured owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds): found through
@@ -27,9 +24,13 @@ import { SCHEDULE_READERS, parseOwnerObject, type ScheduleReader } from './owner
  * A kind that is not installed, or that Lethe may not list, is reported (one log line per change
  * of state, `lethe_owner_kind_state`, `reports()` for the status) and looked up again every
  * `rediscoverMs`: it starts by itself when its CRD appears or its permission is granted. It is
- * never part of the sync gate: `readable()` tells the lifecycle which kinds it may decide about,
- * so a missing kind keeps only its own groups. A watched kind whose list answers 404 or 403 (CRD
+ * never part of the sync gate: `view()` tells the lifecycle which kinds it may decide about, so a
+ * missing kind keeps only its own groups. A watched kind whose list answers 404 or 403 (CRD
  * deleted, permission withdrawn) goes back to being looked up.
+ *
+ * (About 380 lines: one state machine per kind — discovery, access check, watch, loss — whose
+ * steps share the entries. Discovery calls are in owner-discovery.ts, parsing in owner-objects.ts,
+ * reads of one object in owner-reads.ts.)
  */
 
 export interface OwnerKindOptions {
@@ -51,23 +52,15 @@ export interface OwnerKindsDeps {
   readonly scheduleKinds: readonly OwnerKindName[];
 }
 
-/**
- * A KubeConfig for client-node's Watch that asks for PartialObjectMetadata: Watch sends the
- * headers `applySecurityAuthentication` sets, so this adds Accept to the base config's auth.
- */
-export class MetadataWatchConfig extends KubeConfig {
-  constructor(private readonly base: KubeConfig) {
-    super();
-  }
-
-  override getCurrentCluster(): Cluster | null {
-    return this.base.getCurrentCluster();
-  }
-
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await this.base.applySecurityAuthentication(context);
-    context.setHeaderParam('Accept', ACCEPT_METADATA);
-  }
+/** See OwnerKinds.readTarget. */
+export interface ReadTarget {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  readonly identity: OwnerKindIdentity;
+  /** Set when Lethe reads the schedule from the whole object (else: metadata only). */
+  readonly reader?: ScheduleReader;
 }
 
 interface Entry {
@@ -140,17 +133,11 @@ export class OwnerKinds {
   }
 
   /**
-   * Calls `listener` with each object whose deletion a watch saw (or that a relist no longer
-   * found), e.g. to remember a deleted run's policy. Not called for the objects of a kind that
-   * stops being watched (CRD removed, permission withdrawn): they are not known to be gone.
+   * Calls `listener` with each object a watch delivered (`upsert`), and each whose deletion it saw
+   * or that a relist no longer found (`delete`: to remember a deleted run's policy, say). Never
+   * called with `delete` for the objects of a kind that stops being watched (CRD removed,
+   * permission withdrawn): they are not known to be gone.
    */
-  onDelete(listener: (object: OwnerObjectInfo) => void): () => void {
-    return this.onObject((type, object) => {
-      if (type === 'delete') listener(object);
-    });
-  }
-
-  /** Calls `listener` with each object a watch delivered (`upsert`) or saw deleted (see onDelete). */
   onObject(listener: (type: 'upsert' | 'delete', object: OwnerObjectInfo) => void): () => void {
     this.objectListeners.add(listener);
     return () => this.objectListeners.delete(listener);
@@ -165,6 +152,7 @@ export class OwnerKinds {
     const notes = new Map<string, string>();
     for (const e of this.entries) {
       const key = e.discovered === undefined ? e.name.name : kindKey({ group: e.name.group, kind: e.discovered.kind });
+      // Watched, listed, and its watch works: decisions about its objects can be made.
       if (e.state === 'watching' && e.informer?.synced === true && e.informer.healthy) readable.add(key);
       else notes.set(key, `${e.name.name} is ${e.state === 'watching' ? 'not synced or not healthy' : e.state}${e.message === undefined ? '' : ` (${e.message})`}`);
     }
@@ -194,20 +182,6 @@ export class OwnerKinds {
     }));
   }
 
-  /**
-   * Whether decisions about objects of this kind can be made: it is watched, has listed, and its
-   * watch works. Jobs and CronJobs are not configured kinds (they follow the built-in informers).
-   */
-  readable(group: string, kind: string): boolean {
-    const e = this.entryFor(group, kind);
-    return e?.state === 'watching' && e.informer?.synced === true && e.informer.healthy;
-  }
-
-  /** Whether this group and Kind is one of the configured kinds (known once discovered). */
-  configured(group: string, kind: string): boolean {
-    return this.entryFor(group, kind) !== undefined;
-  }
-
   /** The rules for resolveOwnerChain: Jobs and CronJobs plus every configured kind discovered so far. */
   rules(maxDepth?: number): OwnerChainRules {
     const keys = (role: OwnerKindRole) =>
@@ -230,35 +204,21 @@ export class OwnerKinds {
   }
 
   /**
-   * Reads one owner from the API server, metadata only (the cache may lag behind a new object):
-   * `absent` when it does not exist or has another UID, `unknown` when the kind is not watched
-   * or the API server cannot be asked.
+   * How to read one object of a configured kind that is watched now (undefined otherwise): its
+   * resource, version, scope and Kind, and the schedule reader when Lethe reads its spec.
    */
-  async read(owner: Pick<ChainLink, 'group' | 'kind' | 'namespace' | 'name' | 'uid'>): Promise<OwnerObjectInfo | 'absent' | 'unknown'> {
-    const e = this.entryFor(owner.group, owner.kind);
+  readTarget(kind: ObjectKind): ReadTarget | undefined {
+    const e = this.entryFor(kind.group, kind.kind);
     const discovered = e?.discovered;
-    if (e === undefined || discovered === undefined || e.state !== 'watching') return 'unknown';
-    const target = { group: e.name.group, version: discovered.version, plural: e.name.resource, name: owner.name };
-    const accept = e.reader === undefined ? setHeaderOptions('Accept', ACCEPT_METADATA) : undefined;
-    try {
-      const body: unknown = discovered.namespaced
-        ? await this.custom.getNamespacedCustomObject({ ...target, namespace: owner.namespace }, accept)
-        : await this.custom.getClusterCustomObject(target, accept);
-      const parsed = parseOwnerObject(body, { group: e.name.group, kind: discovered.kind, name: e.name.name }, e.reader);
-      if (parsed === undefined) return 'unknown';
-      return owner.uid !== '' && parsed.uid !== owner.uid ? 'absent' : parsed;
-    } catch (err) {
-      if (classifyApiError(err) === 'absent') return 'absent';
-      this.log.warn('Failed to read an owner', { [F.owner]: owner, [F.err]: apiErrorFields(err) });
-      return 'unknown';
-    }
-  }
-
-  /** Asks the API server whether an owner of a configured kind is gone (ClusterView.confirmAbsent). */
-  async confirmAbsent(owner: Pick<ChainLink, 'group' | 'kind' | 'namespace' | 'name' | 'uid'>): Promise<Presence> {
-    const found = await this.read(owner);
-    if (found === 'absent' || found === 'unknown') return found;
-    return found.deleting ? 'absent' : 'present';
+    if (e === undefined || discovered === undefined || e.state !== 'watching') return undefined;
+    return {
+      group: e.name.group,
+      version: discovered.version,
+      plural: e.name.resource,
+      namespaced: discovered.namespaced,
+      identity: { group: e.name.group, kind: discovered.kind, name: e.name.name },
+      ...(e.reader === undefined ? {} : { reader: e.reader }),
+    };
   }
 
   private entryFor(group: string, kind: string): Entry | undefined {

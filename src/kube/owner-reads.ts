@@ -1,11 +1,13 @@
-import { BatchV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { ChainLink, ChainObject, OwnerAnnotations, Presence } from '../lifecycle/index.js';
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { ChainLink, ChainObject, OwnerAnnotations, OwnerObjectInfo, Presence } from '../lifecycle/index.js';
 import { CRONJOB, JOB, METRICSGROUP, NAMESPACE, POD, isKind, type ObjectKind, type OwnerRef } from '../model/index.js';
 import { F, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import { METRICS_GROUP } from './metrics-group.js';
 import { parseJob, parsePod } from './objects.js';
+import { ACCEPT_METADATA } from './owner-discovery.js';
 import type { OwnerKinds } from './owner-kinds.js';
+import { parseOwnerObject } from './owner-objects.js';
 
 /**
  * Live reads of one owner from the API server, for when the caches cannot be trusted to know:
@@ -46,7 +48,7 @@ export class OwnerReads {
       let found: ReadOwner | undefined;
       if (isKind(link, JOB)) found = parseJob(await this.batch.readNamespacedJob({ name, namespace }));
       else if (isKind(link, POD)) found = parsePod(await this.core.readNamespacedPod({ name, namespace }));
-      else return await this.ownerKinds.read(link);
+      else return await this.readConfigured(link);
       if (found === undefined) return 'unknown';
       return found.uid === uid ? found : 'absent';
     } catch (err) {
@@ -57,12 +59,38 @@ export class OwnerReads {
   }
 
   /**
+   * One object of a configured kind, metadata only unless Lethe reads its spec: `unknown` when
+   * its kind is not watched now. A reference without a UID means whatever object has that name.
+   */
+  async readConfigured(owner: Pick<ChainLink, 'group' | 'kind' | 'namespace' | 'name' | 'uid'>): Promise<OwnerObjectInfo | 'absent' | 'unknown'> {
+    const target = this.ownerKinds.readTarget(owner);
+    if (target === undefined) return 'unknown';
+    const { group, version, plural } = target;
+    const accept = target.reader === undefined ? setHeaderOptions('Accept', ACCEPT_METADATA) : undefined;
+    try {
+      const body: unknown = target.namespaced
+        ? await this.custom.getNamespacedCustomObject({ group, version, plural, namespace: owner.namespace, name: owner.name }, accept)
+        : await this.custom.getClusterCustomObject({ group, version, plural, name: owner.name }, accept);
+      const parsed = parseOwnerObject(body, target.identity, target.reader);
+      if (parsed === undefined) return 'unknown';
+      return owner.uid !== '' && parsed.uid !== owner.uid ? 'absent' : parsed;
+    } catch (err) {
+      if (classifyApiError(err) === 'absent') return 'absent';
+      this.log.warn('Failed to read an owner', { [F.owner]: owner, [F.err]: apiErrorFields(err) });
+      return 'unknown';
+    }
+  }
+
+  /**
    * Whether an owner is gone, asked of the API server (ClusterView.confirmAbsent): `unknown` when
    * it cannot tell (unreachable, a kind Lethe does not read). A namespace, or an object of a
    * configured kind, that is being deleted counts as gone.
    */
   async confirmAbsent(owner: OwnerRef): Promise<Presence> {
-    if (!isBuiltIn(owner)) return this.ownerKinds.confirmAbsent(owner);
+    if (!isBuiltIn(owner)) {
+      const found = await this.readConfigured(owner);
+      return found === 'absent' || found === 'unknown' ? found : found.deleting ? 'absent' : 'present';
+    }
     const { namespace, name, uid } = owner;
     try {
       let found: Identified;
