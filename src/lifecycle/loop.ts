@@ -109,7 +109,8 @@ export class LifecycleLoop {
   }
 
   private scheduleAt(at: number): void {
-    if (this.stopped || at >= this.timerAt) return;
+    // An earlier pass is already set, unless the clock has moved past it (the clock jumped).
+    if (this.stopped || (at >= this.timerAt && this.timerAt > this.deps.clock.now())) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => this.fire(), Math.max(0, at - this.deps.clock.now()));

@@ -114,12 +114,13 @@ describe('lifecycle: bare Jobs', () => {
     await push(lethe.port, `stray/instance/${namespace}`, '', { method: 'DELETE' });
   }, TIMEOUT);
 
-  test('a bare pod\'s push is owned by its namespace, and kept when no Job is involved', async () => {
+  test("a bare pod's push is owned by the pod, its own run (docs/owners.md)", async () => {
     const ip = freshIp();
-    await barePod(kc, namespace, 'adhoc', ip, lethe);
+    const pod = await barePod(kc, namespace, 'adhoc', ip, lethe);
     expect(await push(lethe.port, `adhoc/instance/${namespace}`, body(), { localAddress: ip })).toBe(200);
     const group = await waitForGroup(lethe, namespace, (g) => g.owner !== undefined);
-    expect(group.owner).toMatchObject({ kind: 'Namespace', name: namespace });
+    expect(group.owner).toMatchObject({ group: '', kind: 'Pod', name: 'adhoc', uid: pod.metadata!.uid });
+    expect(group.attribution).toMatchObject({ run: { group: '', kind: 'Pod', name: 'adhoc', uid: pod.metadata!.uid } });
     const shown = (await apiMetrics(lethe.port)).find((g) => g.labels['instance'] === namespace);
     expect(shown).toBeDefined();
   }, TIMEOUT);

@@ -126,7 +126,7 @@ describe('owner kinds: discovery, metadata-only watches, chains through the cach
     expect(items.filter((i) => 'spec' in i || 'status' in i)).toEqual([]);
   }, 60_000);
 
-  test('the caches keep owner references and lethe.dev annotations; a CronWorkflow with its schedule; deletions are seen', async () => {
+  test('the caches keep owner references and what the lethe.dev annotations say; a CronWorkflow with its schedule; deletions are seen', async () => {
     const cron = await createOwnerObject(kc, namespace, OWNER_API.cronWorkflow, {
       ...cronWorkflowBody(randomName('nightly'), { schedules: ['0 3 * * *', '0 15 * * *'], timezone: 'Europe/Berlin' }),
     });
@@ -141,7 +141,7 @@ describe('owner kinds: discovery, metadata-only watches, chains through the cach
       namespace,
       name: workflow.metadata.name,
       deleting: false,
-      annotations: { 'lethe.dev/keep-last': '3' },
+      policy: { keepLast: 3 },
       ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'CronWorkflow', name: cron.metadata.name, uid: cron.metadata.uid, controller: true }],
     });
     expect(run.schedule).toBeUndefined();
