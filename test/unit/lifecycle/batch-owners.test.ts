@@ -248,6 +248,17 @@ describe('decide: what it tells people about runs', () => {
   });
 });
 
+describe('decide: the owner a push gives', () => {
+  test("a bare pod's schedule key goes with its owner (and a schedule object wins over a key)", () => {
+    const keyed = group('load', '', fromPod('load-x1', 'etl.load'));
+    const scheduled = group('etl', '', fromJob('etl-1', 'nightly', 'Workflow', 'CronWorkflow'), (g) => ({ ...g, attribution: { ...g.attribution, scheduleKey: 'ignored' } }));
+    const plan = decide({ groups: [keyed, scheduled], snapshot: snapshot({ ...argo, pods: [pod('load-x1')], owners: [ownerObject('CronWorkflow', 'nightly'), ownerObject('Workflow', 'etl-1')] }), defaults: defaultPolicy, now: T0 });
+    expect(plan.decisions[0]?.owner).toMatchObject({ kind: 'Pod', name: 'load-x1', scheduleKey: 'etl.load' });
+    expect(plan.decisions[1]?.owner).toMatchObject({ kind: 'Workflow', schedule: { kind: 'CronWorkflow', name: 'nightly' } });
+    expect(plan.decisions[1]?.owner?.scheduleKey).toBeUndefined();
+  });
+});
+
 describe('decide: the run a Job, Workflow or pod chain gives', () => {
   test("a JobSet's pod: the JobSet (its Job is not the run)", () => {
     const g = group('train', '', fromJob('ts', undefined, 'JobSet'));
