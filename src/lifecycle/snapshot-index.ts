@@ -1,7 +1,7 @@
 import { CRONJOB, JOB, METRICSGROUP, NAMESPACE, POD, isKind, kindKey, type ObjectKind, type ObjectRef } from '../model/index.js';
 import type { ClusterSnapshot, CronJobInfo, JobInfo, MetricsGroupInfo, OwnerAnnotations, Presence } from './cluster-view.js';
 import type { RunQueue } from './overdue.js';
-import { resolveOwnerChain, type ChainObject, type OwnerChain } from './owner-chain.js';
+import { groupOfApiVersion, resolveOwnerChain, type ChainObject, type OwnerChain } from './owner-chain.js';
 
 /**
  * PURE: look-ups over one cluster snapshot, built once per pass: MetricsGroups and claims by
@@ -139,8 +139,11 @@ export class SnapshotIndex {
     if (this.runsBySchedule === undefined) {
       this.runsBySchedule = new Map();
       for (const job of this.snapshot.jobs.values()) {
-        if (job.ownerReferences.length === 0) continue;
-        const uid = this.chainFrom(job).schedule?.uid;
+        const controller = job.ownerReferences.find((r) => r.controller);
+        if (controller === undefined && job.ownerReferences.length === 0) continue;
+        // A CronJob's Job (most of them) needs no walk.
+        const cronJob = controller !== undefined && controller.kind === CRONJOB.kind && groupOfApiVersion(controller.apiVersion) === CRONJOB.group;
+        const uid = cronJob ? controller.uid : this.chainFrom(job).schedule?.uid;
         if (uid === undefined) continue;
         const runs = this.runsBySchedule.get(uid) ?? [];
         runs.push({ createdAt: job.createdAt, suspended: job.suspended, startedAt: job.startedAt });
