@@ -112,7 +112,7 @@ test-integration: deps $(CONTROL_PLANE_STAMP)
 test-e2e: deps build $(PGW_DIR)/pushgateway $(PROM_DIR)/prometheus debian-tools browser redis
 	$(JEST) --selectProjects e2e --runInBand
 
-# Real faults (README "Failure modes"): a full tmpfs, syscalls failed with libfiu, SIGKILL.
+# Real faults (docs/operations.md, "Failure modes"): a full tmpfs, syscalls failed with libfiu, SIGKILL.
 # FAULT_SEED=<n> replays the printed schedule of the syscall rounds; FAULT_ROUNDS sets how many.
 test-fault: deps build fault-tools
 	$(JEST) --selectProjects fault --runInBand
@@ -161,7 +161,7 @@ fuzz: deps
 .PHONY: bench
 # Lethe against the real Pushgateway on loopback: Debian's, and the newest upstream release when
 # Go can build it (its columns stay empty otherwise). Prints one table and writes it as JSON
-# under bench/results/ (README "Benchmarks"); under ten minutes once the tools exist.
+# under bench/results/ (docs/benchmarks.md); under ten minutes once the tools exist.
 # ARGS passes options, e.g. ARGS='--quick' or ARGS='--gateways=lethe --phases=scale'.
 bench: build
 	@command -v prometheus-pushgateway >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus-pushgateway; }

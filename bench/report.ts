@@ -1,6 +1,6 @@
 /**
  * The results: rows of one metric each, a cell per gateway, the ratio Lethe / Pushgateway, and
- * the table (markdown, so that README can show it as printed) and JSON written from them.
+ * the table (markdown, so that docs/benchmarks.md can show it as printed) and JSON written from them.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';

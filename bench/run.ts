@@ -6,7 +6,7 @@
  * absolute figures move from run to run.
  *
  *   node dist/bench/bench/run.js [--gateways=lethe,pushgateway-1.5,pushgateway]
- *                                [--phases=push,scale,forget] [--quick] [--update-readme]
+ *                                [--phases=push,scale,forget] [--quick] [--update-docs]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,23 +21,24 @@ interface Options {
   readonly gateways: readonly GatewayKind[];
   readonly phases: readonly string[];
   readonly quick: boolean;
-  readonly updateReadme: boolean;
+  /** Rewrite the table in docs/benchmarks.md. */
+  readonly updateDocs: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
   let gateways: GatewayKind[] = ['lethe', 'pushgateway-1.5', 'pushgateway'];
   let phases = ['push', 'scale', 'forget'];
   let quick = false;
-  let updateReadme = false;
+  let updateDocs = false;
   for (const arg of argv) {
     const [name, value = ''] = arg.split('=', 2);
     if (name === '--gateways') gateways = value.split(',') as GatewayKind[];
     else if (name === '--phases') phases = value.split(',');
     else if (name === '--quick') quick = true;
-    else if (name === '--update-readme') updateReadme = true;
+    else if (name === '--update-docs') updateDocs = true;
     else throw new Error(`unknown argument ${arg}`);
   }
-  return { gateways, phases, quick, updateReadme };
+  return { gateways, phases, quick, updateDocs };
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -410,14 +411,17 @@ async function scalePhase(spec: GatewaySpec): Promise<void> {
 
 // ---- Main ------------------------------------------------------------------------------------
 
-function updateReadme(markdown: string): void {
-  const file = join(repoRoot, 'README.md');
+/** The page whose `bench` block shows the latest run. */
+const DOCS_PAGE = join('docs', 'benchmarks.md');
+
+function updateDocs(markdown: string): void {
+  const file = join(repoRoot, DOCS_PAGE);
   const text = readFileSync(file, 'utf8');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
   const a = text.indexOf(begin);
   const b = text.indexOf(end);
-  if (a === -1 || b < a) throw new Error(`README.md has no ${begin} … ${end} block`);
+  if (a === -1 || b < a) throw new Error(`${DOCS_PAGE} has no ${begin} … ${end} block`);
   writeFileSync(file, `${text.slice(0, a + begin.length)}\n${markdown}\n${text.slice(b)}`);
 }
 
@@ -483,9 +487,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}\n\n`);
   const file = writeReport(join(repoRoot, 'bench', 'results'), report);
   log(`wrote ${file.slice(repoRoot.length + 1)}`);
-  if (opts.updateReadme) {
-    updateReadme(markdown);
-    log('updated README.md');
+  if (opts.updateDocs) {
+    updateDocs(markdown);
+    log(`updated ${DOCS_PAGE}`);
   }
 }
 

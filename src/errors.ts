@@ -65,7 +65,7 @@ export class ConfigError extends LetheError {
   readonly exitCode = 2;
 }
 
-/** Stable codes, so tests and README can name them. */
+/** Stable codes, so tests and docs can name them. */
 export const ErrorCode = {
   badGroupingKey: 'LETHE_BAD_GROUPING_KEY',
   badPath: 'LETHE_BAD_PATH',

@@ -17,7 +17,7 @@ export interface Config {
     /** The exporter-toolkit web configuration file; '' = none. */
     readonly configFile: string;
   };
-  /** Authentication and authorization (README "Authentication"). */
+  /** Authentication and authorization (docs/security.md, "Authentication"). */
   readonly auth: {
     /** True when any authenticator is configured: pushes then need credentials. */
     readonly enabled: boolean;

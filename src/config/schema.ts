@@ -5,7 +5,7 @@ import { parseOwnerKindList } from './owner-kinds.js';
 /**
  * Every knob Lethe has, in one place. Flags are named like the Pushgateway's where they mean
  * the same thing. Each can also be set through the environment: `--web.listen-address` is
- * `LETHE_WEB_LISTEN_ADDRESS`. README's configuration reference lists this table.
+ * `LETHE_WEB_LISTEN_ADDRESS`. docs/configuration.md lists this table.
  */
 
 const bool = z
@@ -60,7 +60,7 @@ export interface FlagSpec {
   readonly boolean?: boolean;
 }
 
-/** Documentation of each flag (help text and README), keyed like the schema. */
+/** Documentation of each flag (help text and docs/configuration.md), keyed like the schema. */
 export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'web.listen-address': { description: 'Address to listen on for pushes, scrapes and the API.', default: ':9091' },
   'web.telemetry-path': { description: 'Path under which metrics are exposed.', default: '/metrics' },
@@ -68,11 +68,11 @@ export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'web.route-prefix': { description: 'Prefix for all HTTP routes; defaults to the path of --web.external-url.', default: '' },
   'web.enable-lifecycle': { description: 'Enable shutdown via PUT or POST /-/quit.', default: 'false', boolean: true },
   'web.enable-admin-api': { description: 'Enable PUT /api/v1/admin/wipe.', default: 'false', boolean: true },
-  'web.config.file': { description: 'Web configuration file in the Prometheus exporter-toolkit format (TLS with client certificates, basic auth users with bcrypt hashes, response headers, rate limit), as the Pushgateway reads it; reloaded when it or a file it names changes. Not together with --web.tls.cert-file (see README "Web configuration file").', default: '' },
+  'web.config.file': { description: 'Web configuration file in the Prometheus exporter-toolkit format (TLS with client certificates, basic auth users with bcrypt hashes, response headers, rate limit), as the Pushgateway reads it; reloaded when it or a file it names changes. Not together with --web.tls.cert-file (see docs/web-configuration.md).', default: '' },
   'web.tls.cert-file': { description: 'Serve HTTPS with this PEM certificate (chain); needs --web.tls.key-file. Both files are reloaded when they change.', default: '' },
   'web.tls.key-file': { description: 'PEM private key of --web.tls.cert-file.', default: '' },
   'auth.mode': { description: 'Who may push: none (anyone, as with the Pushgateway), kubernetes (ServiceAccount bearer tokens checked with a TokenReview), static (tokens and users from --auth.static-file), or kubernetes+static. With any but none, a caller pushes and deletes only groups of its own namespace.', default: 'none' },
-  'auth.static-file': { description: 'JSON file of static bearer tokens and basic-auth users, each with its namespace or admin (see README "Authentication"); reloaded when it changes. Needs --auth.mode=static or kubernetes+static.', default: '' },
+  'auth.static-file': { description: 'JSON file of static bearer tokens and basic-auth users, each with its namespace or admin (see docs/security.md, "Authentication"); reloaded when it changes. Needs --auth.mode=static or kubernetes+static.', default: '' },
   'auth.token-audience': { description: 'Audiences (comma-separated) a ServiceAccount token must carry, checked by the TokenReview; empty: the API server\'s own.', default: '' },
   'auth.cache-ttl': { description: 'How long a TokenReview answer is reused (by a hash of the token); rejections are kept a tenth of that.', default: '1m' },
   'auth.kubernetes-admins': { description: 'Kubernetes user names (comma-separated, e.g. system:serviceaccount:ops:lethe-admin) that are admins: wipe, delete any group, quit.', default: '' },

@@ -5,7 +5,7 @@
  * scrapes native histograms) and asks for `escaping=allow-utf-8` where a format can carry UTF-8
  * names.
  *
- * Rules (README "Scrape formats" has the table):
+ * Rules (docs/scrape-formats.md has the table):
  * - Clauses are taken by q-value, highest first; among equal q-values a specific media range
  *   before `type/*` before the full wildcard, otherwise in header order. `q=0` refuses a range; a clause
  *   whose q-value does not parse is ignored.

@@ -1,7 +1,7 @@
 /**
  * Rendering of OpenMetrics text 1.0.0 (also answered for 0.0.1, whose text is the same), in the
  * layout of prometheus/common's OpenMetrics encoder, with these choices where pushed data does
- * not fit the specification (README "Scrape formats"):
+ * not fit the specification (docs/scrape-formats.md):
  *
  * - A counter named `x_total` is the family `x` (`# TYPE x counter`, sample `x_total`). A counter
  *   without the suffix, or one whose family name `x` is also a stored family's name, is written

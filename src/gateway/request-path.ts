@@ -4,7 +4,7 @@ import { BadRequestError, ErrorCode } from '../errors.js';
  * Decodes the raw request target the way the Pushgateway's Go server does: a bad `%` escape is
  * a 400, the path is percent-decoded (`%2F` becomes a separator, `+` stays a `+`), and trailing
  * slashes are kept. Paths whose raw form has empty, `.` or `..` segments are refused with a 400
- * naming the path, where upstream redirects (README, "Differences from the Pushgateway"); as in
+ * naming the path, where upstream redirects (docs/api.md, "Differences from the Pushgateway"); as in
  * the newest upstream, percent-encoded ones (`%2E`, `%2F%2F`) are decoded and not cleaned.
  */
 export function decodeRequestPath(rawUrl: string): string {

@@ -3,7 +3,7 @@ import type { Label } from './metric.js';
 
 /**
  * A grouping key: the `job` label plus the extra labels of the push URL. Canonical: labels are
- * sorted by name, and an empty `instance` is the same as none (README, "Differences": upstream
+ * sorted by name, and an empty `instance` is the same as none (docs/api.md, "Differences": upstream
  * treats them as two groups with identical series, which wedges it).
  */
 export interface GroupingKey {

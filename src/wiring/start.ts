@@ -195,7 +195,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   });
   kick.loop = lifecycle;
 
-  // ---- Authentication (README "Authentication"): static file first, then TokenReview ----
+  // ---- Authentication (docs/security.md, "Authentication"): static file first, then TokenReview ----
   const filePollMs = deps.tuning?.filePollMs;
   const authenticators: Authenticator[] = [];
   let staticAuth: StaticAuthenticator | undefined;
@@ -211,7 +211,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
         // Both would need the Authorization header of the same request.
         throw new ConfigError(
           ErrorCode.config,
-          `invalid configuration:\n  --web.config.file=${JSON.stringify(config.web.configFile)}: basic_auth_users cannot be combined with --auth.mode=${config.flags['auth.mode'] ?? ''}; put the users in --auth.static-file (README "Web configuration file")`,
+          `invalid configuration:\n  --web.config.file=${JSON.stringify(config.web.configFile)}: basic_auth_users cannot be combined with --auth.mode=${config.flags['auth.mode'] ?? ''}; put the users in --auth.static-file (docs/web-configuration.md)`,
         );
       }
     }

@@ -198,7 +198,7 @@ export function normaliseApiMetrics(doc: unknown): unknown {
   return { ...doc, data: groups };
 }
 
-/** Keys Lethe adds to /api/v1/status' data (README "Differences from the Pushgateway"). */
+/** Keys Lethe adds to /api/v1/status' data (docs/api.md, "Differences from the Pushgateway"). */
 const LETHE_STATUS_KEYS = new Set(['store']);
 
 /** The keys of /api/v1/status (without Lethe's additions), and the values of the flags both gateways know. */

@@ -5,7 +5,7 @@
  *   expanding a group into its metric families, and deleting a group with a confirmation;
  * - against an in-process gateway under a route prefix, with a fake lifecycle insight and
  *   attribution: owners alive and gone, the policy in force, the next deletion, an overdue
- *   group, and the namespace filter. Its screenshot is the one in README.
+ *   group, and the namespace filter. Its screenshot is the one in docs/web-page.md.
  * Screenshots go to test-artifacts/web/; UPDATE_SCREENSHOT=1 also copies the second to docs/.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
@@ -517,7 +517,7 @@ describe('web page with lifecycle insight, under a route prefix', () => {
     await page.getByLabel('Namespace', { exact: true }).selectOption('*');
     await count(page.locator('tr.group'), 5);
 
-    // The picture in README: every state, one group expanded.
+    // The picture in docs/web-page.md: every state, one group expanded.
     await backup.locator('button.expander').click();
     await count(page.locator('tr.detail:visible'), 1);
     const shot = join(artifacts, 'web-page.png');

@@ -20,6 +20,10 @@ import { serviceAccountToken } from '../integration/auth-support.js';
 import { renderChart, serverSideApply, type K8sObject } from '../integration/deploy-support.js';
 import { podmanRunArgs } from './chart-pod.js';
 import { defaultNetworkGateway, imageName, podman, podmanOk } from './podman.js';
+import { PROMETHEUS_HEADERS } from '../harness/scrapers.js';
+
+/** A scraper's request (only a scraper's complete response ends the scrape grace), in the text format. */
+const SCRAPER = { ...PROMETHEUS_HEADERS, accept: 'text/plain;version=0.0.4' };
 
 const TIMEOUT = 180_000;
 const RELEASE = 'lethe';
@@ -219,7 +223,7 @@ describe('the image, run as the Helm chart runs it', () => {
     expect(group.attribution).toEqual({ source: 'token', namespace: tenant, pod: pod.metadata?.name, user: `system:serviceaccount:${tenant}:default`, job: 'backup' });
     expect(group.owner).toEqual({ kind: 'Job', namespace: tenant, name: 'backup', uid: job.metadata?.uid });
     // Prometheus' scrape: a group is deleted only after its last push was scraped.
-    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^backup_last_success_timestamp_seconds\{.*job="backup".*\} 1\.7e\+09$/m);
+    expect(await (await fetch(`${url}/metrics`, { headers: SCRAPER })).text()).toMatch(/^backup_last_success_timestamp_seconds\{.*job="backup".*\} 1\.7e\+09$/m);
 
     await batch.deleteNamespacedJob({ name: 'backup', namespace: tenant, propagationPolicy: 'Background' });
     await until(async () => {

@@ -132,11 +132,14 @@ const cases: AlertTest[] = [
   },
 ];
 
-/** The fenced block between README's `<!-- name:begin -->` and `<!-- name:end -->`. */
-async function readmeBlock(name: string): Promise<string> {
-  const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
-  const match = new RegExp(`<!-- ${name}:begin -->\\n\`\`\`yaml\\n([\\s\\S]*?)\`\`\`\\n<!-- ${name}:end -->`).exec(readme);
-  if (match?.[1] === undefined) throw new Error(`README has no ${name} block`);
+/** The page that shows the rules and the additionalRules example. */
+const ALERTS_PAGE = join('docs', 'alerts.md');
+
+/** The fenced block between the alerts page's `<!-- name:begin -->` and `<!-- name:end -->`. */
+async function docsBlock(name: string): Promise<string> {
+  const page = await readFile(join(repoRoot, ALERTS_PAGE), 'utf8');
+  const match = new RegExp(`<!-- ${name}:begin -->\\n\`\`\`yaml\\n([\\s\\S]*?)\`\`\`\\n<!-- ${name}:end -->`).exec(page);
+  if (match?.[1] === undefined) throw new Error(`${ALERTS_PAGE} has no ${name} block`);
   return match[1];
 }
 
@@ -187,17 +190,17 @@ describe("the chart's alert rules", () => {
     expect({ code: result.code, out: result.stdout + result.stderr }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS') });
   });
 
-  test("README's rule file is the chart's rules", async () => {
-    expect(yamlDocuments(await readmeBlock('alert-rules'))).toEqual([rulesSpec]);
+  test("the rule file in docs/alerts.md is the chart's rules", async () => {
+    expect(yamlDocuments(await docsBlock('alert-rules'))).toEqual([rulesSpec]);
   });
 
-  test("README's additionalRules example renders into rules promtool accepts", async () => {
-    const valuesFile = join(dir, 'readme-values.yml');
-    await writeFile(valuesFile, await readmeBlock('alert-values'));
+  test("the additionalRules example in docs/alerts.md renders into rules promtool accepts", async () => {
+    const valuesFile = join(dir, 'docs-values.yml');
+    await writeFile(valuesFile, await docsBlock('alert-values'));
     const rendered = await helm(['template', 'lethe', chartDir, '--namespace', 'monitoring', '-f', valuesFile, '--show-only', 'templates/prometheusrule.yaml']);
     expect({ code: rendered.code, err: helmErrors(rendered.stderr) }).toEqual({ code: 0, err: '' });
     const [rule] = k8sObjects(rendered.stdout);
-    const file = join(dir, 'readme-rules.yml');
+    const file = join(dir, 'docs-rules.yml');
     await writeFile(file, JSON.stringify(rule?.['spec'], null, 2));
     const checked = await run('promtool', ['check', 'rules', file]);
     expect({ code: checked.code, out: checked.stdout.trim() }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 5 rules found') });

@@ -236,7 +236,7 @@ describe('chart RBAC: exactly what Lethe uses', () => {
       await deleteJob(admin, other, 'backup');
       await eventually(async () => !hasSeries(await scrape(lethe.port), 'work_done', { job: 'backup', instance: other }), { timeout: 30_000 });
       expect(await waitForEvents(admin, other)).toEqual([['job-deleted', 'Job/backup', expect.stringContaining(`after Job ${other}/backup was deleted`)]]);
-      // README's "Why was my group deleted?" command finds it.
+      // The command of docs/operations.md, "Why was my group deleted?", finds it.
       const events = await kubectl(['get', 'events', '--namespace', other, '--field-selector', 'source=lethe', '--output', 'json'], process.env['LETHE_TEST_KUBECONFIG'] ?? '');
       expect(events.code).toBe(0);
       const items = (JSON.parse(events.stdout) as { items: { reason: string; involvedObject: { kind: string; name: string } }[] }).items;

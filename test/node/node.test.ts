@@ -15,6 +15,10 @@ import { createTestNamespace } from '../harness/kube.js';
 import { chartDir, helm, helmErrors } from '../integration/deploy-support.js';
 import { imageName, podmanOk } from '../image/podman.js';
 import { KUBERNETES_SERVICE_IP, NODE_CONTROLLERS, NODE_NAME, hostAddress, nodeBinaries, startNode, type RunningNode } from './node.js';
+import { PROMETHEUS_HEADERS } from '../harness/scrapers.js';
+
+/** A scraper's request (only a scraper's complete response ends the scrape grace), in the text format. */
+const SCRAPER = { ...PROMETHEUS_HEADERS, accept: 'text/plain;version=0.0.4' };
 
 const TIMEOUT = 600_000;
 const NAMESPACE = 'lethe';
@@ -186,7 +190,7 @@ describe('Lethe on a real node', () => {
     const pusher = pods.find((p) => p.metadata?.name === group.attribution['pod']);
     expect(pusher?.status?.podIP).toMatch(/^10\.244\.0\.\d+$/);
     expect(group.owner).toMatchObject({ namespace: tenant, cronJob: CRONJOB });
-    const metrics = await (await fetch(`${serviceUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${serviceUrl}/metrics`, { headers: SCRAPER })).text();
     expect(metrics).toContain(`backup_runner_info{instance="",job="${CRONJOB}",pod_ip="${pusher?.status?.podIP ?? ''}"} 1`);
     expect(jobName).toBeDefined();
     process.stderr.write(`\nCronJob run ${run.metadata?.name ?? ''} (pod IP ${runIp}) pushed; group attributed to pod ${String(group.attribution['pod'])}\n`);

@@ -7,7 +7,7 @@ import type { WebConfig, WebConfigSource } from '../web-config.js';
 import { parseCredentials } from './authenticate.js';
 
 /**
- * What `--web.config.file` asks of every request (README "Web configuration file"), before
+ * What `--web.config.file` asks of every request (docs/web-configuration.md), before
  * Lethe's own authentication: its response headers, its rate limit (429) and its basic auth
  * users (401 with `WWW-Authenticate: Basic`). Health and readiness probes pass without
  * credentials and are not rate limited (the toolkit guards them too; a kubelet probe then needs

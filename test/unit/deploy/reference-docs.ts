@@ -1,8 +1,8 @@
 /**
- * README's reference tables, generated from their sources so they cannot drift: the flags table
- * from src/config/schema.ts (flagDocs), the Helm values table from the chart's values.yaml
- * (`# --` comments). readme-reference.test.ts compares them with README; `UPDATE_DOCS=1`
- * rewrites README between the markers instead.
+ * The reference tables of docs/, generated from their sources so they cannot drift: the flags
+ * table (docs/configuration.md) from src/config/schema.ts (flagDocs), the Helm values table
+ * (docs/install.md) from the chart's values.yaml (`# --` comments). docs-reference.test.ts
+ * compares them with the pages; `UPDATE_DOCS=1` rewrites the pages between the markers instead.
  */
 import { loadYaml } from '@kubernetes/client-node';
 
@@ -21,12 +21,13 @@ export function section(text: string, name: string): string | undefined {
   return text.slice(from + begin.length, to);
 }
 
-export function replaceSection(text: string, name: string, content: string): string {
+/** `text` with the part between the `name` markers replaced; throws when `file` has no such markers. */
+export function replaceSection(text: string, name: string, content: string, file: string): string {
   const begin = `<!-- ${name}:begin -->\n`;
   const end = `<!-- ${name}:end -->`;
   const from = text.indexOf(begin);
   const to = text.indexOf(end);
-  if (from === -1 || to === -1 || to < from) throw new Error(`README has no ${name} markers`);
+  if (from === -1 || to === -1 || to < from) throw new Error(`${file} has no ${name} markers`);
   return text.slice(0, from + begin.length) + content + text.slice(to);
 }
 

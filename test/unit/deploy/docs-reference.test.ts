@@ -1,8 +1,9 @@
 /**
- * README's configuration reference cannot drift from the code: the flags table is flagDocs, the
- * Helm values table is values.yaml, the chart's schema names the same values and exactly the
- * flags the chart leaves to the user, and every annotation and MetricsGroup field is documented.
- * Run with UPDATE_DOCS=1 to rewrite the generated tables in README.
+ * The configuration reference in docs/ cannot drift from the code: the flags table
+ * (docs/configuration.md) is flagDocs, the Helm values table (docs/install.md) is values.yaml,
+ * the chart's schema names the same values and exactly the flags the chart leaves to the user,
+ * and every annotation (docs/lifecycle.md) and MetricsGroup field (docs/metricsgroup.md) is
+ * documented. Run with UPDATE_DOCS=1 to rewrite the generated tables in their pages.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,14 @@ import { ANNOTATION } from '../../../src/kube/index.js';
 import { documentedValues, flagsTable, leafPaths, replaceSection, section, valueAt, valuesTable } from './reference-docs.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
-const readmePath = join(root, 'README.md');
+/** The pages that hold generated tables or documented fields, relative to the repository. */
+const DOCS = {
+  flags: join('docs', 'configuration.md'),
+  helmValues: join('docs', 'install.md'),
+  lifecycle: join('docs', 'lifecycle.md'),
+  metricsGroup: join('docs', 'metricsgroup.md'),
+} as const;
+const read = (page: string): string => readFileSync(join(root, page), 'utf8');
 const chart = join(root, 'deploy', 'helm', 'lethe');
 const valuesYaml = readFileSync(join(chart, 'values.yaml'), 'utf8');
 const values: unknown = loadYaml(valuesYaml);
@@ -38,13 +46,14 @@ const CHART_FLAGS = [
   'web.config.file',
 ];
 
-function generated(name: string, content: string): void {
-  const readme = readFileSync(readmePath, 'utf8');
+/** The `name` block of `page` is `content`; with UPDATE_DOCS=1 it is made so. */
+function generated(page: string, name: string, content: string): void {
+  const text = read(page);
   if (update) {
-    writeFileSync(readmePath, replaceSection(readme, name, content));
+    writeFileSync(join(root, page), replaceSection(text, name, content, page));
     return;
   }
-  expect(section(readme, name)).toBe(content);
+  expect(section(text, name)).toBe(content);
 }
 
 interface SchemaNode {
@@ -70,13 +79,13 @@ function schemaPaths(node: SchemaNode, documented: ReadonlySet<string>, prefix: 
   return Object.entries(properties).flatMap(([k, v]) => schemaPaths(v, documented, [...prefix, k]));
 }
 
-describe('README reference', () => {
+describe('reference docs', () => {
   test('the flags table is generated from src/config/schema.ts', () => {
-    generated('flags', flagsTable(flagDocs));
+    generated(DOCS.flags, 'flags', flagsTable(flagDocs));
   });
 
   test('the Helm values table is generated from values.yaml', () => {
-    generated('helm-values', valuesTable(documentedValues(valuesYaml)));
+    generated(DOCS.helmValues, 'helm-values', valuesTable(documentedValues(valuesYaml)));
   });
 
   test('every value in values.yaml is documented, on itself or on a parent', () => {
@@ -113,15 +122,16 @@ describe('README reference', () => {
   });
 
   test('every lethe.dev annotation is in the annotations table', () => {
-    const readme = readFileSync(readmePath, 'utf8');
-    const table = readme.slice(readme.indexOf('### Annotations on Jobs and CronJobs'), readme.indexOf('### MetricsGroup'));
+    const page = read(DOCS.lifecycle);
+    const from = page.indexOf('\n## Annotations on Jobs and CronJobs\n');
+    expect(from).toBeGreaterThan(-1);
+    const next = page.indexOf('\n## ', from + 1);
+    const table = page.slice(from, next === -1 ? undefined : next);
     for (const annotation of Object.values(ANNOTATION)) expect({ annotation, documented: table.includes(`| \`${annotation}\` |`) }).toEqual({ annotation, documented: true });
   });
 
   test('every MetricsGroup spec field of the CRD is documented', () => {
-    const readme = readFileSync(readmePath, 'utf8');
-    const from = readme.indexOf('### MetricsGroup');
-    const text = readme.slice(from, readme.indexOf('\n### ', from + 1));
+    const text = read(DOCS.metricsGroup);
     const crd = loadYaml(readFileSync(join(root, 'crds', 'metricsgroups.lethe.dev.yaml'), 'utf8'));
     const spec = valueAt(crd, ['spec', 'versions']) as { schema: { openAPIV3Schema: SchemaNode } }[];
     const fields = spec[0]?.schema.openAPIV3Schema.properties?.['spec']?.properties ?? {};
