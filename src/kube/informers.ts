@@ -9,6 +9,9 @@ import { apiErrorFields } from './client.js';
  * after every failure, aborts watches that go quiet (half-dead connections), and says whether it
  * has synced (listed at least once) and is healthy (its last list and watch work). Objects are
  * kept in a parsed, slim form: only what Lethe needs.
+ *
+ * (About 440 lines: one state machine — paged list, watch, backoff, quiet-watch abort, a kind not
+ * served, a forbidden call — whose steps share the cache and the state they report.)
  */
 
 export interface ListPage {
