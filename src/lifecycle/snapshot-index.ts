@@ -72,7 +72,10 @@ export class SnapshotIndex {
   /** Why the presence of an object of this kind is unknown (see `presence`). */
   whyUnknown(kind: ObjectKind): string {
     const key = kindKey(kind);
-    return this.snapshot.ownerKinds.notes.get(key) ?? `${key} is not a configured owner kind (--lifecycle.run-kinds, --lifecycle.schedule-kinds)`;
+    return (
+      this.snapshot.ownerKinds.notes.get(key) ??
+      `${key} is not a configured owner kind (--lifecycle.run-kinds, --lifecycle.schedule-kinds), or not discovered yet (see ownerKinds in /api/v1/status)`
+    );
   }
 
   /** The `lethe.dev/` annotations of an object that can own groups, from the caches or its tombstone. */
