@@ -25,6 +25,7 @@ import { loadConfig } from '../src/config/index.js';
 import {
   LifecycleLoop,
   decide,
+  emptySnapshot,
   type ClusterSnapshot,
   type ClusterView,
   type CronJobInfo,
@@ -33,7 +34,7 @@ import {
   type NamespaceInfo,
   type Tombstone,
 } from '../src/lifecycle/index.js';
-import { defaultPolicy, groupingKeyOf, type Attribution, type GroupView, type MetricFamily, type OwnerRef } from '../src/model/index.js';
+import { CRONJOB, JOB, METRICSGROUP, defaultPolicy, groupingKeyOf, type Attribution, type GroupView, type MetricFamily, type ObjectRef, type OwnerRef } from '../src/model/index.js';
 import { createLifecycleMetrics, createLogger, type Logger } from '../src/observability/index.js';
 import { LocalGroupStore } from '../src/store/index.js';
 import { startLethe, type RunningLethe } from '../src/wiring/index.js';
@@ -121,7 +122,7 @@ export function syntheticWorld(jobCount: number, groupCount: number, now: number
     // spec.ownerRef: half a CronJob of the namespace, half one of its bare Jobs (one of the last created).
     let target = m + NAMESPACES * Math.floor((jobCount - 1 - m) / NAMESPACES);
     if (target % 3 === 0) target -= NAMESPACES;
-    const ownerRef = m % 2 === 0 ? { kind: 'CronJob' as const, name: `nightly-${m}` } : { kind: 'Job' as const, name: `batch-${target}` };
+    const ownerRef = m % 2 === 0 ? { group: 'batch', kind: 'CronJob', name: `nightly-${m}` } : { group: 'batch', kind: 'Job', name: `batch-${target}` };
     const mg: MetricsGroupInfo = {
       uid: `mg-${m}`,
       namespace: `team-${m % NAMESPACES}`,
@@ -137,20 +138,24 @@ export function syntheticWorld(jobCount: number, groupCount: number, now: number
   const jobs = new Map<string, JobInfo>();
   const jobList: JobInfo[] = [];
   const tombstones = new Map<string, Tombstone>();
+  const scheduleOf = new Map<string, ObjectRef | undefined>();
   for (let i = 0; i < jobCount; i++) {
     const n = i % NAMESPACES;
     const cronJob = i % 3 === 0 ? cronJobList[n + NAMESPACES * (Math.floor(i / NAMESPACES) % 2)] : undefined;
     const job: JobInfo = {
       uid: `job-${i}`,
+      ...JOB,
       namespace: `team-${n}`,
       name: cronJob === undefined ? `batch-${i}` : `${cronJob.name}-${i}`,
+      ownerReferences: cronJob === undefined ? [] : [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.name, uid: cronJob.uid, controller: true }],
       createdAt: now - 3_600_000 + i,
+      suspended: false,
       policy: {},
       claims: i % NAMESPACES === 1 ? [{ matchLabels: { job: `claimed-${i}` }, matchExpressions: [] }] : [],
-      ...(cronJob === undefined ? {} : { cronJob: { name: cronJob.name, uid: cronJob.uid } }),
     };
     jobList.push(job);
-    const ref: OwnerRef = { kind: 'Job', namespace: job.namespace, name: job.name, uid: job.uid };
+    scheduleOf.set(job.uid, cronJob === undefined ? undefined : { ...CRONJOB, name: cronJob.name, uid: cronJob.uid });
+    const ref: OwnerRef = { ...JOB, namespace: job.namespace, name: job.name, uid: job.uid };
     if (deletedEvery > 0 && i % deletedEvery === 0) tombstones.set(job.uid, { ref, policy: {} });
     else jobs.set(job.uid, job);
   }
@@ -161,26 +166,20 @@ export function syntheticWorld(jobCount: number, groupCount: number, now: number
     const job = jobList[mg === undefined ? g % jobList.length : (g - (g % NAMESPACES) + mg) % jobList.length];
     if (job === undefined) break;
     const lastPushAt = now - 60_000 - g;
+    const schedule = scheduleOf.get(job.uid);
     const attribution: Attribution = {
       source: 'pod-ip',
       namespace: job.namespace,
       namespaceUid: namespaces.get(job.namespace)?.uid ?? '',
       pod: `${job.name}-pod`,
       podUid: `pod-${g}`,
-      job: { name: job.name, uid: job.uid },
-      ...(job.cronJob === undefined ? {} : { cronJob: job.cronJob }),
+      run: { ...JOB, name: job.name, uid: job.uid },
+      ...(schedule === undefined ? {} : { schedule }),
     };
     const owner: OwnerRef =
       mg === undefined
-        ? {
-            kind: 'Job',
-            namespace: job.namespace,
-            name: job.name,
-            uid: job.uid,
-            resolvedFor: lastPushAt,
-            ...(job.cronJob === undefined ? {} : { cronJob: job.cronJob }),
-          }
-        : { kind: 'MetricsGroup', namespace: job.namespace, name: `scans-${mg}`, uid: `mg-${mg}`, resolvedFor: lastPushAt };
+        ? { ...JOB, namespace: job.namespace, name: job.name, uid: job.uid, resolvedFor: lastPushAt, ...(schedule === undefined ? {} : { schedule }) }
+        : { ...METRICSGROUP, namespace: job.namespace, name: `scans-${mg}`, uid: `mg-${mg}`, resolvedFor: lastPushAt };
     const families = new Map([['work_done', { family: workDone(g), pushedAt: lastPushAt }]]);
     groups.push({
       key: groupingKeyOf({ job: mg === undefined ? `work-${g}` : `scan-${mg}`, instance: `pod-${g}` }),
@@ -194,7 +193,7 @@ export function syntheticWorld(jobCount: number, groupCount: number, now: number
       excludedReason: undefined,
     });
   }
-  return { snapshot: { namespaces, jobs, cronJobs, metricsGroups, tombstones }, groups, jobs: jobList };
+  return { snapshot: { ...emptySnapshot, namespaces, jobs, cronJobs, metricsGroups, tombstones }, groups, jobs: jobList };
 }
 
 /** Every 50th group is selected by a MetricsGroup (returns its number); the others by none. */
@@ -265,6 +264,7 @@ export async function loopPass(objects: number, runs: number): Promise<number[]>
   const byUid = <T extends { uid: string }>(items: readonly T[]): Map<string, T> => new Map(items.map((i) => [i.uid, i]));
   const view: ClusterView = {
     snapshot: () => ({
+      ...emptySnapshot,
       namespaces: new Map(lists.namespaces.map((n) => [n.name, n])),
       jobs: byUid(lists.jobs),
       cronJobs: byUid(lists.cronJobs),
@@ -596,7 +596,7 @@ async function clusterPass(c: Cluster, objects: number, runs: number, loadedDele
     const key = groupingKeyOf({ job: name, instance: ns });
     const group = c.lethe.store.get(key);
     if (group === undefined) throw new Error(`group ${name} missing`);
-    await c.lethe.store.setOwner(key, { kind: 'Job', namespace: ns, name, uid: uids[i] ?? '', resolvedFor: group.lastPushAt });
+    await c.lethe.store.setOwner(key, { ...JOB, namespace: ns, name, uid: uids[i] ?? '', resolvedFor: group.lastPushAt });
   }
   const scrape = scraper(c.lethe.port);
   try {

@@ -95,7 +95,7 @@ export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'limits.request-timeout': { description: 'Time a client has to send a whole request, body included (answered 408 after); 0: none.', default: '5m' },
   'kubeconfig': { description: 'Kubeconfig file; when empty, KUBECONFIG or the in-cluster service account is used, and without either Lethe runs standalone.', default: '' },
   'lifecycle.ttl': { description: 'Delete a group not pushed for this long, unless an annotation or MetricsGroup says otherwise; 0 keeps groups until their owner goes.', default: '0' },
-  'lifecycle.keep-last': { description: 'Keep only this many most recently pushed groups of one owner (a CronJob counts its runs together); 0 keeps all.', default: '0' },
+  'lifecycle.keep-last': { description: 'Keep the groups of only this many most recently pushed runs of one owner (a schedule counts its runs together; every group of one run counts as that run); 0 keeps all.', default: '0' },
   'lifecycle.max-grace': { description: 'Before deleting a group, wait for Prometheus to scrape its last push, but at most this long after that push.', default: '5m' },
   'lifecycle.scraper-user-agent': { description: 'A GET of the metrics path ends the scrape grace of the groups it served only when its response was sent completely to a scraper: a request whose Accept names a Prometheus exposition format, or whose User-Agent matches this regular expression (empty: the Accept only).', default: '^Prometheus/' },
   'lifecycle.keep-until-superseded': { description: 'Keep the groups of a CronJob run whose Job was deleted until a newer run of the CronJob has pushed.', default: 'true', boolean: true },

@@ -8,4 +8,4 @@ export { createWebAccess } from './auth/web-access.js';
 export { parseCredentials } from './auth/authenticate.js';
 export { anonymous, staticUser } from './types.js';
 export type { WebAccess } from './types.js';
-export type { Attributor, Authenticator, BuildInfo, Credentials, GatewayDeps, Principal, Problem, PrincipalSource, PushOrigin } from './types.js';
+export type { Attributor, Authenticator, BuildInfo, Credentials, GatewayDeps, OwnerKindStatus, Principal, Problem, PrincipalSource, PushOrigin } from './types.js';

@@ -80,6 +80,25 @@ export interface Problem {
   readonly failsReadiness: boolean;
 }
 
+/** One configured owner kind (--lifecycle.run-kinds, --lifecycle.schedule-kinds), as /api/v1/status shows it. */
+export interface OwnerKindStatus {
+  /** `workflows.argoproj.io`, as configured. */
+  readonly name: string;
+  readonly role: 'run' | 'schedule';
+  /** `discovering`, `absent`, `forbidden`, `unknown` or `watching`. */
+  readonly state: string;
+  /** Unix ms: in this state since then. */
+  readonly since: number;
+  readonly message?: string;
+  /** Once discovered. */
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly synced: boolean;
+  readonly healthy: boolean;
+  /** Objects in its cache. */
+  readonly objects: number;
+}
+
 /** What `--web.config.file` asks of every request (auth/web-access.ts implements it). */
 export interface WebAccess {
   /** Sets its headers; throws 429 or 401 when the request may not go on (probes only get the headers). */
@@ -118,4 +137,6 @@ export interface GatewayDeps {
   readonly blockedBy?: () => readonly string[];
   /** What needs a person now (see Problem); absent in standalone mode. */
   readonly problems?: () => readonly Problem[];
+  /** The configured owner kinds and their states; absent in standalone mode. */
+  readonly ownerKinds?: () => readonly OwnerKindStatus[];
 }

@@ -1,24 +1,29 @@
-import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ErrorCode, UnauthorizedError } from '../errors.js';
 import { staticUser, type Attributor, type PushOrigin } from '../gateway/index.js';
+import { DEFAULT_MAX_DEPTH, resolveOwnerChain, type ChainLink } from '../lifecycle/index.js';
 import { unattributed, type Attribution, type ObjectRef } from '../model/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
 import type { KubeClusterView } from './cluster-view.js';
-import { parseJob, parsePod, type PodInfo } from './objects.js';
+import { parsePod, type CachedPod } from './objects.js';
+import type { OwnerKinds } from './owner-kinds.js';
+import type { ReadOwner } from './owner-reads.js';
 import type { Reviewed, TokenReviewer } from './token-review.js';
 
 /**
  * Attributes a push to a namespace and pod (DESIGN.md "Attribution"): by the ServiceAccount
  * bearer token (a TokenReview, which also names the pod), else by the connection's source IP
- * matched against Pod IPs. The pod's controller chain (Job, CronJob) is recorded with it, so
- * the owner is known even after the pod is gone. With authentication on, attribution follows the
+ * matched against Pod IPs. The pod's run and schedule (its controller chain: Job, CronJob,
+ * Workflow, …) are recorded with it, so the owner is known even after the pod is gone. With authentication on, attribution follows the
  * authenticated principal instead: its namespace, and the pod its token is bound to; never an IP.
  */
 
 export interface AttributorDeps {
   readonly kubeConfig: KubeConfig;
   readonly view: KubeClusterView;
+  /** The configured owner kinds: a pushing pod's chain is walked through them. */
+  readonly ownerKinds: OwnerKinds;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
   /** Shared with the authenticator, so that a push's token is reviewed once. */
@@ -29,12 +34,10 @@ export interface AttributorDeps {
 
 export class KubeAttributor implements Attributor {
   private readonly core: CoreV1Api;
-  private readonly batch: BatchV1Api;
   private readonly log: Logger;
 
   constructor(private readonly deps: AttributorDeps) {
     this.core = deps.kubeConfig.makeApiClient(CoreV1Api);
-    this.batch = deps.kubeConfig.makeApiClient(BatchV1Api);
     this.log = deps.logger.child({ [F.component]: 'kube' });
   }
 
@@ -86,32 +89,53 @@ export class KubeAttributor implements Attributor {
     return this.withChain({ source: 'pod-ip', namespace: pod.namespace }, pod);
   }
 
-  /** Adds the namespace UID, the pod and its controller chain. */
-  private async withChain(base: Attribution & { namespace: string }, pod: PodInfo | undefined): Promise<Attribution> {
+  /** Adds the namespace UID, the pod and its run and schedule (the walk up its owners). */
+  private async withChain(base: Attribution & { namespace: string }, pod: CachedPod | undefined): Promise<Attribution> {
     const namespaceUid = this.deps.view.snapshot().namespaces.get(base.namespace)?.uid;
-    const job = pod?.job === undefined ? undefined : await this.jobChain(pod.namespace, pod.job);
     return {
       ...base,
       ...(namespaceUid === undefined ? {} : { namespaceUid }),
-      ...(pod === undefined ? {} : { pod: pod.name, podUid: pod.uid }),
-      ...(job === undefined ? {} : { job: job.job, ...(job.cronJob === undefined ? {} : { cronJob: job.cronJob }) }),
+      ...(pod === undefined ? {} : { pod: pod.name, podUid: pod.uid, ...(await this.runOf(pod)) }),
     };
   }
 
-  private async jobChain(namespace: string, job: ObjectRef): Promise<{ job: ObjectRef; cronJob?: ObjectRef } | undefined> {
-    const cached = this.deps.view.jobs.get(job.uid);
-    if (cached !== undefined) return { job, ...(cached.cronJob === undefined ? {} : { cronJob: cached.cronJob }) };
-    try {
-      const live = parseJob(await this.batch.readNamespacedJob({ name: job.name, namespace }));
-      if (live?.uid === job.uid) return { job, ...(live.cronJob === undefined ? {} : { cronJob: live.cronJob }) };
-    } catch (err) {
-      if (classifyApiError(err) !== 'absent') this.log.warn('Failed to read the Job of a pushing pod', { [F.err]: apiErrorFields(err) });
+  /**
+   * The pod's run and schedule: its owners walked up from the caches; an owner they lack (a new
+   * object the watch has not delivered yet) is read from the API server and the walk goes on.
+   * An owner that is gone ends the walk there (the run is then that owner, or the one below it);
+   * one that cannot be read marks the chain incomplete (the lifecycle walks on later).
+   */
+  private async runOf(pod: CachedPod): Promise<Pick<Attribution, 'run' | 'schedule' | 'scheduleKey' | 'chainIncomplete'>> {
+    const read = new Map<string, ReadOwner>();
+    const lookup = (uid: string): ReadOwner | undefined => read.get(uid) ?? this.deps.view.lookupOwner(uid);
+    const rules = this.deps.ownerKinds.rules();
+    let chain = resolveOwnerChain(pod, lookup, rules);
+    let incomplete = false;
+    while (chain.end === 'missing' && read.size < DEFAULT_MAX_DEPTH) {
+      const missing = chain.links.at(-1);
+      // Read once: an object whose identity does not match the reference is not that owner.
+      if (missing === undefined || read.has(missing.uid)) break;
+      const found = await this.deps.view.reads.read(missing);
+      if (found === 'absent') break;
+      if (found === 'unknown') {
+        incomplete = true;
+        break;
+      }
+      read.set(found.uid, found);
+      chain = resolveOwnerChain(pod, lookup, rules);
     }
-    // Gone already (or unreadable): the Job is still the owner; its CronJob is unknown.
-    return { job };
+    const ref = (l: ChainLink): ObjectRef => ({ group: l.group, kind: l.kind, name: l.name, uid: l.uid });
+    const { run, schedule } = chain;
+    const scheduleKey = run === undefined || schedule !== undefined ? undefined : (lookup(run.uid)?.scheduleKey ?? pod.scheduleKey);
+    return {
+      ...(run === undefined ? {} : { run: ref(run) }),
+      ...(schedule === undefined ? {} : { schedule: ref(schedule) }),
+      ...(scheduleKey === undefined ? {} : { scheduleKey }),
+      ...(incomplete ? { chainIncomplete: true } : {}),
+    };
   }
 
-  private async podFromToken(review: Pick<Reviewed, 'namespace'> & { readonly podName: string | undefined; readonly podUid: string | undefined }): Promise<PodInfo | undefined> {
+  private async podFromToken(review: Pick<Reviewed, 'namespace'> & { readonly podName: string | undefined; readonly podUid: string | undefined }): Promise<CachedPod | undefined> {
     if (review.podUid !== undefined) {
       const cached = this.deps.view.pods.get(review.podUid);
       if (cached !== undefined) return cached;
@@ -132,7 +156,7 @@ export class KubeAttributor implements Attributor {
    * the API server, so unauthenticated pushes cannot make Lethe load it. Such a push is unowned
    * (kept), never a guess.
    */
-  private podFromIp(ip: string): PodInfo | undefined {
+  private podFromIp(ip: string): CachedPod | undefined {
     if (ip === '') return undefined;
     const pods = this.deps.view.podsWithIp(ip);
     // Two live pods with one IP: the answer would be a guess, so none.

@@ -1,38 +1,45 @@
 import { BatchV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type {
+  ChainObject,
   ClusterSnapshot,
   ClusterView,
   CronJobInfo,
   JobInfo,
   MetricsGroupInfo,
   NamespaceInfo,
+  OwnerAnnotations,
   Presence,
   Tombstone,
   ViewGates,
 } from '../lifecycle/index.js';
-import type { OwnerRef } from '../model/index.js';
-import { F, type KubeMetrics, type Logger } from '../observability/index.js';
-import { apiErrorFields, classifyApiError } from './client.js';
-import { Informer, type Forbidden, type InformerOptions, type InformerSpec, type ListPage } from './informers.js';
+import { CRONJOB, JOB, METRICSGROUP, POD, type Clock, type ObjectKind, type OwnerRef } from '../model/index.js';
+import type { KubeMetrics, Logger } from '../observability/index.js';
+import { Informer, customListPage, type Forbidden, type InformerOptions, type InformerSpec, type ListPage } from './informers.js';
 import { METRICS_GROUP, parseMetricsGroup, type MetricsGroupObject } from './metrics-group.js';
-import { parseCronJob, parseJob, parseNamespace, parsePod, type PodInfo } from './objects.js';
-import type { PolicySubjectKind, PolicyWarnings } from './policy-warnings.js';
+import { parseCronJob, parseJob, parseNamespace, parsePod, type CachedPod } from './objects.js';
+import type { OwnerKinds } from './owner-kinds.js';
+import { OwnerReads, type ReadOwner } from './owner-reads.js';
+import type { PolicyWarnings } from './policy-warnings.js';
 
 /**
  * The cluster as Lethe knows it: one supervised informer per kind (Namespaces, Jobs, CronJobs,
- * Pods, MetricsGroups), indexes for attribution (pods by IP, by UID), tombstones of deleted
- * owners (for their policy), and live look-ups that confirm an owner is really gone.
+ * Pods, MetricsGroups) plus the configured owner kinds, indexes for attribution (pods by IP, by
+ * UID), tombstones of deleted owners (for their policy), and live look-ups that confirm an owner
+ * is really gone.
  */
 
 export interface ClusterViewDeps {
+  readonly clock: Clock;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
   readonly informerOptions: InformerOptions;
   /** How long a deleted owner's policy is remembered (ms). */
   readonly tombstoneTtlMs: number;
-  /** Told of every Job, CronJob and MetricsGroup whose policy cannot be read (and when it can again). */
+  /** Told of every owner (a Job, CronJob, MetricsGroup, pod, or object of a configured kind) whose policy cannot be read (and when it can again). */
   readonly policyWarnings?: PolicyWarnings;
+  /** The configured owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds): their objects are part of the snapshot. */
+  readonly ownerKinds: OwnerKinds;
 }
 
 /** The MetricsGroup CRD, for the "not installed" warning. */
@@ -48,23 +55,11 @@ function page(list: { items: readonly unknown[]; metadata?: { resourceVersion?: 
 
 const cont = (token: string | undefined): { _continue?: string } => (token === undefined ? {} : { _continue: token });
 
-function customPage(body: unknown): ListPage {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as {
-    items?: unknown;
-    metadata?: { resourceVersion?: unknown; continue?: unknown };
-  };
-  return {
-    items: Array.isArray(b.items) ? (b.items as unknown[]) : [],
-    resourceVersion: typeof b.metadata?.resourceVersion === 'string' ? b.metadata.resourceVersion : '',
-    continueToken: typeof b.metadata?.continue === 'string' ? b.metadata.continue : undefined,
-  };
-}
-
 export class KubeClusterView implements ClusterView {
   readonly namespaces: Informer<NamespaceInfo>;
   readonly jobs: Informer<JobInfo>;
   readonly cronJobs: Informer<CronJobInfo>;
-  readonly pods: Informer<PodInfo>;
+  readonly pods: Informer<CachedPod>;
   readonly metricsGroups: Informer<MetricsGroupObject>;
   private readonly informers: readonly Informer<unknown>[];
   private readonly podsByIp = new Map<string, Set<string>>();
@@ -72,24 +67,22 @@ export class KubeClusterView implements ClusterView {
   private readonly tombstones = new Map<string, Tombstone & { readonly expiresAt: number }>();
   private readonly listeners = new Set<() => void>();
   private cached: ClusterSnapshot | undefined;
-  private readonly core: CoreV1Api;
-  private readonly batch: BatchV1Api;
-  private readonly custom: CustomObjectsApi;
-  private readonly log: Logger;
+  /** Live reads of one owner (chains the caches lack; confirming an owner is gone). */
+  readonly reads: OwnerReads;
 
   constructor(private readonly deps: ClusterViewDeps) {
     const kc = deps.kubeConfig;
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.batch = kc.makeApiClient(BatchV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.log = deps.logger.child({ [F.component]: 'kube' });
-    const informerDeps = { kubeConfig: kc, logger: deps.logger, metrics: deps.metrics, options: deps.informerOptions };
+    const core = kc.makeApiClient(CoreV1Api);
+    const batch = kc.makeApiClient(BatchV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    this.reads = new OwnerReads(kc, deps.logger, deps.ownerKinds);
+    const informerDeps = { clock: deps.clock, kubeConfig: kc, logger: deps.logger, metrics: deps.metrics, options: deps.informerOptions };
     const make = <T>(spec: InformerSpec<T>): Informer<T> => new Informer(informerDeps, spec);
     this.namespaces = make({
       kind: 'Namespace',
       path: '/api/v1/namespaces',
       resource: 'namespaces',
-      list: async (t, limit) => page(await this.core.listNamespace({ limit, ...cont(t) })),
+      list: async (t, limit) => page(await core.listNamespace({ limit, ...cont(t) })),
       parse: parseNamespace,
       uidOf: (n) => n.uid,
     });
@@ -97,7 +90,7 @@ export class KubeClusterView implements ClusterView {
       kind: 'Job',
       path: '/apis/batch/v1/jobs',
       resource: 'jobs.batch',
-      list: async (t, limit) => page(await this.batch.listJobForAllNamespaces({ limit, ...cont(t) })),
+      list: async (t, limit) => page(await batch.listJobForAllNamespaces({ limit, ...cont(t) })),
       parse: parseJob,
       uidOf: (j) => j.uid,
     });
@@ -105,7 +98,7 @@ export class KubeClusterView implements ClusterView {
       kind: 'CronJob',
       path: '/apis/batch/v1/cronjobs',
       resource: 'cronjobs.batch',
-      list: async (t, limit) => page(await this.batch.listCronJobForAllNamespaces({ limit, ...cont(t) })),
+      list: async (t, limit) => page(await batch.listCronJobForAllNamespaces({ limit, ...cont(t) })),
       parse: parseCronJob,
       uidOf: (c) => c.uid,
     });
@@ -113,7 +106,7 @@ export class KubeClusterView implements ClusterView {
       kind: 'Pod',
       path: '/api/v1/pods',
       resource: 'pods',
-      list: async (t, limit) => page(await this.core.listPodForAllNamespaces({ limit, ...cont(t) })),
+      list: async (t, limit) => page(await core.listPodForAllNamespaces({ limit, ...cont(t) })),
       parse: parsePod,
       uidOf: (p) => p.uid,
     });
@@ -124,22 +117,27 @@ export class KubeClusterView implements ClusterView {
       resource: `${plural}.${group}`,
       // Lethe works without the CRD (there are then no MetricsGroups) and picks it up once installed.
       optional: { what: 'MetricsGroup CRD', hint: CRD_HINT },
-      list: async (t, limit) => customPage(await this.custom.listClusterCustomObject({ group, version, plural, limit, ...cont(t) })),
+      list: async (t, limit) => customListPage(await custom.listClusterCustomObject({ group, version, plural, limit, ...cont(t) })),
       parse: parseMetricsGroup,
       uidOf: (m) => m.uid,
     });
     this.informers = [this.namespaces, this.jobs, this.cronJobs, this.pods, this.metricsGroups] as readonly Informer<unknown>[];
 
     this.pods.onEvent((e) => {
-      if (e.type !== 'state') this.indexPod(e.object, e.type === 'upsert');
+      if (e.type === 'state') return;
+      this.indexPod(e.object, e.type === 'upsert');
+      if (e.object.invalid !== undefined || e.type === 'delete') this.policyOf(POD, e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
+      // A pod no controller owns is its own run: its deletion may delete groups. (The snapshot
+      // reads pods from the cache, so nothing is rebuilt.)
+      if (e.type === 'delete' && !e.object.ownerReferences.some((r) => r.controller)) this.notify();
     });
     this.jobs.onEvent((e) => {
       if (e.type === 'state') {
         this.changed();
         return;
       }
-      this.policyOf('Job', e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
-      if (e.type === 'delete') this.bury({ kind: 'Job', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object);
+      this.policyOf(JOB, e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
+      if (e.type === 'delete') this.bury(JOB, e.object);
       this.changed();
     });
     this.cronJobs.onEvent((e) => {
@@ -147,8 +145,8 @@ export class KubeClusterView implements ClusterView {
         this.changed();
         return;
       }
-      this.policyOf('CronJob', e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
-      if (e.type === 'delete') this.bury({ kind: 'CronJob', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object);
+      this.policyOf(CRONJOB, e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
+      if (e.type === 'delete') this.bury(CRONJOB, e.object);
       this.changed();
     });
     this.metricsGroups.onEvent((e) => {
@@ -156,11 +154,16 @@ export class KubeClusterView implements ClusterView {
         this.changed();
         return;
       }
-      this.policyOf('MetricsGroup', e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
-      if (e.type === 'delete') this.bury({ kind: 'MetricsGroup', namespace: e.object.namespace, name: e.object.name, uid: e.object.uid }, e.object);
+      this.policyOf(METRICSGROUP, e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
+      if (e.type === 'delete') this.bury(METRICSGROUP, e.object);
       this.changed();
     });
     this.namespaces.onEvent(() => this.changed());
+    deps.ownerKinds.onObject((type, o) => {
+      this.policyOf(o, o, type === 'upsert' ? o.invalid : undefined, type === 'delete');
+      if (type === 'delete') this.bury(o, o);
+    });
+    deps.ownerKinds.onChange(() => this.changed());
   }
 
   start(): void {
@@ -173,6 +176,10 @@ export class KubeClusterView implements ClusterView {
 
   private changed(): void {
     this.cached = undefined;
+    this.notify();
+  }
+
+  private notify(): void {
     for (const listener of this.listeners) listener();
   }
 
@@ -181,19 +188,21 @@ export class KubeClusterView implements ClusterView {
     return () => this.listeners.delete(listener);
   }
 
-  private bury(ref: OwnerRef, last: { readonly policy: Tombstone['policy']; readonly invalid?: string }): void {
+  private bury(kind: ObjectKind, last: { readonly namespace: string; readonly name: string; readonly uid: string } & OwnerAnnotations): void {
+    const ref: OwnerRef = { group: kind.group, kind: kind.kind, namespace: last.namespace, name: last.name, uid: last.uid };
     this.tombstones.set(ref.uid, {
       ref,
       policy: last.policy,
       ...(last.invalid === undefined ? {} : { invalid: last.invalid }),
-      expiresAt: Date.now() + this.deps.tombstoneTtlMs,
+      expiresAt: this.deps.clock.now() + this.deps.tombstoneTtlMs,
     });
   }
 
-  private policyOf(kind: PolicySubjectKind, object: { uid: string; namespace: string; name: string }, invalid: string | undefined, gone: boolean): void {
+  private policyOf(kind: ObjectKind, object: { uid: string; namespace: string; name: string }, invalid: string | undefined, gone: boolean): void {
     const warnings = this.deps.policyWarnings;
     if (warnings === undefined) return;
-    const subject = { kind, namespace: object.namespace, name: object.name, uid: object.uid };
+    const apiVersion = this.deps.ownerKinds.apiVersionOf(kind);
+    const subject = { group: kind.group, kind: kind.kind, namespace: object.namespace, name: object.name, uid: object.uid, ...(apiVersion === undefined ? {} : { apiVersion }) };
     if (gone) warnings.forget(subject);
     else warnings.observe(subject, invalid);
   }
@@ -213,7 +222,7 @@ export class KubeClusterView implements ClusterView {
     return { missing, forbidden };
   }
 
-  private indexPod(pod: PodInfo, present: boolean): void {
+  private indexPod(pod: CachedPod, present: boolean): void {
     for (const ip of this.ipsOfPod.get(pod.uid) ?? []) {
       const uids = this.podsByIp.get(ip);
       if (uids?.delete(pod.uid) === true && uids.size === 0) this.podsByIp.delete(ip);
@@ -229,10 +238,10 @@ export class KubeClusterView implements ClusterView {
   }
 
   /** Pods (not host-network, not finished) that have this IP. */
-  podsWithIp(ip: string): PodInfo[] {
+  podsWithIp(ip: string): CachedPod[] {
     const uids = this.podsByIp.get(ip);
     if (uids === undefined) return [];
-    const pods: PodInfo[] = [];
+    const pods: CachedPod[] = [];
     for (const uid of uids) {
       const pod = this.pods.get(uid);
       if (pod !== undefined && !pod.finished) pods.push(pod);
@@ -258,7 +267,7 @@ export class KubeClusterView implements ClusterView {
   }
 
   snapshot(): ClusterSnapshot {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     for (const [uid, t] of this.tombstones) if (t.expiresAt < now) this.tombstones.delete(uid);
     if (this.cached !== undefined) return this.cached;
     const byUid = <T extends { uid: string }>(items: Iterable<T>): Map<string, T> => {
@@ -274,8 +283,24 @@ export class KubeClusterView implements ClusterView {
       cronJobs: byUid(this.cronJobs.values()),
       metricsGroups: byUid<MetricsGroupInfo>(this.metricsGroups.values()),
       tombstones: new Map(this.tombstones),
+      // Read from the cache itself: pods change too often to copy them for every change.
+      pods: { get: (uid) => this.pods.get(uid), has: (uid) => this.pods.get(uid) !== undefined },
+      owners: byUid(this.deps.ownerKinds.objects()),
+      ownerKinds: this.deps.ownerKinds.view(),
     };
     return this.cached;
+  }
+
+  /**
+   * An object a pushing pod's chain can walk through, from the caches: an object of a configured
+   * kind, a Job, a pod, a CronJob.
+   */
+  lookupOwner(uid: string): ReadOwner | undefined {
+    const found = this.deps.ownerKinds.lookup(uid) ?? this.jobs.get(uid) ?? this.pods.get(uid);
+    if (found !== undefined) return found;
+    const cj = this.cronJobs.get(uid);
+    const asObject: ChainObject | undefined = cj === undefined ? undefined : { ...CRONJOB, uid: cj.uid, namespace: cj.namespace, name: cj.name, ownerReferences: [] };
+    return asObject;
   }
 
   /** The MetricsGroup objects (with their current status), for the status writer. */
@@ -283,37 +308,7 @@ export class KubeClusterView implements ClusterView {
     return this.metricsGroups.get(uid);
   }
 
-  async confirmAbsent(owner: OwnerRef): Promise<Presence> {
-    const { namespace, name, uid } = owner;
-    try {
-      let found: { metadata?: { uid?: string; deletionTimestamp?: Date | string } } | undefined;
-      switch (owner.kind) {
-        case 'Namespace':
-          found = await this.core.readNamespace({ name });
-          break;
-        case 'Job':
-          found = await this.batch.readNamespacedJob({ name, namespace });
-          break;
-        case 'CronJob':
-          found = await this.batch.readNamespacedCronJob({ name, namespace });
-          break;
-        case 'MetricsGroup': {
-          const { group, version, plural } = METRICS_GROUP;
-          found = (await this.custom.getNamespacedCustomObject({ group, version, plural, namespace, name })) as typeof found;
-          break;
-        }
-        default: {
-          const never: never = owner.kind;
-          return never;
-        }
-      }
-      if (uid !== '' && found?.metadata?.uid !== uid) return 'absent';
-      if (owner.kind === 'Namespace' && found?.metadata?.deletionTimestamp !== undefined) return 'absent';
-      return 'present';
-    } catch (err) {
-      if (classifyApiError(err) === 'absent') return 'absent';
-      this.log.warn('Failed to confirm that an owner is gone', { [F.owner]: owner, [F.err]: apiErrorFields(err) });
-      return 'unknown';
-    }
+  confirmAbsent(owner: OwnerRef): Promise<Presence> {
+    return this.reads.confirmAbsent(owner);
   }
 }

@@ -1,6 +1,6 @@
 import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1ObjectReference } from '@kubernetes/client-node';
 import { deletionMessage, describeKey, type DeletionBatch } from '../lifecycle/index.js';
-import type { OwnerRef } from '../model/index.js';
+import { METRICSGROUP, NAMESPACE, isKind, type Clock, type ObjectKind, type OwnerRef } from '../model/index.js';
 import { toLetheError } from './client.js';
 import { METRICS_GROUP } from './metrics-group.js';
 
@@ -16,26 +16,30 @@ export interface EventIdentity {
   readonly namespace: string;
 }
 
-export const API_VERSION: Readonly<Record<OwnerRef['kind'], string>> = {
-  Job: 'batch/v1',
-  CronJob: 'batch/v1',
-  Namespace: 'v1',
-  MetricsGroup: `${METRICS_GROUP.group}/${METRICS_GROUP.version}`,
-};
+/** The apiVersion of a built-in owner kind (core, batch, Lethe's own); undefined for any other. */
+export function builtInApiVersion(kind: ObjectKind): string | undefined {
+  if (kind.group === '') return 'v1';
+  if (kind.group === 'batch') return 'batch/v1';
+  return isKind(kind, METRICSGROUP) ? `${METRICS_GROUP.group}/${METRICS_GROUP.version}` : undefined;
+}
+
+/** The apiVersion to name an object of this kind with: built in, else as discovery found it; undefined when not known. */
+export type ApiVersionOf = (kind: ObjectKind) => string | undefined;
 
 /** Events of cluster-scoped objects live in `default`, as kubectl and the controllers put them. */
-const eventNamespace = (subject: OwnerRef): string => (subject.kind === 'Namespace' ? 'default' : subject.namespace);
+const eventNamespace = (subject: OwnerRef): string => (isKind(subject, NAMESPACE) ? 'default' : subject.namespace);
 
-export function deletionEvent(batch: DeletionBatch, identity: EventIdentity, now: Date): CoreV1Event {
+export function deletionEvent(batch: DeletionBatch, identity: EventIdentity, now: Date, apiVersionOf: ApiVersionOf = builtInApiVersion): CoreV1Event {
   const subject = batch.subject;
+  const apiVersion = subject === undefined ? undefined : apiVersionOf(subject);
   const involved: V1ObjectReference =
     subject === undefined
       ? { apiVersion: 'v1', kind: 'Namespace', name: identity.namespace }
       : {
-          apiVersion: API_VERSION[subject.kind],
+          ...(apiVersion === undefined ? {} : { apiVersion }),
           kind: subject.kind,
           name: subject.name,
-          ...(subject.kind === 'Namespace' ? {} : { namespace: subject.namespace }),
+          ...(isKind(subject, NAMESPACE) ? {} : { namespace: subject.namespace }),
           ...(subject.uid === '' ? {} : { uid: subject.uid }),
         };
   const shown = batch.groups.slice(0, 5).map(describeKey).join('; ');
@@ -47,7 +51,7 @@ export function deletionEvent(batch: DeletionBatch, identity: EventIdentity, now
     },
     involvedObject: involved,
     reason: batch.reason,
-    message: `${deletionMessage(batch.reason, subject, batch.groups.length)}: ${shown}${more}`.slice(0, 1024),
+    message: `${deletionMessage(batch.reason, subject, batch.groups.length, batch.scheduleKey)}: ${shown}${more}`.slice(0, 1024),
     type: 'Normal',
     count: 1,
     firstTimestamp: now,
@@ -64,16 +68,18 @@ export class EventRecorder {
   constructor(
     kubeConfig: KubeConfig,
     private readonly identity: EventIdentity,
+    private readonly clock: Clock,
+    private readonly apiVersionOf: ApiVersionOf = builtInApiVersion,
   ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
   /** Creates one Event per batch; rejects with the first failure after trying all. */
   async record(batches: readonly DeletionBatch[]): Promise<void> {
-    const now = new Date();
+    const now = new Date(this.clock.now());
     const results = await Promise.allSettled(
       batches.map((batch) => {
-        const event = deletionEvent(batch, this.identity, now);
+        const event = deletionEvent(batch, this.identity, now, this.apiVersionOf);
         return this.core.createNamespacedEvent({ namespace: event.metadata.namespace ?? 'default', body: event });
       }),
     );

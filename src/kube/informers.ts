@@ -1,4 +1,5 @@
 import { ApiException, Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../model/index.js';
 import { F, errorFields, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields } from './client.js';
 
@@ -8,12 +9,28 @@ import { apiErrorFields } from './client.js';
  * after every failure, aborts watches that go quiet (half-dead connections), and says whether it
  * has synced (listed at least once) and is healthy (its last list and watch work). Objects are
  * kept in a parsed, slim form: only what Lethe needs.
+ *
+ * (About 440 lines: one state machine — paged list, watch, backoff, quiet-watch abort, a kind not
+ * served, a forbidden call — whose steps share the cache and the state they report.)
  */
 
 export interface ListPage {
   readonly items: readonly unknown[];
   readonly resourceVersion: string;
   readonly continueToken: string | undefined;
+}
+
+/**
+ * One page of a custom resource list as CustomObjectsApi returns it (an untyped body): its items,
+ * resource version and continue token (an empty token means the last page).
+ */
+export function customListPage(body: unknown): ListPage {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
+  return {
+    items: Array.isArray(b.items) ? (b.items as unknown[]) : [],
+    resourceVersion: typeof b.metadata?.resourceVersion === 'string' ? b.metadata.resourceVersion : '',
+    continueToken: typeof b.metadata?.continue === 'string' && b.metadata.continue !== '' ? b.metadata.continue : undefined,
+  };
 }
 
 export interface InformerSpec<T> {
@@ -61,6 +78,7 @@ export interface Forbidden {
 }
 
 export interface InformerDeps {
+  readonly clock: Clock;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
@@ -196,7 +214,7 @@ export class Informer<T> {
   }
 
   private touched(): void {
-    this.deps.metrics.informerLastEvent.set({ kind: this.spec.kind }, Date.now() / 1000);
+    this.deps.metrics.informerLastEvent.set({ kind: this.spec.kind }, this.deps.clock.now() / 1000);
   }
 
   private async run(): Promise<void> {
@@ -226,7 +244,7 @@ export class Informer<T> {
       this.setState(true, true);
       let outcome: WatchOutcome = 'closed';
       while (!this.stopped && outcome === 'closed') {
-        const began = Date.now();
+        const began = this.deps.clock.now();
         const result = await this.watchOnce(resourceVersion);
         outcome = result.outcome;
         resourceVersion = result.resourceVersion;
@@ -235,7 +253,7 @@ export class Informer<T> {
           this.allowed('watch');
         }
         // A watch that ends at once with nothing in it is a failure, not a timeout: never spin.
-        else if (outcome === 'closed' && Date.now() - began < 1000) outcome = 'failed';
+        else if (outcome === 'closed' && this.deps.clock.now() - began < 1000) outcome = 'failed';
       }
       if (this.stopped) break;
       this.setState(true, false);

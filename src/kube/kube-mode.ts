@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { replicaNamespace, type OwnerKindName, type Replica } from '../config/index.js';
-import type { Problem } from '../gateway/index.js';
+import type { OwnerKindStatus, Problem } from '../gateway/index.js';
 import type { LeaseTimings } from '../leadership/index.js';
 import type { DeletionBatch, LifecycleReporter, MetricsGroupReport } from '../lifecycle/index.js';
 import type { Clock } from '../model/index.js';
@@ -9,7 +9,7 @@ import { KubeAttributor } from './attribution.js';
 import { KubeAuthenticator } from './authenticator.js';
 import { contextNamespace, loadKubeConfig, type KubeSource } from './client.js';
 import { CRD_HINT, KubeClusterView } from './cluster-view.js';
-import { EventRecorder } from './events.js';
+import { EventRecorder, builtInApiVersion } from './events.js';
 import { defaultInformerOptions, type InformerOptions } from './informers.js';
 import type { Forbidden } from './informers.js';
 import { KubeLease } from './lease.js';
@@ -47,8 +47,9 @@ export interface KubeModeOptions {
 
 export interface KubeModeDeps {
   readonly logger: Logger;
-  readonly registry: Registry;
+  /** The time of tombstones, owner-kind states, informer health and Events. */
   readonly clock: Clock;
+  readonly registry: Registry;
   /** Called after every push is attributed. */
   readonly onAttributed?: () => void;
   /** Called when an InvalidPolicy Event could not be created (the caller counts it). */
@@ -65,8 +66,10 @@ export interface KubeMode {
   readonly reporter: LifecycleReporter;
   /** The namespace of the Lease and of Events about groups with no namespace. */
   readonly namespace: string;
-  /** What needs a person now: the MetricsGroup CRD missing, a forbidden Lease or watch. */
+  /** What needs a person now: the MetricsGroup CRD missing, a forbidden Lease or watch, a configured owner kind that cannot be read. */
   problems(): Problem[];
+  /** Each configured owner kind's state, for /api/v1/status. */
+  ownerKindStatus(): OwnerKindStatus[];
   /** The configured owner kinds: discovered, watched metadata-only, reported (no kinds: it does nothing). */
   readonly ownerKinds: OwnerKinds;
   start(): void;
@@ -80,19 +83,33 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
   const log = deps.logger.child({ [F.component]: 'kube' });
   const identity = { podName: options.replica.name, namespace };
   const policyWarnings = new PolicyWarnings({
+    clock: deps.clock,
     kubeConfig,
     logger: deps.logger,
     metrics,
     identity,
     ...(deps.onEventError === undefined ? {} : { onEventError: deps.onEventError }),
   });
+  const ownerKinds = new OwnerKinds({
+    clock: deps.clock,
+    kubeConfig,
+    logger: deps.logger,
+    metrics,
+    ownerMetrics: createOwnerKindMetrics(deps.registry),
+    informerOptions: options.informers ?? defaultInformerOptions,
+    options: options.ownerKinds?.options ?? defaultOwnerKindOptions,
+    runKinds: options.ownerKinds?.runs ?? [],
+    scheduleKinds: options.ownerKinds?.schedules ?? [],
+  });
   const view = new KubeClusterView({
+    clock: deps.clock,
     kubeConfig,
     logger: deps.logger,
     metrics,
     informerOptions: { ...defaultInformerOptions, ...options.informers },
     tombstoneTtlMs: options.tombstoneTtlMs ?? 6 * 3_600_000,
     policyWarnings,
+    ownerKinds,
   });
   const reviewer = new TokenReviewer({
     kubeConfig,
@@ -103,6 +120,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
   const attributor = new KubeAttributor({
     kubeConfig,
     view,
+    ownerKinds,
     logger: deps.logger,
     metrics,
     reviewer,
@@ -122,17 +140,7 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
         },
       })
     : undefined;
-  const ownerKinds = new OwnerKinds({
-    kubeConfig,
-    logger: deps.logger,
-    metrics,
-    ownerMetrics: createOwnerKindMetrics(deps.registry),
-    informerOptions: options.informers ?? defaultInformerOptions,
-    options: options.ownerKinds?.options ?? defaultOwnerKindOptions,
-    runKinds: options.ownerKinds?.runs ?? [],
-    scheduleKinds: options.ownerKinds?.schedules ?? [],
-  });
-  const events = new EventRecorder(kubeConfig, identity);
+  const events = new EventRecorder(kubeConfig, identity, deps.clock, (kind) => builtInApiVersion(kind) ?? ownerKinds.apiVersionOf(kind));
   const status = new StatusWriter(kubeConfig);
   const reporter: LifecycleReporter = {
     deletions: (batches: readonly DeletionBatch[]) => events.record(batches),
@@ -161,8 +169,28 @@ export function createKubeMode(options: KubeModeOptions, deps: KubeModeDeps): Ku
       for (const f of forbidden) problems.push(forbiddenProblem(f, 'deletions wait until Lethe may watch it'));
       const leaseForbidden = lease?.forbidden;
       if (leaseForbidden !== undefined) problems.push(forbiddenProblem(leaseForbidden, 'this replica cannot lead, so it deletes nothing'));
+      for (const r of ownerKinds.reports()) {
+        if (r.state === 'watching' || r.state === 'discovering') continue;
+        problems.push({
+          reason: r.state === 'absent' ? 'OwnerKindMissing' : r.state === 'forbidden' ? 'OwnerKindForbidden' : 'OwnerKindUnknown',
+          message: `${r.name} (${r.role} kind) is ${r.state}${r.message === undefined ? '' : `: ${r.message}`}. Lethe keeps the groups whose ${r.role} is of this kind until it can read it; other deletions go on`,
+          failsReadiness: false,
+        });
+      }
       return problems;
     },
+    ownerKindStatus: () =>
+      ownerKinds.reports().map((r) => ({
+        name: r.name,
+        role: r.role,
+        state: r.state,
+        since: r.since,
+        ...(r.message === undefined ? {} : { message: r.message }),
+        ...(r.kind === undefined || r.version === undefined ? {} : { apiVersion: `${r.group}/${r.version}`, kind: r.kind }),
+        synced: r.synced,
+        healthy: r.healthy,
+        objects: r.objects,
+      })),
     ownerKinds,
     start: () => {
       log.info('Watching the cluster', {

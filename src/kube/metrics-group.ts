@@ -1,27 +1,14 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/index.js';
-import type { GroupSelector, MetricsGroupInfo } from '../lifecycle/index.js';
+import { groupOfApiVersion, type GroupSelector, type MetricsGroupInfo, type MetricsGroupOwnerRef } from '../lifecycle/index.js';
 import type { PolicyOverrides } from '../model/index.js';
 
 /**
- * The MetricsGroup custom resource (lethe.dev/v1alpha1) and the `lethe.dev/` annotations on Jobs
- * and CronJobs: user-written cluster data, checked here with zod and turned into lifecycle types.
+ * The MetricsGroup custom resource (lethe.dev/v1alpha1): user-written cluster data, checked here
+ * with zod and turned into lifecycle types.
  */
 
 export const METRICS_GROUP = { group: 'lethe.dev', version: 'v1alpha1', plural: 'metricsgroups', kind: 'MetricsGroup' } as const;
-
-export const ANNOTATION = {
-  groupingKey: 'lethe.dev/grouping-key',
-  ttl: 'lethe.dev/ttl',
-  keepLast: 'lethe.dev/keep-last',
-  maxGrace: 'lethe.dev/max-grace',
-  deletionPolicy: 'lethe.dev/deletion-policy',
-  keepUntilSuperseded: 'lethe.dev/keep-until-superseded',
-  overdueAfter: 'lethe.dev/overdue-after',
-} as const;
-
-const ANNOTATION_PREFIX = 'lethe.dev/';
-const KNOWN_ANNOTATIONS: ReadonlySet<string> = new Set(Object.values(ANNOTATION));
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -55,9 +42,23 @@ const overdueSchema = z.object({
   timeZone: z.string().min(1).optional(),
 });
 
+/** The API group of the kinds a `spec.ownerRef` may name without an apiVersion. */
+const BUILT_IN_GROUPS: Readonly<Record<string, string>> = { Job: 'batch', CronJob: 'batch', Pod: '' };
+
 /** The spec fields besides the selector, each read on its own so that one bad value spoils no other. */
 const fieldSchemas = {
-  ownerRef: z.object({ kind: z.enum(['Job', 'CronJob']), name: z.string().min(1) }).optional(),
+  ownerRef: z
+    .object({ apiVersion: z.string().min(1).optional(), kind: z.string().min(1), name: z.string().min(1), uid: z.string().min(1).optional() })
+    .refine((r) => r.kind !== 'Namespace' && r.kind !== 'MetricsGroup', { message: 'names the object whose life bounds the groups: a Job, a CronJob, a pod or an object of a configured owner kind' })
+    .transform((r, ctx): MetricsGroupOwnerRef => {
+      const group = r.apiVersion === undefined ? BUILT_IN_GROUPS[r.kind] : groupOfApiVersion(r.apiVersion);
+      if (group === undefined) {
+        ctx.addIssue({ code: 'custom', message: `apiVersion is needed for kind ${r.kind} (e.g. argoproj.io/v1alpha1)` });
+        return z.NEVER;
+      }
+      return { group, kind: r.kind, name: r.name, ...(r.uid === undefined ? {} : { uid: r.uid }) };
+    })
+    .optional(),
   ttl: duration.optional(),
   keepLast: z.number().int().min(0).optional(),
   maxGrace: duration.optional(),
@@ -147,77 +148,4 @@ export function parseMetricsGroup(raw: unknown): MetricsGroupObject | undefined 
     ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
     ...(selector === undefined ? { holdsNamespace: true } : {}),
   };
-}
-
-export interface ParsedAnnotations {
-  readonly policy: PolicyOverrides;
-  readonly claims: readonly GroupSelector[];
-  /**
-   * One line per annotation that could not be read, naming it and its value. The object's
-   * policy is then invalid: the groups it governs are held until it is fixed.
-   */
-  readonly problems: readonly string[];
-}
-
-/** `job=backup,env=prod` → a selector matching those labels. */
-function parseClaim(text: string): GroupSelector | undefined {
-  const matchLabels: Record<string, string> = {};
-  for (const part of text.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) return undefined;
-    const name = part.slice(0, eq).trim();
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) return undefined;
-    matchLabels[name] = part.slice(eq + 1).trim();
-  }
-  return Object.keys(matchLabels).length === 0 ? undefined : { matchLabels, matchExpressions: [] };
-}
-
-/** Reads the `lethe.dev/` annotations of a Job or CronJob. Bad values are reported (see `problems`). */
-export function parseAnnotations(annotations: Readonly<Record<string, string>> | undefined): ParsedAnnotations {
-  const policy: { -readonly [K in keyof PolicyOverrides]: PolicyOverrides[K] } = {};
-  const claims: GroupSelector[] = [];
-  const problems: string[] = [];
-  if (annotations === undefined) return { policy, claims, problems };
-  const bad = (name: string, value: string, expected: string): void => {
-    const shown = JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
-    problems.push(`${name}=${shown}: expected ${expected}`);
-  };
-  // A misspelt name (`lethe.dev/deletion-polcy`) is as much a mistake as a misspelt value.
-  for (const name of Object.keys(annotations)) {
-    if (name.startsWith(ANNOTATION_PREFIX) && !KNOWN_ANNOTATIONS.has(name)) {
-      bad(name, annotations[name] ?? '', `a known annotation name (${[...KNOWN_ANNOTATIONS].join(', ')})`);
-    }
-  }
-  const durationOf = (name: string, set: (ms: number) => void): void => {
-    const value = annotations[name];
-    if (value === undefined) return;
-    const ms = parseDuration(value.trim());
-    if (ms === undefined) bad(name, value, 'a duration such as 30m or 24h');
-    else set(ms);
-  };
-  const claim = annotations[ANNOTATION.groupingKey];
-  if (claim !== undefined) {
-    const selector = parseClaim(claim);
-    if (selector === undefined) bad(ANNOTATION.groupingKey, claim, 'label pairs such as job=backup,env=prod');
-    else claims.push(selector);
-  }
-  durationOf(ANNOTATION.ttl, (ms) => (policy.ttlMs = ms));
-  durationOf(ANNOTATION.maxGrace, (ms) => (policy.maxGraceMs = ms));
-  durationOf(ANNOTATION.overdueAfter, (ms) => (policy.overdueAfterMs = ms));
-  const keepLast = annotations[ANNOTATION.keepLast];
-  if (keepLast !== undefined) {
-    if (/^\d+$/.test(keepLast.trim())) policy.keepLast = Number(keepLast.trim());
-    else bad(ANNOTATION.keepLast, keepLast, 'a whole number');
-  }
-  const deletionPolicy = annotations[ANNOTATION.deletionPolicy];
-  if (deletionPolicy !== undefined) {
-    if (deletionPolicy === 'Delete' || deletionPolicy === 'Orphan') policy.deletionPolicy = deletionPolicy;
-    else bad(ANNOTATION.deletionPolicy, deletionPolicy, 'Delete or Orphan');
-  }
-  const superseded = annotations[ANNOTATION.keepUntilSuperseded];
-  if (superseded !== undefined) {
-    if (superseded === 'true' || superseded === 'false') policy.keepUntilSuperseded = superseded === 'true';
-    else bad(ANNOTATION.keepUntilSuperseded, superseded, 'true or false');
-  }
-  return { policy, claims, problems };
 }

@@ -1,4 +1,4 @@
-import { ApiException, ApisApi, CustomObjectsApi, setHeaderOptions, type KubeConfig, type V1APIGroup } from '@kubernetes/client-node';
+import { ApiException, ApisApi, CustomObjectsApi, KubeConfig, setHeaderOptions, type Cluster, type RequestContext, type V1APIGroup } from '@kubernetes/client-node';
 import type { OwnerKindName } from '../config/index.js';
 import { apiErrorFields } from './client.js';
 
@@ -82,4 +82,23 @@ export function describe(err: unknown): string {
   if (!(err instanceof ApiException)) return err instanceof Error ? err.message : String(err);
   const { message } = apiErrorFields(err);
   return `HTTP ${err.code}${typeof message === 'string' ? `: ${message}` : ''}`;
+}
+
+/**
+ * A KubeConfig for client-node's Watch that asks for PartialObjectMetadata: Watch sends the
+ * headers `applySecurityAuthentication` sets, so this adds Accept to the base config's auth.
+ */
+export class MetadataWatchConfig extends KubeConfig {
+  constructor(private readonly base: KubeConfig) {
+    super();
+  }
+
+  override getCurrentCluster(): Cluster | null {
+    return this.base.getCurrentCluster();
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.base.applySecurityAuthentication(context);
+    context.setHeaderParam('Accept', ACCEPT_METADATA);
+  }
 }

@@ -1,20 +1,19 @@
-import { ApiException, CustomObjectsApi, KubeConfig, setHeaderOptions, type Cluster, type RequestContext } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { OwnerKindName } from '../config/index.js';
 import {
   ownerChainRules,
-  type ChainLink,
   type OwnerChainRules,
   type OwnerKindReport,
   type OwnerKindRole,
   type OwnerKindState,
+  type OwnerKindsView,
   type OwnerObjectInfo,
-  type Presence,
 } from '../lifecycle/index.js';
+import { kindKey, type Clock, type ObjectKind } from '../model/index.js';
 import { F, OWNER_KIND_STATES, type KubeMetrics, type Logger, type OwnerKindMetrics } from '../observability/index.js';
-import { apiErrorFields, classifyApiError } from './client.js';
-import { Informer, type InformerOptions, type ListPage } from './informers.js';
-import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, checkAccess, describe, discoverKind, servedGroups, type DiscoveredKind } from './owner-discovery.js';
-import { SCHEDULE_READERS, parseOwnerObject, type ScheduleReader } from './owner-objects.js';
+import { Informer, customListPage, type InformerOptions } from './informers.js';
+import { ACCEPT_METADATA_LIST, MetadataWatchConfig, checkAccess, describe, discoverKind, servedGroups, type DiscoveredKind } from './owner-discovery.js';
+import { SCHEDULE_READERS, parseOwnerObject, type OwnerKindIdentity, type ScheduleReader } from './owner-objects.js';
 
 /**
  * The configured owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds): found through
@@ -25,9 +24,13 @@ import { SCHEDULE_READERS, parseOwnerObject, type ScheduleReader } from './owner
  * A kind that is not installed, or that Lethe may not list, is reported (one log line per change
  * of state, `lethe_owner_kind_state`, `reports()` for the status) and looked up again every
  * `rediscoverMs`: it starts by itself when its CRD appears or its permission is granted. It is
- * never part of the sync gate: `readable()` tells the lifecycle which kinds it may decide about,
- * so a missing kind keeps only its own groups. A watched kind whose list answers 404 or 403 (CRD
+ * never part of the sync gate: `view()` tells the lifecycle which kinds it may decide about, so a
+ * missing kind keeps only its own groups. A watched kind whose list answers 404 or 403 (CRD
  * deleted, permission withdrawn) goes back to being looked up.
+ *
+ * (About 380 lines: one state machine per kind — discovery, access check, watch, loss — whose
+ * steps share the entries. Discovery calls are in owner-discovery.ts, parsing in owner-objects.ts,
+ * reads of one object in owner-reads.ts.)
  */
 
 export interface OwnerKindOptions {
@@ -38,6 +41,7 @@ export interface OwnerKindOptions {
 export const defaultOwnerKindOptions: OwnerKindOptions = { rediscoverMs: 30_000 };
 
 export interface OwnerKindsDeps {
+  readonly clock: Clock;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
@@ -48,23 +52,15 @@ export interface OwnerKindsDeps {
   readonly scheduleKinds: readonly OwnerKindName[];
 }
 
-/**
- * A KubeConfig for client-node's Watch that asks for PartialObjectMetadata: Watch sends the
- * headers `applySecurityAuthentication` sets, so this adds Accept to the base config's auth.
- */
-export class MetadataWatchConfig extends KubeConfig {
-  constructor(private readonly base: KubeConfig) {
-    super();
-  }
-
-  override getCurrentCluster(): Cluster | null {
-    return this.base.getCurrentCluster();
-  }
-
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await this.base.applySecurityAuthentication(context);
-    context.setHeaderParam('Accept', ACCEPT_METADATA);
-  }
+/** See OwnerKinds.readTarget. */
+export interface ReadTarget {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  readonly identity: OwnerKindIdentity;
+  /** Set when Lethe reads the schedule from the whole object (else: metadata only). */
+  readonly reader?: ScheduleReader;
 }
 
 interface Entry {
@@ -81,23 +77,14 @@ interface Entry {
   lost: { state: 'absent' | 'forbidden'; message: string } | undefined;
 }
 
-function page(body: unknown): ListPage {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
-  return {
-    items: Array.isArray(b.items) ? (b.items as unknown[]) : [],
-    resourceVersion: typeof b.metadata?.resourceVersion === 'string' ? b.metadata.resourceVersion : '',
-    continueToken: typeof b.metadata?.continue === 'string' && b.metadata.continue !== '' ? b.metadata.continue : undefined,
-  };
-}
-
-const kindKey = (group: string, kind: string): string => `${kind}.${group}`;
-
 export class OwnerKinds {
   private readonly entries: Entry[];
   private readonly custom: CustomObjectsApi;
   private readonly metadataConfig: KubeConfig;
   private readonly listeners = new Set<() => void>();
-  private readonly deleteListeners = new Set<(object: OwnerObjectInfo) => void>();
+  private readonly objectListeners = new Set<(type: 'upsert' | 'delete', object: OwnerObjectInfo) => void>();
+  /** Objects whose schedule cannot be read, by UID, with why (said once per change). */
+  private readonly scheduleErrors = new Map<string, string>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
@@ -113,7 +100,7 @@ export class OwnerKinds {
       role,
       reader: role === 'schedule' ? SCHEDULE_READERS[name.name] : undefined,
       state: 'discovering',
-      since: Date.now(),
+      since: this.deps.clock.now(),
       message: undefined,
       discovered: undefined,
       informer: undefined,
@@ -146,13 +133,36 @@ export class OwnerKinds {
   }
 
   /**
-   * Calls `listener` with each object whose deletion a watch saw (or that a relist no longer
-   * found), e.g. to remember a deleted run's policy. Not called for the objects of a kind that
-   * stops being watched (CRD removed, permission withdrawn): they are not known to be gone.
+   * Calls `listener` with each object a watch delivered (`upsert`), and each whose deletion it saw
+   * or that a relist no longer found (`delete`: to remember a deleted run's policy, say). Never
+   * called with `delete` for the objects of a kind that stops being watched (CRD removed,
+   * permission withdrawn): they are not known to be gone.
    */
-  onDelete(listener: (object: OwnerObjectInfo) => void): () => void {
-    this.deleteListeners.add(listener);
-    return () => this.deleteListeners.delete(listener);
+  onObject(listener: (type: 'upsert' | 'delete', object: OwnerObjectInfo) => void): () => void {
+    this.objectListeners.add(listener);
+    return () => this.objectListeners.delete(listener);
+  }
+
+  /**
+   * What the lifecycle needs of the configured kinds: which kinds are runs and schedules, which
+   * can be decided about now, and why the others cannot.
+   */
+  view(): OwnerKindsView {
+    const readable = new Set<string>();
+    const notes = new Map<string, string>();
+    for (const e of this.entries) {
+      const key = e.discovered === undefined ? e.name.name : kindKey({ group: e.name.group, kind: e.discovered.kind });
+      // Watched, listed, and its watch works: decisions about its objects can be made.
+      if (e.state === 'watching' && e.informer?.synced === true && e.informer.healthy) readable.add(key);
+      else notes.set(key, `${e.name.name} is ${e.state === 'watching' ? 'not synced or not healthy' : e.state}${e.message === undefined ? '' : ` (${e.message})`}`);
+    }
+    return { rules: this.rules(), readable, notes };
+  }
+
+  /** `argoproj.io/v1alpha1` for a configured kind discovery found; undefined for any other. */
+  apiVersionOf(kind: ObjectKind): string | undefined {
+    const e = this.entryFor(kind.group, kind.kind);
+    return e?.discovered === undefined ? undefined : `${e.name.group}/${e.discovered.version}`;
   }
 
   /** One report per configured kind, in the configured order (runs first). */
@@ -170,20 +180,6 @@ export class OwnerKinds {
       healthy: e.informer?.healthy === true,
       objects: e.informer?.size ?? 0,
     }));
-  }
-
-  /**
-   * Whether decisions about objects of this kind can be made: it is watched, has listed, and its
-   * watch works. Jobs and CronJobs are not configured kinds (they follow the built-in informers).
-   */
-  readable(group: string, kind: string): boolean {
-    const e = this.entryFor(group, kind);
-    return e?.state === 'watching' && e.informer?.synced === true && e.informer.healthy;
-  }
-
-  /** Whether this group and Kind is one of the configured kinds (known once discovered). */
-  configured(group: string, kind: string): boolean {
-    return this.entryFor(group, kind) !== undefined;
   }
 
   /** The rules for resolveOwnerChain: Jobs and CronJobs plus every configured kind discovered so far. */
@@ -208,40 +204,25 @@ export class OwnerKinds {
   }
 
   /**
-   * Reads one owner from the API server, metadata only (the cache may lag behind a new object):
-   * `absent` when it does not exist or has another UID, `unknown` when the kind is not watched
-   * or the API server cannot be asked.
+   * How to read one object of a configured kind that is watched now (undefined otherwise): its
+   * resource, version, scope and Kind, and the schedule reader when Lethe reads its spec.
    */
-  async read(owner: Pick<ChainLink, 'group' | 'kind' | 'namespace' | 'name' | 'uid'>): Promise<OwnerObjectInfo | 'absent' | 'unknown'> {
-    const e = this.entryFor(owner.group, owner.kind);
+  readTarget(kind: ObjectKind): ReadTarget | undefined {
+    const e = this.entryFor(kind.group, kind.kind);
     const discovered = e?.discovered;
-    if (e === undefined || discovered === undefined || e.state !== 'watching') return 'unknown';
-    const target = { group: e.name.group, version: discovered.version, plural: e.name.resource, name: owner.name };
-    const accept = e.reader === undefined ? setHeaderOptions('Accept', ACCEPT_METADATA) : undefined;
-    try {
-      const body: unknown = discovered.namespaced
-        ? await this.custom.getNamespacedCustomObject({ ...target, namespace: owner.namespace }, accept)
-        : await this.custom.getClusterCustomObject(target, accept);
-      const parsed = parseOwnerObject(body, { group: e.name.group, kind: discovered.kind, name: e.name.name }, e.reader);
-      if (parsed === undefined) return 'unknown';
-      return owner.uid !== '' && parsed.uid !== owner.uid ? 'absent' : parsed;
-    } catch (err) {
-      if (classifyApiError(err) === 'absent') return 'absent';
-      this.log.warn('Failed to read an owner', { [F.owner]: owner, [F.err]: apiErrorFields(err) });
-      return 'unknown';
-    }
-  }
-
-  /** Asks the API server whether an owner of a configured kind is gone (ClusterView.confirmAbsent). */
-  async confirmAbsent(owner: Pick<ChainLink, 'group' | 'kind' | 'namespace' | 'name' | 'uid'>): Promise<Presence> {
-    const found = await this.read(owner);
-    if (found === 'absent' || found === 'unknown') return found;
-    return found.deleting ? 'absent' : 'present';
+    if (e === undefined || discovered === undefined || e.state !== 'watching') return undefined;
+    return {
+      group: e.name.group,
+      version: discovered.version,
+      plural: e.name.resource,
+      namespaced: discovered.namespaced,
+      identity: { group: e.name.group, kind: discovered.kind, name: e.name.name },
+      ...(e.reader === undefined ? {} : { reader: e.reader }),
+    };
   }
 
   private entryFor(group: string, kind: string): Entry | undefined {
-    const key = kindKey(group, kind);
-    return this.entries.find((e) => e.discovered !== undefined && kindKey(e.name.group, e.discovered.kind) === key);
+    return this.entries.find((e) => e.discovered !== undefined && e.name.group === group && e.discovered.kind === kind);
   }
 
   private changed(): void {
@@ -313,14 +294,14 @@ export class OwnerKinds {
     const reader = e.reader;
     const accept = reader === undefined ? setHeaderOptions('Accept', ACCEPT_METADATA_LIST) : undefined;
     const informer = new Informer<OwnerObjectInfo>(
-      { kubeConfig: reader === undefined ? this.metadataConfig : this.deps.kubeConfig, logger: this.deps.logger, metrics: this.deps.metrics, options: this.deps.informerOptions },
+      { clock: this.deps.clock, kubeConfig: reader === undefined ? this.metadataConfig : this.deps.kubeConfig, logger: this.deps.logger, metrics: this.deps.metrics, options: this.deps.informerOptions },
       {
         kind: name,
         resource: name,
         path: `/apis/${group}/${version}/${resource}`,
         list: async (token, limit) => {
           try {
-            return page(await this.custom.listClusterCustomObject({ group, version, plural: resource, limit, ...(token === undefined ? {} : { _continue: token }) }, accept));
+            return customListPage(await this.custom.listClusterCustomObject({ group, version, plural: resource, limit, ...(token === undefined ? {} : { _continue: token }) }, accept));
           } catch (err) {
             this.noticeLoss(e, informer, err);
             throw err;
@@ -332,10 +313,28 @@ export class OwnerKinds {
     );
     e.informer = informer;
     e.unsubscribe = informer.onEvent((event) => {
-      if (event.type === 'delete') for (const listener of this.deleteListeners) listener(event.object);
+      if (event.type !== 'state') {
+        this.noticeSchedule(event.type, event.object);
+        for (const listener of this.objectListeners) listener(event.type, event.object);
+      }
       this.changed();
     });
     informer.start();
+  }
+
+  /** Says once per change that a schedule object's schedule cannot be read (so Lethe cannot tell when its runs are due). */
+  private noticeSchedule(type: 'upsert' | 'delete', o: OwnerObjectInfo): void {
+    const before = this.scheduleErrors.get(o.uid);
+    const now = type === 'upsert' ? o.scheduleError : undefined;
+    if (before === now) return;
+    const fields = { [F.kind]: o.kind, [F.namespace]: o.namespace, name: o.name };
+    if (now === undefined) {
+      this.scheduleErrors.delete(o.uid);
+      if (type === 'upsert') this.log.info('Found readable schedule again', fields);
+      return;
+    }
+    this.scheduleErrors.set(o.uid, now);
+    this.log.warn('Found unreadable schedule', { ...fields, [F.reason]: now, effect: 'its runs are never overdue until it is fixed' });
   }
 
   /** A list that answers 404 or 403 means the kind went away or became forbidden: look it up again. */
@@ -368,7 +367,7 @@ export class OwnerKinds {
     const previous = e.state;
     e.state = state;
     e.message = message;
-    e.since = Date.now();
+    e.since = this.deps.clock.now();
     this.recordState(e);
     const fields = { [F.kind]: e.name.name, role: e.role, state, ...(message === undefined ? {} : { [F.reason]: message }) };
     if (state === 'watching') {

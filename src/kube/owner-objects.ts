@@ -1,42 +1,12 @@
 import { z } from 'zod';
-import type { OwnerObjectInfo, OwnerReference, OwnerScheduleInfo } from '../lifecycle/index.js';
+import type { OwnerObjectInfo, OwnerScheduleInfo } from '../lifecycle/index.js';
+import { metadataOf, ownerAnnotationsOf, ownerReferencesFrom } from './objects.js';
 
 /**
  * Parsers for objects of the configured owner kinds: the metadata Lethe keeps of every object
  * (a PartialObjectMetadata from the metadata-only watch, or a full object), and the schedule of
  * the schedule kinds whose spec Lethe knows how to read.
  */
-
-const timestamp = z.union([z.string(), z.date()]).transform((t) => (t instanceof Date ? t.getTime() : Date.parse(t)));
-
-const ownerReference = z.object({
-  apiVersion: z.string(),
-  kind: z.string(),
-  name: z.string(),
-  uid: z.string(),
-  controller: z.boolean().optional(),
-});
-
-const metadata = z.object({
-  name: z.string(),
-  namespace: z.string().optional(),
-  uid: z.string(),
-  creationTimestamp: timestamp.optional(),
-  deletionTimestamp: timestamp.optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  ownerReferences: z.array(ownerReference).optional(),
-});
-
-/** The annotations an owner may carry for Lethe (its policy); the others are not kept. */
-export const LETHE_ANNOTATION_PREFIX = 'lethe.dev/';
-
-/** Every entry of `metadata.ownerReferences` of any object (a pod, an owner); [] when unusable. */
-export function ownerReferencesOf(raw: unknown): OwnerReference[] {
-  if (typeof raw !== 'object' || raw === null) return [];
-  const refs = z.array(ownerReference).safeParse((raw as { metadata?: { ownerReferences?: unknown } }).metadata?.ownerReferences ?? []);
-  if (!refs.success) return [];
-  return refs.data.map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, uid: r.uid, controller: r.controller === true }));
-}
 
 /** What an owner kind's objects are, from discovery. */
 export interface OwnerKindIdentity {
@@ -96,12 +66,9 @@ export const SCHEDULE_READERS: Readonly<Record<string, ScheduleReader>> = {
  * metadata is unusable. With a schedule reader, the schedule is read from the full object.
  */
 export function parseOwnerObject(raw: unknown, identity: OwnerKindIdentity, readSchedule?: ScheduleReader): OwnerObjectInfo | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const parsed = metadata.safeParse((raw as { metadata?: unknown }).metadata);
-  if (!parsed.success) return undefined;
-  const meta = parsed.data;
-  const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(meta.annotations ?? {})) if (k.startsWith(LETHE_ANNOTATION_PREFIX)) annotations[k] = v;
+  const meta = metadataOf(raw);
+  if (meta === undefined) return undefined;
+  const { claims: _none, ...annotated } = ownerAnnotationsOf(meta, false);
   const schedule = readSchedule?.(raw);
   return {
     uid: meta.uid,
@@ -109,10 +76,10 @@ export function parseOwnerObject(raw: unknown, identity: OwnerKindIdentity, read
     kind: identity.kind,
     namespace: meta.namespace ?? '',
     name: meta.name,
-    ownerReferences: (meta.ownerReferences ?? []).map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, uid: r.uid, controller: r.controller === true })),
+    ownerReferences: ownerReferencesFrom(meta),
     createdAt: meta.creationTimestamp ?? 0,
     deleting: meta.deletionTimestamp !== undefined,
-    annotations,
+    ...annotated,
     ...(schedule === undefined ? {} : typeof schedule === 'string' ? { scheduleError: schedule } : { schedule }),
   };
 }

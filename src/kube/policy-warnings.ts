@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { Clock, ObjectRef } from '../model/index.js';
 import { F, type KubeMetrics, type Logger } from '../observability/index.js';
 import { apiErrorFields, classifyApiError } from './client.js';
-import { API_VERSION, type EventIdentity } from './events.js';
+import { builtInApiVersion, type EventIdentity } from './events.js';
 
 /**
  * Says loudly that a Job's or CronJob's `lethe.dev/` annotations, or a MetricsGroup's spec,
@@ -13,18 +14,17 @@ import { API_VERSION, type EventIdentity } from './events.js';
  * problem create it once (the API server answers the others with 409).
  */
 
-export type PolicySubjectKind = 'Job' | 'CronJob' | 'MetricsGroup';
-
-export interface PolicySubject {
-  readonly kind: PolicySubjectKind;
+/** An object whose `lethe.dev/` annotations (or MetricsGroup spec) set a policy: a run, a schedule, a bare pod, a MetricsGroup. */
+export interface PolicySubject extends ObjectRef {
   readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
+  /** For a kind that is not built in: its apiVersion as discovery found it. */
+  readonly apiVersion?: string;
 }
 
 export const INVALID_POLICY_REASON = 'InvalidPolicy';
 
 export interface PolicyWarningsDeps {
+  readonly clock: Clock;
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
   readonly metrics: KubeMetrics;
@@ -41,12 +41,17 @@ export function invalidPolicyMessage(subject: PolicySubject, problems: string): 
   return `Invalid policy: ${problems}. Lethe keeps the metric groups this ${subject.kind} ${what} (as with deletion policy Orphan, no ttl or keepLast) until it is fixed`;
 }
 
+const apiVersionOf = (subject: PolicySubject): { apiVersion?: string } => {
+  const apiVersion = subject.apiVersion ?? builtInApiVersion(subject);
+  return apiVersion === undefined ? {} : { apiVersion };
+};
+
 /** The Warning Event on the object; its name is the same for the same object and problem. */
 export function invalidPolicyEvent(subject: PolicySubject, problems: string, identity: EventIdentity, now: Date): CoreV1Event {
   const digest = createHash('sha256').update(`${subject.uid}\n${problems}`).digest('hex').slice(0, 16);
   return {
     metadata: { name: `${subject.name.slice(0, 200)}.${digest}`, namespace: subject.namespace },
-    involvedObject: { apiVersion: API_VERSION[subject.kind], kind: subject.kind, name: subject.name, namespace: subject.namespace, uid: subject.uid },
+    involvedObject: { ...apiVersionOf(subject), kind: subject.kind, name: subject.name, namespace: subject.namespace, uid: subject.uid },
     reason: INVALID_POLICY_REASON,
     message: invalidPolicyMessage(subject, problems).slice(0, 1024),
     type: 'Warning',
@@ -104,7 +109,7 @@ export class PolicyWarnings {
   }
 
   private async recordEvent(subject: PolicySubject, problems: string): Promise<void> {
-    const event = invalidPolicyEvent(subject, problems, this.deps.identity, new Date());
+    const event = invalidPolicyEvent(subject, problems, this.deps.identity, new Date(this.deps.clock.now()));
     try {
       await this.core.createNamespacedEvent({ namespace: subject.namespace, body: event });
     } catch (err) {

@@ -83,15 +83,12 @@ export function desiredStatus(report: MetricsGroupReport, current: unknown, now:
   const o = report.overdue;
   const overdue =
     o === undefined
-      ? condition('Overdue', 'Unknown', 'NoSchedule', 'No schedule: set spec.ownerRef to a CronJob, or spec.overdue.schedule')
-      : o.overdue
-        ? condition(
-            'Overdue',
-            'True',
-            'PushMissing',
-            `No push for the run scheduled at ${rfc3339(o.dueRunAt ?? now)}; overdue since ${rfc3339(o.since ?? now)}`,
-          )
-        : condition('Overdue', 'False', 'OnSchedule', o.dueRunAt === undefined ? 'No push is due yet' : `The run scheduled at ${rfc3339(o.dueRunAt)} pushed`);
+      ? condition('Overdue', 'Unknown', 'NoSchedule', 'No schedule: set spec.ownerRef to a CronJob (or a schedule Lethe reads), or spec.overdue.schedule')
+      : o.queuedSince !== undefined
+        ? condition('Overdue', 'False', 'Queued', `A run waits suspended (e.g. for Kueue's admission) since ${rfc3339(o.queuedSince)}; overdue counts from its admission`)
+        : o.overdue
+          ? condition('Overdue', 'True', 'PushMissing', `No push for the run scheduled at ${rfc3339(o.dueRunAt ?? now)}; overdue since ${rfc3339(o.since ?? now)}`)
+          : condition('Overdue', 'False', 'OnSchedule', o.dueRunAt === undefined ? 'No push is due yet' : `The run scheduled at ${rfc3339(o.dueRunAt)} pushed`);
   return {
     observedGeneration: mg.generation,
     groups: report.groups,

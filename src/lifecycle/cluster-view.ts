@@ -1,4 +1,5 @@
-import type { ObjectRef, OwnerRef, PolicyOverrides } from '../model/index.js';
+import type { ObjectKind, OwnerRef, PolicyOverrides } from '../model/index.js';
+import type { ChainObject, OwnerChainRules } from './owner-chain.js';
 
 /**
  * What the lifecycle needs to know of the cluster: the port that kube/ implements from its
@@ -24,28 +25,39 @@ export interface NamespaceInfo {
   readonly terminating: boolean;
 }
 
-/** What a Job or CronJob says through its `lethe.dev/` annotations. */
-export interface Annotated {
+/** What an owner (a run, a schedule, a bare pod) says through its `lethe.dev/` annotations. */
+export interface OwnerAnnotations {
   /** Policy knobs set by annotations (only the fields that are set). */
   readonly policy: PolicyOverrides;
-  /** Grouping-key selectors this object claims (`lethe.dev/grouping-key`); empty: none. */
-  readonly claims: readonly GroupSelector[];
   /**
    * Set when a `lethe.dev/` annotation has a value that cannot be read (which one, and why): the
    * groups it governs are held (kept, as Orphan) until it is fixed, never decided by defaults.
    */
   readonly invalid?: string;
+  /** `lethe.dev/schedule-key`: a run without a schedule object is a run of this key in its namespace. */
+  readonly scheduleKey?: string;
 }
 
-export interface JobInfo extends Annotated {
-  readonly uid: string;
-  readonly namespace: string;
-  readonly name: string;
+/** What a Job or CronJob says through its `lethe.dev/` annotations, claims included. */
+export interface Annotated extends OwnerAnnotations {
+  /** Grouping-key selectors this object claims (`lethe.dev/grouping-key`); empty: none. */
+  readonly claims: readonly GroupSelector[];
+}
+
+export interface JobInfo extends Annotated, ChainObject {
   /** Unix ms. */
   readonly createdAt: number;
-  /** The controlling CronJob, from the Job's ownerReferences. */
-  readonly cronJob?: ObjectRef;
+  /** `spec.suspend`: it waits (for Kueue's admission, say) and runs no pods. */
+  readonly suspended: boolean;
+  /**
+   * `status.startTime` (Unix ms): when it started, or was last resumed — the job controller sets
+   * it again when a suspended Job resumes, so for a queued Job it is its admission.
+   */
+  readonly startedAt?: number;
 }
+
+/** A pod, as the lifecycle needs it: a pod that no controller owns is its own run. */
+export interface PodInfo extends OwnerAnnotations, ChainObject {}
 
 export interface CronJobInfo extends Annotated {
   readonly uid: string;
@@ -66,8 +78,12 @@ export interface MetricsGroupInfo {
   readonly createdAt: number;
   readonly selector: GroupSelector;
   readonly policy: PolicyOverrides;
-  /** `spec.ownerRef`: the groups also go when this object goes, and a CronJob gives the schedule. */
-  readonly ownerRef?: { readonly kind: 'Job' | 'CronJob'; readonly name: string };
+  /**
+   * `spec.ownerRef`: the groups also go when this object goes (a Job, a CronJob, or an object of
+   * a configured owner kind, in its namespace; by UID when the reference has one, else by name),
+   * and a schedule kind gives the schedule.
+   */
+  readonly ownerRef?: MetricsGroupOwnerRef;
   /** `spec.overdue.schedule`: a schedule of its own (overrides a CronJob owner's). */
   readonly schedule?: { readonly schedule: string; readonly timeZone?: string };
   /**
@@ -80,6 +96,33 @@ export interface MetricsGroupInfo {
    * every group of its namespace (its `selector` is empty and matches nothing).
    */
   readonly holdsNamespace?: boolean;
+}
+
+/** A schedule Lethe can read from a schedule kind's spec (CronWorkflow, ScheduledSparkApplication). */
+export interface OwnerScheduleInfo {
+  /** Cron expressions; a run is due at the next time any of them fires. */
+  readonly schedules: readonly string[];
+  /** IANA time zone; absent: UTC. */
+  readonly timeZone?: string;
+  readonly suspend: boolean;
+}
+
+/** An object of a configured owner kind, as its metadata-only watch keeps it. */
+export interface OwnerObjectInfo extends ChainObject, OwnerAnnotations {
+  /** Unix ms. */
+  readonly createdAt: number;
+  /** `metadata.deletionTimestamp` is set: it is going (foreground deletion, finalizers). */
+  readonly deleting: boolean;
+  /** For a schedule kind whose spec Lethe reads: the schedule, when it could be read. */
+  readonly schedule?: OwnerScheduleInfo;
+  /** For a schedule kind whose spec Lethe reads: why the schedule could not be read. */
+  readonly scheduleError?: string;
+}
+
+export interface MetricsGroupOwnerRef extends ObjectKind {
+  readonly name: string;
+  /** Absent: whatever object has that name now. */
+  readonly uid?: string;
 }
 
 /** The last known state of an owner that is gone, kept for a while for its policy. */
@@ -101,7 +144,34 @@ export interface ClusterSnapshot {
   readonly metricsGroups: ReadonlyMap<string, MetricsGroupInfo>;
   /** Recently deleted owners by UID. */
   readonly tombstones: ReadonlyMap<string, Tombstone>;
+  /** Pods by UID (a pod no controller owns is its own run); kube/ hands in its cache itself. */
+  readonly pods: Lookup<PodInfo>;
+  /** Objects of the configured owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds) by UID. */
+  readonly owners: ReadonlyMap<string, OwnerObjectInfo>;
+  readonly ownerKinds: OwnerKindsView;
 }
+
+/** Objects by UID, without listing them (a Map is one). */
+export interface Lookup<T> {
+  get(uid: string): T | undefined;
+  has(uid: string): boolean;
+}
+
+/** Which kinds are runs and schedules, and which of the configured ones Lethe can decide about now. */
+export interface OwnerKindsView {
+  /** Jobs, CronJobs and the configured kinds discovered so far. */
+  readonly rules: OwnerChainRules;
+  /** Configured kinds (by `kindKey`) whose watch has listed and works: their objects' absence means deleted. */
+  readonly readable: ReadonlySet<string>;
+  /** Why a configured kind is not readable (by `kindKey`, or by its `resource.group` before discovery). */
+  readonly notes: ReadonlyMap<string, string>;
+}
+
+export const builtInOwnerKinds: OwnerKindsView = {
+  rules: { runKinds: [{ group: 'batch', kind: 'Job' }], scheduleKinds: [{ group: 'batch', kind: 'CronJob' }] },
+  readable: new Set(),
+  notes: new Map(),
+};
 
 export const emptySnapshot: ClusterSnapshot = {
   namespaces: new Map(),
@@ -109,6 +179,9 @@ export const emptySnapshot: ClusterSnapshot = {
   cronJobs: new Map(),
   metricsGroups: new Map(),
   tombstones: new Map(),
+  pods: new Map(),
+  owners: new Map(),
+  ownerKinds: builtInOwnerKinds,
 };
 
 /** The gates the loop checks on every pass; any `false` blocks deletions. */

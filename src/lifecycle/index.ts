@@ -1,4 +1,4 @@
-export { emptySnapshot } from './cluster-view.js';
+export { builtInOwnerKinds, emptySnapshot } from './cluster-view.js';
 export type {
   Annotated,
   ClusterSnapshot,
@@ -6,31 +6,29 @@ export type {
   CronJobInfo,
   GroupSelector,
   JobInfo,
+  Lookup,
   MetricsGroupInfo,
+  MetricsGroupOwnerRef,
   NamespaceInfo,
+  OwnerAnnotations,
+  OwnerKindsView,
+  OwnerObjectInfo,
+  OwnerScheduleInfo,
+  PodInfo,
   Presence,
   SelectorRequirement,
   Tombstone,
   ViewGates,
 } from './cluster-view.js';
 export { decide, seriesOf } from './decide.js';
-export type { DecideInput, GroupInsightData, GroupOverdue, MetricsGroupReport, Plan } from './decide.js';
+export type { DecideInput, GroupOverdue, MetricsGroupReport, Plan } from './decide.js';
 export { deletionMessage, describeKey } from './describe.js';
 export { LifecycleLoop } from './loop.js';
 export type { DeletionBatch, Gate, LifecycleDeps, LifecycleOptions, LifecycleReporter, PassResult } from './loop.js';
 export { overdueOf, parseSchedule } from './overdue.js';
-export type { OverdueState, Schedule } from './overdue.js';
+export type { OverdueState, ParsedSchedule, RunQueue, Schedule, ScheduleTimes } from './overdue.js';
 export { matchesSelector } from './selector.js';
 export { staticClusterView } from './static-view.js';
-export {
-  CRONJOB_KIND,
-  DEFAULT_MAX_DEPTH,
-  JOB_KIND,
-  POD_KIND,
-  followedReference,
-  groupOfApiVersion,
-  ownerChainRules,
-  resolveOwnerChain,
-} from './owner-chain.js';
-export type { ChainEnd, ChainLink, ChainObject, OwnerChain, OwnerChainRules, OwnerKindKey, OwnerReference } from './owner-chain.js';
-export type { OwnerKindReport, OwnerKindRole, OwnerKindState, OwnerObjectInfo, OwnerScheduleInfo } from './owner-kinds.js';
+export { DEFAULT_MAX_DEPTH, followedReference, groupOfApiVersion, ownerChainRules, resolveOwnerChain } from './owner-chain.js';
+export type { ChainEnd, ChainLink, ChainObject, OwnerChain, OwnerChainRules, OwnerReference } from './owner-chain.js';
+export type { OwnerKindReport, OwnerKindRole, OwnerKindState } from './owner-kinds.js';

@@ -1,9 +1,9 @@
-import { describeOwner, jobOf, type Clock, type Decision, type DeletionReason, type GroupingKey, type OwnerRef, type Policy } from '../model/index.js';
+import { describeOwner, jobOf, type Clock, type Decision, type DeletionReason, type GroupInsight, type GroupingKey, type OwnerRef, type Policy } from '../model/index.js';
 import { F, errorFields, type LifecycleMetrics, type Logger } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
 import type { Leadership } from '../leadership/index.js';
 import type { ClusterView, Presence } from './cluster-view.js';
-import { decide, type GroupInsightData, type MetricsGroupReport, type Plan } from './decide.js';
+import { decide, type MetricsGroupReport, type Plan } from './decide.js';
 import { describeKey } from './describe.js';
 
 /** One Kubernetes Event's worth of deletions: the groups one pass deleted for one subject and reason. */
@@ -11,6 +11,8 @@ export interface DeletionBatch {
   readonly reason: DeletionReason;
   /** The object the Event goes on; undefined for groups attributed to no namespace. */
   readonly subject: OwnerRef | undefined;
+  /** For runs superseded within a schedule key: that key (the subject is then the deleted run). */
+  readonly scheduleKey?: string;
   readonly groups: readonly GroupingKey[];
 }
 
@@ -67,7 +69,7 @@ export class LifecycleLoop {
   private again = false;
   private stopped = true;
   private blocked: readonly Gate[] = [];
-  private insights: ReadonlyMap<string, GroupInsightData> = new Map();
+  private insights: ReadonlyMap<string, GroupInsight> = new Map();
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly deps: LifecycleDeps) {
@@ -92,11 +94,11 @@ export class LifecycleLoop {
 
   /** Something changed: look again soon. */
   kick(): void {
-    this.scheduleAt(Date.now() + this.deps.options.debounceMs);
+    this.scheduleAt(this.deps.clock.now() + this.deps.options.debounceMs);
   }
 
   /** What the latest pass concluded about a group (for the web page and /api/v1/groups). */
-  readonly insight = (group: { readonly key: { readonly id: string } }): GroupInsightData | undefined => this.insights.get(group.key.id);
+  readonly insight = (group: { readonly key: { readonly id: string } }): GroupInsight | undefined => this.insights.get(group.key.id);
 
   /** The gates that block deletions now (empty: none). */
   gates(): readonly Gate[] {
@@ -109,10 +111,11 @@ export class LifecycleLoop {
   }
 
   private scheduleAt(at: number): void {
-    if (this.stopped || at >= this.timerAt) return;
+    // An earlier pass is already set, unless the clock has moved past it (the clock jumped).
+    if (this.stopped || (at >= this.timerAt && this.timerAt > this.deps.clock.now())) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - this.deps.clock.now()));
   }
 
   private fire(): void {
@@ -128,7 +131,7 @@ export class LifecycleLoop {
         (err: unknown) => {
           this.deps.metrics.passes.inc({ result: 'failed' });
           this.log.error('Failed lifecycle pass', { [F.err]: errorFields(err) });
-          this.scheduleAt(Date.now() + this.deps.options.debounceMs * 10);
+          this.scheduleAt(this.deps.clock.now() + this.deps.options.debounceMs * 10);
         },
       )
       .finally(() => {
@@ -143,10 +146,10 @@ export class LifecycleLoop {
   private afterPass(result: PassResult): void {
     const { options } = this.deps;
     const now = this.deps.clock.now();
-    let next = Date.now() + options.resyncIntervalMs;
+    let next = this.deps.clock.now() + options.resyncIntervalMs;
     const plan = result.plan;
-    if (plan?.nextAt !== undefined) next = Math.min(next, Date.now() + Math.max(0, plan.nextAt - now));
-    if (plan?.decisions.some((d) => d.action === 'delete')) next = Math.min(next, Date.now() + options.scrapePollMs);
+    if (plan?.nextAt !== undefined) next = Math.min(next, this.deps.clock.now() + Math.max(0, plan.nextAt - now));
+    if (plan?.decisions.some((d) => d.action === 'delete')) next = Math.min(next, this.deps.clock.now() + options.scrapePollMs);
     this.scheduleAt(next);
   }
 
@@ -223,7 +226,7 @@ export class LifecycleLoop {
     isGone: (ref: OwnerRef) => Promise<Presence>,
     seen: ReadonlyMap<string, number>,
   ): Promise<{ deleted: number; batches: DeletionBatch[]; pending: number }> {
-    const batches = new Map<string, { reason: DeletionReason; subject: OwnerRef | undefined; groups: GroupingKey[] }>();
+    const batches = new Map<string, { reason: DeletionReason; subject: OwnerRef | undefined; scheduleKey?: string; groups: GroupingKey[] }>();
     let deleted = 0;
     let pending = 0;
     for (const d of plan.decisions) {
@@ -253,7 +256,8 @@ export class LifecycleLoop {
       });
       const id = `${d.reason}\n${d.subject?.kind ?? ''}/${d.subject?.namespace ?? ''}/${d.subject?.name ?? ''}/${d.subject?.uid ?? ''}`;
       const batch = batches.get(id);
-      if (batch === undefined) batches.set(id, { reason: d.reason, subject: d.subject, groups: [d.groupKey] });
+      const scheduleKey = d.reason === 'run-superseded' ? d.owner?.scheduleKey : undefined;
+      if (batch === undefined) batches.set(id, { reason: d.reason, subject: d.subject, ...(scheduleKey === undefined ? {} : { scheduleKey }), groups: [d.groupKey] });
       else batch.groups.push(d.groupKey);
     }
     return { deleted, batches: [...batches.values()], pending };
@@ -265,10 +269,12 @@ export class LifecycleLoop {
     groupOverdue.reset();
     groupLastPush.reset();
     for (const o of plan.overdue) {
+      // A run's gauge is named after its schedule, whose runs it counts.
+      const scheduled = o.owner.schedule ?? o.owner;
       const labels = {
         namespace: o.owner.namespace,
-        owner_kind: o.owner.cronJob === undefined ? o.owner.kind : 'CronJob',
-        owner_name: o.owner.cronJob?.name ?? o.owner.name,
+        owner_kind: scheduled.kind,
+        owner_name: scheduled.name,
         grouping_key: describeKey(o.groupKey),
       };
       groupOverdue.set(labels, o.state.overdue ? 1 : 0);

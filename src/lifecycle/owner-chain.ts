@@ -1,3 +1,5 @@
+import { CRONJOB, JOB, POD, kindKey, type ObjectKind } from '../model/index.js';
+
 /**
  * PURE: from a pushing pod up its owners, by UID, to the group's run and the run's schedule.
  *
@@ -22,12 +24,6 @@
  * name) and sit in the dependent's namespace (or be cluster-scoped), as the garbage collector
  * requires; otherwise it counts as missing.
  */
-
-/** A kind of owner: API group (`''` for the core group) and Kind. */
-export interface OwnerKindKey {
-  readonly group: string;
-  readonly kind: string;
-}
 
 /** One entry of `metadata.ownerReferences`. */
 export interface OwnerReference {
@@ -62,9 +58,9 @@ export interface ChainLink {
 
 export interface OwnerChainRules {
   /** Kinds whose objects are runs (Job included). */
-  readonly runKinds: readonly OwnerKindKey[];
+  readonly runKinds: readonly ObjectKind[];
   /** Kinds whose objects are schedules (CronJob included). */
-  readonly scheduleKinds: readonly OwnerKindKey[];
+  readonly scheduleKinds: readonly ObjectKind[];
   /** Hops followed at most (default 16: real chains have at most four). */
   readonly maxDepth?: number;
 }
@@ -87,10 +83,6 @@ export interface OwnerChain {
   readonly complete: boolean;
 }
 
-export const POD_KIND: OwnerKindKey = { group: '', kind: 'Pod' };
-export const JOB_KIND: OwnerKindKey = { group: 'batch', kind: 'Job' };
-export const CRONJOB_KIND: OwnerKindKey = { group: 'batch', kind: 'CronJob' };
-
 export const DEFAULT_MAX_DEPTH = 16;
 
 /** `argoproj.io/v1alpha1` → `argoproj.io`; `v1` → `''`. */
@@ -99,13 +91,11 @@ export function groupOfApiVersion(apiVersion: string): string {
   return slash === -1 ? '' : apiVersion.slice(0, slash);
 }
 
-const keyOf = (k: OwnerKindKey): string => `${k.kind}.${k.group}`;
-
 /** The rules for the built-in kinds (Job runs, CronJob schedules) plus the configured ones. */
-export function ownerChainRules(runKinds: readonly OwnerKindKey[], scheduleKinds: readonly OwnerKindKey[], maxDepth?: number): OwnerChainRules {
+export function ownerChainRules(runKinds: readonly ObjectKind[], scheduleKinds: readonly ObjectKind[], maxDepth?: number): OwnerChainRules {
   return {
-    runKinds: [JOB_KIND, ...runKinds.filter((k) => keyOf(k) !== keyOf(JOB_KIND))],
-    scheduleKinds: [CRONJOB_KIND, ...scheduleKinds.filter((k) => keyOf(k) !== keyOf(CRONJOB_KIND))],
+    runKinds: [JOB, ...runKinds.filter((k) => kindKey(k) !== kindKey(JOB))],
+    scheduleKinds: [CRONJOB, ...scheduleKinds.filter((k) => kindKey(k) !== kindKey(CRONJOB))],
     ...(maxDepth === undefined ? {} : { maxDepth }),
   };
 }
@@ -114,7 +104,7 @@ export function ownerChainRules(runKinds: readonly OwnerKindKey[], scheduleKinds
 export function followedReference(object: ChainObject, watched: ReadonlySet<string>): OwnerReference | undefined {
   const controller = object.ownerReferences.find((r) => r.controller);
   if (controller !== undefined) return controller;
-  const configured = object.ownerReferences.filter((r) => watched.has(keyOf({ group: groupOfApiVersion(r.apiVersion), kind: r.kind })));
+  const configured = object.ownerReferences.filter((r) => watched.has(kindKey({ group: groupOfApiVersion(r.apiVersion), kind: r.kind })));
   return configured.length === 1 ? configured[0] : undefined;
 }
 
@@ -135,13 +125,13 @@ function matches(owner: ChainObject, ref: OwnerReference, dependentNamespace: st
 }
 
 export function resolveOwnerChain(pod: ChainObject, lookup: (uid: string) => ChainObject | undefined, rules: OwnerChainRules): OwnerChain {
-  const runKinds = new Set(rules.runKinds.map(keyOf));
-  const scheduleKinds = new Set(rules.scheduleKinds.map(keyOf));
+  const runKinds = new Set(rules.runKinds.map(kindKey));
+  const scheduleKinds = new Set(rules.scheduleKinds.map(kindKey));
   const configured = new Set([...runKinds, ...scheduleKinds]);
-  const watched = new Set([...configured, keyOf(POD_KIND)]);
+  const watched = new Set([...configured, kindKey(POD)]);
   const maxDepth = rules.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const isRun = (l: ChainLink): boolean => runKinds.has(keyOf(l));
-  const isSchedule = (l: ChainLink): boolean => scheduleKinds.has(keyOf(l));
+  const isRun = (l: ChainLink): boolean => runKinds.has(kindKey(l));
+  const isSchedule = (l: ChainLink): boolean => scheduleKinds.has(kindKey(l));
 
   const links: ChainLink[] = [link(pod)];
   const seen = new Set([pod.uid]);
@@ -159,7 +149,7 @@ export function resolveOwnerChain(pod: ChainObject, lookup: (uid: string) => Cha
       break;
     }
     seen.add(ref.uid);
-    const ownerKey = keyOf({ group: groupOfApiVersion(ref.apiVersion), kind: ref.kind });
+    const ownerKey = kindKey({ group: groupOfApiVersion(ref.apiVersion), kind: ref.kind });
     // Only configured kinds (and pods) are followed, whatever else `lookup` may know.
     const owner = watched.has(ownerKey) ? lookup(ref.uid) : undefined;
     if (owner === undefined || !matches(owner, ref, current.namespace)) {
@@ -183,7 +173,7 @@ export function resolveOwnerChain(pod: ChainObject, lookup: (uid: string) => Cha
   for (const l of below) if (isRun(l)) run = l;
   if (run === undefined && schedule !== undefined) run = below.at(-1);
   // A pod at the top of its chain (no owner to follow) is its own run.
-  if (run === undefined && end === 'top' && top !== undefined && keyOf(top) === keyOf(POD_KIND)) run = top;
+  if (run === undefined && end === 'top' && top !== undefined && kindKey(top) === kindKey(POD)) run = top;
   return {
     run,
     schedule: run === undefined ? undefined : schedule,

@@ -1,32 +1,7 @@
-import type { ChainObject } from './owner-chain.js';
-
 /**
- * What kube/ knows of the configured owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds)
- * and their objects: plain data, for the cluster snapshot and the status.
+ * What kube/ knows of the configured owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds):
+ * plain data, for the status and the logs (their objects are in the cluster snapshot).
  */
-
-/** A schedule Lethe can read from a schedule kind's spec (CronWorkflow, ScheduledSparkApplication). */
-export interface OwnerScheduleInfo {
-  /** Cron expressions; a run is due at the next time any of them fires. */
-  readonly schedules: readonly string[];
-  /** IANA time zone; absent: UTC. */
-  readonly timeZone?: string;
-  readonly suspend: boolean;
-}
-
-/** An object of a configured owner kind, as its metadata-only watch keeps it. */
-export interface OwnerObjectInfo extends ChainObject {
-  /** Unix ms. */
-  readonly createdAt: number;
-  /** `metadata.deletionTimestamp` is set: it is going (foreground deletion, finalizers). */
-  readonly deleting: boolean;
-  /** Its `lethe.dev/` annotations (policy), unparsed. */
-  readonly annotations: Readonly<Record<string, string>>;
-  /** For a schedule kind whose spec Lethe reads: the schedule, when it could be read. */
-  readonly schedule?: OwnerScheduleInfo;
-  /** For a schedule kind whose spec Lethe reads: why the schedule could not be read. */
-  readonly scheduleError?: string;
-}
 
 export type OwnerKindRole = 'run' | 'schedule';
 

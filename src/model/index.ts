@@ -12,8 +12,8 @@ export {
 export type { GroupingKey, GroupingKeyOptions } from './grouping-key.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { describeOwner, sameOwner, unattributed } from './owner.js';
-export type { Attribution, AttributionSource, ObjectRef, OwnerKind, OwnerRef } from './owner.js';
+export { CRONJOB, JOB, METRICSGROUP, NAMESPACE, POD, describeOwner, isKind, kindKey, sameOwner, sameSchedule, unattributed } from './owner.js';
+export type { Attribution, AttributionSource, ObjectKind, ObjectRef, OwnerRef } from './owner.js';
 export {
   PUSH_FAILURE_TIME_HELP,
   PUSH_FAILURE_TIME_METRIC,
@@ -24,4 +24,4 @@ export type { GroupView, PushMethod, StoredFamily } from './group.js';
 export { DELETION_REASONS, HELD_POLICY, defaultPolicy, mergePolicy, resolvePolicy, sameOwnerPolicy } from './policy.js';
 export type { DeletionPolicy, DeletionReason, OwnerPolicy, Policy, PolicyOverrides } from './policy.js';
 export type { Decision } from './decision.js';
-export type { GroupInsight, GroupInsightSource, PlannedDeletion, PolicySource } from './insight.js';
+export type { GroupInsight, GroupInsightSource, PlannedDeletion, PolicySource, RunInsight } from './insight.js';

@@ -1,4 +1,5 @@
 import type { GroupView } from './group.js';
+import type { ObjectRef } from './owner.js';
 import type { DeletionReason, Policy } from './policy.js';
 
 /**
@@ -19,10 +20,31 @@ export interface GroupInsight {
   readonly policyInvalid?: string;
   /** Whether the group's owner still exists; absent when the group has no owner or it is unknown. */
   readonly ownerAlive?: boolean;
+  /**
+   * Why Lethe cannot tell whether the owner or its schedule still exists (its kind is not
+   * installed or not readable, or the chain could not be followed): the group is kept until it can.
+   */
+  readonly ownerUnknown?: string;
+  /**
+   * The run the group belongs to — its owner when that is a run, else the run whose pod pushed it
+   * (keepLast counts these) — with its schedule; absent when it has none (a push from outside a
+   * run, a Deployment's pod).
+   */
+  readonly run?: RunInsight;
+  /** Set while the group's run (or its schedule's newest run) waits suspended, e.g. for Kueue admission: not overdue. */
+  readonly queued?: { readonly since: number };
   /** The deletion planned for the group, when one is. */
   readonly nextDeletion?: PlannedDeletion;
   /** Set while the group's scheduled push is overdue. */
   readonly overdue?: { readonly since: number };
+}
+
+export interface RunInsight extends ObjectRef {
+  readonly namespace: string;
+  /** Its schedule object, when it has one. */
+  readonly schedule?: ObjectRef;
+  /** Its `lethe.dev/schedule-key`, when it has one. */
+  readonly scheduleKey?: string;
 }
 
 export type PolicySource = 'flags' | 'annotations' | 'metricsgroup';

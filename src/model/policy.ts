@@ -3,6 +3,9 @@ export type DeletionReason =
   | 'job-deleted'
   | 'cronjob-run-superseded'
   | 'cronjob-deleted'
+  | 'run-deleted'
+  | 'run-superseded'
+  | 'schedule-deleted'
   | 'namespace-deleted'
   | 'metricsgroup-deleted'
   | 'ttl-expired'
@@ -14,6 +17,9 @@ export const DELETION_REASONS: readonly DeletionReason[] = [
   'job-deleted',
   'cronjob-run-superseded',
   'cronjob-deleted',
+  'run-deleted',
+  'run-superseded',
+  'schedule-deleted',
   'namespace-deleted',
   'metricsgroup-deleted',
   'ttl-expired',
@@ -27,18 +33,21 @@ export type DeletionPolicy = 'Delete' | 'Orphan';
 
 /**
  * When an owned group is deleted. Every field can be set by a flag (the defaults), a `lethe.dev/`
- * annotation on the Job or CronJob, or a MetricsGroup spec; precedence flag < annotation < spec.
+ * annotation on the run or its schedule, or a MetricsGroup spec; precedence flag < annotation < spec.
  */
 export interface Policy {
   /** Delete a group that has not been pushed for this long (ms); 0 = never. */
   readonly ttlMs: number;
-  /** Keep only the N most recently pushed groups of one owner (a CronJob's runs count as one); 0 = all. */
+  /**
+   * Keep the groups of the N most recently pushed runs of one owner (a schedule's runs count
+   * together; every group of one run counts as that run); 0 = all.
+   */
   readonly keepLast: number;
   /** Wait at most this long after a group's last push for Prometheus to scrape it before deleting it (ms). */
   readonly maxGraceMs: number;
   /** What the owner's deletion does: `Delete` its groups, or `Orphan` them (they stay, owned by their namespace). */
   readonly deletionPolicy: DeletionPolicy;
-  /** A CronJob run's groups outlive its Job until a newer run of the CronJob has pushed. */
+  /** A scheduled run's groups outlive the run until a newer run of the same schedule has pushed. */
   readonly keepUntilSuperseded: boolean;
   /**
    * How long after a scheduled run its push may arrive before the group is overdue (ms);
@@ -61,7 +70,7 @@ export const defaultPolicy: Policy = {
 
 /**
  * The policy an owner sets for its groups, as the lifecycle resolved it from the owner's
- * `lethe.dev/` annotations (a CronJob run: the CronJob's, then the Job's) or its MetricsGroup
+ * `lethe.dev/` annotations (a scheduled run: the schedule's, then the run's) or its MetricsGroup
  * spec. It is stored with the group's owner (whose UID it belongs to), so a restart at any moment
  * applies the same policy, also to an owner that is already gone.
  */

@@ -155,7 +155,7 @@ export class LocalGroupStore implements GroupStore {
     const old = this.groups_.get(key.id);
     if (old !== undefined) this.unlink(old);
     if (record.t === 'd') return;
-    const state = new GroupState(key, record.attr as Attribution);
+    const state = new GroupState(key, record.attr);
     for (const [encoded, pushedAt] of record.f) {
       for (const family of decodeProtobufDelimited(Buffer.from(encoded, 'base64'))) {
         state.data.set(family.name, { family: compactFamily(family, key), pushedAt });

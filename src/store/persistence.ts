@@ -4,6 +4,7 @@ import { getSystemErrorMessage } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { ConfigError, ErrorCode, messageOf } from '../errors.js';
+import type { Attribution, ObjectRef, OwnerRef } from '../model/index.js';
 
 /**
  * The persistence file: a versioned, checksummed journal of group records.
@@ -22,45 +23,75 @@ import { ConfigError, ErrorCode, messageOf } from '../errors.js';
 export const FORMAT_HEADER = { format: 'lethe-store', version: 1 } as const;
 export const HEADER_LINE = `${JSON.stringify(FORMAT_HEADER)}\n`;
 
-const objectRefSchema = z.object({ name: z.string(), uid: z.string() });
+const objectRefSchema = z.object({ group: z.string(), kind: z.string(), name: z.string(), uid: z.string() });
+/** How records written before owners could be of any kind name a Job or a CronJob: name and UID. */
+const legacyRefSchema = z.object({ name: z.string(), uid: z.string() });
+const legacyJob = (r: { name: string; uid: string }): ObjectRef => ({ group: 'batch', kind: 'Job', name: r.name, uid: r.uid });
+const legacyCronJob = (r: { name: string; uid: string }): ObjectRef => ({ group: 'batch', kind: 'CronJob', name: r.name, uid: r.uid });
 
-const attributionSchema = z.object({
-  source: z.enum(['token', 'pod-ip', 'url-label', 'none']),
-  namespace: z.string().optional(),
-  pod: z.string().optional(),
-  podUid: z.string().optional(),
-  user: z.string().optional(),
-  // The pod's controller chain and namespace UID (lifecycle): optional, so older files load.
-  namespaceUid: z.string().optional(),
-  job: objectRefSchema.optional(),
-  cronJob: objectRefSchema.optional(),
-});
+const attributionSchema = z
+  .object({
+    source: z.enum(['token', 'pod-ip', 'url-label', 'none']),
+    namespace: z.string().exactOptional(),
+    pod: z.string().exactOptional(),
+    podUid: z.string().exactOptional(),
+    user: z.string().exactOptional(),
+    // The pod's owner chain and namespace UID (lifecycle): optional, so older files load.
+    namespaceUid: z.string().exactOptional(),
+    run: objectRefSchema.exactOptional(),
+    schedule: objectRefSchema.exactOptional(),
+    scheduleKey: z.string().exactOptional(),
+    chainIncomplete: z.boolean().exactOptional(),
+    // Written before runs and schedules of any kind: the pod's Job and that Job's CronJob.
+    job: legacyRefSchema.exactOptional(),
+    cronJob: legacyRefSchema.exactOptional(),
+  })
+  .transform(({ job, cronJob, ...a }): Attribution => ({
+    ...a,
+    ...(a.run === undefined && job !== undefined ? { run: legacyJob(job) } : {}),
+    ...(a.schedule === undefined && cronJob !== undefined ? { schedule: legacyCronJob(cronJob) } : {}),
+  }));
 
-const ownerSchema = z.object({
-  kind: z.enum(['Job', 'CronJob', 'Namespace', 'MetricsGroup']),
-  namespace: z.string(),
-  name: z.string(),
-  uid: z.string(),
-  // A CronJob run's CronJob, and the push the owner was resolved for (lifecycle): optional.
-  cronJob: objectRefSchema.exactOptional(),
-  resolvedFor: z.number().exactOptional(),
-  // The owner's resolved policy (lifecycle), so a restart decides the same way: optional, so
-  // files written before it load (their owners' policies are resolved again while they exist).
-  policy: z
-    .object({
-      source: z.enum(['annotations', 'metricsgroup']),
-      overrides: z.object({
-        ttlMs: z.number().exactOptional(),
-        keepLast: z.number().exactOptional(),
-        maxGraceMs: z.number().exactOptional(),
-        deletionPolicy: z.enum(['Delete', 'Orphan']).exactOptional(),
-        keepUntilSuperseded: z.boolean().exactOptional(),
-        overdueAfterMs: z.number().exactOptional(),
-      }),
-      invalid: z.string().exactOptional(),
-    })
-    .exactOptional(),
-});
+/** The API group of the four kinds an owner could have before owners could be of any kind. */
+const LEGACY_OWNER_GROUPS: Readonly<Record<string, string>> = { Job: 'batch', CronJob: 'batch', Namespace: '', MetricsGroup: 'lethe.dev' };
+
+const ownerSchema = z
+  .object({
+    // Absent in records written before owners could be of any kind: then one of the four kinds of then.
+    group: z.string().exactOptional(),
+    kind: z.string(),
+    namespace: z.string(),
+    name: z.string(),
+    uid: z.string(),
+    // A run's schedule or schedule key, and the push the owner was resolved for (lifecycle): optional.
+    schedule: objectRefSchema.exactOptional(),
+    scheduleKey: z.string().exactOptional(),
+    // Written before runs and schedules of any kind: a CronJob run's CronJob.
+    cronJob: legacyRefSchema.exactOptional(),
+    resolvedFor: z.number().exactOptional(),
+    // The owner's resolved policy (lifecycle), so a restart decides the same way: optional, so
+    // files written before it load (their owners' policies are resolved again while they exist).
+    policy: z
+      .object({
+        source: z.enum(['annotations', 'metricsgroup']),
+        overrides: z.object({
+          ttlMs: z.number().exactOptional(),
+          keepLast: z.number().exactOptional(),
+          maxGraceMs: z.number().exactOptional(),
+          deletionPolicy: z.enum(['Delete', 'Orphan']).exactOptional(),
+          keepUntilSuperseded: z.boolean().exactOptional(),
+          overdueAfterMs: z.number().exactOptional(),
+        }),
+        invalid: z.string().exactOptional(),
+      })
+      .exactOptional(),
+  })
+  .refine((o) => o.group !== undefined || Object.hasOwn(LEGACY_OWNER_GROUPS, o.kind), { message: 'an owner of another kind than Job, CronJob, Namespace or MetricsGroup needs its API group' })
+  .transform(({ group, cronJob, ...o }): OwnerRef => ({
+    ...o,
+    group: group ?? LEGACY_OWNER_GROUPS[o.kind] ?? '',
+    ...(o.schedule === undefined && cronJob !== undefined ? { schedule: legacyCronJob(cronJob) } : {}),
+  }));
 
 export const groupRecordSchema = z.object({
   t: z.literal('g'),

@@ -145,8 +145,8 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
       },
       {
         logger,
-        registry,
         clock,
+        registry,
         onAttributed: () => kick.loop?.kick(),
         onEventError: () => lifecycleMetrics.reportErrors.inc({ what: 'event' }),
       },
@@ -246,7 +246,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     insight: (group) => lifecycle.insight(group),
     blockedBy: () => lifecycle.gates(),
     kubernetes: kube !== undefined,
-    ...(kube === undefined ? {} : { problems: () => kube.problems() }),
+    ...(kube === undefined ? {} : { problems: () => kube.problems(), ownerKinds: () => kube.ownerKindStatus() }),
   });
   let server: ListeningServer;
   try {

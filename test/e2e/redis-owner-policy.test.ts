@@ -40,6 +40,7 @@ describe("RedisGroupStore: the owner's policy is stored with the group", () => {
 
   test('another replica sees it, and a replica opened later reads it back', async () => {
     const owner: OwnerRef = {
+      group: 'batch',
       kind: 'Job',
       namespace: 'team-a',
       name: 'migrate',

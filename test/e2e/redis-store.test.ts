@@ -73,7 +73,7 @@ describe('RedisGroupStore with several replicas', () => {
     const a = await open('replicas2:');
     for (let i = 0; i < 450; i++) await a.push(put(key('j', `/instance/${i}`), family('m', 'gauge', [sample(i)])));
     await a.push(post(key('j', '/instance/7'), family('n')));
-    await a.setOwner(key('j', '/instance/8'), { kind: 'Job', namespace: 'ns', name: 'x', uid: 'u' });
+    await a.setOwner(key('j', '/instance/8'), { group: 'batch', kind: 'Job', namespace: 'ns', name: 'x', uid: 'u' });
     const b = await open('replicas2:');
     expect(b.groupCount).toBe(450);
     expect(b.scrapeText([])).toBe(a.scrapeText([]));
@@ -162,7 +162,7 @@ describe('RedisGroupStore with several replicas', () => {
     expect(c.get(k)?.scrapedAt).toBe(4242);
     expect(c.scrapeToken().groups).toEqual([]);
     // An owner change keeps the mark; a push on any replica ends it on all.
-    await b.setOwner(k, { kind: 'Job', namespace: 'ns', name: 'x', uid: 'u' });
+    await b.setOwner(k, { group: 'batch', kind: 'Job', namespace: 'ns', name: 'x', uid: 'u' });
     await eventually(() => expect(c.get(k)?.owner?.uid).toBe('u'));
     expect(c.get(k)?.scrapedAt).toBe(4242);
     await b.push(put(k, family('m')));

@@ -358,8 +358,8 @@ describe('web page with lifecycle insight, under a route prefix', () => {
         namespace,
         pod,
         user: `system:serviceaccount:${namespace}:default`,
-        ...(job === '' ? {} : { job: { name: job, uid: `uid-${job}` } }),
-        ...(cronJob === '' ? {} : { cronJob: { name: cronJob, uid: `uid-${cronJob}` } }),
+        ...(job === '' ? {} : { run: { group: 'batch', kind: 'Job', name: job, uid: `uid-${job}` } }),
+        ...(cronJob === '' ? {} : { schedule: { group: 'batch', kind: 'CronJob', name: cronJob, uid: `uid-${cronJob}` } }),
       };
       return Promise.resolve(attribution);
     },
@@ -368,7 +368,8 @@ describe('web page with lifecycle insight, under a route prefix', () => {
   const insight: GroupInsightSource = (group) => {
     switch (jobOf(group.key)) {
       case 'backup':
-        return { policy: defaultPolicy, ownerAlive: true };
+        // Its CronJob's next run waits for admission (Kueue).
+        return { policy: defaultPolicy, ownerAlive: true, queued: { since: started - 12 * MIN } };
       case 'db-migrate':
         return { policy: defaultPolicy, ownerAlive: false, nextDeletion: { reason: 'job-deleted', at: started + 4.5 * MIN } };
       case 'invoice-export':
@@ -378,6 +379,15 @@ describe('web page with lifecycle insight, under a route prefix', () => {
           ownerAlive: true,
           overdue: { since: started - 42 * MIN },
           nextDeletion: { reason: 'ttl-expired', at: started + 20 * 60 * MIN },
+          // Owned by a MetricsGroup: its run is the one that pushed it.
+          run: {
+            group: 'batch',
+            kind: 'Job',
+            namespace: 'billing',
+            name: 'invoice-export-29',
+            uid: 'uid-invoice-export-29',
+            schedule: { group: 'batch', kind: 'CronJob', name: 'invoice-export', uid: 'uid-invoice-export' },
+          },
         };
       default:
         return { policy: { ...defaultPolicy, ttlMs: 7 * 24 * 60 * MIN } };
@@ -422,12 +432,13 @@ describe('web page with lifecycle insight, under a route prefix', () => {
     await push(base, '/metrics/job/db-migrate', 'migrate_applied_total 12\n', 200, as('team-a/db-migrate-q8d5w/db-migrate'));
     offset = 0;
 
-    const owner = (kind: OwnerRef['kind'], namespace: string, name: string, cronJob?: string): OwnerRef => ({
+    const owner = (kind: 'Job' | 'MetricsGroup', namespace: string, name: string, cronJob?: string): OwnerRef => ({
+      group: kind === 'Job' ? 'batch' : 'lethe.dev',
       kind,
       namespace,
       name,
       uid: `uid-${name}`,
-      ...(cronJob === undefined ? {} : { cronJob: { name: cronJob, uid: `uid-${cronJob}` } }),
+      ...(cronJob === undefined ? {} : { schedule: { group: 'batch', kind: 'CronJob', name: cronJob, uid: `uid-${cronJob}` } }),
     });
     await groups.setOwner(groupingKeyOf({ job: 'backup', instance: 'db1' }), owner('Job', 'team-a', 'backup-28512345', 'backup'));
     await groups.setOwner(groupingKeyOf({ job: 'db-migrate' }), owner('Job', 'team-a', 'db-migrate'));
@@ -453,6 +464,7 @@ describe('web page with lifecycle insight, under a route prefix', () => {
     expect(await text(cell(backup, 1))).toBe('team-atoken · pod backup-28512345-x7k2p');
     expect(await text(cell(backup, 2))).toBe('backup-28512345Job of CronJob backupalive');
     expect(await text(cell(backup, 2).locator('.badge'))).toBe('alive');
+    expect(await text(backup.locator('.badge.info'))).toMatch(/^queued for 1[23]m$/);
     expect(await text(cell(backup, 3))).toMatch(/^3h[34]m ago$/);
     expect(await text(cell(backup, 4))).toMatch(/^3h[23]m ago$/);
     expect(await text(cell(backup, 5))).toBe('delete with ownergrace ≤ 5m');
@@ -469,7 +481,7 @@ describe('web page with lifecycle insight, under a route prefix', () => {
     for (const row of await invoices.all()) {
       expect(await row.getAttribute('class')).toContain('overdue');
       expect(await text(row.locator('.badge.bad'))).toMatch(/^overdue for 4[23]m$/);
-      expect(await text(cell(row, 2))).toBe('invoice-exportMetricsGroupalive');
+      expect(await text(cell(row, 2))).toBe('invoice-exportMetricsGroupaliverun: Job invoice-export-29 of CronJob invoice-export');
       expect(await text(cell(row, 5))).toBe('delete with ownerttl 1d · overdue after 30m · grace ≤ 5m');
       expect(await cell(row, 5).getAttribute('title')).toMatch(/^From MetricsGroup/);
       expect(await text(cell(row, 6))).toMatch(/^in 1[89]h\d+mttl expired$/);

@@ -131,7 +131,7 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         await store.push(put(key('a'), family('m')));
         const seen = store.get(key('a'))?.generation;
         if (seen === undefined) throw new Error('no group');
-        await store.setOwner(key('a'), { kind: 'Job', namespace: 'ns', name: 'j', uid: 'u' });
+        await store.setOwner(key('a'), { group: 'batch', kind: 'Job', namespace: 'ns', name: 'j', uid: 'u' });
         expect(store.get(key('a'))?.generation).toBe(seen);
         await store.push(post(key('a'), family('n')));
         expect(store.get(key('a'))?.generation).not.toBe(seen);
@@ -162,7 +162,7 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
 
       test('wipe deletes every group and names each one it deleted, with its owner', async () => {
         const store = await open();
-        const owner: OwnerRef = { kind: 'Job', namespace: 'ns', name: 'j', uid: 'u' };
+        const owner: OwnerRef = { group: 'batch', kind: 'Job', namespace: 'ns', name: 'j', uid: 'u' };
         await store.push(put(key('a'), family('m')));
         await store.push(put(key('b'), family('m')));
         await store.setOwner(key('b'), owner);
@@ -185,7 +185,7 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
 
       test('setOwner records the owner, keeps it across pushes, and ignores missing groups', async () => {
         const store = await open();
-        const owner: OwnerRef = { kind: 'Job', namespace: 'ns', name: 'backup-1', uid: 'u1', cronJob: { name: 'backup', uid: 'c1' }, resolvedFor: 5 };
+        const owner: OwnerRef = { group: 'batch', kind: 'Job', namespace: 'ns', name: 'backup-1', uid: 'u1', schedule: { group: 'batch', kind: 'CronJob', name: 'backup', uid: 'c1' }, resolvedFor: 5 };
         await store.push(put(key('j'), family('m')));
         await store.setOwner(key('j'), owner);
         expect(store.get(key('j'))?.owner).toEqual(owner);

@@ -75,7 +75,7 @@ describe('auth: ServiceAccount tokens and static credentials', () => {
       namespace: teamA,
       user: `system:serviceaccount:${teamA}:default`,
       pod: pod.metadata?.name,
-      job: { name: 'backup', uid: job.metadata?.uid },
+      run: { group: 'batch', kind: 'Job', name: 'backup', uid: job.metadata?.uid },
     });
     expect(group.owner).toMatchObject({ kind: 'Job', name: 'backup', namespace: teamA });
 

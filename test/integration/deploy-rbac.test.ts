@@ -218,7 +218,7 @@ describe('chart RBAC: exactly what Lethe uses', () => {
       const token = await podToken(admin, other, pod);
       expect(await push(lethe.port, `backup/instance/${other}`, body(1), { token })).toBe(200);
       const group = await waitForGroup(lethe, other, (g) => g.owner?.kind === 'Job');
-      expect(group.attribution).toMatchObject({ source: 'token', namespace: other, job: { name: 'backup' } });
+      expect(group.attribution).toMatchObject({ source: 'token', namespace: other, run: { kind: 'Job', name: 'backup' } });
 
       // A MetricsGroup's status is patched.
       expect(await push(lethe.port, `contracted/instance/${other}`, body(2), { token })).toBe(200);

@@ -59,7 +59,7 @@ describe('lifecycle: bare Jobs', () => {
 
     expect(await push(lethe.port, `backup/instance/${namespace}`, body(42), { localAddress: ip })).toBe(200);
     const group = await waitForGroup(lethe, namespace, (g) => g.owner?.kind === 'Job');
-    expect(group.attribution).toMatchObject({ source: 'pod-ip', namespace, job: { name: 'backup-1', uid: job.metadata!.uid } });
+    expect(group.attribution).toMatchObject({ source: 'pod-ip', namespace, run: { group: 'batch', kind: 'Job', name: 'backup-1', uid: job.metadata!.uid } });
     expect(group.owner).toMatchObject({ kind: 'Job', name: 'backup-1', uid: job.metadata!.uid, namespace });
     expect(hasSeries(await scrape(lethe.port), 'work_done', { job: 'backup', instance: namespace })).toBe(true);
     // The attribution, the owner and what the lifecycle plans are shown by /api/v1/groups.
@@ -98,7 +98,7 @@ describe('lifecycle: bare Jobs', () => {
       pod: pod.metadata!.name,
       podUid: pod.metadata!.uid,
       user: `system:serviceaccount:${namespace}:default`,
-      job: { name: 'tokened', uid: job.metadata!.uid },
+      run: { group: 'batch', kind: 'Job', name: 'tokened', uid: job.metadata!.uid },
     });
     expect(await push(lethe.port, `tokened/instance/${namespace}`, body(), { token: 'not-a-token' })).toBe(401);
 
@@ -114,12 +114,13 @@ describe('lifecycle: bare Jobs', () => {
     await push(lethe.port, `stray/instance/${namespace}`, '', { method: 'DELETE' });
   }, TIMEOUT);
 
-  test('a bare pod\'s push is owned by its namespace, and kept when no Job is involved', async () => {
+  test("a bare pod's push is owned by the pod, its own run (docs/owners.md)", async () => {
     const ip = freshIp();
-    await barePod(kc, namespace, 'adhoc', ip, lethe);
+    const pod = await barePod(kc, namespace, 'adhoc', ip, lethe);
     expect(await push(lethe.port, `adhoc/instance/${namespace}`, body(), { localAddress: ip })).toBe(200);
     const group = await waitForGroup(lethe, namespace, (g) => g.owner !== undefined);
-    expect(group.owner).toMatchObject({ kind: 'Namespace', name: namespace });
+    expect(group.owner).toMatchObject({ group: '', kind: 'Pod', name: 'adhoc', uid: pod.metadata!.uid });
+    expect(group.attribution).toMatchObject({ run: { group: '', kind: 'Pod', name: 'adhoc', uid: pod.metadata!.uid } });
     const shown = (await apiMetrics(lethe.port)).find((g) => g.labels['instance'] === namespace);
     expect(shown).toBeDefined();
   }, TIMEOUT);

@@ -79,7 +79,8 @@ describe('lifecycle: gates', () => {
     await waitForGroup(l, 'keep', (g) => g.owner?.uid === keep.metadata!.uid);
     await waitForGroup(l, 'due', (g) => g.owner?.uid === due.metadata!.uid);
     // No scrape before the outage: until one, the scrape grace holds `due` however slowly the
-    // outage starts, so its deletion can only come due once the health gate is closed.
+    // outage starts, so its deletion can only come due once the health gate is closed (the first
+    // scrape is inside the outage below).
 
     await plane.stopApiServer();
     await eventually(() => l.loop.gates().includes('health'), { timeout: 15_000, interval: 50 });

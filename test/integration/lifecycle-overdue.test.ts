@@ -74,7 +74,7 @@ describe('lifecycle: overdue', () => {
     expect(await push(lethe.port, `minutely/ns/${namespace}`, body(), { localAddress: mgIp })).toBe(200);
     expect(await push(lethe.port, `tick/ns/${namespace}`, body(), { localAddress: jobIp })).toBe(200);
     await waitForGroup(lethe, 'minutely', (g) => g.owner?.kind === 'MetricsGroup');
-    await waitForGroup(lethe, 'tick', (g) => g.owner?.cronJob?.name === 'tick');
+    await waitForGroup(lethe, 'tick', (g) => g.owner?.schedule?.name === 'tick');
     await eventually(async () => overdueValue(await scrape(lethe.port), 'owner_name="tick"') === 0);
 
     // No push for the next run: overdue 2s after it (at most a minute and 2s from now).

@@ -70,7 +70,7 @@ describe('lifecycle: owners and policies', () => {
     const ip = freshIp();
     await podOfJob(kc, namespace, job, ip, lethe);
     expect(await push(lethe.port, grouping, body(), { localAddress: ip })).toBe(200);
-    await waitForGroup(lethe, jobName, (g) => g.owner?.uid === job.metadata!.uid && g.owner?.cronJob?.uid === cronJob.metadata!.uid);
+    await waitForGroup(lethe, jobName, (g) => g.owner?.uid === job.metadata!.uid && g.owner?.schedule?.uid === cronJob.metadata!.uid);
     await scrape(lethe.port);
     return job.metadata!.uid!;
   }
@@ -169,11 +169,12 @@ describe('lifecycle: owners and policies', () => {
     expect(deletionsLogged(lethe, 'ttl-expired', namespace)).toBe(1);
   }, TIMEOUT);
 
-  test('keepLast from a MetricsGroup: only the newest groups stay', async () => {
+  test('keepLast from a MetricsGroup: only the groups of the newest runs stay', async () => {
     await createMetricsGroup(kc, namespace, 'scans', { selector: { matchLabels: { job: 'scan' } }, keepLast: 2 });
-    const ip = await bareIp(namespace);
     await eventually(() => lethe.kube!.view.snapshot().metricsGroups.size > 0 && [...lethe.kube!.view.snapshot().metricsGroups.values()].some((m) => m.namespace === namespace));
+    // Each run is a pod of its own (a bare pod is its own run: keepLast counts runs).
     for (const run of ['1', '2', '3']) {
+      const ip = await bareIp(namespace);
       expect(await push(lethe.port, `scan/ns/${namespace}/run/${run}`, body(), { localAddress: ip })).toBe(200);
       await scrape(lethe.port);
     }

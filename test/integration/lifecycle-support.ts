@@ -16,7 +16,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { loadConfig } from '../../src/config/index.js';
-import type { GroupView } from '../../src/model/index.js';
+import type { Clock, GroupView } from '../../src/model/index.js';
 import { startLethe, type RunningLethe } from '../../src/wiring/index.js';
 import { eventually } from '../harness/eventually.js';
 import { randomName } from '../harness/kube.js';
@@ -34,7 +34,7 @@ export interface TestLethe extends RunningLethe {
 export async function startTestLethe(
   kubeconfigPath: string | undefined,
   flags: readonly string[] = [],
-  options: { readonly leaseNamespace?: string; readonly debounceMs?: number } = {},
+  options: { readonly leaseNamespace?: string; readonly debounceMs?: number; readonly clock?: Clock } = {},
 ): Promise<TestLethe> {
   const result = loadConfig(['--web.listen-address=127.0.0.1:0', `--leader-election.lease-name=${randomName('lethe')}`, ...flags], {});
   if (result.kind !== 'config') throw new Error('unexpected help/version');
@@ -42,6 +42,7 @@ export async function startTestLethe(
   const lethe = await startLethe(result.config, {
     logger,
     version: 'test',
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(kubeconfigPath === undefined ? {} : { cluster: { source: { kubeconfig: kubeconfigPath, inCluster: false } } }),
     replica: { name: randomName('replica'), namespace: options.leaseNamespace ?? 'default' },
     tuning: {
@@ -176,6 +177,17 @@ export async function podOfJob(kc: KubeConfig, namespace: string, job: V1Job, ip
   });
   const withIp = await setPodIp(kc, namespace, pod.metadata!.name!, ip);
   if (lethe !== undefined) await untilPodKnown(lethe, ip);
+  return withIp;
+}
+
+/**
+ * Creates a pod from `body` (a controller's pod, as its controller builds it, or a bare one) with
+ * `ip` as its Pod IP, and waits until Lethe's pod watch knows it.
+ */
+export async function podWithIp(kc: KubeConfig, namespace: string, body: V1Pod, ip: string, lethe: RunningLethe): Promise<V1Pod> {
+  const pod = await kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace, body });
+  const withIp = await setPodIp(kc, namespace, pod.metadata!.name!, ip);
+  await untilPodKnown(lethe, ip);
   return withIp;
 }
 

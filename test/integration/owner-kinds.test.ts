@@ -4,6 +4,7 @@
  * through the caches; a kind that is not installed, one whose CRD appears later and goes again,
  * and one Lethe may not list — reported, never stopping the others.
  */
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   ApiextensionsV1Api,
@@ -13,8 +14,9 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
-import { ACCEPT_METADATA_LIST, MetadataWatchConfig } from '../../src/kube/index.js';
+import { ACCEPT_METADATA_LIST, MetadataWatchConfig, OwnerReads } from '../../src/kube/index.js';
 import { resolveOwnerChain, type ChainObject } from '../../src/lifecycle/index.js';
+import { createLogger } from '../../src/observability/index.js';
 import {
   OWNER_API,
   createJobOf,
@@ -91,8 +93,9 @@ describe('owner kinds: discovery, metadata-only watches, chains through the cach
 
   test('a kind that is not installed is reported once, is not readable, and the others are watched', async () => {
     expect(reportOf(owners.kinds, 'rayjobs.ray.io')).toMatchObject({ state: 'absent', synced: false, message: expect.stringContaining('the API group ray.io is not served') });
-    expect(owners.kinds.readable('ray.io', 'RayJob')).toBe(false);
-    expect(owners.kinds.readable('argoproj.io', 'Workflow')).toBe(true);
+    expect(owners.kinds.view().readable.has('RayJob.ray.io')).toBe(false);
+    expect(owners.kinds.view().notes.get('rayjobs.ray.io')).toMatch(/^rayjobs\.ray\.io is absent \(the API group ray\.io is not served/);
+    expect(owners.kinds.view().readable.has('Workflow.argoproj.io')).toBe(true);
     expect(await stateMetric(owners.registry, 'rayjobs.ray.io', 'absent')).toBe(1);
     expect(await stateMetric(owners.registry, 'rayjobs.ray.io', 'watching')).toBe(0);
     expect(await stateMetric(owners.registry, 'workflows.argoproj.io', 'watching')).toBe(1);
@@ -123,7 +126,7 @@ describe('owner kinds: discovery, metadata-only watches, chains through the cach
     expect(items.filter((i) => 'spec' in i || 'status' in i)).toEqual([]);
   }, 60_000);
 
-  test('the caches keep owner references and lethe.dev annotations; a CronWorkflow with its schedule; deletions are seen', async () => {
+  test('the caches keep owner references and what the lethe.dev annotations say; a CronWorkflow with its schedule; deletions are seen', async () => {
     const cron = await createOwnerObject(kc, namespace, OWNER_API.cronWorkflow, {
       ...cronWorkflowBody(randomName('nightly'), { schedules: ['0 3 * * *', '0 15 * * *'], timezone: 'Europe/Berlin' }),
     });
@@ -138,7 +141,7 @@ describe('owner kinds: discovery, metadata-only watches, chains through the cach
       namespace,
       name: workflow.metadata.name,
       deleting: false,
-      annotations: { 'lethe.dev/keep-last': '3' },
+      policy: { keepLast: 3 },
       ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'CronWorkflow', name: cron.metadata.name, uid: cron.metadata.uid, controller: true }],
     });
     expect(run.schedule).toBeUndefined();
@@ -148,7 +151,9 @@ describe('owner kinds: discovery, metadata-only watches, chains through the cach
     });
 
     const deleted: string[] = [];
-    const unsubscribe = owners.kinds.onDelete((o) => deleted.push(o.uid));
+    const unsubscribe = owners.kinds.onObject((type, o) => {
+      if (type === 'delete') deleted.push(o.uid);
+    });
     await deleteOwnerObject(kc, namespace, OWNER_API.workflow, workflow.metadata.name);
     await eventually(() => owners.kinds.lookup(workflow.metadata.uid) === undefined);
     await eventually(() => deleted.includes(workflow.metadata.uid));
@@ -190,16 +195,17 @@ describe('owner kinds: discovery, metadata-only watches, chains through the cach
     expect(jsChain.links.map((l) => l.kind)).toEqual(['Pod', 'Job', 'JobSet']);
   }, 60_000);
 
-  test('read() asks the API server for one owner (metadata only); confirmAbsent() says absent once it is gone', async () => {
+  test('OwnerReads asks the API server for one owner (metadata only) and says absent once it is gone', async () => {
+    const reads = new OwnerReads(kc, createLogger({ level: 'error', format: 'json', stream: new PassThrough() }), owners.kinds);
     const workflow = await createOwnerObject(kc, namespace, OWNER_API.workflow, workflowBody(randomName('live')));
     const link = { group: 'argoproj.io', kind: 'Workflow', namespace, name: workflow.metadata.name, uid: workflow.metadata.uid };
-    expect(await owners.kinds.read(link)).toMatchObject({ uid: workflow.metadata.uid, kind: 'Workflow' });
-    expect(await owners.kinds.confirmAbsent(link)).toBe('present');
-    expect(await owners.kinds.confirmAbsent({ ...link, uid: 'another-uid' })).toBe('absent');
+    expect(await reads.read(link)).toMatchObject({ uid: workflow.metadata.uid, kind: 'Workflow' });
+    expect(await reads.confirmAbsent(link)).toBe('present');
+    expect(await reads.confirmAbsent({ ...link, uid: 'another-uid' })).toBe('absent');
     await deleteOwnerObject(kc, namespace, OWNER_API.workflow, workflow.metadata.name);
-    await eventually(async () => (await owners.kinds.confirmAbsent(link)) === 'absent');
+    await eventually(async () => (await reads.confirmAbsent(link)) === 'absent');
     // A kind that is not watched cannot be asked about: unknown, never absent.
-    expect(await owners.kinds.confirmAbsent({ group: 'ray.io', kind: 'RayJob', namespace, name: 'x', uid: 'y' })).toBe('unknown');
+    expect(await reads.confirmAbsent({ group: 'ray.io', kind: 'RayJob', namespace, name: 'x', uid: 'y' })).toBe('unknown');
   });
 });
 
@@ -248,7 +254,7 @@ describe('an owner kind whose CRD appears later, then goes', () => {
       await eventually(() => isGone(() => api.readCustomResourceDefinition({ name: crdName })), { timeout: 60_000 });
       await eventually(() => reportOf(owners.kinds, crdName).state === 'absent', { timeout: 30_000 });
       expect(owners.kinds.lookup(uid)).toBeUndefined();
-      expect(owners.kinds.readable(group, 'Widget')).toBe(false);
+      expect(owners.kinds.view().readable.has(`Widget.${group}`)).toBe(false);
       expect(logged(owners, 'Owner kind not installed', crdName)).toBe(2);
       expect(await stateMetric(owners.registry, crdName, 'absent')).toBe(1);
     } finally {

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { parseOwnerKindName, type OwnerKindName } from '../../src/config/index.js';
 import { OwnerKinds, ownerReferencesOf } from '../../src/kube/index.js';
 import { groupOfApiVersion, type ChainObject, type OwnerKindReport } from '../../src/lifecycle/index.js';
+import { systemClock } from '../../src/model/index.js';
 import { createKubeMetrics, createOwnerKindMetrics } from '../../src/observability/index.js';
 import { eventually } from '../harness/eventually.js';
 import { capturingLogger } from '../harness/logger.js';
@@ -31,6 +32,7 @@ export function startOwnerKinds(kc: KubeConfig, runs: readonly string[], schedul
   const { logger, lines: logs } = capturingLogger('debug');
   const registry = new Registry();
   const kinds = new OwnerKinds({
+    clock: systemClock,
     kubeConfig: kc,
     logger,
     metrics: createKubeMetrics(registry),

@@ -1,17 +1,6 @@
 import type { Request, Response } from 'express';
 import { decodeExtras, formatGoFloat, nativeBuckets, type NativeHistogram } from '../../exposition/index.js';
-import {
-  PUSH_FAILURE_TIME_METRIC,
-  PUSH_TIME_METRIC,
-  labelsObject,
-  type Attribution,
-  type GroupInsight,
-  type GroupView,
-  type GroupingKey,
-  type Metric,
-  type MetricFamily,
-  type OwnerRef,
-} from '../../model/index.js';
+import { labelsObject, type GroupView, type Metric, type MetricFamily } from '../../model/index.js';
 import { F, errorFields } from '../../observability/index.js';
 import type { StoreHealth } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
@@ -54,7 +43,7 @@ export function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).end(JSON.stringify(body));
 }
 
-function metricJson(family: MetricFamily, metric: Metric): Record<string, unknown> {
+export function metricJson(family: MetricFamily, metric: Metric): Record<string, unknown> {
   const labels = Object.fromEntries(metric.labels.map((l) => [l.name, l.value]));
   if (family.type === 'gaugehistogram') {
     // Upstream's API has no case for gauge histograms and shows an empty value (kept for parity).
@@ -98,7 +87,7 @@ export function nativeJson(native: NativeHistogram, count: number): Record<strin
   };
 }
 
-const TYPE_NAMES = {
+export const TYPE_NAMES = {
   counter: 'COUNTER',
   gauge: 'GAUGE',
   summary: 'SUMMARY',
@@ -163,6 +152,8 @@ export function statusApiHandler(deps: GatewayDeps) {
         store: storeStatusJson(deps.store.health()),
         // Lethe's own, in Kubernetes mode: what needs a person (a missing CRD, a forbidden call).
         ...(deps.problems === undefined ? {} : { problems: deps.problems().map((p) => ({ reason: p.reason, message: p.message, failsReadiness: p.failsReadiness })) }),
+        // The configured owner kinds (--lifecycle.run-kinds, --lifecycle.schedule-kinds) and their states.
+        ...(deps.ownerKinds === undefined ? {} : { ownerKinds: deps.ownerKinds().map((k) => ({ ...k, since: rfc3339(k.since) })) }),
       },
     });
   };
@@ -192,114 +183,5 @@ export function wipeHandler(deps: GatewayDeps) {
       throw err;
     }
     res.status(202).end();
-  };
-}
-
-/*
- * GET /api/v1/groups: Lethe's own view of every group, for the web page and for people. The
- * Pushgateway has no such route. /api/v1/metrics stays exactly upstream's document, where every
- * key of a group other than `labels` and `last_push_successful` is a family, so what only Lethe
- * knows (attribution, owner, scrape time, lifecycle insight) lives here instead.
- */
-
-/** `metrics/job@base64/<b64>{/<name>@base64/<b64>}`: the group's push/delete path below the route prefix. */
-export function groupPath(key: GroupingKey): string {
-  const b64 = (value: string): string => (value === '' ? '=' : Buffer.from(value, 'utf8').toString('base64url'));
-  const job = key.labels.find((l) => l.name === 'job')?.value ?? '';
-  const rest = key.labels.filter((l) => l.name !== 'job').map((l) => `/${l.name}@base64/${b64(l.value)}`);
-  return `metrics/job@base64/${b64(job)}${rest.join('')}`;
-}
-
-const timeOrNull = (ms: number | undefined): string | null => (ms === undefined || ms === 0 ? null : rfc3339(ms));
-
-function attributionJson(a: Attribution): Record<string, unknown> {
-  return {
-    source: a.source,
-    ...(a.namespace === undefined ? {} : { namespace: a.namespace }),
-    ...(a.pod === undefined ? {} : { pod: a.pod }),
-    ...(a.user === undefined ? {} : { user: a.user }),
-    ...(a.job === undefined ? {} : { job: a.job.name }),
-    ...(a.cronJob === undefined ? {} : { cronJob: a.cronJob.name }),
-  };
-}
-
-function ownerJson(owner: OwnerRef | undefined): Record<string, unknown> | null {
-  if (owner === undefined) return null;
-  return {
-    kind: owner.kind,
-    namespace: owner.namespace,
-    name: owner.name,
-    uid: owner.uid,
-    ...(owner.cronJob === undefined ? {} : { cronJob: owner.cronJob.name }),
-  };
-}
-
-function insightJson(insight: GroupInsight | undefined): Record<string, unknown> | null {
-  if (insight === undefined) return null;
-  return {
-    policy: { ...insight.policy },
-    policySource: insight.policySource ?? 'flags',
-    policyInvalid: insight.policyInvalid ?? null,
-    ownerAlive: insight.ownerAlive ?? null,
-    nextDeletion:
-      insight.nextDeletion === undefined ? null : { reason: insight.nextDeletion.reason, time: rfc3339(insight.nextDeletion.at) },
-    overdue: insight.overdue === undefined ? null : { since: rfc3339(insight.overdue.since) },
-  };
-}
-
-/** One group as /api/v1/groups shows it; families keep /api/v1/metrics' shape, plus their name. */
-export function groupDetailJson(group: GroupView, insight: GroupInsight | undefined): Record<string, unknown> {
-  const families: Record<string, unknown>[] = [];
-  let series = 0;
-  for (const [name, stored] of group.families) {
-    const { family } = stored;
-    if (name !== PUSH_TIME_METRIC && name !== PUSH_FAILURE_TIME_METRIC) series += family.metrics.length;
-    families.push({
-      name,
-      time_stamp: rfc3339(stored.pushedAt),
-      type: TYPE_NAMES[family.type],
-      ...(family.help === undefined || family.help === '' ? {} : { help: family.help }),
-      metrics: family.metrics.map((m) => metricJson(family, m)),
-    });
-  }
-  return {
-    labels: labelsObject(group.key),
-    path: groupPath(group.key),
-    lastPushTime: timeOrNull(group.lastPushAt),
-    lastFailureTime: timeOrNull(group.lastFailureAt),
-    lastPushSuccessful: group.lastFailureAt <= group.lastPushAt,
-    lastScrapeTime: timeOrNull(group.scrapedAt),
-    excludedReason: group.excludedReason ?? null,
-    attribution: attributionJson(group.attribution),
-    owner: ownerJson(group.owner),
-    insight: insightJson(insight),
-    series,
-    families,
-  };
-}
-
-export function groupsApiHandler(deps: GatewayDeps) {
-  return async (_req: Request, res: Response): Promise<void> => {
-    setApiHeaders(res);
-    const { insight } = deps;
-    // Inside settled(): a push not yet durable is never shown (the web page reads this).
-    const groups = await deps.store.settled(() =>
-      [...deps.store.groups()]
-        .sort((a, b) => (a.key.id < b.key.id ? -1 : a.key.id > b.key.id ? 1 : 0))
-        .map((g) => groupDetailJson(g, insight?.(g))),
-    );
-    sendJson(res, 200, {
-      status: 'success',
-      data: {
-        time: rfc3339(deps.clock.now()),
-        adminApi: deps.config.web.enableAdminApi,
-        lifecycle: insight !== undefined,
-        /** False when Lethe runs standalone: no cluster, so no owners (only --lifecycle.ttl applies). */
-        kubernetes: deps.kubernetes ?? false,
-        /** The lifecycle gates that hold deletions back now (sync, health, leader); empty when none. */
-        blockedBy: deps.blockedBy?.() ?? [],
-        groups,
-      },
-    });
   };
 }

@@ -3,6 +3,8 @@
  * page's Content-Security-Policy. It reads only `/api/v1/groups` and builds every element with
  * createElement/textContent; the policy also requires Trusted Types, so an HTML string sink
  * (innerHTML and the like) would throw instead of rendering data as markup.
+ *
+ * (About 320 lines: one script, served and hashed whole for the Content-Security-Policy.)
  */
 export const WEB_SCRIPT = String.raw`(() => {
 'use strict';
@@ -14,6 +16,9 @@ const REASONS = {
   'job-deleted': 'Job deleted',
   'cronjob-run-superseded': 'newer run pushed',
   'cronjob-deleted': 'CronJob deleted',
+  'run-deleted': 'run deleted',
+  'run-superseded': 'newer run pushed',
+  'schedule-deleted': 'schedule deleted',
   'namespace-deleted': 'namespace deleted',
   'metricsgroup-deleted': 'MetricsGroup deleted',
   'ttl-expired': 'ttl expired',
@@ -99,6 +104,7 @@ function keyCell(g, i) {
       el('span', { class: 'chev', 'aria-hidden': 'true' }, open ? '▾' : '▸'), ...chips));
   const notes = el('div', { class: 'notes' });
   const ins = g.insight;
+  if (ins && ins.queued) notes.append(badge('info', 'queued for ' + duration(now() - Date.parse(ins.queued.since)), 'The run waits suspended (e.g. for Kueue admission) since ' + exact(ins.queued.since) + '; overdue counts from its admission'));
   if (ins && ins.overdue) notes.append(badge('bad', 'overdue for ' + duration(now() - Date.parse(ins.overdue.since)), 'The scheduled push has not arrived; overdue since ' + exact(ins.overdue.since)));
   if (!g.lastPushSuccessful && g.lastFailureTime) notes.append(badge('warn', 'last push failed ' + relative(g.lastFailureTime), 'Failed at ' + exact(g.lastFailureTime)));
   if (g.excludedReason) notes.append(badge('warn', 'left out of scrapes', g.excludedReason));
@@ -111,12 +117,17 @@ function namespaceCell(g) {
   const sub = [how, a.pod ? 'pod ' + a.pod : ''].filter(Boolean).join(' · ');
   return el('td', {}, namespaceOf(g) === '' ? el('span', { class: 'muted' }, '—') : namespaceOf(g), el('div', { class: 'sub' }, sub));
 }
+/** ' of CronWorkflow nightly', ' of schedule key dag.task', or ''. */
+const scheduleText = (o) => (o.schedule ? ' of ' + o.schedule.kind + ' ' + o.schedule.name : o.scheduleKey ? ' of schedule key ' + o.scheduleKey : '');
 function ownerCell(g, kubernetes) {
   const o = g.owner;
   if (!o) return el('td', {}, el('span', { class: 'muted' }, kubernetes ? 'unowned' : 'standalone: no owner'));
-  const alive = g.insight ? g.insight.ownerAlive : null;
-  return el('td', {}, o.name, el('div', { class: 'sub' }, o.kind + (o.cronJob ? ' of CronJob ' + o.cronJob : ''),
-    alive === true ? badge('ok', 'alive') : alive === false ? badge('bad', 'gone') : null));
+  const ins = g.insight;
+  const alive = ins ? ins.ownerAlive : null;
+  const run = g.run && g.run.uid !== o.uid ? el('div', { class: 'sub' }, 'run: ' + g.run.kind + ' ' + g.run.name + scheduleText(g.run)) : null;
+  return el('td', {}, o.name, el('div', { class: 'sub' }, o.kind + scheduleText(o),
+    alive === true ? badge('ok', 'alive') : alive === false ? badge('bad', 'gone') : null,
+    ins && ins.ownerUnknown ? badge('warn', 'unknown', ins.ownerUnknown) : null), run);
 }
 function pushCell(g) {
   if (!g.lastPushTime) return el('td', { class: 'time' }, el('span', { class: 'muted' }, 'never succeeded'));
@@ -135,7 +146,7 @@ function policyCell(g, lifecycle) {
   if (p.overdueAfterMs > 0) parts.push('overdue after ' + duration(p.overdueAfterMs));
   parts.push('grace ≤ ' + duration(p.maxGraceMs));
   if (ins.policyInvalid) return el('td', { title: ins.policyInvalid }, 'kept: invalid policy', el('div', { class: 'sub' }, ins.policyInvalid));
-  const title = 'From ' + POLICY_SOURCES[ins.policySource] + (p.keepUntilSuperseded ? '; a CronJob run is kept until a newer run pushes' : '');
+  const title = 'From ' + POLICY_SOURCES[ins.policySource] + (p.keepUntilSuperseded ? '; a scheduled run is kept until a newer run pushes' : '');
   return el('td', { title }, p.deletionPolicy === 'Orphan' ? 'orphan with owner' : 'delete with owner', el('div', { class: 'sub' }, parts.join(' · ')));
 }
 function deletionCell(g, lifecycle) {
@@ -194,8 +205,10 @@ function detailRow(g, i, columns) {
   const fact = (k, v) => { if (v) facts.append(el('div', {}, el('dt', {}, k), el('dd', {}, v))); };
   fact('grouping key', keyText(g.labels));
   fact('series', String(g.series));
-  fact('pushed by', [a.user, a.pod ? 'pod ' + a.pod : '', a.job ? 'Job ' + a.job : '', a.cronJob ? 'CronJob ' + a.cronJob : ''].filter(Boolean).join(' · '));
+  fact('pushed by', [a.user, a.pod ? 'pod ' + a.pod : '', a.run ? a.run.kind + ' ' + a.run.name : '', a.schedule ? a.schedule.kind + ' ' + a.schedule.name : ''].filter(Boolean).join(' · '));
   fact('owner', g.owner ? g.owner.kind + ' ' + g.owner.namespace + '/' + g.owner.name + ' (uid ' + g.owner.uid + ')' : '');
+  fact('run', g.run ? g.run.kind + ' ' + g.run.namespace + '/' + g.run.name + scheduleText(g.run) + ' (uid ' + g.run.uid + ')' : '');
+  fact('owner unknown', g.insight && g.insight.ownerUnknown ? g.insight.ownerUnknown : '');
   fact('left out of scrapes', g.excludedReason || '');
   return el('tr', { class: 'detail', id: 'detail-' + i, hidden: !state.expanded.has(g.path) },
     el('td', { colspan: columns }, facts, families));

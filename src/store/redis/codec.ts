@@ -180,7 +180,7 @@ export interface GroupHead {
 export function parseGroupValue(text: string): GroupHead {
   const parsed = groupValueSchema.safeParse(parseJson(text, 'group'));
   if (!parsed.success) throw damaged('group', parsed.error);
-  return { key: groupingKeyOf(Object.fromEntries(parsed.data.k)), attribution: parsed.data.attr as Attribution };
+  return { key: groupingKeyOf(Object.fromEntries(parsed.data.k)), attribution: parsed.data.attr };
 }
 
 export function parseOwner(text: string): OwnerRef | undefined {

@@ -209,13 +209,14 @@ describe('parseText refuses', () => {
 // Found by the fuzz properties: the duplicate check scanned the line's labels for each label, so
 // one line of a few MiB of distinct labels (within the body limit) took minutes.
 describe('parseText in linear time', () => {
+  // No stopwatch here (a shared machine makes timed assertions flaky): the parse takes well under
+  // a second, while a parser quadratic in the labels of a line (2·10^10 comparisons for 200,000
+  // labels) runs for minutes and hits this test's 30 s timeout.
   test('a 2 MiB line of distinct labels', () => {
     const body = `x{${manyLabels(200_000)}} 1\n`;
-    const started = performance.now();
     const [parsed] = parse(body);
     expect(parsed?.metrics[0]?.labels).toHaveLength(200_000);
-    expect(performance.now() - started).toBeLessThan(2000);
-  });
+  }, 30_000);
 });
 
 describe('parseText and invalid UTF-8', () => {

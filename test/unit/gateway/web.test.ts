@@ -218,18 +218,28 @@ describe('/api/v1/groups', () => {
           namespace: 'team-a',
           pod: 'backup-1-x',
           user: 'system:serviceaccount:team-a:backup',
-          job: { name: 'backup-1', uid: 'j1' },
-          cronJob: { name: 'backup', uid: 'c1' },
+          run: { group: 'batch', kind: 'Job', name: 'backup-1', uid: 'j1' },
+          schedule: { group: 'batch', kind: 'CronJob', name: 'backup', uid: 'c1' },
         }),
     };
     const { app, store } = await makeApp({ attributor });
     await request(app).put('/metrics/job/backup').send('m 1\n').expect(200);
-    const owner: OwnerRef = { kind: 'Job', namespace: 'team-a', name: 'backup-1', uid: 'j1', cronJob: { name: 'backup', uid: 'c1' } };
+    const owner: OwnerRef = { group: 'batch', kind: 'Job', namespace: 'team-a', name: 'backup-1', uid: 'j1', schedule: { group: 'batch', kind: 'CronJob', name: 'backup', uid: 'c1' } };
     await store.setOwner(groupingKeyOf({ job: 'backup' }), owner);
     const [group] = (await groupsDoc(app)).data.groups;
+    // `job` and `cronJob` (names) stay for a Job run of a CronJob, as before runs of any kind.
     expect(group).toMatchObject({
-      attribution: { source: 'token', namespace: 'team-a', pod: 'backup-1-x', user: 'system:serviceaccount:team-a:backup', job: 'backup-1', cronJob: 'backup' },
-      owner: { kind: 'Job', namespace: 'team-a', name: 'backup-1', uid: 'j1', cronJob: 'backup' },
+      attribution: {
+        source: 'token',
+        namespace: 'team-a',
+        pod: 'backup-1-x',
+        user: 'system:serviceaccount:team-a:backup',
+        job: 'backup-1',
+        cronJob: 'backup',
+        run: { group: 'batch', kind: 'Job', name: 'backup-1', uid: 'j1' },
+        schedule: { group: 'batch', kind: 'CronJob', name: 'backup', uid: 'c1' },
+      },
+      owner: { group: 'batch', kind: 'Job', namespace: 'team-a', name: 'backup-1', uid: 'j1', cronJob: 'backup', schedule: { kind: 'CronJob', name: 'backup' } },
     });
   });
 
@@ -252,12 +262,26 @@ describe('/api/v1/groups', () => {
             policyInvalid: 'lethe.dev/deletion-policy="orphan": expected Delete or Orphan',
             ownerAlive: true,
           };
+        case 'queued':
+          return {
+            policy: defaultPolicy,
+            ownerUnknown: 'owner Workflow etl-7: Workflow.argoproj.io is forbidden',
+            run: {
+              group: 'argoproj.io',
+              kind: 'Workflow',
+              namespace: 'team-a',
+              name: 'etl-7',
+              uid: 'wf-uid',
+              schedule: { group: 'argoproj.io', kind: 'CronWorkflow', name: 'etl', uid: 'cwf-uid' },
+            },
+            queued: { since: T0 - 300_000 },
+          };
         default:
           return undefined;
       }
     };
     const { app } = await makeApp({ insight });
-    for (const job of ['gone', 'late', 'held', 'unknown']) await request(app).put(`/metrics/job/${job}`).send('m 1\n').expect(200);
+    for (const job of ['gone', 'late', 'held', 'queued', 'unknown']) await request(app).put(`/metrics/job/${job}`).send('m 1\n').expect(200);
     const doc = await groupsDoc(app);
     expect(doc.data.lifecycle).toBe(true);
     const byJob = new Map(doc.data.groups.map((g) => [(g['labels'] as Record<string, string>)['job'], g['insight']]));
@@ -268,6 +292,8 @@ describe('/api/v1/groups', () => {
       ownerAlive: false,
       nextDeletion: { reason: 'job-deleted', time: '2023-11-14T22:14:20Z' },
       overdue: null,
+      ownerUnknown: null,
+      queued: null,
     });
     expect(byJob.get('late')).toEqual({
       policy: defaultPolicy,
@@ -276,7 +302,22 @@ describe('/api/v1/groups', () => {
       ownerAlive: true,
       nextDeletion: null,
       overdue: { since: '2023-11-14T22:03:20Z' },
+      ownerUnknown: null,
+      queued: null,
     });
+    // The run each group belongs to, its schedule, and a run waiting for admission.
+    expect(byJob.get('queued')).toMatchObject({ ownerUnknown: 'owner Workflow etl-7: Workflow.argoproj.io is forbidden', queued: { since: '2023-11-14T22:08:20Z' } });
+    const queued = doc.data.groups.find((g) => (g['labels'] as Record<string, string>)['job'] === 'queued');
+    expect(queued?.['run']).toEqual({
+      group: 'argoproj.io',
+      kind: 'Workflow',
+      namespace: 'team-a',
+      name: 'etl-7',
+      uid: 'wf-uid',
+      schedule: { group: 'argoproj.io', kind: 'CronWorkflow', name: 'etl', uid: 'cwf-uid' },
+      scheduleKey: null,
+    });
+    expect(doc.data.groups.find((g) => (g['labels'] as Record<string, string>)['job'] === 'gone')?.['run']).toBeNull();
     // A policy that cannot be read says why (the group is held until it is fixed).
     expect(byJob.get('held')).toMatchObject({ policySource: 'annotations', policyInvalid: 'lethe.dev/deletion-policy="orphan": expected Delete or Orphan' });
     expect(byJob.get('unknown')).toBeNull();

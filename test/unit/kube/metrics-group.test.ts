@@ -1,33 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseAnnotations, parseMetricsGroup } from '../../../src/kube/index.js';
-
-describe('lethe.dev annotations', () => {
-  test.each([
-    ['no annotations: nothing set', undefined, {}, [], 0],
-    ['ttl and keep-last', { 'lethe.dev/ttl': '24h', 'lethe.dev/keep-last': '3' }, { ttlMs: 86_400_000, keepLast: 3 }, [], 0],
-    ['ttl 0 turns a flag ttl off', { 'lethe.dev/ttl': '0' }, { ttlMs: 0 }, [], 0],
-    ['deletion policy and superseding', { 'lethe.dev/deletion-policy': 'Orphan', 'lethe.dev/keep-until-superseded': 'false' }, { deletionPolicy: 'Orphan', keepUntilSuperseded: false }, [], 0],
-    ['max grace and overdue', { 'lethe.dev/max-grace': '30s', 'lethe.dev/overdue-after': '15m' }, { maxGraceMs: 30_000, overdueAfterMs: 900_000 }, [], 0],
-    ['a claim', { 'lethe.dev/grouping-key': 'job=backup, env=prod' }, {}, [{ matchLabels: { job: 'backup', env: 'prod' }, matchExpressions: [] }], 0],
-    ['bad values are reported (the policy is then invalid)', { 'lethe.dev/ttl': 'soon', 'lethe.dev/keep-last': '-1', 'lethe.dev/deletion-policy': 'delete', 'lethe.dev/grouping-key': '=x' }, {}, [], 4],
-    ['a misspelt lethe.dev name is reported', { 'lethe.dev/deletion-polcy': 'Orphan' }, {}, [], 1],
-    ['unrelated annotations are ignored silently', { 'example.com/ttl': 'x' }, {}, [], 0],
-  ] as const)('%s', (_name, annotations, policy, claims, problems) => {
-    const parsed = parseAnnotations(annotations);
-    expect(parsed.policy).toEqual(policy);
-    expect(parsed.claims).toEqual(claims);
-    expect(parsed.problems).toHaveLength(problems);
-  });
-});
-
-test('a problem names the annotation and its value', () => {
-  expect(parseAnnotations({ 'lethe.dev/deletion-policy': 'orphan', 'lethe.dev/ttl': '12h' })).toEqual({
-    policy: { ttlMs: 12 * 3_600_000 },
-    claims: [],
-    problems: ['lethe.dev/deletion-policy="orphan": expected Delete or Orphan'],
-  });
-  expect(parseAnnotations({ 'lethe.dev/deletion-polcy': 'Orphan' }).problems[0]).toMatch(/^lethe\.dev\/deletion-polcy="Orphan": expected a known annotation name \(.*lethe\.dev\/deletion-policy/);
-});
+import { parseMetricsGroup } from '../../../src/kube/index.js';
 
 describe('MetricsGroup spec', () => {
   const mg = (spec: unknown) => ({
@@ -57,9 +29,32 @@ describe('MetricsGroup spec', () => {
       status: { groups: 1 },
       selector: { matchLabels: { job: 'scan' }, matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] },
       policy: { ttlMs: 7 * 86_400_000, keepLast: 3, maxGraceMs: 60_000, deletionPolicy: 'Orphan', overdueAfterMs: 900_000 },
-      ownerRef: { kind: 'CronJob', name: 'scan' },
+      ownerRef: { group: 'batch', kind: 'CronJob', name: 'scan' },
       schedule: { schedule: '0 * * * *', timeZone: 'Europe/Berlin' },
     });
+  });
+
+  test.each([
+    ['a Job by name (batch/v1 needs no apiVersion)', { kind: 'Job', name: 'migrate' }, { group: 'batch', kind: 'Job', name: 'migrate' }],
+    ['a bare pod by name', { kind: 'Pod', name: 'load-x1' }, { group: '', kind: 'Pod', name: 'load-x1' }],
+    [
+      'a CronWorkflow by apiVersion, kind and UID',
+      { apiVersion: 'argoproj.io/v1alpha1', kind: 'CronWorkflow', name: 'nightly', uid: 'cwf-uid' },
+      { group: 'argoproj.io', kind: 'CronWorkflow', name: 'nightly', uid: 'cwf-uid' },
+    ],
+  ])('spec.ownerRef takes any kind: %s', (_name, ownerRef, expected) => {
+    const parsed = parseMetricsGroup(mg({ selector: { matchLabels: { job: 'x' } }, ownerRef }));
+    expect(parsed?.ownerRef).toEqual(expected);
+    expect(parsed?.invalid).toBeUndefined();
+  });
+
+  test.each([
+    ['a Workflow without apiVersion', { kind: 'Workflow', name: 'etl' }, /^spec\.ownerRef=.*apiVersion is needed for kind Workflow/],
+    ['a Namespace', { kind: 'Namespace', name: 'team-a' }, /^spec\.ownerRef=.*names the object whose life bounds the groups/],
+  ])('spec.ownerRef that cannot be read is reported: %s', (_name, ownerRef, problem) => {
+    const parsed = parseMetricsGroup(mg({ selector: { matchLabels: { job: 'x' } }, ownerRef }));
+    expect(parsed?.ownerRef).toBeUndefined();
+    expect(parsed?.invalid).toMatch(problem);
   });
 
   test.each([

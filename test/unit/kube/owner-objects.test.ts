@@ -9,7 +9,7 @@ const scheduledSpark = { group: 'sparkoperator.k8s.io', kind: 'ScheduledSparkApp
 const partial = (metadata: Record<string, unknown>) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata });
 
 describe('parseOwnerObject', () => {
-  test('keeps identity, the owner references, creation, deletion and the lethe.dev annotations only', () => {
+  test('keeps identity, the owner references, creation, deletion and what the lethe.dev annotations say', () => {
     const raw = partial({
       name: 'nightly-1733',
       namespace: 'team-a',
@@ -29,7 +29,7 @@ describe('parseOwnerObject', () => {
       ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'CronWorkflow', name: 'nightly', uid: 'cwf-uid', controller: true }],
       createdAt: Date.parse('2026-12-01T03:00:00Z'),
       deleting: true,
-      annotations: { 'lethe.dev/keep-last': '2' },
+      policy: { keepLast: 2 },
     });
   });
 

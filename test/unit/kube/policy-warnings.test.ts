@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { INVALID_POLICY_REASON, invalidPolicyEvent } from '../../../src/kube/index.js';
 
 describe('the InvalidPolicy Event', () => {
-  const job = { kind: 'Job' as const, namespace: 'team-a', name: 'migrate', uid: 'job-uid' };
+  const job = { group: 'batch', kind: 'Job', namespace: 'team-a', name: 'migrate', uid: 'job-uid' };
   const problem = 'lethe.dev/deletion-policy="orphan": expected Delete or Orphan';
   const identity = { podName: 'lethe-0', namespace: 'lethe' };
 
@@ -29,7 +29,7 @@ describe('the InvalidPolicy Event', () => {
   });
 
   test('on a MetricsGroup it names its API version', () => {
-    const event = invalidPolicyEvent({ kind: 'MetricsGroup', namespace: 'team-a', name: 'scans', uid: 'mg-uid' }, 'spec.ttl="7 days": not a duration', identity, new Date(0));
+    const event = invalidPolicyEvent({ group: 'lethe.dev', kind: 'MetricsGroup', namespace: 'team-a', name: 'scans', uid: 'mg-uid' }, 'spec.ttl="7 days": not a duration', identity, new Date(0));
     expect(event.involvedObject.apiVersion).toBe('lethe.dev/v1alpha1');
     expect(event.message).toContain('this MetricsGroup selects');
   });

@@ -46,6 +46,16 @@ describe('MetricsGroup status', () => {
     expect(changed.conditions[1]?.lastTransitionTime).toBe(first.conditions[1]?.lastTransitionTime);
   });
 
+  test("a run waiting suspended (Kueue) says Queued, not overdue", () => {
+    const status = desiredStatus(report({ overdue: { overdue: false, queuedSince: T0 - 600_000, dueRunAt: T0 - 3_600_000 } }), undefined, T0);
+    expect(status.conditions[1]).toMatchObject({
+      type: 'Overdue',
+      status: 'False',
+      reason: 'Queued',
+      message: "A run waits suspended (e.g. for Kueue's admission) since 2024-01-01T11:50:00Z; overdue counts from its admission",
+    });
+  });
+
   test('an invalid spec says why in Ready, and that its groups are kept', () => {
     const status = desiredStatus(report({ groups: 2, metricsGroup: metricsGroup('bad', (m) => ({ ...m, invalid: 'spec.ttl="soon": not a duration' })) }), undefined, T0);
     expect(status.conditions[0]).toMatchObject({
@@ -66,7 +76,7 @@ describe('MetricsGroup status', () => {
 describe('deletion Events', () => {
   test('one Event on the owner, naming the reason and the groups', () => {
     const event = deletionEvent(
-      { reason: 'job-deleted', subject: { kind: 'Job', namespace: 'team-a', name: 'backup-2871', uid: 'u' }, groups: [key('backup', '/instance/db1'), key('backup', '/instance/db2')] },
+      { reason: 'job-deleted', subject: { group: 'batch', kind: 'Job', namespace: 'team-a', name: 'backup-2871', uid: 'u' }, groups: [key('backup', '/instance/db1'), key('backup', '/instance/db2')] },
       { podName: 'lethe-0', namespace: 'lethe' },
       new Date(T0),
     );
@@ -81,7 +91,7 @@ describe('deletion Events', () => {
   });
 
   test('a namespace\'s Event lives in default', () => {
-    const event = deletionEvent({ reason: 'namespace-deleted', subject: { kind: 'Namespace', namespace: 'gone', name: 'gone', uid: '' }, groups: [key('x')] }, { podName: 'p', namespace: 'lethe' }, new Date(T0));
+    const event = deletionEvent({ reason: 'namespace-deleted', subject: { group: '', kind: 'Namespace', namespace: 'gone', name: 'gone', uid: '' }, groups: [key('x')] }, { podName: 'p', namespace: 'lethe' }, new Date(T0));
     expect(event.metadata.namespace).toBe('default');
     expect(event.involvedObject).toEqual({ apiVersion: 'v1', kind: 'Namespace', name: 'gone' });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { decide, type ClusterSnapshot } from '../../../src/lifecycle/index.js';
-import { defaultPolicy, mergePolicy, type Decision, type GroupView, type PolicyOverrides } from '../../../src/model/index.js';
+import { defaultPolicy, mergePolicy, type GroupView, type PolicyOverrides } from '../../../src/model/index.js';
 import {
   MIN,
   NS,
@@ -15,28 +15,14 @@ import {
   ownedBy,
   ownerRef,
   pushedAt,
+  refTo,
   runOf,
   selector,
   snapshot,
+  summarize,
   unattributedGroup,
   unscraped,
 } from './builders.js';
-
-/** One line per decision, so table rows stay readable: `backup: delete job-deleted on Job/b-1 (owner Job/b-1)`. */
-function summarize(d: Decision, now: number): string {
-  const job = d.groupKey.labels.find((l) => l.name === 'job')?.value ?? '';
-  const key = [job, ...d.groupKey.labels.filter((l) => l.name !== 'job').map((l) => `${l.name}=${l.value}`)].join(' ');
-  const owner = d.owner === undefined ? 'unowned' : `${d.owner.kind}/${d.owner.name}`;
-  const parts = [`${key}:`, d.action];
-  if (d.action === 'delete') {
-    parts.push(d.reason, `on ${d.subject === undefined ? '-' : `${d.subject.kind}/${d.subject.name}`}`);
-    if (d.gone !== undefined) parts.push(`gone ${d.gone.kind}/${d.gone.name}`);
-  }
-  if (d.action === 'keep' && d.orphanedFrom !== undefined) parts.push(`orphaned from ${d.orphanedFrom.kind}/${d.orphanedFrom.name}`);
-  parts.push(`(owner ${owner}${d.ownerChanged ? ', changed' : ''})`);
-  if (d.notBefore !== undefined) parts.push(`at +${(d.notBefore - now) / 1000}s`);
-  return parts.join(' ');
-}
 
 interface Row {
   groups: GroupView[];
@@ -53,7 +39,7 @@ function run(row: Row): string[] {
 }
 
 const jobOwner = (name: string, cronJobName?: string, resolvedFor = T0 - MIN) =>
-  ownerRef('Job', name, { resolvedFor, ...(cronJobName === undefined ? {} : { cronJob: { name: cronJobName, uid: `${cronJobName}-uid` } }) });
+  ownerRef('Job', name, { resolvedFor, ...(cronJobName === undefined ? {} : { schedule: refTo('CronJob', cronJobName) }) });
 
 const rows: Record<string, Row> = {
   // Unowned groups: only the default policy applies.
@@ -113,7 +99,7 @@ const rows: Record<string, Row> = {
     expected: ['ci: delete namespace-deleted on Namespace/team-a gone Namespace/team-a (owner Namespace/team-a, changed)'],
   },
   'a namespace whose UID the group never learnt, gone while its Job owner lived there: deleted': {
-    groups: [group('backup', '', attributed({ source: 'pod-ip', namespace: NS, job: { name: 'b-1', uid: 'b-1-uid' } }), ownedBy(jobOwner('b-1')))],
+    groups: [group('backup', '', attributed({ source: 'pod-ip', namespace: NS, run: refTo('Job', 'b-1') }), ownedBy(jobOwner('b-1')))],
     snap: snapshot({ namespaces: [] }),
     expected: ['backup: delete namespace-deleted on Namespace/team-a gone Namespace/team-a (owner Job/b-1)'],
   },
@@ -375,24 +361,24 @@ const rows: Record<string, Row> = {
   },
   'a MetricsGroup ownerRef to a CronJob that is gone: the groups go': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
-    snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'CronJob', name: 'nightly' } }))] }),
+    snap: snapshot({ metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { group: 'batch', kind: 'CronJob', name: 'nightly' } }))] }),
     expected: ['backup: delete cronjob-deleted on CronJob/nightly gone CronJob/nightly (owner MetricsGroup/mg)'],
   },
   'a MetricsGroup ownerRef to a CronJob that is there: kept': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
-    snap: snapshot({ cronJobs: [cronJob('nightly')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'CronJob', name: 'nightly' } }))] }),
+    snap: snapshot({ cronJobs: [cronJob('nightly')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { group: 'batch', kind: 'CronJob', name: 'nightly' } }))] }),
     expected: ['backup: keep (owner MetricsGroup/mg)'],
   },
   'a MetricsGroup ownerRef to a Job that is there: kept': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
-    snap: snapshot({ jobs: [job('other'), job('migrate')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'Job', name: 'migrate' } }))] }),
+    snap: snapshot({ jobs: [job('other'), job('migrate')], metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { group: 'batch', kind: 'Job', name: 'migrate' } }))] }),
     expected: ['backup: keep (owner MetricsGroup/mg)'],
   },
   'a MetricsGroup ownerRef to a Job: one of that name in another namespace does not count': {
     groups: [group('backup', '', ownedBy(ownerRef('MetricsGroup', 'mg', { resolvedFor: T0 - MIN })))],
     snap: snapshot({
       jobs: [job('migrate', (j) => ({ ...j, namespace: 'team-b' }))],
-      metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { kind: 'Job', name: 'migrate' } }))],
+      metricsGroups: [metricsGroup('mg', (m) => ({ ...m, ownerRef: { group: 'batch', kind: 'Job', name: 'migrate' } }))],
     }),
     expected: ['backup: delete job-deleted on Job/migrate gone Job/migrate (owner MetricsGroup/mg)'],
   },

@@ -14,7 +14,7 @@ import { createLifecycleMetrics } from '../../../src/observability/index.js';
 import { FakeClock, family, key } from '../../harness/builders.js';
 import { quietLogger } from '../../harness/logger.js';
 import { openLocalStore } from '../../harness/stores.js';
-import { NS, NS_UID, T0, job, snapshot } from './builders.js';
+import { NS, NS_UID, T0, job, refTo, snapshot } from './builders.js';
 
 /** A ClusterView the test sets by hand (a fake of our own port, never of the Kubernetes API). */
 class FakeView implements ClusterView {
@@ -63,7 +63,7 @@ async function setup() {
     options: { defaults: defaultPolicy, resyncIntervalMs: 60_000, debounceMs: 10, scrapePollMs: 100 },
   });
   // A group pushed from a pod of Job b-1 (gone from the view), already scraped.
-  const attribution = { source: 'pod-ip' as const, namespace: NS, namespaceUid: NS_UID, job: { name: 'b-1', uid: 'b-1-uid' } };
+  const attribution = { source: 'pod-ip' as const, namespace: NS, namespaceUid: NS_UID, run: refTo('Job', 'b-1') };
   await store.push({ key: key('backup'), method: 'PUT', families: [family('x')], attribution });
   await store.confirmScraped(store.scrapeToken(), T0);
   return { clock, store, view, leader, loop, deleted, batches, attribution };

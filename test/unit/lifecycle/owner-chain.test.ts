@@ -11,9 +11,9 @@ import {
   type ChainEnd,
   type ChainLink,
   type ChainObject,
-  type OwnerKindKey,
   type OwnerReference,
 } from '../../../src/lifecycle/index.js';
+import type { ObjectKind } from '../../../src/model/index.js';
 
 const NS = 'team-a';
 
@@ -41,7 +41,7 @@ const K = {
   queue: { apiVersion: 'example.dev/v1', kind: 'Queue' },
 } as const satisfies Record<string, Kind>;
 
-const key = (k: Kind): OwnerKindKey => ({ group: groupOfApiVersion(k.apiVersion), kind: k.kind });
+const key = (k: Kind): ObjectKind => ({ group: groupOfApiVersion(k.apiVersion), kind: k.kind });
 
 /** A UID for `kind` `name`: the same name may be used by objects of several kinds (a TrainJob and its JobSet). */
 const uid = (kind: Kind, name: string): string => `${kind.kind}/${name}`;
