@@ -220,8 +220,8 @@ describe('the image, run as the Helm chart runs it', () => {
       if (found === undefined) throw new Error('no owned group job=backup yet');
       return found;
     }, 30_000);
-    expect(group.attribution).toEqual({ source: 'token', namespace: tenant, pod: pod.metadata?.name, user: `system:serviceaccount:${tenant}:default`, job: 'backup' });
-    expect(group.owner).toEqual({ kind: 'Job', namespace: tenant, name: 'backup', uid: job.metadata?.uid });
+    expect(group.attribution).toEqual({ source: 'token', namespace: tenant, pod: pod.metadata?.name, user: `system:serviceaccount:${tenant}:default`, job: 'backup', run: { group: 'batch', kind: 'Job', name: 'backup', uid: job.metadata?.uid } });
+    expect(group.owner).toEqual({ group: 'batch', kind: 'Job', namespace: tenant, name: 'backup', uid: job.metadata?.uid });
     // Prometheus' scrape: a group is deleted only after its last push was scraped.
     expect(await (await fetch(`${url}/metrics`, { headers: SCRAPER })).text()).toMatch(/^backup_last_success_timestamp_seconds\{.*job="backup".*\} 1\.7e\+09$/m);
 
