@@ -99,6 +99,9 @@ function envName(flag: string): string {
 /**
  * argv + environment → Config. Flags win over `LETHE_*` variables, which win over defaults.
  * Throws one ConfigError that lists every bad flag with the reason.
+ *
+ * (The file is about 300 lines: the flag parser and the cross-flag checks, which name flags
+ * the parser read; the flags themselves are in schema.ts.)
  */
 export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): LoadResult {
   const raw: Record<string, string | boolean> = {};

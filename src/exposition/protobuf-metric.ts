@@ -24,6 +24,9 @@
  * field; a singular message field seen twice is merged; every known nested message (exemplars,
  * created timestamps, spans, packed arrays) must be well-formed even where Lethe keeps only its
  * bytes.
+ *
+ * (About 330 lines: the decoder of one message and its conversion to the model, kept beside the
+ * field table above so that each field number is read in one place.)
  */
 
 import type { Bucket, Histogram, Label, Metric, MetricType, Quantile, Summary } from '../model/index.js';

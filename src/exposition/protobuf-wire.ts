@@ -2,6 +2,8 @@
  * Protocol buffer wire format primitives: a bounds-checked reader that never reads past its
  * end (every length is checked against the bytes that remain), and a growable writer.
  * Malformed input throws WireFormatError; the delimited decoder turns it into a 400.
+ *
+ * (About 310 lines: the reader and the writer of one wire format, each a flat list of primitives.)
  */
 
 export const VARINT = 0;

@@ -25,6 +25,9 @@ import { FileWatch, defaultFileWatchTimings } from './file-watch.js';
  * file's directory. The file and every file it names are watched: a change is applied to new
  * connections and requests, and a change that does not load keeps the previous configuration
  * (logged and counted), where the toolkit would answer 500.
+ *
+ * (About 390 lines: the file's schema, its loading with the files it names, and the watch that
+ * reloads them are one format's reader; each part is small and they share the parsed types.)
  */
 
 export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';

@@ -26,6 +26,9 @@ import type { PolicyWarnings } from './policy-warnings.js';
  * Pods, MetricsGroups) plus the configured owner kinds, indexes for attribution (pods by IP, by
  * UID), tombstones of deleted owners (for their policy), and live look-ups that confirm an owner
  * is really gone.
+ *
+ * (About 310 lines: the informers' wiring and the snapshot built from them; the indexes are
+ * the snapshot's and would only be split from it by an interface the size of the file.)
  */
 
 export interface ClusterViewDeps {

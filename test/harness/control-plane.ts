@@ -1,6 +1,9 @@
 /**
  * A real, throwaway Kubernetes control plane on loopback: etcd, kube-apiserver and
  * kube-controller-manager, started the way envtest does (TESTING.md §3).
+ *
+ * (About 350 lines: the start, readiness and stop of three processes that depend on each other,
+ * and the kubeconfig and certificates they share.)
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';

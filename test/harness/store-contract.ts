@@ -2,6 +2,8 @@
  * The GroupStore contract: what every backend (the embedded file store, the Redis store) must do
  * behind the one port. Each backend's test file calls `describeStoreContract` with a factory;
  * the same rows run against both, so the gateway and the lifecycle cannot tell them apart.
+ *
+ * (About 440 lines: one contract, read as one list of rows; a backend must pass all of them.)
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { PayloadTooLargeError } from '../../src/errors.js';
