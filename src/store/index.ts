@@ -14,7 +14,8 @@ export type {
 export type { PersistenceFailure, PersistenceOp } from './journal.js';
 export { LocalGroupStore } from './local-store.js';
 export { otherNamespaceError } from './namespaces.js';
-export type { ChangeMeta, LocalStoreOptions, StoreChange, StoreEvents } from './local-store.js';
+export type { LocalStoreOptions, StoreEvents } from './local-store.js';
+export type { ChangeMeta, StoreChange } from './store-change.js';
 export { readJournal } from './persistence.js';
 export type { TornTail } from './persistence.js';
 export { RedisGroupStore } from './redis/redis-store.js';

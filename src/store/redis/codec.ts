@@ -15,7 +15,7 @@ import {
 } from '../../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from '../consistency.js';
 import type { PushRequest } from '../group-store.js';
-import type { ChangeMeta, StoreChange } from '../local-store.js';
+import type { ChangeMeta, StoreChange } from '../store-change.js';
 import { groupRecordSchema } from '../persistence.js';
 import { metaFamilies, sanitizeFamily, seriesId } from '../sanitize.js';
 
