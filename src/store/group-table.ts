@@ -3,6 +3,7 @@ import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
 import type { NamespaceUsage, ScrapeToken } from './group-store.js';
 import { GroupState, type GroupSnapshot } from './group-state.js';
 import { NamespaceUsageIndex } from './namespaces.js';
+import { mergePushed } from './push-semantics.js';
 import { RenderCache } from './render-cache.js';
 import { isMetaFamily, metaFamilies } from './sanitize.js';
 import type { StoreChange } from './store-change.js';
@@ -241,12 +242,11 @@ export class GroupTable {
       }
       case 'push': {
         const { meta } = change;
-        const next = new Map<string, StoredFamily>(change.method === 'PUT' || existing === undefined ? [] : existing.data);
-        const changed = new Set<string>();
-        for (const stored of change.families) {
-          next.set(stored.family.name, stored);
-          changed.add(stored.family.name);
-        }
+        const { next, changed } = mergePushed(
+          change.method,
+          existing?.data,
+          change.families.map((stored) => [stored.family.name, stored] as const),
+        );
         const written = this.write(existing, change.key, meta.attribution, next, changed, meta.lastPushAt, meta.lastFailureAt, false);
         if (written.state !== undefined) {
           written.state.owner = meta.owner;

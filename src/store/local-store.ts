@@ -1,15 +1,12 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
 import { decodeProtobufDelimited, encodeFamilyDelimited, type EscapingScheme } from '../exposition/index.js';
 import {
-  PUSH_FAILURE_TIME_METRIC,
-  PUSH_TIME_METRIC,
   groupingKeyOf,
   type Clock,
   type GroupView,
   type GroupingKey,
   type MetricFamily,
   type OwnerRef,
-  type StoredFamily,
 } from '../model/index.js';
 import type { OwnTypeLookup } from './consistency.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from './group-store.js';
@@ -19,7 +16,8 @@ import { Journal, type JournalHooks, type PersistenceFailure } from './journal.j
 import { guardAllows, otherNamespaceError } from './namespaces.js';
 import { keepDroppedBytes, readJournal, type GroupRecord, type StoreRecord, type TornTail } from './persistence.js';
 import { ReadBarrier } from './read-barrier.js';
-import { compactFamily, sanitizeFamily } from './sanitize.js';
+import { failureTimeAfterPush, mergePushed, normalisePush } from './push-semantics.js';
+import { compactFamily } from './sanitize.js';
 import type { StoreChange } from './store-change.js';
 
 export interface StoreEvents {
@@ -152,25 +150,14 @@ export class LocalGroupStore implements GroupStore {
       );
     }
     const before = this.table.before(key);
-    if (request.families.some((f) => f.metrics.some((m) => m.timestampMs !== undefined))) {
-      return this.fail(existing, before, request, now, 'pushed metrics must not have timestamps');
-    }
-    const next = new Map<string, StoredFamily>(request.method === 'PUT' || existing === undefined ? [] : existing.data);
-    const changed = new Set<string>();
-    let failureOverride: number | undefined;
-    for (const pushed of request.families) {
-      if (pushed.name === PUSH_TIME_METRIC) continue;
-      const family = sanitizeFamily(pushed, key);
-      if (pushed.name === PUSH_FAILURE_TIME_METRIC) {
-        // Only a time the journal (JSON) and the APIs can hold: NaN and ±Inf keep the stored one.
-        const ms = (family.metrics[0]?.value ?? 0) * 1000;
-        if (existing !== undefined && Number.isFinite(ms)) failureOverride = ms;
-        continue;
-      }
-      next.set(family.name, { family, pushedAt: now });
-      changed.add(family.name);
-    }
-    const failAt = failureOverride ?? existing?.lastFailureAt ?? 0;
+    const pushed = normalisePush(key, request.families);
+    if (pushed.refused !== undefined) return this.fail(existing, before, request, now, pushed.refused);
+    const { next, changed } = mergePushed(
+      request.method,
+      existing?.data,
+      pushed.families.map((family) => [family.name, { family, pushedAt: now }] as const),
+    );
+    const failAt = failureTimeAfterPush(existing?.lastFailureAt, pushed.failureTimeMs);
     const written = this.table.write(existing, key, request.attribution, next, changed, now, failAt, this.options.consistencyCheck);
     if (written.refused !== undefined) return this.fail(existing, before, request, now, written.refused);
     return this.persist(written.state, [before]).then(() => ({ ok: true }));

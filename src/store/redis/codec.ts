@@ -3,8 +3,6 @@ import { z } from 'zod';
 import { ConfigError, ErrorCode, messageOf } from '../../errors.js';
 import { decodeProtobufDelimited, encodeFamilyDelimited } from '../../exposition/index.js';
 import {
-  PUSH_FAILURE_TIME_METRIC,
-  PUSH_TIME_METRIC,
   groupingKeyOf,
   type Attribution,
   type GroupingKey,
@@ -17,7 +15,8 @@ import { ConsistencyIndex, type OwnTypeLookup } from '../consistency.js';
 import type { PushRequest } from '../group-store.js';
 import type { ChangeMeta, StoreChange } from '../store-change.js';
 import { groupRecordSchema } from '../persistence.js';
-import { metaFamilies, sanitizeFamily, seriesId } from '../sanitize.js';
+import { normalisePush } from '../push-semantics.js';
+import { metaFamilies, seriesId } from '../sanitize.js';
 
 /**
  * Between the store and Redis: a push becomes the arguments of the push script (with the checks
@@ -69,19 +68,9 @@ export function groupJson(key: GroupingKey, attribution: Attribution): string {
  */
 export function preparePush(request: PushRequest, now: number, s: PushSettings): PreparedPush {
   const { key } = request;
-  const families = new Map<string, MetricFamily>();
-  let failureOverride = '';
-  for (const pushed of request.families) {
-    if (pushed.name === PUSH_TIME_METRIC) continue;
-    const family = sanitizeFamily(pushed, key);
-    if (pushed.name === PUSH_FAILURE_TIME_METRIC) {
-      // Only a time the store (parseMillis) and the APIs can hold: NaN and ±Inf keep the stored one.
-      const ms = (family.metrics[0]?.value ?? 0) * 1000;
-      if (Number.isFinite(ms)) failureOverride = String(ms);
-      continue;
-    }
-    families.set(family.name, family);
-  }
+  const pushed = normalisePush(key, request.families);
+  // Whether the group exists is known only in Redis: the script applies the failure time to an existing group alone.
+  const failureOverride = pushed.refused !== undefined || pushed.failureTimeMs === undefined ? '' : String(pushed.failureTimeMs);
   const head = [s.prefix, key.id, groupJson(key, request.attribution)];
   const tail = (mode: 'push' | 'fail', count: number): string[] => [
     mode,
@@ -95,9 +84,8 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
     request.guard?.namespace ?? '',
   ];
   const refuse = (reason: string): PreparedPush => ({ mode: 'fail', reason, args: [...head, ...tail('fail', 0)] });
-  if (request.families.some((f) => f.metrics.some((m) => m.timestampMs !== undefined))) {
-    return refuse('pushed metrics must not have timestamps');
-  }
+  if (pushed.refused !== undefined) return refuse(pushed.refused);
+  const families = new Map(pushed.families.map((family) => [family.name, family]));
   const candidate = new Map(families);
   for (const family of metaFamilies(key, now, 0)) candidate.set(family.name, family);
   if (s.consistencyCheck) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError, ErrorCode } from '../../errors.js';
 import type { Attribution, GroupingKey, OwnerRef, StoredFamily } from '../../model/index.js';
 import { LocalGroupStore, type LocalStoreOptions } from '../local-store.js';
+import { mergePushed } from '../push-semantics.js';
 import type { StoreChange } from '../store-change.js';
 import {
   compareIds,
@@ -337,7 +338,10 @@ function applyToImages(images: Map<string, Image>, change: StoreChange): void {
   image.generation = meta.generation ?? image.generation;
   image.scrapedAt = meta.scrapedAt;
   if (change.op === 'push') {
-    if (change.method === 'PUT') image.families = new Map();
-    for (const stored of change.families) image.families.set(stored.family.name, stored);
+    image.families = mergePushed(
+      change.method,
+      image.families,
+      change.families.map((stored) => [stored.family.name, stored] as const),
+    ).next;
   }
 }
