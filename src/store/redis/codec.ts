@@ -11,6 +11,7 @@ import {
   type PushMethod,
   type StoredFamily,
 } from '../../model/index.js';
+import { collisionProbes, collisionProblem, duplicateSeriesProblem, typeConflictProblem, type CollisionProbe } from '../consistency-rules.js';
 import { ConsistencyIndex, type OwnTypeLookup } from '../consistency.js';
 import type { PushRequest } from '../group-store.js';
 import type { ChangeMeta, StoreChange } from '../store-change.js';
@@ -25,16 +26,10 @@ import { metaFamilies, seriesId } from '../sanitize.js';
  * with zod first (it is data from outside the process).
  */
 
-const SUFFIXES = ['_count', '_sum', '_bucket'] as const;
-
-interface Probe {
-  readonly name: string;
-  readonly rule: 'b' | 'B' | 'x';
-}
-
 interface PreparedFamily {
   readonly family: MetricFamily;
-  readonly probes: readonly Probe[];
+  /** The collision probes the push itself does not decide, in script argument order. */
+  readonly probes: readonly CollisionProbe[];
 }
 
 export type PreparedPush =
@@ -95,22 +90,13 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
   const prepared: PreparedFamily[] = [];
   const args = [...head, ...tail('push', families.size)];
   for (const family of families.values()) {
-    const probes: Probe[] = [];
-    for (const suffix of SUFFIXES) {
-      if (!family.name.endsWith(suffix)) continue;
-      const base = family.name.slice(0, -suffix.length);
-      if (!candidate.has(base)) probes.push({ name: base, rule: suffix === '_bucket' ? 'B' : 'b' });
-    }
-    if (family.type === 'histogram' || family.type === 'summary') {
-      for (const suffix of family.type === 'histogram' ? SUFFIXES : SUFFIXES.slice(0, 2)) {
-        if (!candidate.has(family.name + suffix)) probes.push({ name: family.name + suffix, rule: 'x' });
-      }
-    }
+    // A name the push holds was checked above; the script looks up the others in Redis.
+    const probes = collisionProbes(family).filter((probe) => !candidate.has(probe.name));
     let packed = '';
     for (const metric of family.metrics) packed += seriesHash(seriesId(family.name, metric.labels));
     const own = (name: string): string => (s.ownType(name) === undefined ? '0' : '1');
     args.push(family.name, family.type, `${now} ${base64(encodeFamilyDelimited(family))}`, own(family.name), packed, String(probes.length));
-    for (const probe of probes) args.push(probe.name, probe.rule, own(probe.name));
+    for (const probe of probes) args.push(probe.name, probe.collidesWith?.join(' ') ?? '*', own(probe.name));
     prepared.push({ family, probes });
   }
   return { mode: 'push', families: prepared, args };
@@ -123,19 +109,16 @@ export function conflictMessage(families: readonly PreparedFamily[], kind: strin
   const { family } = entry;
   switch (kind) {
     case 'type':
-      return `metric family ${JSON.stringify(family.name)} has type ${family.type.toUpperCase()}, but other stored metrics of that name have type ${type.toUpperCase()}`;
+      return typeConflictProblem(family, type);
     case 'suffix': {
       const probe = entry.probes[index - 1];
       if (probe === undefined) break;
-      return probe.rule === 'x'
-        ? `${family.type} ${JSON.stringify(family.name)} collides with the metric family ${JSON.stringify(probe.name)}`
-        : `metric family ${JSON.stringify(family.name)} collides with the ${type} ${JSON.stringify(probe.name)}`;
+      return collisionProblem(family, probe, type);
     }
     case 'series': {
       const metric = family.metrics[index - 1];
       if (metric === undefined) break;
-      const labels = metric.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ');
-      return `duplicate series: ${family.name}{${labels}} is already stored in another group`;
+      return duplicateSeriesProblem(family, metric, 'in another group');
     }
   }
   return `pushed metrics are inconsistent with stored metrics (${kind})`;

@@ -6,6 +6,20 @@ import { createHash } from 'node:crypto';
  * arriving at once, exactly one is stored and the other is refused. The check is incremental:
  * it reads only the index entries of the names and series the push touches (see keys.ts).
  *
+ * The scripts decide only what depends on what Redis holds at the moment of the write; every
+ * rule that needs nothing stored is applied in TypeScript first (push-semantics.ts,
+ * consistency-rules.ts, codec.ts) and arrives as arguments. What stays here, and why it must:
+ * - the namespace guard and the group limit: another replica's push may have just created the
+ *   group, attributed it to another namespace or added the group that reaches the limit;
+ * - the consistency lookups (the type other groups store under a name, the type a collision
+ *   probe finds, which group holds a series, and which families a POST keeps): a check done
+ *   outside the script could interleave with another replica's write, and two conflicting
+ *   pushes would both be stored;
+ * - recording a refused push (creating the group, the failure time) and applying a pushed
+ *   push_failure_time_seconds only to a group that exists: whether it exists is Redis' state;
+ * - the write itself, the generation (compare-and-delete) and the change log entry, which must
+ *   be one step so that every replica's view sees the writes in commit order.
+ *
  * Keys are built from the prefix in ARGV[1] (a standalone Redis or Sentinel-managed primary;
  * Redis Cluster is not supported). Numbers travel as strings and are never parsed by Lua, so
  * millisecond times keep every digit.
@@ -105,12 +119,11 @@ end
  * 7 failure time override ('' = none), 8 check ('1' | '0'), 9 max groups, 10 log max length,
  * 11 number of families, 12 namespace guard ('' = none: else a group attributed to another
  * namespace is refused), then per family: name, type, value, own-typed ('1' | '0'), packed
- * series hashes, number of probes, then per probe: name, rule ('b' | 'B' | 'x'), own-typed.
+ * series hashes, number of probes, then per probe: name, colliding types (space-separated, or
+ * '*' for any type), own-typed.
  *
- * A probe is a name a suffix collision depends on that the push itself does not decide:
- * 'b' the base of an _count/_sum family (collides with a histogram or summary), 'B' the base of
- * an _bucket family (collides with a histogram), 'x' a suffixed name next to a pushed histogram
- * or summary (collides with anything).
+ * A probe is a name a suffix collision depends on that the push itself does not decide; which
+ * names and which of their types collide is worked out in TypeScript (consistency-rules.ts).
  *
  * Returns {'forbidden'} | {'limit', groups} | {'failed', id} | {'ok', id} |
  * {'conflict', id, kind ('type' | 'suffix' | 'series'), family index, probe or series index, type}.
@@ -146,7 +159,7 @@ for f = 1, tonumber(ARGV[11]) do
   local np = tonumber(ARGV[i + 5])
   i = i + 6
   for p = 1, np do
-    fam.probes[p] = {name = ARGV[i], rule = ARGV[i + 1], own = ARGV[i + 2] == '1'}
+    fam.probes[p] = {name = ARGV[i], collides = ARGV[i + 1], own = ARGV[i + 2] == '1'}
     i = i + 3
   end
   fams[f] = fam
@@ -184,7 +197,7 @@ if check then
     end
     for p, probe in ipairs(fam.probes) do
       local t = present(probe)
-      if t and (probe.rule == 'x' or t == 'histogram' or (t == 'summary' and probe.rule == 'b')) then
+      if t and (probe.collides == '*' or string.find(' ' .. probe.collides .. ' ', ' ' .. t .. ' ', 1, true)) then
         return {'conflict', fail(), 'suffix', f, p, t}
       end
     end
