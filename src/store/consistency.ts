@@ -143,7 +143,7 @@ export class ConsistencyIndex {
       const problem = checkValueField(family, metric);
       if (problem !== undefined) return problem;
       const id = seriesId(family.name, metric.labels);
-      if (seen.has(id) || this.storedElsewhere(groupId, ownShape, family.name, metric.labels, id)) {
+      if (seen.has(id) || this.storedElsewhere(groupId, ownShape, { name: family.name, labels: metric.labels, id })) {
         return duplicateSeriesProblem(family, metric, seen.has(id) ? 'in this push' : 'in another group');
       }
       seen.add(id);
@@ -152,7 +152,8 @@ export class ConsistencyIndex {
   }
 
   /** True when a group other than `groupId` stores the series `id` (family `name`, `labels`). */
-  private storedElsewhere(groupId: string, ownShape: string | undefined, name: string, labels: readonly Label[], id: string): boolean {
+  private storedElsewhere(groupId: string, ownShape: string | undefined, series: { readonly name: string; readonly labels: readonly Label[]; readonly id: string }): boolean {
+    const { name, labels, id } = series;
     if (this.keyOf === undefined) {
       for (const other of this.groups.keys()) if (other !== groupId && this.idsOf(other, name)?.has(id) === true) return true;
       return false;

@@ -11,6 +11,22 @@ import type { StoreChange } from './store-change.js';
 /** A group as it was before a write (undefined: absent), to undo the write. */
 export type Before = readonly [GroupingKey, GroupSnapshot | undefined];
 
+/** A write of a group's families (GroupTable.write). */
+export interface GroupWrite {
+  readonly key: GroupingKey;
+  /** The attribution of the push. */
+  readonly attribution: Attribution;
+  /** The group's families after the write. */
+  readonly next: Map<string, StoredFamily>;
+  /** The names whose families the write changes (the only ones checked while the group is linked). */
+  readonly changed: ReadonlySet<string>;
+  /** The group's push and failure times after the write (ms). */
+  readonly pushAt: number;
+  readonly failAt: number;
+  /** A conflict refuses the write (changing nothing) instead of keeping the group out of the scrape. */
+  readonly refuse: boolean;
+}
+
 /**
  * The embedded store's groups in memory, and everything kept in step with them: the consistency
  * index, the render cache, the namespace usage, the groups no scrape has confirmed and those
@@ -147,16 +163,9 @@ export class GroupTable {
    * index and the caches, or keeps the group out of the scrape when it conflicts. With `refuse`,
    * a conflict changes nothing and is returned instead.
    */
-  write(
-    existing: GroupState | undefined,
-    key: GroupingKey,
-    attribution: Attribution,
-    next: Map<string, StoredFamily>,
-    changed: ReadonlySet<string>,
-    pushAt: number,
-    failAt: number,
-    refuse: boolean,
-  ): { readonly refused: string; readonly state?: undefined } | { readonly refused?: undefined; readonly state: GroupState } {
+  write(write: GroupWrite): { readonly refused: string; readonly state?: undefined } | { readonly refused?: undefined; readonly state: GroupState } {
+    const { key, attribution, next, changed, pushAt, failAt, refuse } = write;
+    const existing = this.groups.get(key.id);
     const state = existing ?? new GroupState(key, attribution);
     const candidate = new Map<string, MetricFamily>();
     for (const [name, stored] of next) candidate.set(name, stored.family);
@@ -247,7 +256,15 @@ export class GroupTable {
           existing?.data,
           change.families.map((stored) => [stored.family.name, stored] as const),
         );
-        const written = this.write(existing, change.key, meta.attribution, next, changed, meta.lastPushAt, meta.lastFailureAt, false);
+        const written = this.write({
+          key: change.key,
+          attribution: meta.attribution,
+          next,
+          changed,
+          pushAt: meta.lastPushAt,
+          failAt: meta.lastFailureAt,
+          refuse: false,
+        });
         if (written.state !== undefined) {
           written.state.owner = meta.owner;
           if (meta.generation !== undefined) written.state.generation = meta.generation;
@@ -287,7 +304,8 @@ export class GroupTable {
   }
 
   /** A refused push: create the group if missing, record the failure time, change nothing else. */
-  fail(existing: GroupState | undefined, key: GroupingKey, attribution: Attribution, now: number): GroupState {
+  fail(key: GroupingKey, attribution: Attribution, now: number): GroupState {
+    const existing = this.groups.get(key.id);
     const state = existing ?? new GroupState(key, attribution);
     state.lastFailureAt = now;
     state.generation = ++this.generations;

@@ -151,21 +151,29 @@ export class LocalGroupStore implements GroupStore {
     }
     const before = this.table.before(key);
     const pushed = normalisePush(key, request.families);
-    if (pushed.refused !== undefined) return this.fail(existing, before, request, now, pushed.refused);
+    if (pushed.refused !== undefined) return this.fail(request, before, now, pushed.refused);
     const { next, changed } = mergePushed(
       request.method,
       existing?.data,
       pushed.families.map((family) => [family.name, { family, pushedAt: now }] as const),
     );
     const failAt = failureTimeAfterPush(existing?.lastFailureAt, pushed.failureTimeMs);
-    const written = this.table.write(existing, key, request.attribution, next, changed, now, failAt, this.options.consistencyCheck);
-    if (written.refused !== undefined) return this.fail(existing, before, request, now, written.refused);
+    const written = this.table.write({
+      key,
+      attribution: request.attribution,
+      next,
+      changed,
+      pushAt: now,
+      failAt,
+      refuse: this.options.consistencyCheck,
+    });
+    if (written.refused !== undefined) return this.fail(request, before, now, written.refused);
     return this.persist(written.state, [before]).then(() => ({ ok: true }));
   }
 
   /** A refused push: create the group if missing, record the failure time, change nothing else. */
-  private fail(existing: GroupState | undefined, before: Before, request: PushRequest, now: number, reason: string): Promise<PushResult> {
-    const state = this.table.fail(existing, request.key, request.attribution, now);
+  private fail(request: PushRequest, before: Before, now: number, reason: string): Promise<PushResult> {
+    const state = this.table.fail(request.key, request.attribution, now);
     return this.persist(state, [before]).then(() => ({ ok: false, reason }));
   }
 

@@ -102,8 +102,17 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
   return { mode: 'push', families: prepared, args };
 }
 
+/** A conflict the push script found: what kind, in which family (1-based), at which probe or series (1-based), against which stored type. */
+export interface ScriptConflict {
+  readonly kind: string;
+  readonly familyIndex: number;
+  readonly index: number;
+  readonly type: string;
+}
+
 /** The message of a conflict the push script found: the same words as the embedded store's check. */
-export function conflictMessage(families: readonly PreparedFamily[], kind: string, familyIndex: number, index: number, type: string): string {
+export function conflictMessage(families: readonly PreparedFamily[], conflict: ScriptConflict): string {
+  const { kind, familyIndex, index, type } = conflict;
   const entry = families[familyIndex - 1];
   if (entry === undefined) return 'pushed metrics are inconsistent with stored metrics';
   const { family } = entry;

@@ -209,7 +209,8 @@ export class RedisGroupStore implements GroupStore {
       case 'conflict': {
         await this.settle(reply[1]);
         const families = prepared.mode === 'push' ? prepared.families : [];
-        return { ok: false, reason: conflictMessage(families, reply[2], reply[3], reply[4], reply[5]) };
+        const [, , kind, familyIndex, index, type] = reply;
+        return { ok: false, reason: conflictMessage(families, { kind, familyIndex, index, type }) };
       }
       case 'ok':
         await this.settle(reply[1]);
