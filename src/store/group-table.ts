@@ -49,11 +49,11 @@ export class GroupTable {
     /** A group was stored but left out of scrapes because it conflicts (check disabled). */
     private readonly onExcluded?: (key: GroupingKey, reason: string) => void,
   ) {
-    this.index = new ConsistencyIndex(ownType, (id) => this.groups.get(id)?.key);
+    this.index = new ConsistencyIndex(ownType, (groupId) => this.groups.get(groupId)?.key);
   }
 
-  get(id: string): GroupState | undefined {
-    return this.groups.get(id);
+  get(groupId: string): GroupState | undefined {
+    return this.groups.get(groupId);
   }
 
   states(): IterableIterator<GroupState> {

@@ -253,9 +253,9 @@ export class ChangeFeed {
       n = parseEntry(newest[0], newest[1]).n;
     }
     const images = new Map<string, Image>();
-    const gids = hgetallSchema.parse(await client.call('HKEYS', keys.groups));
-    for (let i = 0; i < gids.length; i += CHUNK) {
-      const chunk = gids.slice(i, i + CHUNK);
+    const groupIds = hgetallSchema.parse(await client.call('HKEYS', keys.groups));
+    for (let i = 0; i < groupIds.length; i += CHUNK) {
+      const chunk = groupIds.slice(i, i + CHUNK);
       const multi = client.multi();
       multi.call('HMGET', keys.groups, ...chunk);
       multi.call('HMGET', keys.push, ...chunk);
@@ -263,7 +263,7 @@ export class ChangeFeed {
       multi.call('HMGET', keys.owner, ...chunk);
       multi.call('HMGET', keys.gen, ...chunk);
       multi.call('HMGET', keys.scraped, ...chunk);
-      for (const gid of chunk) multi.call('HGETALL', keys.fam(gid));
+      for (const groupId of chunk) multi.call('HGETALL', keys.fam(groupId));
       const results = await multi.exec();
       if (results === null) throw new Error('snapshot transaction was aborted');
       const values = results.map(([err, value]) => {
@@ -271,7 +271,7 @@ export class ChangeFeed {
         return value;
       });
       const [groups, push, fail, owner, gen, scraped] = values.slice(0, HEADS).map((v) => hmgetSchema.parse(v));
-      chunk.forEach((gid, j) => {
+      chunk.forEach((groupId, j) => {
         const groupText = groups?.[j];
         if (groupText === undefined || groupText === null) return; // deleted meanwhile
         const { key, attribution } = parseGroupValue(groupText);
@@ -282,7 +282,7 @@ export class ChangeFeed {
           families.set(stored.family.name, stored);
         }
         const pushText = push?.[j] ?? '0';
-        images.set(gid, {
+        images.set(groupId, {
           key,
           attribution,
           lastPushAt: parseMillis(pushText, 'push time'),
@@ -311,13 +311,13 @@ export class ChangeFeed {
 }
 
 function applyToImages(images: Map<string, Image>, change: StoreChange): void {
-  const id = change.key.id;
+  const groupId = change.key.id;
   if (change.op === 'delete') {
-    images.delete(id);
+    images.delete(groupId);
     return;
   }
   const { meta } = change;
-  let image = images.get(id);
+  let image = images.get(groupId);
   if (image === undefined) {
     image = {
       key: change.key,
@@ -329,7 +329,7 @@ function applyToImages(images: Map<string, Image>, change: StoreChange): void {
       scrapedAt: undefined,
       families: new Map(),
     };
-    images.set(id, image);
+    images.set(groupId, image);
   }
   image.attribution = meta.attribution;
   image.lastPushAt = meta.lastPushAt;

@@ -240,16 +240,16 @@ export class RedisGroupStore implements GroupStore {
   }
 
   async wipe(onDeleted?: WipeListener): Promise<number> {
-    let gids: string[];
+    let groupIds: string[];
     try {
-      gids = keysSchema.parse(await this.client.call('HKEYS', this.keys.groups));
+      groupIds = keysSchema.parse(await this.client.call('HKEYS', this.keys.groups));
     } catch (err) {
       throw this.unavailable(err);
     }
     let count = 0;
     const results = await Promise.allSettled(
-      gids.map(async (gid) => {
-        const reply = deleteSchema.parse(await runScript(this.client, DELETE, [this.keys.prefix, gid, String(this.settings.logLength), '', '']));
+      groupIds.map(async (groupId) => {
+        const reply = deleteSchema.parse(await runScript(this.client, DELETE, [this.keys.prefix, groupId, String(this.settings.logLength), '', '']));
         if (reply[0] !== 1) return;
         count++;
         onDeleted?.(parseGroupValue(reply[2]).key, parseOwner(reply[3]));
@@ -261,7 +261,7 @@ export class RedisGroupStore implements GroupStore {
       const why = result.reason instanceof LetheError ? result.reason.message : this.transientReason(result.reason);
       throw new UnavailableError(
         ErrorCode.storeUnavailable,
-        `store unavailable: Redis at ${this.where} failed during the wipe (${why}) after ${count} of ${gids.length} groups were deleted; the others are still stored, retry the wipe`,
+        `store unavailable: Redis at ${this.where} failed during the wipe (${why}) after ${count} of ${groupIds.length} groups were deleted; the others are still stored, retry the wipe`,
         { cause: result.reason },
       );
     }

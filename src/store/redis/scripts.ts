@@ -39,11 +39,11 @@ function script(name: string, body: string): Script {
 /** Shared by the group scripts: ARGV[1] is the key prefix, ARGV[2] the group id. */
 const PRELUDE = `
 local P = ARGV[1]
-local gid = ARGV[2]
+local groupId = ARGV[2]
 local kGroups, kPush, kFail, kOwner = P .. 'groups', P .. 'push', P .. 'fail', P .. 'owner'
 local kSeries, kSeq, kLog = P .. 'series', P .. 'seq', P .. 'log'
 local kGen, kScraped = P .. 'gen', P .. 'scraped'
-local kIdx, kFam = P .. 'idx:' .. gid, P .. 'fam:' .. gid
+local kIdx, kFam = P .. 'idx:' .. groupId, P .. 'fam:' .. groupId
 
 -- This group's index entry of a family: its type and its packed series hashes.
 local function entryOf(name)
@@ -61,7 +61,7 @@ local function unindex(name)
   if redis.call('HINCRBY', nt, t, -1) <= 0 then redis.call('HDEL', nt, t) end
   for j = 1, #packed, 32 do
     local h = string.sub(packed, j, j + 31)
-    if redis.call('HGET', kSeries, h) == gid then redis.call('HDEL', kSeries, h) end
+    if redis.call('HGET', kSeries, h) == groupId then redis.call('HDEL', kSeries, h) end
   end
   redis.call('HDEL', kIdx, name)
 end
@@ -69,7 +69,7 @@ end
 -- True when the stored group (if any) is attributed to namespace ns: with authentication on, a
 -- caller's writes are confined to its own namespace, checked atomically with the write.
 local function inNamespace(ns)
-  local g = redis.call('HGET', kGroups, gid)
+  local g = redis.call('HGET', kGroups, groupId)
   if not g then return true end
   local attr = cjson.decode(g).attr
   return type(attr) == 'table' and attr.namespace == ns
@@ -78,16 +78,16 @@ end
 -- The group's push generation: the number of the change that last pushed to it (accepted or
 -- refused), so unique across groups and time. Groups written before generations existed have none: 0.
 local function generation()
-  return redis.call('HGET', kGen, gid) or '0'
+  return redis.call('HGET', kGen, groupId) or '0'
 end
 
 -- When a scrape confirmed the group's latest push ('' if none has): the mark is '<push ms> <at ms>'
 -- and counts only while the push time is still the group's (a push by any writer ends it).
 local function scrapedAt()
-  local mark = redis.call('HGET', kScraped, gid)
+  local mark = redis.call('HGET', kScraped, groupId)
   if not mark then return '' end
   local sp = string.find(mark, ' ', 1, true)
-  if string.sub(mark, 1, sp - 1) ~= (redis.call('HGET', kPush, gid) or '0') then return '' end
+  if string.sub(mark, 1, sp - 1) ~= (redis.call('HGET', kPush, groupId) or '0') then return '' end
   return string.sub(mark, sp + 1)
 end
 
@@ -95,12 +95,12 @@ end
 -- pushed, the change is a push (accepted or refused) and the group takes its number as generation.
 local function emit(maxlen, op, method, families, pushed)
   local seq = redis.call('INCR', kSeq)
-  if pushed then redis.call('HSET', kGen, gid, seq) end
+  if pushed then redis.call('HSET', kGen, groupId, seq) end
   local fields = {kLog, 'MAXLEN', '~', maxlen, '*', 'n', seq, 'op', op,
-    'g', redis.call('HGET', kGroups, gid) or '',
-    'p', redis.call('HGET', kPush, gid) or '0',
-    'x', redis.call('HGET', kFail, gid) or '0',
-    'o', redis.call('HGET', kOwner, gid) or '',
+    'g', redis.call('HGET', kGroups, groupId) or '',
+    'p', redis.call('HGET', kPush, groupId) or '0',
+    'x', redis.call('HGET', kFail, groupId) or '0',
+    'o', redis.call('HGET', kOwner, groupId) or '',
     'v', generation(),
     's', scrapedAt()}
   if op == 'push' then
@@ -115,7 +115,7 @@ end
 
 /**
  * A push, or (mode 'fail') only the failure time of a push refused before reaching Redis.
- * ARGV: 1 prefix, 2 gid, 3 group JSON {k, attr}, 4 mode ('push' | 'fail'), 5 method, 6 now,
+ * ARGV: 1 prefix, 2 groupId, 3 group JSON {k, attr}, 4 mode ('push' | 'fail'), 5 method, 6 now,
  * 7 failure time override ('' = none), 8 check ('1' | '0'), 9 max groups, 10 log max length,
  * 11 number of families, 12 namespace guard ('' = none: else a group attributed to another
  * namespace is refused), then per family: name, type, value, own-typed ('1' | '0'), packed
@@ -134,7 +134,7 @@ export const PUSH = script(
 local gjson, mode, method, now, override = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local check, maxGroups, maxlen = ARGV[8] == '1', tonumber(ARGV[9]), ARGV[10]
 if ARGV[12] ~= '' and not inNamespace(ARGV[12]) then return {'forbidden'} end
-local exists = redis.call('HEXISTS', kGroups, gid) == 1
+local exists = redis.call('HEXISTS', kGroups, groupId) == 1
 if not exists then
   local n = redis.call('HLEN', kGroups)
   if n >= maxGroups then return {'limit', n} end
@@ -143,10 +143,10 @@ end
 -- A refused push: create the group if missing, record the failure time, change nothing else.
 local function fail()
   if not exists then
-    redis.call('HSET', kGroups, gid, gjson)
-    redis.call('HSET', kPush, gid, '0')
+    redis.call('HSET', kGroups, groupId, gjson)
+    redis.call('HSET', kPush, groupId, '0')
   end
-  redis.call('HSET', kFail, gid, now)
+  redis.call('HSET', kFail, groupId, now)
   return emit(maxlen, 'meta', nil, nil, true)
 end
 
@@ -204,7 +204,7 @@ if check then
     local s = fam.series
     for j = 1, #s, 32 do
       local holder = redis.call('HGET', kSeries, string.sub(s, j, j + 31))
-      if holder and holder ~= gid then return {'conflict', fail(), 'series', f, (j - 1) / 32 + 1, ''} end
+      if holder and holder ~= groupId then return {'conflict', fail(), 'series', f, (j - 1) / 32 + 1, ''} end
     end
   end
 end
@@ -219,21 +219,21 @@ local values = {}
 for f, fam in ipairs(fams) do
   redis.call('HINCRBY', P .. 'nt:' .. fam.name, fam.type, 1)
   local s = fam.series
-  for j = 1, #s, 32 do redis.call('HSET', kSeries, string.sub(s, j, j + 31), gid) end
+  for j = 1, #s, 32 do redis.call('HSET', kSeries, string.sub(s, j, j + 31), groupId) end
   redis.call('HSET', kIdx, fam.name, fam.type .. ' ' .. s)
   redis.call('HSET', kFam, fam.name, fam.value)
   values[f] = fam.value
 end
-redis.call('HSET', kGroups, gid, gjson)
-redis.call('HSET', kPush, gid, now)
-redis.call('HDEL', kScraped, gid)
-if exists and override ~= '' then redis.call('HSET', kFail, gid, override) end
+redis.call('HSET', kGroups, groupId, gjson)
+redis.call('HSET', kPush, groupId, now)
+redis.call('HDEL', kScraped, groupId)
+if exists and override ~= '' then redis.call('HSET', kFail, groupId, override) end
 return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'), true)}
 `,
 );
 
 /**
- * ARGV: 1 prefix, 2 gid, 3 log max length, 4 namespace guard ('' = none), 5 generation ('' = any:
+ * ARGV: 1 prefix, 2 groupId, 3 log max length, 4 namespace guard ('' = none), 5 generation ('' = any:
  * else the group is deleted only while it has this generation, compare-and-delete). Returns {0}
  * when missing or pushed to since that generation, {-1} when the group belongs to another
  * namespace than the guard, else {1, id, group JSON, owner JSON or ''}.
@@ -241,26 +241,26 @@ return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'), true)}
 export const DELETE = script(
   'delete',
   `
-if redis.call('HEXISTS', kGroups, gid) == 0 then return {0} end
+if redis.call('HEXISTS', kGroups, groupId) == 0 then return {0} end
 if (ARGV[4] or '') ~= '' and not inNamespace(ARGV[4]) then return {-1} end
 if (ARGV[5] or '') ~= '' and generation() ~= ARGV[5] then return {0} end
 for _, name in ipairs(redis.call('HKEYS', kIdx)) do unindex(name) end
 redis.call('DEL', kFam, kIdx)
 local id = emit(ARGV[3], 'delete')
-local gjson, owner = redis.call('HGET', kGroups, gid), redis.call('HGET', kOwner, gid) or ''
-redis.call('HDEL', kGroups, gid)
-redis.call('HDEL', kPush, gid)
-redis.call('HDEL', kFail, gid)
-redis.call('HDEL', kOwner, gid)
-redis.call('HDEL', kGen, gid)
-redis.call('HDEL', kScraped, gid)
+local gjson, owner = redis.call('HGET', kGroups, groupId), redis.call('HGET', kOwner, groupId) or ''
+redis.call('HDEL', kGroups, groupId)
+redis.call('HDEL', kPush, groupId)
+redis.call('HDEL', kFail, groupId)
+redis.call('HDEL', kOwner, groupId)
+redis.call('HDEL', kGen, groupId)
+redis.call('HDEL', kScraped, groupId)
 return {1, id, gjson, owner}
 `,
 );
 
 /**
  * Records that a scrape served these groups: ARGV 1 prefix, 2 '' (no single group), 3 now, 4 log
- * max length, then pairs of gid and the generation the scrape rendered. A group is marked only
+ * max length, then pairs of groupId and the generation the scrape rendered. A group is marked only
  * while it still has that generation and no mark yet; each mark is a log entry (op meta, with
  * 's'), so every replica's view learns it. Returns {marked, id of the last entry or ''}.
  */
@@ -269,9 +269,9 @@ export const CONFIRM_SCRAPED = script(
   `
 local now, maxlen, marked, last = ARGV[3], ARGV[4], 0, ''
 for i = 5, #ARGV - 1, 2 do
-  gid = ARGV[i]
-  if redis.call('HEXISTS', kGroups, gid) == 1 and generation() == ARGV[i + 1] and scrapedAt() == '' then
-    redis.call('HSET', kScraped, gid, (redis.call('HGET', kPush, gid) or '0') .. ' ' .. now)
+  groupId = ARGV[i]
+  if redis.call('HEXISTS', kGroups, groupId) == 1 and generation() == ARGV[i + 1] and scrapedAt() == '' then
+    redis.call('HSET', kScraped, groupId, (redis.call('HGET', kPush, groupId) or '0') .. ' ' .. now)
     last = emit(maxlen, 'meta')
     marked = marked + 1
   end
@@ -280,13 +280,13 @@ return {marked, last}
 `,
 );
 
-/** ARGV: 1 prefix, 2 gid, 3 owner JSON ('' = none), 4 log max length. {0} when nothing changed, else {1, id}. */
+/** ARGV: 1 prefix, 2 groupId, 3 owner JSON ('' = none), 4 log max length. {0} when nothing changed, else {1, id}. */
 export const SET_OWNER = script(
   'set-owner',
   `
-if redis.call('HEXISTS', kGroups, gid) == 0 then return {0} end
-if (redis.call('HGET', kOwner, gid) or '') == ARGV[3] then return {0} end
-if ARGV[3] == '' then redis.call('HDEL', kOwner, gid) else redis.call('HSET', kOwner, gid, ARGV[3]) end
+if redis.call('HEXISTS', kGroups, groupId) == 0 then return {0} end
+if (redis.call('HGET', kOwner, groupId) or '') == ARGV[3] then return {0} end
+if ARGV[3] == '' then redis.call('HDEL', kOwner, groupId) else redis.call('HSET', kOwner, groupId, ARGV[3]) end
 return {1, emit(ARGV[4], 'meta')}
 `,
 );
