@@ -14,7 +14,7 @@ export type {
 export type { PersistenceFailure, PersistenceOp } from './journal.js';
 export { LocalGroupStore } from './local-store.js';
 export { otherNamespaceError } from './namespaces.js';
-export type { LocalStoreOptions, StoreEvents } from './local-store.js';
+export type { LocalStoreOptions, StoreEvents } from './local-store-options.js';
 export type { ChangeMeta, StoreChange } from './store-change.js';
 export { readJournal } from './persistence.js';
 export type { TornTail } from './persistence.js';

@@ -1,53 +1,17 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
 import { decodeProtobufDelimited, encodeFamilyDelimited, type EscapingScheme } from '../exposition/index.js';
-import {
-  groupingKeyOf,
-  type Clock,
-  type GroupView,
-  type GroupingKey,
-  type MetricFamily,
-  type OwnerRef,
-} from '../model/index.js';
-import type { OwnTypeLookup } from './consistency.js';
+import { groupingKeyOf, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef } from '../model/index.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from './group-store.js';
 import { GroupState } from './group-state.js';
 import { GroupTable, type Before } from './group-table.js';
-import { Journal, type JournalHooks, type PersistenceFailure } from './journal.js';
+import { Journal, type JournalHooks } from './journal.js';
+import type { LocalStoreOptions } from './local-store-options.js';
 import { guardAllows, otherNamespaceError } from './namespaces.js';
-import { keepDroppedBytes, readJournal, type GroupRecord, type StoreRecord, type TornTail } from './persistence.js';
-import { ReadBarrier } from './read-barrier.js';
+import { keepDroppedBytes, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
 import { failureTimeAfterPush, mergePushed, normalisePush } from './push-semantics.js';
+import { ReadBarrier } from './read-barrier.js';
 import { compactFamily } from './sanitize.js';
 import type { StoreChange } from './store-change.js';
-
-export interface StoreEvents {
-  /** A group was stored but left out of scrapes because it conflicts (check disabled). */
-  readonly onExcluded?: (key: GroupingKey, reason: string) => void;
-  readonly onFlush?: (records: number, seconds: number) => void;
-  /** Every failed step of writing the persistence file (the metric). */
-  readonly onPersistenceError?: (failure: PersistenceFailure) => void;
-  /** The persistence file stopped (a failure) or started again (undefined) taking writes. */
-  readonly onPersistenceState?: (failure: PersistenceFailure | undefined) => void;
-  readonly onCompactionFailed?: (failure: PersistenceFailure) => void;
-  readonly onCompacted?: (bytes: number, seconds: number) => void;
-  /** Start-up dropped a torn tail; `keptAt` is where its bytes went, or `keepError` why they could not be kept. */
-  readonly onDropped?: (tail: TornTail, keptAt: string | undefined, keepError: unknown) => void;
-}
-
-export interface LocalStoreOptions {
-  readonly clock: Clock;
-  /** Types of Lethe's own metric families: a pushed family of such a name must match. */
-  readonly ownType: OwnTypeLookup;
-  readonly consistencyCheck: boolean;
-  readonly maxGroups: number;
-  /** Empty: memory only. */
-  readonly persistenceFile: string;
-  /** While the file cannot be written, how often to try again without a push (ms); 5 s by default. */
-  readonly persistenceRetryMs?: number;
-  /** The journal is rewritten once it is over this size and four times its size after the last rewrite; 64 MiB by default. */
-  readonly compactBytes?: number;
-  readonly events?: StoreEvents;
-}
 
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 

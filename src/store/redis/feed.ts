@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ConfigError, ErrorCode } from '../../errors.js';
 import type { Attribution, GroupingKey, OwnerRef, StoredFamily } from '../../model/index.js';
-import { LocalGroupStore, type LocalStoreOptions } from '../local-store.js';
+import type { LocalStoreOptions } from '../local-store-options.js';
+import { LocalGroupStore } from '../local-store.js';
 import { mergePushed } from '../push-semantics.js';
 import type { StoreChange } from '../store-change.js';
 import {
