@@ -19,7 +19,7 @@ export type { ChangeMeta, StoreChange } from './store-change.js';
 export { readJournal } from './persistence.js';
 export type { TornTail } from './persistence.js';
 export { RedisGroupStore } from './redis/redis-store.js';
-export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store.js';
+export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store-options.js';
 export { RedisLease } from './redis/lease.js';
 export type { RedisLeaseOptions } from './redis/lease.js';
 export { isRedisUrl, redactRedisUrl } from './redis/connection.js';

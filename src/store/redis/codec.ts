@@ -203,6 +203,24 @@ export function parseFamilyValue(text: string): StoredFamily {
   return { family, pushedAt };
 }
 
+// Script replies (scripts.ts describes each).
+export const pushReplySchema = z.union([
+  z.tuple([z.literal('forbidden')]),
+  z.tuple([z.literal('ok'), z.string()]),
+  z.tuple([z.literal('failed'), z.string()]),
+  z.tuple([z.literal('limit'), z.number()]),
+  z.tuple([z.literal('conflict'), z.string(), z.string(), z.number(), z.number(), z.string()]),
+]);
+export const changeReplySchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(-1)]), z.tuple([z.literal(1), z.string()])]);
+export const deleteReplySchema = z.union([
+  z.tuple([z.literal(0)]),
+  z.tuple([z.literal(-1)]),
+  z.tuple([z.literal(1), z.string(), z.string(), z.string()]),
+]);
+export const confirmReplySchema = z.tuple([z.number(), z.string()]);
+/** HKEYS of `<p>groups`. */
+export const groupIdsSchema = z.array(z.string());
+
 export interface LogEntry {
   readonly id: string;
   /** The change number (consecutive; a gap means the log was trimmed past this reader). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { luaScript, type Script } from './connection.js';
 
 /**
  * The Lua scripts that write the store. Each runs atomically in Redis, so the consistency check
@@ -25,15 +25,8 @@ import { createHash } from 'node:crypto';
  * millisecond times keep every digit.
  */
 
-export interface Script {
-  readonly name: string;
-  readonly lua: string;
-  readonly sha: string;
-}
-
 function script(name: string, body: string): Script {
-  const lua = PRELUDE + body;
-  return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
+  return luaScript(name, PRELUDE + body);
 }
 
 /** Shared by the group scripts: ARGV[1] is the key prefix, ARGV[2] the group id. */
@@ -290,25 +283,3 @@ if ARGV[3] == '' then redis.call('HDEL', kOwner, groupId) else redis.call('HSET'
 return {1, emit(ARGV[4], 'meta')}
 `,
 );
-
-/** ARGV: 1 lease key, 2 holder, 3 ttl ms. Takes or renews the lease: {1, ttl} when held, else {0, ms left}. */
-export const LEASE_ACQUIRE: Script = (() => {
-  const lua = `
-local v = redis.call('GET', ARGV[1])
-if v == false or v == ARGV[2] then
-  redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
-  return {1, tonumber(ARGV[3])}
-end
-return {0, redis.call('PTTL', ARGV[1])}
-`;
-  return { name: 'lease-acquire', lua, sha: createHash('sha1').update(lua).digest('hex') };
-})();
-
-/** ARGV: 1 lease key, 2 holder. Gives the lease up when held. */
-export const LEASE_RELEASE: Script = (() => {
-  const lua = `
-if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
-return 0
-`;
-  return { name: 'lease-release', lua, sha: createHash('sha1').update(lua).digest('hex') };
-})();
