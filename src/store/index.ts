@@ -11,7 +11,8 @@ export type {
   TextRendering,
   WipeListener,
 } from './group-store.js';
-export type { PersistenceFailure, PersistenceOp } from './journal.js';
+export type { PersistenceFailure } from './journal.js';
+export type { PersistenceOp } from './journal-steps.js';
 export { LocalGroupStore } from './local-store.js';
 export { otherNamespaceError } from './namespaces.js';
 export type { LocalStoreOptions, StoreEvents } from './local-store-options.js';
