@@ -32,6 +32,9 @@ export interface GroupWrite {
  * index, the render cache, the namespace usage, the groups no scrape has confirmed and those
  * kept out of the scrape. Every change goes through here, so the five never disagree; limits,
  * guards and the journal are the store's (local-store.ts).
+ *
+ * A little over 300 lines: the methods share the five structures as private state, and a split
+ * would have to expose them for the halves to keep them in step.
  */
 export class GroupTable {
   private readonly groups = new Map<string, GroupState>();

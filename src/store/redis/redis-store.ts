@@ -35,6 +35,10 @@ import { CONFIRM_SCRAPED, DELETE, PUSH, SET_OWNER } from './scripts.js';
  * Only the replica that leads (the Redis lease, store/redis/lease.ts, or the Kubernetes Lease)
  * serves pushed groups on /metrics (Prometheus scrapes every replica and must see one copy); the
  * others serve only Lethe's own metrics.
+ *
+ * A little over 300 lines: one class implementing the GroupStore port; each write is a script
+ * call with its reply's handling, and each read a one-line delegation to the view. The script
+ * arguments and replies are in codec.ts, the connection handling in connection.ts.
  */
 
 /** Groups per confirmation script: each call is one atomic step, so a huge first scrape does not hold Redis up. */
