@@ -17,6 +17,7 @@ export {
   renderOpenMetricsMetric,
 } from './openmetrics-render.js';
 export { decodeProtobufDelimited, encodeFamilyDelimited } from './protobuf-delimited.js';
+export { dropRedundantProtobuf } from './protobuf-metric-encode.js';
 export { decodeExtras, timestampSeconds } from './protobuf-extras.js';
 export type { BucketSpan, Exemplar, MetricExtras, NativeHistogram, Timestamp } from './protobuf-extras.js';
 export { bucketBound, nativeBuckets } from './native-histogram.js';

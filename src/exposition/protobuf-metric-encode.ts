@@ -9,6 +9,8 @@
 import type { Histogram, Metric, MetricType, Summary } from '../model/index.js';
 import { isUint64Integer } from './go-float.js';
 import {
+  FIXED64,
+  LENGTH_DELIMITED,
   VARINT,
   beginMessage,
   endMessage,
@@ -36,6 +38,31 @@ export function writeString(w: WireWriter, field: number, s: string): void {
 }
 
 const VALUE_FIELD: Readonly<Record<'counter' | 'gauge' | 'untyped', number>> = { gauge: 2, counter: 3, untyped: 5 };
+
+/**
+ * Drops a metric's kept protobuf bytes (Metric.protobufRest) when they are exactly what the
+ * encoder writes for its value: a value message holding only the double, which is what most
+ * clients send for counters, gauges and untyped metrics. Anything more (created timestamps,
+ * exemplars, summaries, histograms) is kept, and so is a NaN's. Each kept array costs about a
+ * hundred bytes per series. Returns the function for the metrics of one family.
+ */
+export function dropRedundantProtobuf(type: MetricType): (metric: Metric) => Metric {
+  const field = type === 'counter' || type === 'gauge' || type === 'untyped' ? VALUE_FIELD[type] : undefined;
+  const tag = field === undefined ? undefined : (field << 3) | LENGTH_DELIMITED;
+  const scratch = new DataView(new ArrayBuffer(8));
+  return (metric) => {
+    const rest = metric.protobufRest;
+    const { value } = metric;
+    // NaN keeps its bytes: its payload need not survive the engine's copies of the number.
+    if (rest === undefined || tag === undefined || value === undefined || Number.isNaN(value) || metric.timestampMs !== undefined) return metric;
+    // The value field, the message's length (a one-byte tag and eight bytes), the double's tag (field 1).
+    if (rest.length !== 11 || rest[0] !== tag || rest[1] !== 9 || rest[2] !== ((1 << 3) | FIXED64)) return metric;
+    scratch.setFloat64(0, value, true);
+    for (let i = 0; i < 8; i++) if (scratch.getUint8(i) !== rest[3 + i]) return metric;
+    const { protobufRest: _redundant, ...plain } = metric;
+    return plain;
+  };
+}
 
 /** Writes `metric` as field 4 of a MetricFamily. */
 export function writeMetric(w: WireWriter, metric: Metric, type: MetricType): void {

@@ -1,5 +1,6 @@
 import type { GroupingKey, Label, MetricFamily, MetricType } from '../model/index.js';
 import { containsInvalidUtf8 } from '../exposition/index.js';
+import { collides, collisionProbes, collisionProblem, duplicateSeriesProblem, typeConflictProblem } from './consistency-rules.js';
 import { seriesId } from './sanitize.js';
 
 /**
@@ -45,8 +46,6 @@ interface Shape {
 }
 
 export type OwnTypeLookup = (name: string) => MetricType | undefined;
-
-const SUFFIXES = ['_count', '_sum', '_bucket'] as const;
 
 /** The key of a group of this shape that a series with these (sorted) labels could be in. */
 function lookupId(shapeId: string, names: readonly string[], labels: readonly Label[]): string | undefined {
@@ -111,9 +110,7 @@ export class ConsistencyIndex {
 
   private checkType(groupId: string, family: MetricFamily): string | undefined {
     const other = this.typeElsewhere(groupId, family.name);
-    if (other !== undefined && other !== family.type) {
-      return `metric family ${JSON.stringify(family.name)} has type ${family.type.toUpperCase()}, but other stored metrics of that name have type ${other.toUpperCase()}`;
-    }
+    if (other !== undefined && other !== family.type) return typeConflictProblem(family, other);
     return undefined;
   }
 
@@ -122,21 +119,9 @@ export class ConsistencyIndex {
   }
 
   private checkSuffixes(groupId: string, family: MetricFamily, next: ReadonlyMap<string, MetricFamily>): string | undefined {
-    const { name, type } = family;
-    for (const suffix of SUFFIXES) {
-      if (!name.endsWith(suffix)) continue;
-      const base = name.slice(0, -suffix.length);
-      const baseType = this.present(groupId, base, next);
-      if (baseType === 'histogram' || (baseType === 'summary' && suffix !== '_bucket')) {
-        return `metric family ${JSON.stringify(name)} collides with the ${baseType} ${JSON.stringify(base)}`;
-      }
-    }
-    if (type === 'summary' || type === 'histogram') {
-      for (const suffix of type === 'histogram' ? SUFFIXES : SUFFIXES.slice(0, 2)) {
-        if (this.present(groupId, name + suffix, next) !== undefined) {
-          return `${type} ${JSON.stringify(name)} collides with the metric family ${JSON.stringify(name + suffix)}`;
-        }
-      }
+    for (const probe of collisionProbes(family)) {
+      const present = this.present(groupId, probe.name, next);
+      if (collides(probe, present)) return collisionProblem(family, probe, present);
     }
     return undefined;
   }
@@ -158,9 +143,8 @@ export class ConsistencyIndex {
       const problem = checkValueField(family, metric);
       if (problem !== undefined) return problem;
       const id = seriesId(family.name, metric.labels);
-      if (seen.has(id) || this.storedElsewhere(groupId, ownShape, family.name, metric.labels, id)) {
-        const labels = metric.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ');
-        return `duplicate series: ${family.name}{${labels}} is already stored${seen.has(id) ? ' in this push' : ' in another group'}`;
+      if (seen.has(id) || this.storedElsewhere(groupId, ownShape, { name: family.name, labels: metric.labels, id })) {
+        return duplicateSeriesProblem(family, metric, seen.has(id) ? 'in this push' : 'in another group');
       }
       seen.add(id);
     }
@@ -168,7 +152,8 @@ export class ConsistencyIndex {
   }
 
   /** True when a group other than `groupId` stores the series `id` (family `name`, `labels`). */
-  private storedElsewhere(groupId: string, ownShape: string | undefined, name: string, labels: readonly Label[], id: string): boolean {
+  private storedElsewhere(groupId: string, ownShape: string | undefined, series: { readonly name: string; readonly labels: readonly Label[]; readonly id: string }): boolean {
+    const { name, labels, id } = series;
     if (this.keyOf === undefined) {
       for (const other of this.groups.keys()) if (other !== groupId && this.idsOf(other, name)?.has(id) === true) return true;
       return false;

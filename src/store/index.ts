@@ -11,14 +11,16 @@ export type {
   TextRendering,
   WipeListener,
 } from './group-store.js';
-export type { PersistenceFailure, PersistenceOp } from './journal.js';
+export type { PersistenceFailure } from './journal.js';
+export type { PersistenceOp } from './journal-steps.js';
 export { LocalGroupStore } from './local-store.js';
 export { otherNamespaceError } from './namespaces.js';
-export type { ChangeMeta, LocalStoreOptions, StoreChange, StoreEvents } from './local-store.js';
+export type { LocalStoreOptions, StoreEvents } from './local-store-options.js';
+export type { ChangeMeta, StoreChange } from './store-change.js';
 export { readJournal } from './persistence.js';
 export type { TornTail } from './persistence.js';
 export { RedisGroupStore } from './redis/redis-store.js';
-export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store.js';
+export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store-options.js';
 export { RedisLease } from './redis/lease.js';
 export type { RedisLeaseOptions } from './redis/lease.js';
 export { isRedisUrl, redactRedisUrl } from './redis/connection.js';

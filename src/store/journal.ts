@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ConfigError, ErrorCode, UnavailableError, messageOf } from '../errors.js';
+import { StepError, fsyncDir, mismatch, removeStaleTemps, step, stepOf, tempPath, type PersistenceOp } from './journal-steps.js';
 import { HEADER_LINE, JournalDamage, describeErrno, encodeLine, errnoCode, scanJournal, writeFully, type StoreRecord } from './persistence.js';
 
 /**
@@ -19,10 +20,11 @@ import { HEADER_LINE, JournalDamage, describeErrno, encodeLine, errnoCode, scanJ
  *   acknowledged so far, before anything is acknowledged again.
  * - While failing, a timer cuts back and probes the disk every `retryMs`, so the journal turns
  *   healthy by itself when the fault clears; appends keep trying as well.
+ *
+ * The Journal class is over 300 lines because it is one state machine (queue, in-flight batch,
+ * repair mode, failure, retry timer) whose transitions only make sense together; the steps and
+ * file operations it uses are in journal-steps.ts.
  */
-
-/** A step of writing the file that can fail; the `op` label of lethe_persistence_errors_total. */
-export type PersistenceOp = 'open' | 'write' | 'sync' | 'dirsync' | 'truncate' | 'verify' | 'compact' | 'rename';
 
 export interface PersistenceFailure {
   readonly op: PersistenceOp;
@@ -81,29 +83,6 @@ type Entry = LineEntry | CompactEntry;
 const FAULT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
 /** The probe written (and cut back) while failing: no newline, so a crash leaves only a torn tail. */
 const PROBE = Buffer.alloc(64 * 1024, 0x20);
-
-class StepError extends Error {
-  constructor(
-    readonly op: PersistenceOp,
-    readonly original: unknown,
-  ) {
-    super(messageOf(original));
-  }
-}
-
-/** The step a failure happened in (`fallback` for anything not thrown by step()). */
-function stepOf(err: unknown, fallback: PersistenceOp): { readonly op: PersistenceOp; readonly original: unknown } {
-  return err instanceof StepError ? err : { op: fallback, original: err };
-}
-
-/** Runs one step; a failure carries the step's name. */
-async function step<T>(op: PersistenceOp, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw err instanceof StepError ? err : new StepError(op, err);
-  }
-}
 
 export class Journal {
   private handle: FileHandle | undefined;
@@ -435,29 +414,5 @@ export class Journal {
       return;
     }
     this.healed();
-  }
-}
-
-function mismatch(file: string, actual: number, expected: number): Error {
-  return Object.assign(new Error(`${file} holds ${actual} bytes where ${expected} were acknowledged`), { code: 'EMISMATCH' });
-}
-
-function tempPath(file: string): string {
-  return join(dirname(file), `.${basename(file)}.compact-${process.pid}`);
-}
-
-/** Removes compaction temp files a killed process left behind. */
-async function removeStaleTemps(file: string): Promise<void> {
-  const prefix = `.${basename(file)}.compact-`;
-  const names = await readdir(dirname(file)).catch(() => [] as string[]);
-  for (const name of names) if (name.startsWith(prefix)) await unlink(join(dirname(file), name)).catch(() => undefined);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

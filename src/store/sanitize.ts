@@ -1,3 +1,4 @@
+import { dropRedundantProtobuf } from '../exposition/index.js';
 import {
   PUSH_FAILURE_TIME_HELP,
   PUSH_FAILURE_TIME_METRIC,
@@ -7,7 +8,6 @@ import {
   type Label,
   type Metric,
   type MetricFamily,
-  type MetricType,
 } from '../model/index.js';
 
 const byName = (a: Label, b: Label): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -73,7 +73,7 @@ function labelSanitizer(key: GroupingKey): (labels: readonly Label[]) => Label[]
 
 export function sanitizeFamily(family: MetricFamily, key: GroupingKey): MetricFamily {
   const sanitize = labelSanitizer(key);
-  const plain = plainMetric(family.type);
+  const plain = dropRedundantProtobuf(family.type);
   return {
     ...family,
     metrics: family.metrics.map((metric): Metric => plain({ ...metric, labels: sanitize(metric.labels) })),
@@ -100,34 +100,8 @@ export function compactFamily(family: MetricFamily, key: GroupingKey): MetricFam
     byValue.set(label.value, label);
     return label;
   };
-  const plain = plainMetric(family.type);
+  const plain = dropRedundantProtobuf(family.type);
   return { ...family, metrics: family.metrics.map((metric): Metric => plain({ ...metric, labels: metric.labels.map(share) })) };
-}
-
-/** Tag of the Counter/Gauge/Untyped message field of io.prometheus.client.Metric. */
-const VALUE_TAG: Partial<Record<MetricType, number>> = { gauge: 0x12, counter: 0x1a, untyped: 0x2a };
-
-/**
- * Drops a metric's kept protobuf bytes (Metric.protobufRest) when they are exactly what the
- * encoder writes for its value: a value message holding only the double, which is what most
- * clients send for counters, gauges and untyped metrics. Anything more (created timestamps,
- * exemplars, summaries, histograms) is kept, and so is a NaN's. Each kept array costs about a
- * hundred bytes per series.
- */
-function plainMetric(type: MetricType): (metric: Metric) => Metric {
-  const tag = VALUE_TAG[type];
-  const scratch = new DataView(new ArrayBuffer(8));
-  return (metric) => {
-    const rest = metric.protobufRest;
-    const { value } = metric;
-    // NaN keeps its bytes: its payload need not survive the engine's copies of the number.
-    if (rest === undefined || tag === undefined || value === undefined || Number.isNaN(value) || metric.timestampMs !== undefined) return metric;
-    if (rest.length !== 11 || rest[0] !== tag || rest[1] !== 9 || rest[2] !== 9) return metric;
-    scratch.setFloat64(0, value, true);
-    for (let i = 0; i < 8; i++) if (scratch.getUint8(i) !== rest[3 + i]) return metric;
-    const { protobufRest: _redundant, ...plain } = metric;
-    return plain;
-  };
 }
 
 function metaGauge(name: string, help: string, key: GroupingKey, valueMs: number): MetricFamily {

@@ -237,6 +237,16 @@ export function describeStoreContract(backend: string, openStore: OpenStore): vo
         expect(group?.families.has('keep')).toBe(true);
       });
 
+      test.each([
+        ['an _bucket family beside a summary of its base name', [family('s', 'summary', [{ labels: [], summary: { sampleCount: 1, sampleSum: 1, quantiles: [] } }])], [family('s_bucket')]],
+        ['an _count family beside a gauge of its base name', [family('g', 'gauge')], [family('g_count')]],
+        ['a gauge beside an _sum family of its name', [family('g_sum')], [family('g', 'gauge')]],
+      ])('stores %s in another group (no collision)', async (_name, first, second) => {
+        const store = await open();
+        expect(await store.push(put(k1, ...first))).toEqual({ ok: true });
+        expect(await store.push(put(k2, ...second))).toEqual({ ok: true });
+      });
+
       test('a body label that recreates another group\'s series is refused', async () => {
         const store = await open();
         await store.push(put(key('j', '/a/1'), family('m')));

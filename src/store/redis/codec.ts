@@ -3,8 +3,6 @@ import { z } from 'zod';
 import { ConfigError, ErrorCode, messageOf } from '../../errors.js';
 import { decodeProtobufDelimited, encodeFamilyDelimited } from '../../exposition/index.js';
 import {
-  PUSH_FAILURE_TIME_METRIC,
-  PUSH_TIME_METRIC,
   groupingKeyOf,
   type Attribution,
   type GroupingKey,
@@ -13,11 +11,13 @@ import {
   type PushMethod,
   type StoredFamily,
 } from '../../model/index.js';
+import { collisionProbes, collisionProblem, duplicateSeriesProblem, typeConflictProblem, type CollisionProbe } from '../consistency-rules.js';
 import { ConsistencyIndex, type OwnTypeLookup } from '../consistency.js';
 import type { PushRequest } from '../group-store.js';
-import type { ChangeMeta, StoreChange } from '../local-store.js';
+import type { ChangeMeta, StoreChange } from '../store-change.js';
 import { groupRecordSchema } from '../persistence.js';
-import { metaFamilies, sanitizeFamily, seriesId } from '../sanitize.js';
+import { normalisePush } from '../push-semantics.js';
+import { metaFamilies, seriesId } from '../sanitize.js';
 
 /**
  * Between the store and Redis: a push becomes the arguments of the push script (with the checks
@@ -26,16 +26,10 @@ import { metaFamilies, sanitizeFamily, seriesId } from '../sanitize.js';
  * with zod first (it is data from outside the process).
  */
 
-const SUFFIXES = ['_count', '_sum', '_bucket'] as const;
-
-interface Probe {
-  readonly name: string;
-  readonly rule: 'b' | 'B' | 'x';
-}
-
 interface PreparedFamily {
   readonly family: MetricFamily;
-  readonly probes: readonly Probe[];
+  /** The collision probes the push itself does not decide, in script argument order. */
+  readonly probes: readonly CollisionProbe[];
 }
 
 export type PreparedPush =
@@ -69,19 +63,9 @@ export function groupJson(key: GroupingKey, attribution: Attribution): string {
  */
 export function preparePush(request: PushRequest, now: number, s: PushSettings): PreparedPush {
   const { key } = request;
-  const families = new Map<string, MetricFamily>();
-  let failureOverride = '';
-  for (const pushed of request.families) {
-    if (pushed.name === PUSH_TIME_METRIC) continue;
-    const family = sanitizeFamily(pushed, key);
-    if (pushed.name === PUSH_FAILURE_TIME_METRIC) {
-      // Only a time the store (parseMillis) and the APIs can hold: NaN and ±Inf keep the stored one.
-      const ms = (family.metrics[0]?.value ?? 0) * 1000;
-      if (Number.isFinite(ms)) failureOverride = String(ms);
-      continue;
-    }
-    families.set(family.name, family);
-  }
+  const pushed = normalisePush(key, request.families);
+  // Whether the group exists is known only in Redis: the script applies the failure time to an existing group alone.
+  const failureOverride = pushed.refused !== undefined || pushed.failureTimeMs === undefined ? '' : String(pushed.failureTimeMs);
   const head = [s.prefix, key.id, groupJson(key, request.attribution)];
   const tail = (mode: 'push' | 'fail', count: number): string[] => [
     mode,
@@ -95,9 +79,8 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
     request.guard?.namespace ?? '',
   ];
   const refuse = (reason: string): PreparedPush => ({ mode: 'fail', reason, args: [...head, ...tail('fail', 0)] });
-  if (request.families.some((f) => f.metrics.some((m) => m.timestampMs !== undefined))) {
-    return refuse('pushed metrics must not have timestamps');
-  }
+  if (pushed.refused !== undefined) return refuse(pushed.refused);
+  const families = new Map(pushed.families.map((family) => [family.name, family]));
   const candidate = new Map(families);
   for (const family of metaFamilies(key, now, 0)) candidate.set(family.name, family);
   if (s.consistencyCheck) {
@@ -107,47 +90,44 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
   const prepared: PreparedFamily[] = [];
   const args = [...head, ...tail('push', families.size)];
   for (const family of families.values()) {
-    const probes: Probe[] = [];
-    for (const suffix of SUFFIXES) {
-      if (!family.name.endsWith(suffix)) continue;
-      const base = family.name.slice(0, -suffix.length);
-      if (!candidate.has(base)) probes.push({ name: base, rule: suffix === '_bucket' ? 'B' : 'b' });
-    }
-    if (family.type === 'histogram' || family.type === 'summary') {
-      for (const suffix of family.type === 'histogram' ? SUFFIXES : SUFFIXES.slice(0, 2)) {
-        if (!candidate.has(family.name + suffix)) probes.push({ name: family.name + suffix, rule: 'x' });
-      }
-    }
+    // A name the push holds was checked above; the script looks up the others in Redis.
+    const probes = collisionProbes(family).filter((probe) => !candidate.has(probe.name));
     let packed = '';
     for (const metric of family.metrics) packed += seriesHash(seriesId(family.name, metric.labels));
     const own = (name: string): string => (s.ownType(name) === undefined ? '0' : '1');
     args.push(family.name, family.type, `${now} ${base64(encodeFamilyDelimited(family))}`, own(family.name), packed, String(probes.length));
-    for (const probe of probes) args.push(probe.name, probe.rule, own(probe.name));
+    for (const probe of probes) args.push(probe.name, probe.collidesWith?.join(' ') ?? '*', own(probe.name));
     prepared.push({ family, probes });
   }
   return { mode: 'push', families: prepared, args };
 }
 
+/** A conflict the push script found: what kind, in which family (1-based), at which probe or series (1-based), against which stored type. */
+export interface ScriptConflict {
+  readonly kind: string;
+  readonly familyIndex: number;
+  readonly index: number;
+  readonly type: string;
+}
+
 /** The message of a conflict the push script found: the same words as the embedded store's check. */
-export function conflictMessage(families: readonly PreparedFamily[], kind: string, familyIndex: number, index: number, type: string): string {
+export function conflictMessage(families: readonly PreparedFamily[], conflict: ScriptConflict): string {
+  const { kind, familyIndex, index, type } = conflict;
   const entry = families[familyIndex - 1];
   if (entry === undefined) return 'pushed metrics are inconsistent with stored metrics';
   const { family } = entry;
   switch (kind) {
     case 'type':
-      return `metric family ${JSON.stringify(family.name)} has type ${family.type.toUpperCase()}, but other stored metrics of that name have type ${type.toUpperCase()}`;
+      return typeConflictProblem(family, type);
     case 'suffix': {
       const probe = entry.probes[index - 1];
       if (probe === undefined) break;
-      return probe.rule === 'x'
-        ? `${family.type} ${JSON.stringify(family.name)} collides with the metric family ${JSON.stringify(probe.name)}`
-        : `metric family ${JSON.stringify(family.name)} collides with the ${type} ${JSON.stringify(probe.name)}`;
+      return collisionProblem(family, probe, type);
     }
     case 'series': {
       const metric = family.metrics[index - 1];
       if (metric === undefined) break;
-      const labels = metric.labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ');
-      return `duplicate series: ${family.name}{${labels}} is already stored in another group`;
+      return duplicateSeriesProblem(family, metric, 'in another group');
     }
   }
   return `pushed metrics are inconsistent with stored metrics (${kind})`;
@@ -222,6 +202,24 @@ export function parseFamilyValue(text: string): StoredFamily {
   if (decoded.length !== 1 || family === undefined) throw damaged('metric family', new Error(`${decoded.length} families in one value`));
   return { family, pushedAt };
 }
+
+// Script replies (scripts.ts describes each).
+export const pushReplySchema = z.union([
+  z.tuple([z.literal('forbidden')]),
+  z.tuple([z.literal('ok'), z.string()]),
+  z.tuple([z.literal('failed'), z.string()]),
+  z.tuple([z.literal('limit'), z.number()]),
+  z.tuple([z.literal('conflict'), z.string(), z.string(), z.number(), z.number(), z.string()]),
+]);
+export const changeReplySchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(-1)]), z.tuple([z.literal(1), z.string()])]);
+export const deleteReplySchema = z.union([
+  z.tuple([z.literal(0)]),
+  z.tuple([z.literal(-1)]),
+  z.tuple([z.literal(1), z.string(), z.string(), z.string()]),
+]);
+export const confirmReplySchema = z.tuple([z.number(), z.string()]);
+/** HKEYS of `<p>groups`. */
+export const groupIdsSchema = z.array(z.string());
 
 export interface LogEntry {
   readonly id: string;

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError, ErrorCode } from '../../errors.js';
+import { ConfigError, ErrorCode, messageOf } from '../../errors.js';
 
 /**
  * Redis URLs and connections. Accepted forms:
@@ -105,12 +106,55 @@ export function connect(settings: ConnectionSettings, extra: RedisOptions = {}):
   return url === undefined ? new Redis(all) : new Redis(url, all);
 }
 
+export interface Script {
+  readonly name: string;
+  readonly lua: string;
+  readonly sha: string;
+}
+
+export function luaScript(name: string, lua: string): Script {
+  return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
 /** Runs a script by its SHA, loading it on the server's first NOSCRIPT (e.g. after a restart). */
-export async function runScript(client: Redis, script: { readonly lua: string; readonly sha: string }, args: readonly string[]): Promise<unknown> {
+export async function runScript(client: Redis, script: Script, args: readonly string[]): Promise<unknown> {
   try {
     return await client.call('EVALSHA', script.sha, '0', ...args);
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
     return client.call('EVAL', script.lua, '0', ...args);
   }
+}
+
+/** Server answers that mean "not now" rather than "wrong": the push gets 503 and can be retried. */
+const TRANSIENT = /^(LOADING|READONLY|MISCONF|OOM|NOREPLICAS|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN|NOSCRIPT)/;
+/** How ioredis words a connection that is gone (the status may not say so yet). */
+const LOST = /Stream isn't writeable|max retries per request|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/i;
+
+/** Why Redis failed a command of `client`, when that means "not now" (retry later); rethrows anything else. */
+export function transientReason(err: unknown, client: Redis): string {
+  const message = messageOf(err);
+  const transient = !(err instanceof Error) || err.name !== 'ReplyError' || TRANSIENT.test(message);
+  if (!transient) throw err;
+  // ioredis words a lost connection after its own options; say what happened instead.
+  return client.status !== 'ready' || LOST.test(message) ? 'not connected' : message;
+}
+
+/** Reports connection changes once per change (ioredis emits an error on every reconnect attempt). */
+export function watchConnection(client: Redis, onConnection: ((connected: boolean, err: unknown) => void) | undefined): void {
+  let connected = false;
+  let lastError: unknown;
+  client.on('error', (err: unknown) => {
+    lastError = err;
+  });
+  client.on('ready', () => {
+    if (connected) return;
+    connected = true;
+    onConnection?.(true, undefined);
+  });
+  client.on('close', () => {
+    if (!connected) return;
+    connected = false;
+    onConnection?.(false, lastError);
+  });
 }

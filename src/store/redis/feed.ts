@@ -1,22 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import { ConfigError, ErrorCode } from '../../errors.js';
-import type { Attribution, GroupingKey, OwnerRef, StoredFamily } from '../../model/index.js';
-import { LocalGroupStore, type LocalStoreOptions, type StoreChange } from '../local-store.js';
-import {
-  compareIds,
-  entriesSchema,
-  parseEntry,
-  parseFamilyValue,
-  parseGroupValue,
-  parseMillis,
-  parseOwner,
-  parseScrapeMark,
-  xreadSchema,
-  type LogEntry,
-} from './codec.js';
+import type { LocalStoreOptions } from '../local-store-options.js';
+import { LocalGroupStore } from '../local-store.js';
+import { compareIds, parseEntry, xreadSchema } from './codec.js';
 import { FORMAT, type Keys } from './keys.js';
+import { readSnapshot } from './snapshot.js';
 
 /**
  * Keeps a replica's local view (an in-memory LocalGroupStore: index, render cache, scrape) equal
@@ -29,7 +18,7 @@ import { FORMAT, type Keys } from './keys.js';
  *
  * After a lost connection, a gap or a start, the view is rebuilt in full: a snapshot read in
  * chunks (each chunk one MULTI) from a known log position, then the log from that position
- * replayed over it, then a new view built from the result and swapped in.
+ * replayed over it (snapshot.ts), then a new view built from the result and swapped in.
  */
 
 export interface FeedEvents {
@@ -48,23 +37,6 @@ export interface FeedDeps {
   readonly timeoutMs: number;
   readonly events: FeedEvents;
 }
-
-interface Image {
-  key: GroupingKey;
-  attribution: Attribution;
-  lastPushAt: number;
-  lastFailureAt: number;
-  owner: OwnerRef | undefined;
-  generation: number;
-  scrapedAt: number | undefined;
-  families: Map<string, StoredFamily>;
-}
-
-const CHUNK = 200;
-/** The HMGETs that open each snapshot chunk's transaction (groups, push, fail, owner, gen, scraped). */
-const HEADS = 6;
-const hmgetSchema = z.array(z.string().nullable());
-const hgetallSchema = z.array(z.string());
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -206,7 +178,7 @@ export class ChangeFeed {
     const started = performance.now();
     await this.checkFormat();
     for (let attempt = 0; !this.stopped; attempt++) {
-      const replayed = await this.readAll();
+      const replayed = await readSnapshot(this.deps.client, this.deps.keys);
       if (replayed === undefined) continue; // the log moved past our start while we read
       const view = await LocalGroupStore.open({ ...this.deps.view, persistenceFile: '' });
       for (const image of replayed.images.values()) {
@@ -234,109 +206,5 @@ export class ChangeFeed {
       this.notify();
       return;
     }
-  }
-
-  /** A snapshot plus the log since it began, as group images; undefined when the log was trimmed meanwhile. */
-  private async readAll(): Promise<{ images: Map<string, Image>; lastId: string; n: number } | undefined> {
-    const { client, keys } = this.deps;
-    const head = entriesSchema.parse(await client.call('XREVRANGE', keys.log, '+', '-', 'COUNT', '1'));
-    let lastId = '0-0';
-    let n: number;
-    const newest = head[0];
-    if (newest === undefined) {
-      const seq = await client.call('GET', keys.seq);
-      n = typeof seq === 'string' ? parseMillis(seq, 'change number') : 0;
-    } else {
-      lastId = newest[0];
-      n = parseEntry(newest[0], newest[1]).n;
-    }
-    const images = new Map<string, Image>();
-    const gids = hgetallSchema.parse(await client.call('HKEYS', keys.groups));
-    for (let i = 0; i < gids.length; i += CHUNK) {
-      const chunk = gids.slice(i, i + CHUNK);
-      const multi = client.multi();
-      multi.call('HMGET', keys.groups, ...chunk);
-      multi.call('HMGET', keys.push, ...chunk);
-      multi.call('HMGET', keys.fail, ...chunk);
-      multi.call('HMGET', keys.owner, ...chunk);
-      multi.call('HMGET', keys.gen, ...chunk);
-      multi.call('HMGET', keys.scraped, ...chunk);
-      for (const gid of chunk) multi.call('HGETALL', keys.fam(gid));
-      const results = await multi.exec();
-      if (results === null) throw new Error('snapshot transaction was aborted');
-      const values = results.map(([err, value]) => {
-        if (err !== null) throw err;
-        return value;
-      });
-      const [groups, push, fail, owner, gen, scraped] = values.slice(0, HEADS).map((v) => hmgetSchema.parse(v));
-      chunk.forEach((gid, j) => {
-        const groupText = groups?.[j];
-        if (groupText === undefined || groupText === null) return; // deleted meanwhile
-        const { key, attribution } = parseGroupValue(groupText);
-        const families = new Map<string, StoredFamily>();
-        const fam = hgetallSchema.parse(values[HEADS + j]);
-        for (let f = 0; f + 1 < fam.length; f += 2) {
-          const stored = parseFamilyValue(fam[f + 1] ?? '');
-          families.set(stored.family.name, stored);
-        }
-        const pushText = push?.[j] ?? '0';
-        images.set(gid, {
-          key,
-          attribution,
-          lastPushAt: parseMillis(pushText, 'push time'),
-          lastFailureAt: parseMillis(fail?.[j] ?? '0', 'failure time'),
-          owner: parseOwner(owner?.[j] ?? ''),
-          generation: parseMillis(gen?.[j] ?? '0', 'generation'),
-          scrapedAt: parseScrapeMark(scraped?.[j], pushText),
-          families,
-        });
-      });
-    }
-    // Replay what changed since the snapshot began: applying a change again is harmless, and the
-    // result is the state as of the last entry read.
-    for (;;) {
-      const entries = entriesSchema.parse(await client.call('XRANGE', keys.log, `(${lastId}`, '+', 'COUNT', '1000'));
-      for (const [id, fields] of entries) {
-        const entry: LogEntry = parseEntry(id, fields);
-        if (entry.n !== n + 1) return undefined;
-        applyToImages(images, entry.change);
-        lastId = id;
-        n = entry.n;
-      }
-      if (entries.length < 1000) return { images, lastId, n };
-    }
-  }
-}
-
-function applyToImages(images: Map<string, Image>, change: StoreChange): void {
-  const id = change.key.id;
-  if (change.op === 'delete') {
-    images.delete(id);
-    return;
-  }
-  const { meta } = change;
-  let image = images.get(id);
-  if (image === undefined) {
-    image = {
-      key: change.key,
-      attribution: meta.attribution,
-      lastPushAt: 0,
-      lastFailureAt: 0,
-      owner: undefined,
-      generation: 0,
-      scrapedAt: undefined,
-      families: new Map(),
-    };
-    images.set(id, image);
-  }
-  image.attribution = meta.attribution;
-  image.lastPushAt = meta.lastPushAt;
-  image.lastFailureAt = meta.lastFailureAt;
-  image.owner = meta.owner;
-  image.generation = meta.generation ?? image.generation;
-  image.scrapedAt = meta.scrapedAt;
-  if (change.op === 'push') {
-    if (change.method === 'PUT') image.families = new Map();
-    for (const stored of change.families) image.families.set(stored.family.name, stored);
   }
 }

@@ -5,18 +5,18 @@
  *
  *   <p>format                 string  layout version; start-up refuses any other
  *   <p>epoch                  string  random id written once; a new one means Redis lost the data
- *   <p>groups                 hash    gid → JSON {k: [[name, value]…], attr}   (the group exists)
- *   <p>push, <p>fail         hash    gid → Unix ms of the last push / failed push
- *   <p>owner                  hash    gid → JSON OwnerRef
- *   <p>gen                    hash    gid → push generation: the change number (seq) of the group's
+ *   <p>groups                 hash    groupId → JSON {k: [[name, value]…], attr}   (the group exists)
+ *   <p>push, <p>fail         hash    groupId → Unix ms of the last push / failed push
+ *   <p>owner                  hash    groupId → JSON OwnerRef
+ *   <p>gen                    hash    groupId → push generation: the change number (seq) of the group's
  *                                     last push, accepted or refused; missing (data written before
  *                                     generations) counts as 0. Deletions compare it (compare-and-delete).
- *   <p>scraped                hash    gid → "<push ms> <scraped at ms>": a scrape confirmed the push
+ *   <p>scraped                hash    groupId → "<push ms> <scraped at ms>": a scrape confirmed the push
  *                                     of that time; stale once the group's push time differs
- *   <p>fam:<gid>              hash    family name → "<pushed at ms> <base64 delimited protobuf>"
- *   <p>idx:<gid>              hash    family name → "<type> <series hashes, 32 hex each>"
+ *   <p>fam:<groupId>          hash    family name → "<pushed at ms> <base64 delimited protobuf>"
+ *   <p>idx:<groupId>          hash    family name → "<type> <series hashes, 32 hex each>"
  *   <p>nt:<name>              hash    type → number of groups with a family of that name and type
- *   <p>series                 hash    series hash → gid that holds the series
+ *   <p>series                 hash    series hash → groupId that holds the series
  *   <p>seq                    string  number of the last change
  *   <p>log                    stream  every change, in order (n = seq); local views follow it
  *   <p>lease                  string  holder of the Redis lease (with a TTL)
@@ -40,7 +40,7 @@ export interface Keys {
   readonly seq: string;
   readonly log: string;
   readonly lease: string;
-  fam(gid: string): string;
+  fam(groupId: string): string;
 }
 
 export function keysOf(prefix: string): Keys {
@@ -57,6 +57,6 @@ export function keysOf(prefix: string): Keys {
     seq: `${prefix}seq`,
     log: `${prefix}log`,
     lease: `${prefix}lease`,
-    fam: (gid) => `${prefix}fam:${gid}`,
+    fam: (groupId) => `${prefix}fam:${groupId}`,
   };
 }

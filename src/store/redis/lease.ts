@@ -2,9 +2,8 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { LeaseAttempt, LeaseBackend } from '../../leadership/index.js';
-import { connect, runScript } from './connection.js';
+import { connect, luaScript, runScript } from './connection.js';
 import { keysOf } from './keys.js';
-import { LEASE_ACQUIRE, LEASE_RELEASE } from './scripts.js';
 
 /**
  * The leadership backend in Redis, for replicas that share a Redis store without a Kubernetes API
@@ -15,6 +14,28 @@ import { LEASE_ACQUIRE, LEASE_RELEASE } from './scripts.js';
  * holder name carries a random suffix: two processes that share a name can never both hold the
  * lease. The lease has its own connection (named lethe-lease), so it does not depend on the store.
  */
+
+/** ARGV: 1 lease key, 2 holder, 3 ttl ms. Takes or renews the lease: {1, ttl} when held, else {0, ms left}. */
+const LEASE_ACQUIRE = luaScript(
+  'lease-acquire',
+  `
+local v = redis.call('GET', ARGV[1])
+if v == false or v == ARGV[2] then
+  redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
+  return {1, tonumber(ARGV[3])}
+end
+return {0, redis.call('PTTL', ARGV[1])}
+`,
+);
+
+/** ARGV: 1 lease key, 2 holder. Gives the lease up when held. */
+const LEASE_RELEASE = luaScript(
+  'lease-release',
+  `
+if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
+return 0
+`,
+);
 
 export interface RedisLeaseOptions {
   readonly url: string;

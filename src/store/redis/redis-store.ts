@@ -1,19 +1,28 @@
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
-import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError, messageOf } from '../../errors.js';
+import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError } from '../../errors.js';
 import type { EscapingScheme } from '../../exposition/index.js';
-import type { Leadership } from '../../leadership/index.js';
-import type { Clock, GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
-import type { OwnTypeLookup } from '../consistency.js';
+import type { GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from '../group-store.js';
-import { LocalGroupStore, type StoreEvents } from '../local-store.js';
+import { LocalGroupStore } from '../local-store.js';
 import { otherNamespaceError } from '../namespaces.js';
 import { RenderCache } from '../render-cache.js';
-import { conflictMessage, parseGroupValue, parseOwner, preparePush, type PushSettings } from './codec.js';
-import { connect, redactRedisUrl, runScript } from './connection.js';
-import { ChangeFeed, type FeedEvents } from './feed.js';
+import {
+  changeReplySchema,
+  confirmReplySchema,
+  conflictMessage,
+  deleteReplySchema,
+  groupIdsSchema,
+  parseGroupValue,
+  parseOwner,
+  preparePush,
+  pushReplySchema,
+  type PushSettings,
+} from './codec.js';
+import { connect, redactRedisUrl, runScript, transientReason, watchConnection, type Script } from './connection.js';
+import { ChangeFeed } from './feed.js';
 import { keysOf, type Keys } from './keys.js';
-import { CONFIRM_SCRAPED, DELETE, PUSH, SET_OWNER, type Script } from './scripts.js';
+import type { RedisStoreOptions } from './redis-store-options.js';
+import { CONFIRM_SCRAPED, DELETE, PUSH, SET_OWNER } from './scripts.js';
 
 /**
  * The Redis (or Valkey) backend: any number of replicas share one Redis, each taking pushes,
@@ -26,48 +35,14 @@ import { CONFIRM_SCRAPED, DELETE, PUSH, SET_OWNER, type Script } from './scripts
  * Only the replica that leads (the Redis lease, store/redis/lease.ts, or the Kubernetes Lease)
  * serves pushed groups on /metrics (Prometheus scrapes every replica and must see one copy); the
  * others serve only Lethe's own metrics.
+ *
+ * A little over 300 lines: one class implementing the GroupStore port; each write is a script
+ * call with its reply's handling, and each read a one-line delegation to the view. The script
+ * arguments and replies are in codec.ts, the connection handling in connection.ts.
  */
 
-export interface RedisStoreEvents extends StoreEvents, FeedEvents {
-  readonly onConnection?: (connected: boolean, err: unknown) => void;
-}
-
-export interface RedisStoreOptions {
-  readonly url: string;
-  readonly keyPrefix: string;
-  /** Connect and command timeout (ms); a push that Redis has not answered by then gets 503. */
-  readonly timeoutMs: number;
-  /** With > 0, a write is acknowledged only after that many Redis replicas have it (WAIT). */
-  readonly minReplicas: number;
-  readonly clock: Clock;
-  readonly ownType: OwnTypeLookup;
-  readonly consistencyCheck: boolean;
-  readonly maxGroups: number;
-  /** Pushed groups are served on /metrics while this replica leads; absent: always (a single replica). */
-  readonly leadership?: Leadership;
-  /** Entries kept in the change log (approximately); a replica further behind resyncs. */
-  readonly logLength?: number;
-  readonly events?: RedisStoreEvents;
-}
-
-const resultSchema = z.union([
-  z.tuple([z.literal('forbidden')]),
-  z.tuple([z.literal('ok'), z.string()]),
-  z.tuple([z.literal('failed'), z.string()]),
-  z.tuple([z.literal('limit'), z.number()]),
-  z.tuple([z.literal('conflict'), z.string(), z.string(), z.number(), z.number(), z.string()]),
-]);
-const changeSchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(-1)]), z.tuple([z.literal(1), z.string()])]);
-const deleteSchema = z.union([z.tuple([z.literal(0)]), z.tuple([z.literal(-1)]), z.tuple([z.literal(1), z.string(), z.string(), z.string()])]);
-const confirmSchema = z.tuple([z.number(), z.string()]);
 /** Groups per confirmation script: each call is one atomic step, so a huge first scrape does not hold Redis up. */
 const CONFIRM_CHUNK = 500;
-const keysSchema = z.array(z.string());
-
-/** Server answers that mean "not now" rather than "wrong": the push gets 503 and can be retried. */
-const TRANSIENT = /^(LOADING|READONLY|MISCONF|OOM|NOREPLICAS|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN|NOSCRIPT)/;
-/** How ioredis words a connection that is gone (the status may not say so yet). */
-const LOST = /Stream isn't writeable|max retries per request|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/i;
 
 export class RedisGroupStore implements GroupStore {
   private readonly keys: Keys;
@@ -120,7 +95,7 @@ export class RedisGroupStore implements GroupStore {
     const settings = { url: options.url, timeoutMs: options.timeoutMs };
     const client = connect({ ...settings, name: 'lethe' });
     const feedClient = connect({ ...settings, name: 'lethe-feed' }, { commandTimeout: 2_000 + options.timeoutMs });
-    for (const c of [client, feedClient]) watchConnection(c, options.events);
+    for (const c of [client, feedClient]) watchConnection(c, options.events?.onConnection);
     const empty = await LocalGroupStore.open({
       clock: options.clock,
       ownType: options.ownType,
@@ -148,20 +123,11 @@ export class RedisGroupStore implements GroupStore {
     return this.options.leadership?.isLeader() ?? true;
   }
 
-  /** Why Redis failed a command, when that means "not now" (retry later); rethrows anything else. */
-  private transientReason(err: unknown): string {
-    const message = messageOf(err);
-    const transient = !(err instanceof Error) || err.name !== 'ReplyError' || TRANSIENT.test(message);
-    if (!transient) throw err;
-    // ioredis words a lost connection after its own options; say what happened instead.
-    return this.client.status !== 'ready' || LOST.test(message) ? 'not connected' : message;
-  }
-
   private unavailable(err: unknown): LetheError {
     if (err instanceof LetheError) return err;
     return new UnavailableError(
       ErrorCode.storeUnavailable,
-      `store unavailable: Redis at ${this.where} did not take the write (${this.transientReason(err)}); nothing was acknowledged, retry later`,
+      `store unavailable: Redis at ${this.where} did not take the write (${transientReason(err, this.client)}); nothing was acknowledged, retry later`,
       { cause: err },
     );
   }
@@ -197,7 +163,7 @@ export class RedisGroupStore implements GroupStore {
 
   async push(request: PushRequest): Promise<PushResult> {
     const prepared = preparePush(request, this.options.clock.now(), this.settings);
-    const reply = resultSchema.parse(await this.write(PUSH, prepared.args));
+    const reply = pushReplySchema.parse(await this.write(PUSH, prepared.args));
     switch (reply[0]) {
       case 'forbidden':
         throw otherNamespaceError(request.key);
@@ -209,7 +175,8 @@ export class RedisGroupStore implements GroupStore {
       case 'conflict': {
         await this.settle(reply[1]);
         const families = prepared.mode === 'push' ? prepared.families : [];
-        return { ok: false, reason: conflictMessage(families, reply[2], reply[3], reply[4], reply[5]) };
+        const [, , kind, familyIndex, index, type] = reply;
+        return { ok: false, reason: conflictMessage(families, { kind, familyIndex, index, type }) };
       }
       case 'ok':
         await this.settle(reply[1]);
@@ -223,7 +190,7 @@ export class RedisGroupStore implements GroupStore {
    * replica's view may not show yet) keeps the group.
    */
   async delete(key: GroupingKey, options: DeleteOptions = {}): Promise<boolean> {
-    const reply = deleteSchema.parse(
+    const reply = deleteReplySchema.parse(
       await this.write(DELETE, [
         this.keys.prefix,
         key.id,
@@ -239,16 +206,16 @@ export class RedisGroupStore implements GroupStore {
   }
 
   async wipe(onDeleted?: WipeListener): Promise<number> {
-    let gids: string[];
+    let groupIds: string[];
     try {
-      gids = keysSchema.parse(await this.client.call('HKEYS', this.keys.groups));
+      groupIds = groupIdsSchema.parse(await this.client.call('HKEYS', this.keys.groups));
     } catch (err) {
       throw this.unavailable(err);
     }
     let count = 0;
     const results = await Promise.allSettled(
-      gids.map(async (gid) => {
-        const reply = deleteSchema.parse(await runScript(this.client, DELETE, [this.keys.prefix, gid, String(this.settings.logLength), '', '']));
+      groupIds.map(async (groupId) => {
+        const reply = deleteReplySchema.parse(await runScript(this.client, DELETE, [this.keys.prefix, groupId, String(this.settings.logLength), '', '']));
         if (reply[0] !== 1) return;
         count++;
         onDeleted?.(parseGroupValue(reply[2]).key, parseOwner(reply[3]));
@@ -257,10 +224,10 @@ export class RedisGroupStore implements GroupStore {
     );
     for (const result of results) {
       if (result.status === 'fulfilled') continue;
-      const why = result.reason instanceof LetheError ? result.reason.message : this.transientReason(result.reason);
+      const why = result.reason instanceof LetheError ? result.reason.message : transientReason(result.reason, this.client);
       throw new UnavailableError(
         ErrorCode.storeUnavailable,
-        `store unavailable: Redis at ${this.where} failed during the wipe (${why}) after ${count} of ${gids.length} groups were deleted; the others are still stored, retry the wipe`,
+        `store unavailable: Redis at ${this.where} failed during the wipe (${why}) after ${count} of ${groupIds.length} groups were deleted; the others are still stored, retry the wipe`,
         { cause: result.reason },
       );
     }
@@ -269,7 +236,7 @@ export class RedisGroupStore implements GroupStore {
 
   async setOwner(key: GroupingKey, owner: OwnerRef | undefined): Promise<void> {
     const json = owner === undefined ? '' : JSON.stringify(owner);
-    const reply = changeSchema.parse(await this.write(SET_OWNER, [this.keys.prefix, key.id, json, String(this.settings.logLength)]));
+    const reply = changeReplySchema.parse(await this.write(SET_OWNER, [this.keys.prefix, key.id, json, String(this.settings.logLength)]));
     if (reply[0] === 1) await this.settle(reply[1]);
   }
 
@@ -316,7 +283,7 @@ export class RedisGroupStore implements GroupStore {
     for (let i = 0; i < token.groups.length; i += CONFIRM_CHUNK) {
       const args = [this.keys.prefix, '', String(now), String(this.settings.logLength)];
       for (const { key, generation } of token.groups.slice(i, i + CONFIRM_CHUNK)) args.push(key.id, String(generation));
-      const [marked, id] = confirmSchema.parse(await this.write(CONFIRM_SCRAPED, args));
+      const [marked, id] = confirmReplySchema.parse(await this.write(CONFIRM_SCRAPED, args));
       if (marked > 0) last = id;
     }
     if (last !== '') await this.feed.caughtUp(last);
@@ -351,23 +318,4 @@ export class RedisGroupStore implements GroupStore {
     await feedStopped;
     await this.client.quit().catch(() => this.client.disconnect());
   }
-}
-
-/** Reports connection changes once per change (ioredis emits an error on every reconnect attempt). */
-function watchConnection(client: Redis, events: RedisStoreEvents | undefined): void {
-  let connected = false;
-  let lastError: unknown;
-  client.on('error', (err: unknown) => {
-    lastError = err;
-  });
-  client.on('ready', () => {
-    if (connected) return;
-    connected = true;
-    events?.onConnection?.(true, undefined);
-  });
-  client.on('close', () => {
-    if (!connected) return;
-    connected = false;
-    events?.onConnection?.(false, lastError);
-  });
 }

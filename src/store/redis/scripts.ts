@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { luaScript, type Script } from './connection.js';
 
 /**
  * The Lua scripts that write the store. Each runs atomically in Redis, so the consistency check
@@ -6,30 +6,37 @@ import { createHash } from 'node:crypto';
  * arriving at once, exactly one is stored and the other is refused. The check is incremental:
  * it reads only the index entries of the names and series the push touches (see keys.ts).
  *
+ * The scripts decide only what depends on what Redis holds at the moment of the write; every
+ * rule that needs nothing stored is applied in TypeScript first (push-semantics.ts,
+ * consistency-rules.ts, codec.ts) and arrives as arguments. What stays here, and why it must:
+ * - the namespace guard and the group limit: another replica's push may have just created the
+ *   group, attributed it to another namespace or added the group that reaches the limit;
+ * - the consistency lookups (the type other groups store under a name, the type a collision
+ *   probe finds, which group holds a series, and which families a POST keeps): a check done
+ *   outside the script could interleave with another replica's write, and two conflicting
+ *   pushes would both be stored;
+ * - recording a refused push (creating the group, the failure time) and applying a pushed
+ *   push_failure_time_seconds only to a group that exists: whether it exists is Redis' state;
+ * - the write itself, the generation (compare-and-delete) and the change log entry, which must
+ *   be one step so that every replica's view sees the writes in commit order.
+ *
  * Keys are built from the prefix in ARGV[1] (a standalone Redis or Sentinel-managed primary;
  * Redis Cluster is not supported). Numbers travel as strings and are never parsed by Lua, so
  * millisecond times keep every digit.
  */
 
-export interface Script {
-  readonly name: string;
-  readonly lua: string;
-  readonly sha: string;
-}
-
 function script(name: string, body: string): Script {
-  const lua = PRELUDE + body;
-  return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
+  return luaScript(name, PRELUDE + body);
 }
 
 /** Shared by the group scripts: ARGV[1] is the key prefix, ARGV[2] the group id. */
 const PRELUDE = `
 local P = ARGV[1]
-local gid = ARGV[2]
+local groupId = ARGV[2]
 local kGroups, kPush, kFail, kOwner = P .. 'groups', P .. 'push', P .. 'fail', P .. 'owner'
 local kSeries, kSeq, kLog = P .. 'series', P .. 'seq', P .. 'log'
 local kGen, kScraped = P .. 'gen', P .. 'scraped'
-local kIdx, kFam = P .. 'idx:' .. gid, P .. 'fam:' .. gid
+local kIdx, kFam = P .. 'idx:' .. groupId, P .. 'fam:' .. groupId
 
 -- This group's index entry of a family: its type and its packed series hashes.
 local function entryOf(name)
@@ -47,7 +54,7 @@ local function unindex(name)
   if redis.call('HINCRBY', nt, t, -1) <= 0 then redis.call('HDEL', nt, t) end
   for j = 1, #packed, 32 do
     local h = string.sub(packed, j, j + 31)
-    if redis.call('HGET', kSeries, h) == gid then redis.call('HDEL', kSeries, h) end
+    if redis.call('HGET', kSeries, h) == groupId then redis.call('HDEL', kSeries, h) end
   end
   redis.call('HDEL', kIdx, name)
 end
@@ -55,7 +62,7 @@ end
 -- True when the stored group (if any) is attributed to namespace ns: with authentication on, a
 -- caller's writes are confined to its own namespace, checked atomically with the write.
 local function inNamespace(ns)
-  local g = redis.call('HGET', kGroups, gid)
+  local g = redis.call('HGET', kGroups, groupId)
   if not g then return true end
   local attr = cjson.decode(g).attr
   return type(attr) == 'table' and attr.namespace == ns
@@ -64,16 +71,16 @@ end
 -- The group's push generation: the number of the change that last pushed to it (accepted or
 -- refused), so unique across groups and time. Groups written before generations existed have none: 0.
 local function generation()
-  return redis.call('HGET', kGen, gid) or '0'
+  return redis.call('HGET', kGen, groupId) or '0'
 end
 
 -- When a scrape confirmed the group's latest push ('' if none has): the mark is '<push ms> <at ms>'
 -- and counts only while the push time is still the group's (a push by any writer ends it).
 local function scrapedAt()
-  local mark = redis.call('HGET', kScraped, gid)
+  local mark = redis.call('HGET', kScraped, groupId)
   if not mark then return '' end
   local sp = string.find(mark, ' ', 1, true)
-  if string.sub(mark, 1, sp - 1) ~= (redis.call('HGET', kPush, gid) or '0') then return '' end
+  if string.sub(mark, 1, sp - 1) ~= (redis.call('HGET', kPush, groupId) or '0') then return '' end
   return string.sub(mark, sp + 1)
 end
 
@@ -81,12 +88,12 @@ end
 -- pushed, the change is a push (accepted or refused) and the group takes its number as generation.
 local function emit(maxlen, op, method, families, pushed)
   local seq = redis.call('INCR', kSeq)
-  if pushed then redis.call('HSET', kGen, gid, seq) end
+  if pushed then redis.call('HSET', kGen, groupId, seq) end
   local fields = {kLog, 'MAXLEN', '~', maxlen, '*', 'n', seq, 'op', op,
-    'g', redis.call('HGET', kGroups, gid) or '',
-    'p', redis.call('HGET', kPush, gid) or '0',
-    'x', redis.call('HGET', kFail, gid) or '0',
-    'o', redis.call('HGET', kOwner, gid) or '',
+    'g', redis.call('HGET', kGroups, groupId) or '',
+    'p', redis.call('HGET', kPush, groupId) or '0',
+    'x', redis.call('HGET', kFail, groupId) or '0',
+    'o', redis.call('HGET', kOwner, groupId) or '',
     'v', generation(),
     's', scrapedAt()}
   if op == 'push' then
@@ -101,16 +108,15 @@ end
 
 /**
  * A push, or (mode 'fail') only the failure time of a push refused before reaching Redis.
- * ARGV: 1 prefix, 2 gid, 3 group JSON {k, attr}, 4 mode ('push' | 'fail'), 5 method, 6 now,
+ * ARGV: 1 prefix, 2 groupId, 3 group JSON {k, attr}, 4 mode ('push' | 'fail'), 5 method, 6 now,
  * 7 failure time override ('' = none), 8 check ('1' | '0'), 9 max groups, 10 log max length,
  * 11 number of families, 12 namespace guard ('' = none: else a group attributed to another
  * namespace is refused), then per family: name, type, value, own-typed ('1' | '0'), packed
- * series hashes, number of probes, then per probe: name, rule ('b' | 'B' | 'x'), own-typed.
+ * series hashes, number of probes, then per probe: name, colliding types (space-separated, or
+ * '*' for any type), own-typed.
  *
- * A probe is a name a suffix collision depends on that the push itself does not decide:
- * 'b' the base of an _count/_sum family (collides with a histogram or summary), 'B' the base of
- * an _bucket family (collides with a histogram), 'x' a suffixed name next to a pushed histogram
- * or summary (collides with anything).
+ * A probe is a name a suffix collision depends on that the push itself does not decide; which
+ * names and which of their types collide is worked out in TypeScript (consistency-rules.ts).
  *
  * Returns {'forbidden'} | {'limit', groups} | {'failed', id} | {'ok', id} |
  * {'conflict', id, kind ('type' | 'suffix' | 'series'), family index, probe or series index, type}.
@@ -121,7 +127,7 @@ export const PUSH = script(
 local gjson, mode, method, now, override = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local check, maxGroups, maxlen = ARGV[8] == '1', tonumber(ARGV[9]), ARGV[10]
 if ARGV[12] ~= '' and not inNamespace(ARGV[12]) then return {'forbidden'} end
-local exists = redis.call('HEXISTS', kGroups, gid) == 1
+local exists = redis.call('HEXISTS', kGroups, groupId) == 1
 if not exists then
   local n = redis.call('HLEN', kGroups)
   if n >= maxGroups then return {'limit', n} end
@@ -130,10 +136,10 @@ end
 -- A refused push: create the group if missing, record the failure time, change nothing else.
 local function fail()
   if not exists then
-    redis.call('HSET', kGroups, gid, gjson)
-    redis.call('HSET', kPush, gid, '0')
+    redis.call('HSET', kGroups, groupId, gjson)
+    redis.call('HSET', kPush, groupId, '0')
   end
-  redis.call('HSET', kFail, gid, now)
+  redis.call('HSET', kFail, groupId, now)
   return emit(maxlen, 'meta', nil, nil, true)
 end
 
@@ -146,7 +152,7 @@ for f = 1, tonumber(ARGV[11]) do
   local np = tonumber(ARGV[i + 5])
   i = i + 6
   for p = 1, np do
-    fam.probes[p] = {name = ARGV[i], rule = ARGV[i + 1], own = ARGV[i + 2] == '1'}
+    fam.probes[p] = {name = ARGV[i], collides = ARGV[i + 1], own = ARGV[i + 2] == '1'}
     i = i + 3
   end
   fams[f] = fam
@@ -184,14 +190,14 @@ if check then
     end
     for p, probe in ipairs(fam.probes) do
       local t = present(probe)
-      if t and (probe.rule == 'x' or t == 'histogram' or (t == 'summary' and probe.rule == 'b')) then
+      if t and (probe.collides == '*' or string.find(' ' .. probe.collides .. ' ', ' ' .. t .. ' ', 1, true)) then
         return {'conflict', fail(), 'suffix', f, p, t}
       end
     end
     local s = fam.series
     for j = 1, #s, 32 do
       local holder = redis.call('HGET', kSeries, string.sub(s, j, j + 31))
-      if holder and holder ~= gid then return {'conflict', fail(), 'series', f, (j - 1) / 32 + 1, ''} end
+      if holder and holder ~= groupId then return {'conflict', fail(), 'series', f, (j - 1) / 32 + 1, ''} end
     end
   end
 end
@@ -206,21 +212,21 @@ local values = {}
 for f, fam in ipairs(fams) do
   redis.call('HINCRBY', P .. 'nt:' .. fam.name, fam.type, 1)
   local s = fam.series
-  for j = 1, #s, 32 do redis.call('HSET', kSeries, string.sub(s, j, j + 31), gid) end
+  for j = 1, #s, 32 do redis.call('HSET', kSeries, string.sub(s, j, j + 31), groupId) end
   redis.call('HSET', kIdx, fam.name, fam.type .. ' ' .. s)
   redis.call('HSET', kFam, fam.name, fam.value)
   values[f] = fam.value
 end
-redis.call('HSET', kGroups, gid, gjson)
-redis.call('HSET', kPush, gid, now)
-redis.call('HDEL', kScraped, gid)
-if exists and override ~= '' then redis.call('HSET', kFail, gid, override) end
+redis.call('HSET', kGroups, groupId, gjson)
+redis.call('HSET', kPush, groupId, now)
+redis.call('HDEL', kScraped, groupId)
+if exists and override ~= '' then redis.call('HSET', kFail, groupId, override) end
 return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'), true)}
 `,
 );
 
 /**
- * ARGV: 1 prefix, 2 gid, 3 log max length, 4 namespace guard ('' = none), 5 generation ('' = any:
+ * ARGV: 1 prefix, 2 groupId, 3 log max length, 4 namespace guard ('' = none), 5 generation ('' = any:
  * else the group is deleted only while it has this generation, compare-and-delete). Returns {0}
  * when missing or pushed to since that generation, {-1} when the group belongs to another
  * namespace than the guard, else {1, id, group JSON, owner JSON or ''}.
@@ -228,26 +234,26 @@ return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'), true)}
 export const DELETE = script(
   'delete',
   `
-if redis.call('HEXISTS', kGroups, gid) == 0 then return {0} end
+if redis.call('HEXISTS', kGroups, groupId) == 0 then return {0} end
 if (ARGV[4] or '') ~= '' and not inNamespace(ARGV[4]) then return {-1} end
 if (ARGV[5] or '') ~= '' and generation() ~= ARGV[5] then return {0} end
 for _, name in ipairs(redis.call('HKEYS', kIdx)) do unindex(name) end
 redis.call('DEL', kFam, kIdx)
 local id = emit(ARGV[3], 'delete')
-local gjson, owner = redis.call('HGET', kGroups, gid), redis.call('HGET', kOwner, gid) or ''
-redis.call('HDEL', kGroups, gid)
-redis.call('HDEL', kPush, gid)
-redis.call('HDEL', kFail, gid)
-redis.call('HDEL', kOwner, gid)
-redis.call('HDEL', kGen, gid)
-redis.call('HDEL', kScraped, gid)
+local gjson, owner = redis.call('HGET', kGroups, groupId), redis.call('HGET', kOwner, groupId) or ''
+redis.call('HDEL', kGroups, groupId)
+redis.call('HDEL', kPush, groupId)
+redis.call('HDEL', kFail, groupId)
+redis.call('HDEL', kOwner, groupId)
+redis.call('HDEL', kGen, groupId)
+redis.call('HDEL', kScraped, groupId)
 return {1, id, gjson, owner}
 `,
 );
 
 /**
  * Records that a scrape served these groups: ARGV 1 prefix, 2 '' (no single group), 3 now, 4 log
- * max length, then pairs of gid and the generation the scrape rendered. A group is marked only
+ * max length, then pairs of groupId and the generation the scrape rendered. A group is marked only
  * while it still has that generation and no mark yet; each mark is a log entry (op meta, with
  * 's'), so every replica's view learns it. Returns {marked, id of the last entry or ''}.
  */
@@ -256,9 +262,9 @@ export const CONFIRM_SCRAPED = script(
   `
 local now, maxlen, marked, last = ARGV[3], ARGV[4], 0, ''
 for i = 5, #ARGV - 1, 2 do
-  gid = ARGV[i]
-  if redis.call('HEXISTS', kGroups, gid) == 1 and generation() == ARGV[i + 1] and scrapedAt() == '' then
-    redis.call('HSET', kScraped, gid, (redis.call('HGET', kPush, gid) or '0') .. ' ' .. now)
+  groupId = ARGV[i]
+  if redis.call('HEXISTS', kGroups, groupId) == 1 and generation() == ARGV[i + 1] and scrapedAt() == '' then
+    redis.call('HSET', kScraped, groupId, (redis.call('HGET', kPush, groupId) or '0') .. ' ' .. now)
     last = emit(maxlen, 'meta')
     marked = marked + 1
   end
@@ -267,35 +273,13 @@ return {marked, last}
 `,
 );
 
-/** ARGV: 1 prefix, 2 gid, 3 owner JSON ('' = none), 4 log max length. {0} when nothing changed, else {1, id}. */
+/** ARGV: 1 prefix, 2 groupId, 3 owner JSON ('' = none), 4 log max length. {0} when nothing changed, else {1, id}. */
 export const SET_OWNER = script(
   'set-owner',
   `
-if redis.call('HEXISTS', kGroups, gid) == 0 then return {0} end
-if (redis.call('HGET', kOwner, gid) or '') == ARGV[3] then return {0} end
-if ARGV[3] == '' then redis.call('HDEL', kOwner, gid) else redis.call('HSET', kOwner, gid, ARGV[3]) end
+if redis.call('HEXISTS', kGroups, groupId) == 0 then return {0} end
+if (redis.call('HGET', kOwner, groupId) or '') == ARGV[3] then return {0} end
+if ARGV[3] == '' then redis.call('HDEL', kOwner, groupId) else redis.call('HSET', kOwner, groupId, ARGV[3]) end
 return {1, emit(ARGV[4], 'meta')}
 `,
 );
-
-/** ARGV: 1 lease key, 2 holder, 3 ttl ms. Takes or renews the lease: {1, ttl} when held, else {0, ms left}. */
-export const LEASE_ACQUIRE: Script = (() => {
-  const lua = `
-local v = redis.call('GET', ARGV[1])
-if v == false or v == ARGV[2] then
-  redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
-  return {1, tonumber(ARGV[3])}
-end
-return {0, redis.call('PTTL', ARGV[1])}
-`;
-  return { name: 'lease-acquire', lua, sha: createHash('sha1').update(lua).digest('hex') };
-})();
-
-/** ARGV: 1 lease key, 2 holder. Gives the lease up when held. */
-export const LEASE_RELEASE: Script = (() => {
-  const lua = `
-if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
-return 0
-`;
-  return { name: 'lease-release', lua, sha: createHash('sha1').update(lua).digest('hex') };
-})();
