@@ -1,5 +1,5 @@
 import { ConfigError, ErrorCode } from '../errors.js';
-import type { OwnerKindName } from './owner-kinds.js';
+import type { OwnerKindName } from './owner-kind-names.js';
 import { configSchema, flagDocs, type FlagName, type RawConfig } from './schema.js';
 
 export interface Config {

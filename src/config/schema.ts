@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
-import { parseOwnerKindList } from './owner-kinds.js';
+import { parseOwnerKindList } from './owner-kind-names.js';
 
 /**
  * Every knob Lethe has, in one place. Flags are named like the Pushgateway's where they mean

@@ -12,7 +12,7 @@ import {
   type OwnerRef,
   type Policy,
 } from '../model/index.js';
-import type { ClusterSnapshot, MetricsGroupInfo, Presence } from './cluster-view.js';
+import type { ClusterSnapshot, MetricsGroupInfo, Presence } from './cluster-snapshot.js';
 import { lineageId, type LineageIndex } from './lineage.js';
 import type { OwnerRole, SnapshotIndex } from './snapshot-index.js';
 

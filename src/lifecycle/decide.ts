@@ -15,7 +15,7 @@ import {
   type Policy,
 } from '../model/index.js';
 import { runChecks, type GroupContext } from './checks.js';
-import type { ClusterSnapshot, MetricsGroupInfo } from './cluster-view.js';
+import type { ClusterSnapshot, MetricsGroupInfo } from './cluster-snapshot.js';
 import { insightOf } from './insight.js';
 import { LineageIndex, lineageId } from './lineage.js';
 import { dueWindow, overdueEvery, overdueIn, parseSchedule, type DueWindow, type OverdueState, type ParsedSchedule } from './overdue.js';

@@ -1,4 +1,4 @@
-export { builtInOwnerKinds, emptySnapshot } from './cluster-view.js';
+export { builtInOwnerKinds, emptySnapshot } from './cluster-snapshot.js';
 export type {
   Annotated,
   ClusterSnapshot,
@@ -19,7 +19,7 @@ export type {
   SelectorRequirement,
   Tombstone,
   ViewGates,
-} from './cluster-view.js';
+} from './cluster-snapshot.js';
 export { decide, seriesOf } from './decide.js';
 export type { DecideInput, GroupOverdue, MetricsGroupReport, Plan } from './decide.js';
 export { deletionMessage, describeKey } from './describe.js';
@@ -31,4 +31,4 @@ export { matchesSelector } from './selector.js';
 export { staticClusterView } from './static-view.js';
 export { DEFAULT_MAX_DEPTH, followedReference, groupOfApiVersion, ownerChainRules, resolveOwnerChain } from './owner-chain.js';
 export type { ChainEnd, ChainLink, ChainObject, OwnerChain, OwnerChainRules, OwnerReference } from './owner-chain.js';
-export type { OwnerKindReport, OwnerKindRole, OwnerKindState } from './owner-kinds.js';
+export type { OwnerKindReport, OwnerKindRole, OwnerKindState } from './owner-kind-reports.js';

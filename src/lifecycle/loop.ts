@@ -2,7 +2,7 @@ import { describeOwner, jobOf, type Clock, type Decision, type DeletionReason, t
 import { F, errorFields, type LifecycleMetrics, type Logger } from '../observability/index.js';
 import type { GroupStore } from '../store/index.js';
 import type { Leadership } from '../leadership/index.js';
-import type { ClusterView, Presence } from './cluster-view.js';
+import type { ClusterView, Presence } from './cluster-snapshot.js';
 import { decide, type MetricsGroupReport, type Plan } from './decide.js';
 import { describeKey } from './describe.js';
 

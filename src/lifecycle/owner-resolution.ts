@@ -15,7 +15,7 @@ import {
   type Policy,
   type PolicyOverrides,
 } from '../model/index.js';
-import type { MetricsGroupInfo } from './cluster-view.js';
+import type { MetricsGroupInfo } from './cluster-snapshot.js';
 import type { ChainLink } from './owner-chain.js';
 import { matchesSelector, specificity } from './selector.js';
 import type { SnapshotIndex } from './snapshot-index.js';

@@ -1,6 +1,6 @@
 import { CRONJOB, isKind, type ObjectRef, type OwnerRef } from '../model/index.js';
 import { ownerRefTarget } from './checks.js';
-import type { CronJobInfo, MetricsGroupInfo } from './cluster-view.js';
+import type { CronJobInfo, MetricsGroupInfo } from './cluster-snapshot.js';
 import type { Schedule } from './overdue.js';
 import type { SnapshotIndex } from './snapshot-index.js';
 

@@ -1,5 +1,5 @@
 import type { GroupingKey } from '../model/index.js';
-import type { GroupSelector, SelectorRequirement } from './cluster-view.js';
+import type { GroupSelector, SelectorRequirement } from './cluster-snapshot.js';
 
 /** Kubernetes `LabelSelector` semantics over a grouping key's labels. Pure. */
 

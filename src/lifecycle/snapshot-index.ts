@@ -1,5 +1,5 @@
 import { CRONJOB, JOB, METRICSGROUP, NAMESPACE, POD, isKind, kindKey, type ObjectKind, type ObjectRef } from '../model/index.js';
-import type { ClusterSnapshot, CronJobInfo, JobInfo, MetricsGroupInfo, OwnerAnnotations, Presence } from './cluster-view.js';
+import type { ClusterSnapshot, CronJobInfo, JobInfo, MetricsGroupInfo, OwnerAnnotations, Presence } from './cluster-snapshot.js';
 import type { RunQueue } from './overdue.js';
 import { groupOfApiVersion, resolveOwnerChain, type ChainObject, type OwnerChain } from './owner-chain.js';
 

@@ -1,4 +1,4 @@
-import { emptySnapshot, type ClusterSnapshot, type ClusterView, type Presence, type ViewGates } from './cluster-view.js';
+import { emptySnapshot, type ClusterSnapshot, type ClusterView, type Presence, type ViewGates } from './cluster-snapshot.js';
 
 /**
  * The view of a standalone Lethe: no cluster, always synced and healthy. Every group is unowned,
