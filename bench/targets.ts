@@ -50,7 +50,10 @@ export interface CheckedRow {
 export function misses(row: CheckedRow): string[] {
   if (row.targets.length === 0) return [];
   const value = row.subject?.value;
-  if (value === undefined || !Number.isFinite(value)) return [`not measured${row.subject?.note === undefined ? '' : ` (${row.subject.note})`}`];
+  if (value === undefined || !Number.isFinite(value)) {
+    const note = row.subject?.note;
+    return [note === undefined ? 'not measured' : /^not /.test(note) ? note : `not measured (${note})`];
+  }
   const out: string[] = [];
   for (const target of row.targets) {
     if (target.kind === 'absolute') {
@@ -79,7 +82,9 @@ function holds(x: number, target: Target): boolean {
 }
 
 export function formatTarget(target: Target, unit: Unit): string {
-  return `${target.op} ${target.kind === 'ratio' ? formatBound(target.bound) : formatValue(target.bound, unit)}`;
+  if (target.kind === 'ratio') return `${target.op} ${formatBound(target.bound)}`;
+  if (unit === 'ms') return `${target.op} ${target.bound >= 1000 ? `${target.bound / 1000} s` : `${target.bound} ms`}`;
+  return `${target.op} ${formatValue(target.bound, unit)}`;
 }
 
 /** The table's target column: every target of the row. */

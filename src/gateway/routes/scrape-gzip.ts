@@ -42,27 +42,40 @@ export async function deflatePiece(text: string): Promise<DeflatedPiece> {
   return { bytes, crc: crc32(data), length: data.length };
 }
 
+/**
+ * Pieces compressed at once: each compression holds a zlib stream (a few hundred KiB of native
+ * memory) on the thread pool, so a scrape after many names changed does not take one per name.
+ */
+const COMPRESSING = 2;
+
 /** The gzip member of the pieces' texts in order; compresses (and hands back to keep) those not compressed yet. */
 export async function gzipPieces(pieces: readonly TextPiece[]): Promise<Uint8Array[]> {
-  const deflated = await Promise.all(
-    pieces.map(async (piece) => {
-      if (piece.deflated !== undefined) return piece.deflated;
+  const deflated: (DeflatedPiece | undefined)[] = pieces.map((piece) => piece.deflated);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < pieces.length; i = next++) {
+      const piece = pieces[i];
+      if (piece === undefined || deflated[i] !== undefined) continue;
       const made = await deflatePiece(piece.text);
       piece.keep?.(made);
-      return made;
-    }),
-  );
+      deflated[i] = made;
+    }
+  };
+  await Promise.all(Array.from({ length: COMPRESSING }, worker));
   let crc = 0;
   let length = 0;
+  const bytes: Uint8Array[] = [];
   for (const d of deflated) {
+    if (d === undefined) continue;
     crc = crc32Combine(crc, d.crc, d.length);
     length += d.length;
+    bytes.push(d.bytes);
   }
   const trailer = new Uint8Array(8);
   const view = new DataView(trailer.buffer);
   view.setUint32(0, crc, true);
   view.setUint32(4, length % 2 ** 32, true);
-  return [HEADER, ...deflated.map((d) => d.bytes), LAST_BLOCK, trailer];
+  return [HEADER, ...bytes, LAST_BLOCK, trailer];
 }
 
 // ---- CRC-32 of a concatenation from the CRC-32s of its parts (zlib's crc32_combine) ----------
