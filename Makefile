@@ -180,7 +180,8 @@ bench-forgetting: deps $(CONTROL_PLANE_STAMP)
 # The Redis store next to the file store: push throughput (each push acknowledged once durable)
 # and scrape latency, with Debian's redis-server (append-only, fsync always) on a loopback port.
 bench-redis: build redis
-	node --disable-warning=ExperimentalWarning bench/redis-rows.ts $(ARGS)
+	npx tsc -p bench/tsconfig.json
+	node dist/bench/bench/redis-rows.js $(ARGS)
 
 # ---- Container image: built with buildah from the Dockerfile, run with podman ----
 # The Dockerfile's bases are pinned by digest on Docker Hub. IMAGE_BASES=stand-in (the default)
