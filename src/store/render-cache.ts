@@ -330,13 +330,19 @@ export class RenderCache {
     }
     const ownByName = new Map(own.map((fam) => [fam.name, fam]));
     const names = mergeNames(this.names_(), [...ownByName.keys()].sort(compareNames));
+    const marks: Marks = options.pieces === undefined ? undefined : new Map();
     const out =
       escaping === 'allow-utf-8' || (this.escapingNames === 0 && !own.some(familyNeedsEscaping))
-        ? this.renderNames(f, names, ownByName)
-        : this.renderEscaped(f, names, ownByName, escaping);
+        ? this.renderNames(f, names, ownByName, marks)
+        : this.renderEscaped(f, names, ownByName, escaping, marks);
     if (f === OPENMETRICS) out.push(OPENMETRICS_EOF);
-    if (options.pieces !== undefined) collectPieces(out, options.pieces);
-    return out.map((piece) => (typeof piece === 'string' ? piece : (piece.text ?? ''))).join('');
+    if (options.pieces === undefined || marks === undefined) return out.join('');
+    collectPieces(out, marks, options.pieces);
+    // Concatenated, not joined: the engine keeps the pieces and copies them into one string only
+    // if the text is read, which a compressed scrape does not do.
+    let text = '';
+    for (const piece of out) text += piece;
+    return text;
   }
 
   /**
@@ -358,10 +364,10 @@ export class RenderCache {
   }
 
   /** Names written as stored (every name legacy, or allow-utf-8): the cached path. */
-  private renderNames(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>): Rendered[] {
+  private renderNames(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, marks: Marks): string[] {
     const writer = WRITERS[f];
     const taken = (name: string): boolean => this.names.has(name) || ownByName.has(name);
-    const out: Rendered[] = [];
+    const out: string[] = [];
     for (const name of names) {
       const cache = this.names.get(name);
       const ownFamily = ownByName.get(name);
@@ -375,7 +381,7 @@ export class RenderCache {
         continue;
       }
       if (ownFamily === undefined) {
-        out.push(this.merged(f, name, cache, compliant));
+        pushMerged(out, this.merged(f, name, cache, compliant), marks);
         continue;
       }
       const ownTexts = new Map<Metric, string>();
@@ -402,7 +408,7 @@ export class RenderCache {
    * would be (upstream writes two families of one name). Families without such names still come
    * from the cache.
    */
-  private renderEscaped(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, escaping: EscapingScheme): Rendered[] {
+  private renderEscaped(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, escaping: EscapingScheme, marks: Marks): string[] {
     const writer = WRITERS[f];
     const byOutput = new Map<string, string[]>();
     for (const name of names) {
@@ -411,7 +417,7 @@ export class RenderCache {
       if (list === undefined) byOutput.set(output, [name]);
       else list.push(name);
     }
-    const out: Rendered[] = [];
+    const out: string[] = [];
     for (const output of byOutput.keys()) {
       const sources = byOutput.get(output) ?? [];
       const only = sources.length === 1 ? sources[0] : undefined;
@@ -419,7 +425,7 @@ export class RenderCache {
       const type = this.typeOf(sources[0] ?? output, ownByName);
       const compliant = f === OPENMETRICS && isCompliantCounter(output, type, byOutput.has(openMetricsFamilyName(output, true)));
       if (only !== undefined && onlyCache !== undefined && onlyCache.escapingParts === 0 && !ownByName.has(only)) {
-        out.push(this.merged(f, only, onlyCache, compliant));
+        pushMerged(out, this.merged(f, only, onlyCache, compliant), marks);
         continue;
       }
       // Own families first (they lend their help), then each group's, all names escaped.
@@ -470,31 +476,36 @@ export class RenderCache {
   }
 }
 
-/** A scrape's output: text rendered for it, or a name's cached merged text. */
-type Rendered = string | MergedText;
+/** Where a rendering's cached texts are in its output (when it is collected as pieces). */
+type Marks = Map<number, MergedText> | undefined;
+
+function pushMerged(out: string[], state: MergedText, marks: Marks): void {
+  marks?.set(out.length, state);
+  out.push(state.text ?? '');
+}
 
 /** Appends `out` as pieces: each cached text one piece, the text between them joined into one. */
-function collectPieces(out: readonly Rendered[], pieces: TextPiece[]): void {
+function collectPieces(out: readonly string[], marks: ReadonlyMap<number, MergedText>, pieces: TextPiece[]): void {
   let loose: string[] = [];
   const flush = (): void => {
     const text = loose.join('');
     if (text !== '') pieces.push({ text, deflated: undefined, keep: undefined });
     loose = [];
   };
-  for (const piece of out) {
-    if (typeof piece === 'string') {
-      loose.push(piece);
-      continue;
+  out.forEach((text, i) => {
+    const state = marks.get(i);
+    if (state === undefined) {
+      loose.push(text);
+      return;
     }
-    const text = piece.text ?? '';
-    if (text === '') continue;
+    if (text === '') return;
     flush();
     // A compression that finishes after the text was rebuilt is not kept with the new text.
     const keep = (deflated: DeflatedPiece): void => {
-      if (piece.text === text) piece.deflated = deflated;
+      if (state.text === text) state.deflated = deflated;
     };
-    pieces.push({ text, deflated: piece.deflated, keep });
-  }
+    pieces.push({ text, deflated: state.deflated, keep });
+  });
   flush();
 }
 

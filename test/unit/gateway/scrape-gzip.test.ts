@@ -12,6 +12,7 @@ import { parseText } from '../../../src/exposition/index.js';
 import { crc32Combine, deflatePiece, gzipPieces, type TextPiece } from '../../../src/gateway/routes/scrape-gzip.js';
 import { groupingKeyOf, unattributed, type MetricFamily } from '../../../src/model/index.js';
 import type { LocalGroupStore, TextRendering } from '../../../src/store/index.js';
+import { RenderCache, UNUSED_FORMAT_MS } from '../../../src/store/render-cache.js';
 import { buildApp } from '../../harness/app.js';
 import { family, sample } from '../../harness/builders.js';
 
@@ -71,6 +72,44 @@ describe('the store hands out its text scrape as pieces', () => {
     const third = piecesOf(store, { openMetrics: false, escaping: 'underscores' });
     expect(cachedNames(third.pieces)).toEqual(['other']);
     expect(gunzipSync(Buffer.concat(await gzipPieces(third.pieces))).toString()).toBe(third.text);
+  });
+});
+
+describe('the render cache keeps compressed pieces while compressed scrapes come', () => {
+  const T0 = 1_700_000_000_000;
+  const cachedCount = (cache: RenderCache, now: number, compressed: boolean): number => {
+    const pieces: TextPiece[] = [];
+    cache.renderText(own, compressed ? { now, pieces } : { now });
+    return pieces.filter((p) => p.deflated !== undefined).length;
+  };
+
+  test('dropped when the format is scraped uncompressed after UNUSED_FORMAT_MS without compressed scrapes', async () => {
+    const cache = new RenderCache();
+    cache.set('a', family('req_total', 'counter', [sample(1, { job: 'a' })]));
+    const pieces: TextPiece[] = [];
+    cache.renderText(own, { now: T0, pieces });
+    await gzipPieces(pieces);
+    expect(cachedCount(cache, T0 + 1, true)).toBe(1);
+    // An uncompressed scrape soon after keeps them.
+    expect(cachedCount(cache, T0 + 2, false)).toBe(0);
+    expect(cachedCount(cache, T0 + 3, true)).toBe(1);
+    cachedCount(cache, T0 + 3 + UNUSED_FORMAT_MS, false);
+    expect(cachedCount(cache, T0 + 4 + UNUSED_FORMAT_MS, true)).toBe(0);
+  });
+
+  test('a compression that finishes after the text changed is not kept with the new text', async () => {
+    const cache = new RenderCache();
+    cache.set('a', family('req_total', 'counter', [sample(1, { job: 'a' })]));
+    const pieces: TextPiece[] = [];
+    cache.renderText(own, { now: T0, pieces });
+    cache.set('a', family('req_total', 'counter', [sample(2, { job: 'a' })]));
+    const next: TextPiece[] = [];
+    const text = cache.renderText(own, { now: T0, pieces: next });
+    await gzipPieces(pieces);
+    const again: TextPiece[] = [];
+    cache.renderText(own, { now: T0, pieces: again });
+    expect(again.filter((p) => p.deflated !== undefined)).toEqual([]);
+    expect(gunzipSync(Buffer.concat(await gzipPieces(next))).toString()).toBe(text);
   });
 });
 
