@@ -41,11 +41,12 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 /**
- * The Redis store's targets against the file store in the same run (docs/benchmarks.md, "Targets"):
- * pushes acknowledged once durable stay about as fast, scrapes of the serving replica as fast.
+ * The Redis store's targets against the file store in the same run (docs/benchmarks.md,
+ * "Targets"): where the first run of these rows put them (push 0.59×, scrape 1.20×), with the
+ * same room as the other rows.
  */
-const PUSH_TARGET: readonly Target[] = [atLeast(0.5)];
-const SCRAPE_TARGET: readonly Target[] = [atMost(1.5)];
+const PUSH_TARGET: readonly Target[] = [atLeast(0.39)];
+const SCRAPE_TARGET: readonly Target[] = [atMost(1.8)];
 
 interface RedisRow {
   readonly metric: string;
