@@ -162,7 +162,8 @@ fuzz: deps
 # Lethe against the real Pushgateway on loopback: Debian's, and the newest upstream release when
 # Go can build it (its columns stay empty otherwise). Prints one table and writes it as JSON
 # under bench/results/ (docs/benchmarks.md); under ten minutes once the tools exist.
-# ARGS passes options, e.g. ARGS='--quick' or ARGS='--gateways=lethe --phases=scale'.
+# ARGS passes options, e.g. ARGS='--quick' or ARGS='--gateways=lethe --phases=scale'; ARGS=--check
+# fails the run when a row misses its target (the table's last column).
 bench: build
 	@command -v prometheus-pushgateway >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus-pushgateway; }
 	@$(MAKE) --no-print-directory $(PGW_DIR)/pushgateway || echo "bench: the upstream Pushgateway $(PUSHGATEWAY_VERSION) could not be built; it is left out" >&2
@@ -179,8 +180,10 @@ bench-forgetting: deps $(CONTROL_PLANE_STAMP)
 .PHONY: bench-redis
 # The Redis store next to the file store: push throughput (each push acknowledged once durable)
 # and scrape latency, with Debian's redis-server (append-only, fsync always) on a loopback port.
+# ARGS=--check fails the run when a row misses its target.
 bench-redis: build redis
-	node --disable-warning=ExperimentalWarning bench/redis-rows.ts $(ARGS)
+	npx tsc -p bench/tsconfig.json
+	node dist/bench/bench/redis-rows.js $(ARGS)
 
 # ---- Container image: built with buildah from the Dockerfile, run with podman ----
 # The Dockerfile's bases are pinned by digest on Docker Hub. IMAGE_BASES=stand-in (the default)

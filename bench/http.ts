@@ -14,6 +14,10 @@ export interface Answer {
   /** Lines of the answer that start with `countPrefix` (when one was given). */
   readonly lines: number;
   readonly error?: string;
+  /** The answer's bytes as received (with `keepBody`). */
+  readonly body?: Buffer;
+  /** Its Content-Encoding header. */
+  readonly encoding?: string;
 }
 
 export interface SendOptions {
@@ -24,6 +28,8 @@ export interface SendOptions {
   readonly timeoutMs?: number;
   /** Count the answer's lines that begin with this text (e.g. a metric name prefix). */
   readonly countPrefix?: string;
+  /** Keep the answer's bytes (as received: compressed when it is). */
+  readonly keepBody?: boolean;
 }
 
 /** One gateway's client; a keep-alive agent sized for the highest concurrency used. */
@@ -48,11 +54,21 @@ export class Client {
         (res) => {
           const counter = options.countPrefix === undefined ? undefined : lineCounter(options.countPrefix);
           let bytes = 0;
+          const chunks: Buffer[] | undefined = options.keepBody === true ? [] : undefined;
           res.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
             counter?.feed(chunk);
+            chunks?.push(chunk);
           });
-          res.on('end', () => done({ status: res.statusCode ?? 0, bytes, lines: counter?.count ?? 0 }));
+          res.on('end', () =>
+            done({
+              status: res.statusCode ?? 0,
+              bytes,
+              lines: counter?.count ?? 0,
+              ...(chunks === undefined ? {} : { body: Buffer.concat(chunks) }),
+              ...(res.headers['content-encoding'] === undefined ? {} : { encoding: res.headers['content-encoding'] }),
+            }),
+          );
           res.on('error', (err) => done({ status: 0, bytes, lines: 0, error: err.message }));
         },
       );

@@ -3,13 +3,14 @@
  * throughput (concurrent PUTs, each a new group of 10 series, every one acknowledged only once
  * durable: fsynced to the persistence file, or taken by a redis-server running with
  * appendonly/appendfsync always) and scrape latency (GET /metrics of the serving replica with
- * the groups pushed). Prints the rows with the ratio Redis / file; read ratios, not absolute
- * figures, on a shared machine.
+ * the groups pushed). Prints the rows with the ratio Redis / file and the Redis store's targets
+ * (bench/targets.ts), then which rows miss them; read ratios, not absolute figures, on a shared
+ * machine. `make bench-redis`:
  *
- *   npm run build && node bench/redis-rows.ts [--seconds=10] [--concurrency=32] [--scrapes=50] [--groups=2000]
+ *   node dist/bench/bench/redis-rows.js [--seconds=10] [--concurrency=32] [--scrapes=50] [--groups=2000] [--check]
  *
- * Needs dist/main.js and redis-server on PATH (make redis). Self-contained, so it can join the
- * main bench runner as a phase later.
+ * --check exits non-zero when a row misses its target. Needs dist/main.js and redis-server on
+ * PATH (make redis).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,25 +18,45 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { repoRoot } from './gateways.js';
+import { atLeast, atMost, checkReport, formatRatio, formatTargets, formatValue, type CheckedRow, type Target, type Unit } from './targets.js';
 
 interface Options {
   readonly seconds: number;
   readonly concurrency: number;
   readonly scrapes: number;
   readonly groups: number;
+  readonly check: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts = { seconds: 10, concurrency: 32, scrapes: 50, groups: 2000 };
+  const opts = { seconds: 10, concurrency: 32, scrapes: 50, groups: 2000, check: false };
   for (const arg of argv) {
     const [name = '', value = ''] = arg.replace(/^--/, '').split('=', 2);
-    if (name !== 'seconds' && name !== 'concurrency' && name !== 'scrapes' && name !== 'groups') throw new Error(`unknown argument ${arg}`);
-    opts[name] = Number(value);
+    if (name === 'check') opts.check = true;
+    else if (name === 'seconds' || name === 'concurrency' || name === 'scrapes' || name === 'groups') opts[name] = Number(value);
+    else throw new Error(`unknown argument ${arg}`);
   }
   return opts;
 }
 
-const root = new URL('..', import.meta.url).pathname;
+/**
+ * The Redis store's targets against the file store in the same run (docs/benchmarks.md,
+ * "Targets"): where the first run of these rows put them (push 0.59×, scrape 1.20×), with the
+ * same room as the other rows.
+ */
+const PUSH_TARGET: readonly Target[] = [atLeast(0.39)];
+const SCRAPE_TARGET: readonly Target[] = [atMost(1.8)];
+
+interface RedisRow {
+  readonly metric: string;
+  readonly unit: Unit;
+  readonly file: number;
+  readonly redis: number;
+  readonly targets: readonly Target[];
+}
+
+const root = repoRoot;
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function freePort(): Promise<number> {
@@ -121,11 +142,12 @@ async function scrapeLatency(port: number, opts: Options): Promise<{ medianMs: n
   for (let i = 0; i < opts.scrapes; i++) {
     const t = performance.now();
     const res = await send(port, 'GET', '/metrics');
-    times.push(performance.now() - t);
+    // A scrape that failed is no measurement: the row then says it was not measured.
+    times.push(res.status === 200 ? performance.now() - t : Number.NaN);
     bytes = res.bytes;
   }
   times.sort((a, b) => a - b);
-  return { medianMs: times[Math.floor(times.length / 2)] ?? 0, bytes };
+  return { medianMs: times.some(Number.isNaN) ? Number.NaN : (times[Math.floor(times.length / 2)] ?? Number.NaN), bytes };
 }
 
 async function main(): Promise<void> {
@@ -162,17 +184,33 @@ async function main(): Promise<void> {
     const redisScrape = await scrapeLatency(redisLethePort, opts);
     const file = await pushThroughput(filePort, opts, 'file');
     const viaRedis = await pushThroughput(redisLethePort, opts, 'redis');
-    const rows = [
-      ['push throughput (new group of 10 series, acknowledged when durable)', `${file.rate.toFixed(0)} req/s`, `${viaRedis.rate.toFixed(0)} req/s`, (viaRedis.rate / file.rate).toFixed(2)],
-      [
-        `scrape latency, median (${opts.groups} groups of 10 series, ${(fileScrape.bytes / 1024).toFixed(0)} KiB)`,
-        `${fileScrape.medianMs.toFixed(1)} ms`,
-        `${redisScrape.medianMs.toFixed(1)} ms`,
-        (redisScrape.medianMs / fileScrape.medianMs).toFixed(2),
-      ],
+    const rows: RedisRow[] = [
+      { metric: 'push throughput (new group of 10 series, acknowledged when durable)', unit: 'req/s', file: file.rate, redis: viaRedis.rate, targets: PUSH_TARGET },
+      {
+        metric: `scrape latency, median (${opts.groups} groups of 10 series, ${(fileScrape.bytes / 1024).toFixed(0)} KiB)`,
+        unit: 'ms',
+        file: fileScrape.medianMs,
+        redis: redisScrape.medianMs,
+        targets: SCRAPE_TARGET,
+      },
     ];
-    const out = ['| metric | file store | Redis store | Redis / file |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)];
-    process.stdout.write(`${out.join('\n')}\n(${opts.concurrency} concurrent pushers for ${opts.seconds} s each; ${opts.scrapes} scrapes; file: ${file.groups} groups pushed, Redis: ${viaRedis.groups})\n`);
+    const out = [
+      '| metric | file store | Redis store | Redis / file | target (Redis / file) |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...rows.map((r) => `| ${r.metric} | ${formatValue(r.file, r.unit)} | ${formatValue(r.redis, r.unit)} | ${formatRatio(r.redis / r.file)} | ${formatTargets(r.targets, r.unit)} |`),
+    ];
+    const checked: CheckedRow[] = rows.map((r) => ({
+      metric: r.metric,
+      unit: r.unit,
+      targets: r.targets,
+      subject: { value: r.redis },
+      references: [{ title: 'file store', short: 'the file store', cell: { value: r.file } }],
+    }));
+    const outcome = checkReport(checked);
+    process.stdout.write(
+      `${out.join('\n')}\n(${opts.concurrency} concurrent pushers for ${opts.seconds} s each; ${opts.scrapes} scrapes; file: ${file.groups} groups pushed, Redis: ${viaRedis.groups})\n${outcome.lines.join('\n')}\n`,
+    );
+    if (opts.check && !outcome.ok) process.exitCode = 1;
   } finally {
     await Promise.all(children.map(stop));
     rmSync(work, { recursive: true, force: true });

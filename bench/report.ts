@@ -6,8 +6,9 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayKind, GatewaySpec } from './gateways.js';
+import { checkReport, formatRatio, formatTargets, formatValue, type CheckedRow, type Target, type Unit } from './targets.js';
 
-export type Unit = 'req/s' | 'ms' | 's' | 'bytes' | 'B/series' | 'MiB';
+export type { Unit } from './targets.js';
 
 export interface Cell {
   /** The measurement in the row's unit; absent when the gateway broke or was not measured. */
@@ -24,8 +25,8 @@ export interface Row {
   readonly unit: Unit;
   /** Whether a higher value is better (throughput) or a lower one (latency, memory, time). */
   readonly better: 'higher' | 'lower';
-  /** The issue's target for Lethe, as written in the table. */
-  readonly target?: string;
+  /** Lethe's targets (bench/targets.ts), shown in the table and checked by --check. */
+  readonly targets?: readonly Target[];
   /** Only Lethe is measured (e.g. forgetting, which the Pushgateway cannot do). */
   readonly letheOnly?: boolean;
   readonly cells: Partial<Record<GatewayKind, Cell>>;
@@ -48,12 +49,13 @@ export class Results {
   }
 
   /**
-   * A gateway broke: the first row of `prefix` it has no cell in yet says why, the later ones
-   * that they were not reached.
+   * A gateway broke: the first row of `prefix` it has no cell in yet (the first of `at`, the step
+   * that broke, when given) says why, the later ones that they were not reached.
    */
-  broke(prefix: string, kind: GatewayKind, why: string): void {
+  broke(prefix: string, kind: GatewayKind, why: string, at?: string): void {
     const open = this.rows.filter((row) => row.id.startsWith(prefix) && row.cells[kind] === undefined);
-    open.forEach((row, i) => (row.cells[kind] = { note: i === 0 ? `broke: ${why}` : 'not reached' }));
+    const first = open.find((row) => at !== undefined && row.id.startsWith(at)) ?? open[0];
+    for (const row of open) row.cells[kind] = { note: row === first ? `broke: ${why}` : 'not reached' };
   }
 
   /** Marks every row of `prefix` that has no cell yet for `kind` with `note`. */
@@ -70,25 +72,6 @@ export function ratio(row: Row, other: GatewayKind): number | undefined {
   return a / b;
 }
 
-function significant(v: number): string {
-  if (v === 0) return '0';
-  const abs = Math.abs(v);
-  if (abs >= 100) return Math.round(v).toLocaleString('en-US');
-  if (abs >= 10) return v.toFixed(1);
-  if (abs >= 1) return v.toFixed(2);
-  return v.toPrecision(2);
-}
-
-export function formatValue(v: number, unit: Unit): string {
-  if (unit === 'bytes') {
-    if (v >= 1024 * 1024) return `${significant(v / (1024 * 1024))} MiB`;
-    if (v >= 1024) return `${significant(v / 1024)} KiB`;
-    return `${Math.round(v)} B`;
-  }
-  if (unit === 'ms') return v >= 1000 ? `${significant(v / 1000)} s` : `${significant(v)} ms`;
-  return `${significant(v)} ${unit}`;
-}
-
 function formatCell(cell: Cell | undefined, unit: Unit): string {
   if (cell === undefined) return '—';
   if (cell.value === undefined) return cell.note ?? '—';
@@ -96,8 +79,21 @@ function formatCell(cell: Cell | undefined, unit: Unit): string {
   return cell.note === undefined ? text : `${text} (${cell.note})`;
 }
 
-function formatRatio(r: number | undefined): string {
-  return r === undefined ? '' : `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(2) : r.toPrecision(2)}×`;
+/** The rows as the target check sees them: Lethe against each Pushgateway that could run. */
+export function checkedRows(results: Results, specs: readonly GatewaySpec[]): CheckedRow[] {
+  const others = specs.filter((s) => s.kind !== 'lethe' && s.missing === undefined);
+  return results.rows.map((row) => ({
+    metric: row.metric,
+    unit: row.unit,
+    targets: row.targets ?? [],
+    subject: row.cells.lethe,
+    references: row.letheOnly === true ? [] : others.map((s) => ({ title: s.title, short: s.version, cell: row.cells[s.kind] })),
+  }));
+}
+
+/** Which rows miss their targets (printed after the table; `make bench ARGS=--check` fails on them). */
+export function check(results: Results, specs: readonly GatewaySpec[]): { ok: boolean; lines: string[] } {
+  return checkReport(checkedRows(results, specs));
 }
 
 /** The markdown table: metric, Lethe, then each Pushgateway with the ratio Lethe / it, target. */
@@ -109,8 +105,12 @@ export function table(results: Results, specs: readonly GatewaySpec[]): string {
     const cells = [
       row.metric,
       formatCell(row.cells.lethe, row.unit),
-      ...others.flatMap((s) => (row.letheOnly === true ? ['n/a', ''] : [formatCell(row.cells[s.kind], row.unit), formatRatio(ratio(row, s.kind))])),
-      row.target ?? '',
+      ...others.flatMap((s) => {
+        if (row.letheOnly === true) return ['n/a', ''];
+        const r = ratio(row, s.kind);
+        return [formatCell(row.cells[s.kind], row.unit), r === undefined ? '' : formatRatio(r)];
+      }),
+      formatTargets(row.targets ?? [], row.unit),
     ];
     lines.push(`| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`);
   }
@@ -148,6 +148,8 @@ export interface Report {
   readonly method: readonly string[];
   readonly rows: readonly (Row & { ratios: Partial<Record<GatewayKind, number>> })[];
   readonly table: string;
+  /** The target check's outcome: whether every target held, and the rows that missed. */
+  readonly check: { readonly ok: boolean; readonly lines: readonly string[] };
 }
 
 export function buildReport(results: Results, specs: readonly GatewaySpec[], started: Date, seconds: number, method: readonly string[]): Report {
@@ -166,6 +168,7 @@ export function buildReport(results: Results, specs: readonly GatewaySpec[], sta
       return { ...row, ratios };
     }),
     table: table(results, specs),
+    check: check(results, specs),
   };
 }
 

@@ -33,6 +33,11 @@ import type { Metric, MetricFamily, MetricType } from '../model/index.js';
  * names as stored, which is what every escaping scheme writes for legacy names; a family with a
  * name that is not one (UTF-8 names) is rendered for the scrape's scheme when asked, uncached.
  * Delimited protobuf is encoded per scrape from the sorted metrics (native histograms).
+ *
+ * A compressed scrape asks for the rendering as pieces too (RenderOptions.pieces): each name's
+ * merged text is one piece, and the gateway's compression of it is kept beside the text until
+ * the text is rebuilt, so an unchanged name is compressed once. Compressed pieces of a format
+ * are dropped when it is scraped uncompressed after UNUSED_FORMAT_MS without compressed scrapes.
  */
 
 export interface RenderOptions {
@@ -42,6 +47,30 @@ export interface RenderOptions {
   readonly escaping?: EscapingScheme;
   /** The scrape's time, for dropping formats no scrape uses (Unix ms). */
   readonly now?: number;
+  /**
+   * Also hand the rendering out as pieces, appended here in order (their texts joined are the
+   * returned text), for a compressed answer built from cached compressed pieces.
+   */
+  readonly pieces?: TextPiece[];
+}
+
+/** A piece of a scrape compressed on its own, cached with the piece's text. */
+export interface DeflatedPiece {
+  /** Raw deflate of the piece's UTF-8 text ended by a full flush: byte-aligned, no final block. */
+  readonly bytes: Uint8Array;
+  /** CRC-32 of the piece's UTF-8 text. */
+  readonly crc: number;
+  /** Length of the piece's UTF-8 text in bytes. */
+  readonly length: number;
+}
+
+/** One piece of a rendered scrape: a name's cached text, or text rendered for this scrape only. */
+export interface TextPiece {
+  readonly text: string;
+  /** The piece compressed, when a scrape compressed it since its text last changed. */
+  readonly deflated: DeflatedPiece | undefined;
+  /** Keeps `deflated` with the cached text while that is unchanged; absent for uncached text. */
+  readonly keep: ((deflated: DeflatedPiece) => void) | undefined;
 }
 
 /** A format's cached text is dropped once no scrape has asked for it this long. */
@@ -83,6 +112,8 @@ interface GroupPart {
 interface MergedText {
   /** Header and sorted samples of every group; the parts' spans point into it. */
   text: string | undefined;
+  /** `text` compressed (see TextPiece), once a compressed scrape asked for it. */
+  deflated: DeflatedPiece | undefined;
   /** False when a group changed since `text` was built. */
   fresh: boolean;
   /** For OpenMetrics: whether the name was written as a compliant counter. */
@@ -150,6 +181,8 @@ export class RenderCache {
   private escapingNames = 0;
   /** When a scrape last asked for each cached format (Unix ms); undefined: never, or dropped. */
   private readonly lastUsed: [number | undefined, number | undefined] = [undefined, undefined];
+  /** The same for scrapes of each format that asked for pieces (compressed scrapes). */
+  private readonly lastPieces: [number | undefined, number | undefined] = [undefined, undefined];
 
   /** The formats whose text is cached now (`text`, `openmetrics`), for tests and debugging. */
   get cachedFormats(): string[] {
@@ -214,15 +247,16 @@ export class RenderCache {
   }
 
   /** The merged text of a name in format f, rebuilt when a group changed; every part then points into it. */
-  private merged(f: FormatIndex, name: string, cache: NameCache, compliant: boolean): string {
+  private merged(f: FormatIndex, name: string, cache: NameCache, compliant: boolean): MergedText {
     let state = cache.merged[f];
-    if (state?.fresh === true && state.text !== undefined && state.compliant === compliant) return state.text;
+    if (state?.fresh === true && state.text !== undefined && state.compliant === compliant) return state;
     if (state !== undefined && state.compliant !== compliant) {
       // The OpenMetrics family name changed: the parts' text has to be written again.
       for (const part of cache.byGroup.values()) part.texts[f] = undefined;
       state.text = undefined;
     }
-    state ??= { text: undefined, fresh: false, compliant };
+    state ??= { text: undefined, deflated: undefined, fresh: false, compliant };
+    state.deflated = undefined;
     cache.merged[f] = state;
     const entries = this.sorted(cache);
     if (entries.length === 0) {
@@ -251,7 +285,7 @@ export class RenderCache {
     }
     state.fresh = true;
     state.compliant = compliant;
-    return state.text;
+    return state;
   }
 
   /** Every metric of every group of a name, in scrape order (a stable sort of group order). */
@@ -292,19 +326,45 @@ export class RenderCache {
     if (options.now !== undefined) {
       this.dropUnused(options.now, f);
       this.lastUsed[f] = options.now;
+      this.dropUnusedDeflated(options.now, f, options.pieces !== undefined);
     }
     const ownByName = new Map(own.map((fam) => [fam.name, fam]));
     const names = mergeNames(this.names_(), [...ownByName.keys()].sort(compareNames));
-    const out: string[] =
+    const marks: Marks = options.pieces === undefined ? undefined : new Map();
+    const out =
       escaping === 'allow-utf-8' || (this.escapingNames === 0 && !own.some(familyNeedsEscaping))
-        ? this.renderNames(f, names, ownByName)
-        : this.renderEscaped(f, names, ownByName, escaping);
+        ? this.renderNames(f, names, ownByName, marks)
+        : this.renderEscaped(f, names, ownByName, escaping, marks);
     if (f === OPENMETRICS) out.push(OPENMETRICS_EOF);
-    return out.join('');
+    if (options.pieces === undefined || marks === undefined) return out.join('');
+    collectPieces(out, marks, options.pieces);
+    // Concatenated, not joined: the engine keeps the pieces and copies them into one string only
+    // if the text is read, which a compressed scrape does not do.
+    let text = '';
+    for (const piece of out) text += piece;
+    return text;
+  }
+
+  /**
+   * Compressed pieces cost memory beside the text: those of format f are dropped when a scrape of
+   * f without compression comes and no compressed scrape of f came in UNUSED_FORMAT_MS.
+   */
+  private dropUnusedDeflated(now: number, f: FormatIndex, compressed: boolean): void {
+    if (compressed) {
+      this.lastPieces[f] = now;
+      return;
+    }
+    const used = this.lastPieces[f];
+    if (used === undefined || now - used < UNUSED_FORMAT_MS) return;
+    this.lastPieces[f] = undefined;
+    for (const cache of this.names.values()) {
+      const state = cache.merged[f];
+      if (state !== undefined) state.deflated = undefined;
+    }
   }
 
   /** Names written as stored (every name legacy, or allow-utf-8): the cached path. */
-  private renderNames(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>): string[] {
+  private renderNames(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, marks: Marks): string[] {
     const writer = WRITERS[f];
     const taken = (name: string): boolean => this.names.has(name) || ownByName.has(name);
     const out: string[] = [];
@@ -321,7 +381,7 @@ export class RenderCache {
         continue;
       }
       if (ownFamily === undefined) {
-        out.push(this.merged(f, name, cache, compliant));
+        pushMerged(out, this.merged(f, name, cache, compliant), marks);
         continue;
       }
       const ownTexts = new Map<Metric, string>();
@@ -348,7 +408,7 @@ export class RenderCache {
    * would be (upstream writes two families of one name). Families without such names still come
    * from the cache.
    */
-  private renderEscaped(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, escaping: EscapingScheme): string[] {
+  private renderEscaped(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, escaping: EscapingScheme, marks: Marks): string[] {
     const writer = WRITERS[f];
     const byOutput = new Map<string, string[]>();
     for (const name of names) {
@@ -365,7 +425,7 @@ export class RenderCache {
       const type = this.typeOf(sources[0] ?? output, ownByName);
       const compliant = f === OPENMETRICS && isCompliantCounter(output, type, byOutput.has(openMetricsFamilyName(output, true)));
       if (only !== undefined && onlyCache !== undefined && onlyCache.escapingParts === 0 && !ownByName.has(only)) {
-        out.push(this.merged(f, only, onlyCache, compliant));
+        pushMerged(out, this.merged(f, only, onlyCache, compliant), marks);
         continue;
       }
       // Own families first (they lend their help), then each group's, all names escaped.
@@ -414,6 +474,39 @@ export class RenderCache {
     }
     return families.map(encodeFamilyDelimited);
   }
+}
+
+/** Where a rendering's cached texts are in its output (when it is collected as pieces). */
+type Marks = Map<number, MergedText> | undefined;
+
+function pushMerged(out: string[], state: MergedText, marks: Marks): void {
+  marks?.set(out.length, state);
+  out.push(state.text ?? '');
+}
+
+/** Appends `out` as pieces: each cached text one piece, the text between them joined into one. */
+function collectPieces(out: readonly string[], marks: ReadonlyMap<number, MergedText>, pieces: TextPiece[]): void {
+  let loose: string[] = [];
+  const flush = (): void => {
+    const text = loose.join('');
+    if (text !== '') pieces.push({ text, deflated: undefined, keep: undefined });
+    loose = [];
+  };
+  out.forEach((text, i) => {
+    const state = marks.get(i);
+    if (state === undefined) {
+      loose.push(text);
+      return;
+    }
+    if (text === '') return;
+    flush();
+    // A compression that finishes after the text was rebuilt is not kept with the new text.
+    const keep = (deflated: DeflatedPiece): void => {
+      if (state.text === text) state.deflated = deflated;
+    };
+    pieces.push({ text, deflated: state.deflated, keep });
+  });
+  flush();
 }
 
 function compareNames(a: string, b: string): number {

@@ -4,8 +4,9 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { negotiate } from '../../exposition/index.js';
 import { F, errorFields } from '../../observability/index.js';
-import type { ScrapeToken } from '../../store/index.js';
+import type { ScrapeToken, TextRendering } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
+import { gzipPieces, type TextPiece } from './scrape-gzip.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -45,6 +46,13 @@ function confirmOnFinish(deps: GatewayDeps, res: Response, token: ScrapeToken, r
   });
 }
 
+/** Whether the pieces are the whole text (a store that does not hand out pieces leaves none). */
+function piecesMake(pieces: readonly TextPiece[], body: string): boolean {
+  let length = 0;
+  for (const piece of pieces) length += piece.text.length;
+  return pieces.length > 0 && length === body.length;
+}
+
 /**
  * GET /metrics: Lethe's own metrics merged with every stored group, in the format the Accept
  * header negotiates (exposition/negotiation.ts): OpenMetrics, the text format or delimited
@@ -61,18 +69,28 @@ export function scrapeHandler(deps: GatewayDeps) {
     const { store } = deps;
     const scraper = isScraper(req.headers, deps.config.lifecycle.scraperUserAgent);
     const none: ScrapeToken = { groups: [] };
+    const gzip = /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '');
+    // A compressed text scrape also takes the rendering as pieces (the render cache keeps each
+    // name's compressed text until it changes); the store's TextRendering does not name them.
+    const pieces: TextPiece[] = [];
+    const rendering: TextRendering & { pieces?: TextPiece[] } = { openMetrics: format.startsWith('openmetrics'), escaping, ...(gzip ? { pieces } : {}) };
     const rendered = await store.settled(() => ({
-      body: format === 'protobuf' ? Buffer.concat(store.scrapeProtobuf(own, escaping)) : store.scrapeText(own, { openMetrics: format.startsWith('openmetrics'), escaping }),
+      body: format === 'protobuf' ? Buffer.concat(store.scrapeProtobuf(own, escaping)) : store.scrapeText(own, rendering),
       token: scraper ? store.scrapeToken() : none,
     }));
     if (scraper) confirmOnFinish(deps, res, rendered.token, now);
     // Text goes out as the string: a copy of a whole scrape as a Buffer would stay in memory
     // until the next garbage collection, while the socket's copy is freed once written.
-    let body: Buffer | string = rendered.body;
-    if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
-      res.setHeader('Content-Encoding', 'gzip');
-      body = await gzipAsync(body);
+    const body: Buffer | string = rendered.body;
+    if (!gzip) {
+      res.status(200).end(body);
+      return;
     }
-    res.status(200).end(body);
+    res.setHeader('Content-Encoding', 'gzip');
+    if (typeof body === 'string' && piecesMake(pieces, body)) {
+      res.status(200).end(Buffer.concat(await gzipPieces(pieces)));
+      return;
+    }
+    res.status(200).end(await gzipAsync(body));
   };
 }
