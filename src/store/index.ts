@@ -1,3 +1,5 @@
+import type * as redis from './redis/index.js';
+
 export type {
   DeleteOptions,
   GroupStore,
@@ -17,8 +19,9 @@ export { otherNamespaceError } from './namespaces.js';
 export type { ChangeMeta, LocalStoreOptions, StoreChange, StoreEvents } from './local-store.js';
 export { readJournal } from './persistence.js';
 export type { TornTail } from './persistence.js';
-export { RedisGroupStore } from './redis/redis-store.js';
-export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store.js';
-export { RedisLease } from './redis/lease.js';
-export type { RedisLeaseOptions } from './redis/lease.js';
-export { isRedisUrl, redactRedisUrl } from './redis/connection.js';
+export type { RedisGroupStore, RedisStoreEvents, RedisStoreOptions } from './redis/redis-store.js';
+export type { RedisLease, RedisLeaseOptions } from './redis/lease.js';
+export { isRedisUrl, redactRedisUrl } from './redis/url.js';
+
+/** The Redis store and lease, loaded when Redis is configured: a standalone Lethe never loads ioredis. */
+export const loadRedis = (): Promise<typeof redis> => import('./redis/index.js');
