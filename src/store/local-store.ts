@@ -1,5 +1,5 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
-import { decodeProtobufDelimited, encodeFamilyDelimited, type EscapingScheme } from '../exposition/index.js';
+import type { EscapingScheme } from '../exposition/index.js';
 import {
   PUSH_FAILURE_TIME_METRIC,
   PUSH_TIME_METRIC,
@@ -16,12 +16,13 @@ import {
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from './group-store.js';
 import { GroupState, type GroupSnapshot } from './group-state.js';
+import { familyReader, familyRecord } from './family-record.js';
 import { Journal, type JournalHooks, type PersistenceFailure } from './journal.js';
 import { NamespaceUsageIndex, guardAllows, otherNamespaceError } from './namespaces.js';
 import { keepDroppedBytes, readJournal, type GroupRecord, type StoreRecord, type TornTail } from './persistence.js';
 import { ReadBarrier } from './read-barrier.js';
 import { RenderCache } from './render-cache.js';
-import { compactFamily, isMetaFamily, metaFamilies, sanitizeFamily } from './sanitize.js';
+import { isMetaFamily, metaFamilies, sanitizeFamily } from './sanitize.js';
 
 export interface StoreEvents {
   /** A group was stored but left out of scrapes because it conflicts (check disabled). */
@@ -72,8 +73,6 @@ export type StoreChange =
   | { readonly op: 'push'; readonly method: PushMethod; readonly key: GroupingKey; readonly families: readonly StoredFamily[]; readonly meta: ChangeMeta }
   | { readonly op: 'meta'; readonly key: GroupingKey; readonly meta: ChangeMeta }
   | { readonly op: 'delete'; readonly key: GroupingKey };
-
-const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 const DEFAULT_RETRY_MS = 5_000;
 const DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024;
@@ -156,10 +155,9 @@ export class LocalGroupStore implements GroupStore {
     if (old !== undefined) this.unlink(old);
     if (record.t === 'd') return;
     const state = new GroupState(key, record.attr);
-    for (const [encoded, pushedAt] of record.f) {
-      for (const family of decodeProtobufDelimited(Buffer.from(encoded, 'base64'))) {
-        state.data.set(family.name, { family: compactFamily(family, key), pushedAt });
-      }
+    const read = familyReader(key);
+    for (const [entry, pushedAt] of record.f) {
+      for (const family of read(entry)) state.data.set(family.name, { family, pushedAt });
     }
     state.lastPushAt = record.push;
     state.lastFailureAt = record.fail;
@@ -512,7 +510,7 @@ export class LocalGroupStore implements GroupStore {
     return {
       t: 'g',
       k: state.key.labels.map((l) => [l.name, l.value]),
-      f: [...state.data.values()].map((s) => [base64(encodeFamilyDelimited(s.family)), s.pushedAt]),
+      f: [...state.data.values()].map((s) => [familyRecord(s.family), s.pushedAt]),
       push: state.lastPushAt,
       fail: state.lastFailureAt,
       attr: state.attribution,
