@@ -6,16 +6,18 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * scavenge, up to 64 MiB on a machine with several GiB: a store's data survives by nature, so
  * after a fill the young generation alone held 128 MiB of resident memory (half of Lethe's at
  * 100,000 series) that stored nothing. `--max-semi-space-size` is read only when the heap is made,
- * which a program cannot reach, but the growth factor is read at each growth (docs/operations.md,
- * "Memory", has the figures).
+ * which a program cannot reach, but the growth factor is read at each growth (so on Node 24; a
+ * V8 that read it only at start would just leave the young generation as it was).
+ * docs/operations.md, "Memory", has the figures.
  *
  * Left alone when node was started with a semi-space flag (its own arguments or NODE_OPTIONS,
  * the only process state read outside main.ts): whoever set it chose.
  *
  * main.ts imports this module first, for its one effect at import: the young generation is held
  * at its smallest (1 MiB semi-spaces) while the other modules load (ES modules are evaluated in
- * import order, before main.ts's own code runs), then `youngGeneration.started()` lets it grow again and stops it
- * at the first growth the next collection sees past 4 MiB (so at 4 or 8 MiB per semi-space).
+ * import order, before main.ts's own code runs), then `youngGeneration.started()` lets it grow
+ * again and stops it at the first growth a collection sees past 4 MiB (so at 4 or 8 MiB per
+ * semi-space).
  */
 
 function capYoungGeneration(semiSpaceMiB: number, execArgv: readonly string[], nodeOptions: string): { started(): void } | undefined {
