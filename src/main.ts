@@ -1,3 +1,5 @@
+// First: holds V8's young generation small while the rest loads (see the module).
+import { youngGeneration } from './young-generation.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { helpText, loadConfig, replicaOf, type Config, type Replica } from './config/index.js';
@@ -95,7 +97,7 @@ function main(): void {
   };
   process.on('unhandledRejection', fatal('Unhandled rejection'));
   process.on('uncaughtException', fatal('Uncaught exception'));
-  start(config, logger, version).catch((err: unknown) => {
+  start(config, logger, version).then(() => youngGeneration?.started()).catch((err: unknown) => {
     if (err instanceof ConfigError) {
       process.stderr.write(`lethe: ${err.message}\n`);
       process.exit(err.exitCode);

@@ -1,3 +1,5 @@
+import type * as redis from './redis/index.js';
+
 export type {
   DeleteOptions,
   GroupStore,
@@ -19,8 +21,10 @@ export type { LocalStoreOptions, StoreEvents } from './local-store-options.js';
 export type { ChangeMeta, StoreChange } from './store-change.js';
 export { readJournal } from './persistence.js';
 export type { TornTail } from './persistence.js';
-export { RedisGroupStore } from './redis/redis-store.js';
+export type { RedisGroupStore } from './redis/redis-store.js';
 export type { RedisStoreEvents, RedisStoreOptions } from './redis/redis-store-options.js';
-export { RedisLease } from './redis/lease.js';
-export type { RedisLeaseOptions } from './redis/lease.js';
-export { isRedisUrl, redactRedisUrl } from './redis/connection.js';
+export type { RedisLease, RedisLeaseOptions } from './redis/lease.js';
+export { isRedisUrl, redactRedisUrl } from './redis/url.js';
+
+/** The Redis store and lease, loaded when Redis is configured: a standalone Lethe never loads ioredis. */
+export const loadRedis = (): Promise<typeof redis> => import('./redis/index.js');

@@ -1,7 +1,8 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
-import { decodeProtobufDelimited, encodeFamilyDelimited, type EscapingScheme } from '../exposition/index.js';
+import type { EscapingScheme } from '../exposition/index.js';
 import { groupingKeyOf, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef } from '../model/index.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from './group-store.js';
+import { familyReader, familyRecord } from './family-record.js';
 import { GroupState } from './group-state.js';
 import { GroupTable, type Before } from './group-table.js';
 import { Journal, type JournalHooks } from './journal.js';
@@ -10,10 +11,7 @@ import { guardAllows, otherNamespaceError } from './namespaces.js';
 import { keepDroppedBytes, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
 import { failureTimeAfterPush, mergePushed, normalisePush } from './push-semantics.js';
 import { ReadBarrier } from './read-barrier.js';
-import { compactFamily } from './sanitize.js';
 import type { StoreChange } from './store-change.js';
-
-const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 const DEFAULT_RETRY_MS = 5_000;
 const DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024;
@@ -86,10 +84,9 @@ export class LocalGroupStore implements GroupStore {
     if (old !== undefined) this.table.unlink(old);
     if (record.t === 'd') return;
     const state = new GroupState(key, record.attr);
-    for (const [encoded, pushedAt] of record.f) {
-      for (const family of decodeProtobufDelimited(Buffer.from(encoded, 'base64'))) {
-        state.data.set(family.name, { family: compactFamily(family, key), pushedAt });
-      }
+    const read = familyReader(key);
+    for (const [entry, pushedAt] of record.f) {
+      for (const family of read(entry)) state.data.set(family.name, { family, pushedAt });
     }
     state.lastPushAt = record.push;
     state.lastFailureAt = record.fail;
@@ -225,7 +222,7 @@ export class LocalGroupStore implements GroupStore {
     return {
       t: 'g',
       k: state.key.labels.map((l) => [l.name, l.value]),
-      f: [...state.data.values()].map((s) => [base64(encodeFamilyDelimited(s.family)), s.pushedAt]),
+      f: [...state.data.values()].map((s) => [familyRecord(s.family), s.pushedAt]),
       push: state.lastPushAt,
       fail: state.lastFailureAt,
       attr: state.attribution,

@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { ConfigError, ErrorCode, messageOf } from '../errors.js';
 import type { Attribution, ObjectRef, OwnerRef } from '../model/index.js';
+import { isPlainFamilyRecord, type PlainFamilyRecord } from './family-record.js';
 
 /**
  * The persistence file: a versioned, checksummed journal of group records.
@@ -97,8 +98,8 @@ export const groupRecordSchema = z.object({
   t: z.literal('g'),
   /** Grouping labels as [name, value] pairs. */
   k: z.array(z.tuple([z.string(), z.string()])),
-  /** Families (meta families excluded): base64 of delimited protobuf, and the push time of each. */
-  f: z.array(z.tuple([z.string(), z.number()])),
+  /** Families (meta families excluded), each as family-record.ts writes it, and the push time of each. */
+  f: z.array(z.tuple([z.union([z.string(), z.custom<PlainFamilyRecord>(isPlainFamilyRecord, 'not a family')]), z.number()])),
   push: z.number(),
   fail: z.number(),
   attr: attributionSchema,

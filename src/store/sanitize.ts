@@ -86,22 +86,32 @@ export function sanitizeFamily(family: MetricFamily, key: GroupingKey): MetricFa
  * object, and protobuf bytes that say no more than the value are dropped. Same metrics.
  */
 export function compactFamily(family: MetricFamily, key: GroupingKey): MetricFamily {
+  const share = labelSharer(key);
+  const plain = dropRedundantProtobuf(family.type);
+  return { ...family, metrics: family.metrics.map((metric): Metric => plain({ ...metric, labels: metric.labels.map((l) => share(l.name, l.value, l)) })) };
+}
+
+/**
+ * One Label object per distinct pair of a group's stored families, starting with the key's own
+ * (and `instance=""`): share(name, value) returns the object already seen for the pair, else
+ * keeps `label` (made when not given).
+ */
+export function labelSharer(key: GroupingKey): (name: string, value: string, label?: Label) => Label {
   const known = new Map<string, Map<string, Label>>();
   for (const label of key.labels) known.set(label.name, new Map([[label.value, label]]));
   if (!known.has('instance')) known.set('instance', new Map([['', EMPTY_INSTANCE]]));
-  const share = (label: Label): Label => {
-    let byValue = known.get(label.name);
+  return (name, value, label) => {
+    let byValue = known.get(name);
     if (byValue === undefined) {
       byValue = new Map();
-      known.set(label.name, byValue);
+      known.set(name, byValue);
     }
-    const seen = byValue.get(label.value);
+    const seen = byValue.get(value);
     if (seen !== undefined) return seen;
-    byValue.set(label.value, label);
-    return label;
+    const kept = label ?? { name, value };
+    byValue.set(value, kept);
+    return kept;
   };
-  const plain = dropRedundantProtobuf(family.type);
-  return { ...family, metrics: family.metrics.map((metric): Metric => plain({ ...metric, labels: metric.labels.map(share) })) };
 }
 
 function metaGauge(name: string, help: string, key: GroupingKey, valueMs: number): MetricFamily {

@@ -5,7 +5,7 @@ import type { KubeMode } from '../kube/index.js';
 import { LeaderElector, leaseTimingsOf, type LeaseTimings, type Leadership } from '../leadership/index.js';
 import type { Clock } from '../model/index.js';
 import { createLeaderMetrics, type Logger } from '../observability/index.js';
-import { RedisLease } from '../store/index.js';
+import { loadRedis } from '../store/index.js';
 
 /**
  * Which lease decides the replica that leads — runs deletions and, with the Redis store, serves
@@ -55,7 +55,7 @@ export interface OpenLeadershipDeps {
   readonly registry: Registry;
 }
 
-export function openLeadership(config: Config, deps: OpenLeadershipDeps): RunningLeadership | undefined {
+export async function openLeadership(config: Config, deps: OpenLeadershipDeps): Promise<RunningLeadership | undefined> {
   const { clock, logger } = deps;
   switch (deps.kind) {
     case 'none':
@@ -69,6 +69,7 @@ export function openLeadership(config: Config, deps: OpenLeadershipDeps): Runnin
     case 'redis': {
       const { redis } = config.store;
       const timings = leaseTimingsOf(config.ha.leaseDurationMs);
+      const { RedisLease } = await loadRedis();
       const backend = RedisLease.connect({
         url: redis.url,
         keyPrefix: redis.keyPrefix,

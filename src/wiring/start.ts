@@ -157,7 +157,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   }
 
   // ---- Leadership: one loop over the Kubernetes Lease or the Redis lease (or none) ----
-  const leader: RunningLeadership | undefined = openLeadership(config, {
+  const leader: RunningLeadership | undefined = await openLeadership(config, {
     kind: leaseKind,
     kube,
     kubeTimings,

@@ -4,7 +4,7 @@ import type { Clock, MetricType } from '../model/index.js';
 import { F, errorFields, type Logger, type Metrics } from '../observability/index.js';
 import {
   LocalGroupStore,
-  RedisGroupStore,
+  loadRedis,
   redactRedisUrl,
   type GroupStore,
   type PersistenceFailure,
@@ -66,6 +66,7 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
 
   const { redis } = config.store;
   const where = redactRedisUrl(redis.url);
+  const { RedisGroupStore } = await loadRedis();
   const store = await RedisGroupStore.open({
     ...common,
     url: redis.url,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RedisGroupStore } from '../../src/store/index.js';
+import { RedisGroupStore } from '../../src/store/redis/index.js';
 import { RedisServer } from '../harness/redis.js';
 import { describeNamespaceContract } from '../harness/namespace-contract.js';
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OwnerRef } from '../../src/model/index.js';
-import { RedisGroupStore } from '../../src/store/index.js';
+import { RedisGroupStore } from '../../src/store/redis/index.js';
 import { FakeClock, family, key, put } from '../harness/builders.js';
 import { eventually } from '../harness/eventually.js';
 import { RedisServer } from '../harness/redis.js';

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, ErrorCode, messageOf } from '../../errors.js';
+import { SCHEMES, redactRedisUrl } from './url.js';
+
+export { isRedisUrl, redactRedisUrl } from './url.js';
 
 /**
  * Redis URLs and connections. Accepted forms:
@@ -21,16 +24,6 @@ export interface ConnectionSettings {
   readonly name: string;
 }
 
-const SCHEMES = /^(redis|rediss|valkey|valkeys|redis\+sentinel|rediss\+sentinel):\/\//;
-
-export function isRedisUrl(url: string): boolean {
-  return SCHEMES.test(url);
-}
-
-/** The URL without its password, for logs and the status page. */
-export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)([^@/]*:)[^@/]*@/, '$1$2***@');
-}
 
 function invalid(url: string, why: string): ConfigError {
   return new ConfigError(ErrorCode.config, `invalid configuration:\n  --store.redis.url=${JSON.stringify(redactRedisUrl(url))}: ${why}`);
