@@ -69,6 +69,30 @@ export type WipeListener = (key: GroupingKey, owner: OwnerRef | undefined) => vo
 export interface TextRendering {
   readonly openMetrics: boolean;
   readonly escaping: EscapingScheme;
+  /**
+   * Also hand the rendering out as pieces, appended here in order (their texts joined are the
+   * returned text), for a compressed answer built from compressed pieces the store keeps. A store
+   * may leave it empty; the caller then compresses the whole text.
+   */
+  readonly pieces?: TextPiece[];
+}
+
+/** A piece of a scrape compressed on its own, kept by the store with the piece's text. */
+export interface DeflatedPiece {
+  /** Raw deflate of the piece's UTF-8 text ended by a full flush: byte-aligned, no final block. */
+  readonly bytes: Uint8Array;
+  /** CRC-32 of the piece's UTF-8 text. */
+  readonly crc: number;
+  /** Length of the piece's UTF-8 text in bytes. */
+  readonly length: number;
+}
+
+export interface TextPiece {
+  readonly text: string;
+  /** The piece compressed, when a scrape compressed it since its text last changed. */
+  readonly deflated: DeflatedPiece | undefined;
+  /** Keeps `deflated` with the store's cached text while that is unchanged; absent for text rendered per scrape. */
+  readonly keep: ((deflated: DeflatedPiece) => void) | undefined;
 }
 
 /**

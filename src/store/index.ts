@@ -11,6 +11,8 @@ export type {
   ScrapeToken,
   StoreHealth,
   TextRendering,
+  TextPiece,
+  DeflatedPiece,
   WipeListener,
 } from './group-store.js';
 export type { PersistenceFailure } from './journal.js';

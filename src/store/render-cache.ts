@@ -15,6 +15,7 @@ import {
   type EscapingScheme,
 } from '../exposition/index.js';
 import type { Metric, MetricFamily, MetricType } from '../model/index.js';
+import type { DeflatedPiece, TextPiece } from './group-store.js';
 
 /**
  * Rendered text of every stored series, kept per family name and per group, so that a scrape
@@ -38,6 +39,10 @@ import type { Metric, MetricFamily, MetricType } from '../model/index.js';
  * merged text is one piece, and the gateway's compression of it is kept beside the text until
  * the text is rebuilt, so an unchanged name is compressed once. Compressed pieces of a format
  * are dropped when it is scraped uncompressed after UNUSED_FORMAT_MS without compressed scrapes.
+ *
+ * (About 520 lines: one cache whose layers — a group's part, a name's merged text, each format,
+ * the compressed pieces — are kept consistent by the same steps; split, each file would have to
+ * expose the others' bookkeeping.)
  */
 
 export interface RenderOptions {
@@ -52,25 +57,6 @@ export interface RenderOptions {
    * returned text), for a compressed answer built from cached compressed pieces.
    */
   readonly pieces?: TextPiece[];
-}
-
-/** A piece of a scrape compressed on its own, cached with the piece's text. */
-export interface DeflatedPiece {
-  /** Raw deflate of the piece's UTF-8 text ended by a full flush: byte-aligned, no final block. */
-  readonly bytes: Uint8Array;
-  /** CRC-32 of the piece's UTF-8 text. */
-  readonly crc: number;
-  /** Length of the piece's UTF-8 text in bytes. */
-  readonly length: number;
-}
-
-/** One piece of a rendered scrape: a name's cached text, or text rendered for this scrape only. */
-export interface TextPiece {
-  readonly text: string;
-  /** The piece compressed, when a scrape compressed it since its text last changed. */
-  readonly deflated: DeflatedPiece | undefined;
-  /** Keeps `deflated` with the cached text while that is unchanged; absent for uncached text. */
-  readonly keep: ((deflated: DeflatedPiece) => void) | undefined;
 }
 
 /** A format's cached text is dropped once no scrape has asked for it this long. */

@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw } from 'node:zlib';
+import type { DeflatedPiece, TextPiece } from '../../store/index.js';
 
 /**
  * A gzip answer to a text scrape built from pieces compressed one by one: one gzip member (RFC
@@ -9,24 +10,9 @@ import { constants, crc32, deflateRaw } from 'node:zlib';
  * member. The store keeps a name's compressed piece beside its cached text until the text
  * changes, so an unchanged store is compressed once, not on every scrape.
  *
- * The pieces come through the store's text rendering (`pieces` of its rendering options, filled
- * by the render cache); these types are the shape the gateway needs of them.
+ * The pieces come through the store's text rendering (TextRendering.pieces, filled by the render
+ * cache).
  */
-
-export interface DeflatedPiece {
-  /** Raw deflate of the piece's UTF-8 text ended by a full flush. */
-  readonly bytes: Uint8Array;
-  /** CRC-32 and byte length of the piece's UTF-8 text. */
-  readonly crc: number;
-  readonly length: number;
-}
-
-export interface TextPiece {
-  readonly text: string;
-  readonly deflated: DeflatedPiece | undefined;
-  /** Keeps a compressed piece with the store's cached text (absent for text rendered per scrape). */
-  readonly keep: ((deflated: DeflatedPiece) => void) | undefined;
-}
 
 const deflateRawAsync = promisify(deflateRaw);
 

@@ -4,9 +4,9 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { negotiate } from '../../exposition/index.js';
 import { F, errorFields } from '../../observability/index.js';
-import type { ScrapeToken, TextRendering } from '../../store/index.js';
+import type { ScrapeToken, TextPiece, TextRendering } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
-import { gzipPieces, type TextPiece } from './scrape-gzip.js';
+import { gzipPieces } from './scrape-gzip.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -73,7 +73,7 @@ export function scrapeHandler(deps: GatewayDeps) {
     // A compressed text scrape also takes the rendering as pieces (the render cache keeps each
     // name's compressed text until it changes); the store's TextRendering does not name them.
     const pieces: TextPiece[] = [];
-    const rendering: TextRendering & { pieces?: TextPiece[] } = { openMetrics: format.startsWith('openmetrics'), escaping, ...(gzip ? { pieces } : {}) };
+    const rendering: TextRendering = { openMetrics: format.startsWith('openmetrics'), escaping, ...(gzip ? { pieces } : {}) };
     const rendered = await store.settled(() => ({
       body: format === 'protobuf' ? Buffer.concat(store.scrapeProtobuf(own, escaping)) : store.scrapeText(own, rendering),
       token: scraper ? store.scrapeToken() : none,
