@@ -71,7 +71,7 @@ export function scrapeHandler(deps: GatewayDeps) {
     const none: ScrapeToken = { groups: [] };
     const gzip = /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '');
     // A compressed text scrape also takes the rendering as pieces (the render cache keeps each
-    // name's compressed text until it changes); the store's TextRendering does not name them.
+    // name's compressed text until it changes).
     const pieces: TextPiece[] = [];
     const rendering: TextRendering = { openMetrics: format.startsWith('openmetrics'), escaping, ...(gzip ? { pieces } : {}) };
     const rendered = await store.settled(() => ({
