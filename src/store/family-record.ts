@@ -1,6 +1,7 @@
 import { decodeProtobufDelimited, encodeFamilyDelimited } from '../exposition/index.js';
 import type { GroupingKey, Label, Metric, MetricFamily } from '../model/index.js';
-import { compactFamily, labelSharer } from './sanitize.js';
+import { compactFamily, labelSharer, sharedNames } from './sanitize.js';
+import type { SharedText } from './shared-text.js';
 
 /**
  * How a stored family is written in a group record of the persistence file (persistence.ts, `f`).
@@ -49,18 +50,19 @@ export function familyRecord(family: MetricFamily): FamilyRecord {
 
 /**
  * Reads the record entries of one group into stored families, their labels shared as a pushed
- * group's are (one object per distinct pair, across the group's families).
+ * group's are (one object per distinct pair, across the group's families; with `shared`, across
+ * the store, names and help too).
  */
-export function familyReader(key: GroupingKey): (record: FamilyRecord) => MetricFamily[] {
-  const share = labelSharer(key);
+export function familyReader(key: GroupingKey, shared?: SharedText): (record: FamilyRecord) => MetricFamily[] {
+  const share = labelSharer(key, shared);
   return (record) => {
-    if (typeof record === 'string') return decodeProtobufDelimited(Buffer.from(record, 'base64')).map((f) => compactFamily(f, key));
+    if (typeof record === 'string') return decodeProtobufDelimited(Buffer.from(record, 'base64')).map((f) => compactFamily(f, key, shared));
     const metrics = record.s.map((row): Metric => {
       const labels = new Array<Label>((row.length - 1) / 2);
       for (let i = 1; i < row.length; i += 2) labels[(i - 1) / 2] = share(row[i] as string, row[i + 1] as string);
       return { labels, value: row[0] as number };
     });
-    return [record.h === undefined ? { name: record.n, type: record.t, metrics } : { name: record.n, help: record.h, type: record.t, metrics }];
+    return [{ ...sharedNames({ name: record.n, ...(record.h === undefined ? {} : { help: record.h }) }, shared), type: record.t, metrics }];
   };
 }
 

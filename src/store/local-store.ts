@@ -11,6 +11,7 @@ import { guardAllows, otherNamespaceError } from './namespaces.js';
 import { keepDroppedBytes, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
 import { failureTimeAfterPush, mergePushed, normalisePush } from './push-semantics.js';
 import { ReadBarrier } from './read-barrier.js';
+import { SharedText } from './shared-text.js';
 import type { StoreChange } from './store-change.js';
 
 const DEFAULT_RETRY_MS = 5_000;
@@ -30,6 +31,8 @@ export class LocalGroupStore implements GroupStore {
   private journal: Journal | undefined;
   private lastCompactedBytes = 0;
   private compacting = false;
+  /** What many groups repeat (names, help, body labels), kept once. */
+  private readonly shared = new SharedText();
 
   private constructor(private readonly options: LocalStoreOptions) {
     const onExcluded = options.events?.onExcluded;
@@ -84,7 +87,7 @@ export class LocalGroupStore implements GroupStore {
     if (old !== undefined) this.table.unlink(old);
     if (record.t === 'd') return;
     const state = new GroupState(key, record.attr);
-    const read = familyReader(key);
+    const read = familyReader(key, this.shared);
     for (const [entry, pushedAt] of record.f) {
       for (const family of read(entry)) state.data.set(family.name, { family, pushedAt });
     }
@@ -111,7 +114,7 @@ export class LocalGroupStore implements GroupStore {
       );
     }
     const before = this.table.before(key);
-    const pushed = normalisePush(key, request.families);
+    const pushed = normalisePush(key, request.families, this.shared);
     if (pushed.refused !== undefined) return this.fail(request, before, now, pushed.refused);
     const { next, changed } = mergePushed(
       request.method,

@@ -1,5 +1,6 @@
 import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC, type GroupingKey, type MetricFamily, type PushMethod } from '../model/index.js';
 import { sanitizeFamily } from './sanitize.js';
+import type { SharedText } from './shared-text.js';
 
 /**
  * What a push means, by the Pushgateway's rules, decided once for both stores (the embedded
@@ -23,13 +24,14 @@ export type NormalisedPush =
       readonly failureTimeMs: number | undefined;
     };
 
-export function normalisePush(key: GroupingKey, pushed: readonly MetricFamily[]): NormalisedPush {
+/** `shared`: the embedded store's copies of repeated names, help and labels (shared-text.ts). */
+export function normalisePush(key: GroupingKey, pushed: readonly MetricFamily[], shared?: SharedText): NormalisedPush {
   if (pushed.some((f) => f.metrics.some((m) => m.timestampMs !== undefined))) return { refused: 'pushed metrics must not have timestamps' };
   const families: MetricFamily[] = [];
   let failureTimeMs: number | undefined;
   for (const family of pushed) {
     if (family.name === PUSH_TIME_METRIC) continue;
-    const sanitized = sanitizeFamily(family, key);
+    const sanitized = sanitizeFamily(family, key, shared);
     if (family.name === PUSH_FAILURE_TIME_METRIC) {
       // Only a time the stores (JSON, Redis strings) and the APIs can hold: NaN and ±Inf keep the stored one.
       const ms = (sanitized.metrics[0]?.value ?? 0) * 1000;

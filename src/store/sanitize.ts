@@ -9,6 +9,7 @@ import {
   type Metric,
   type MetricFamily,
 } from '../model/index.js';
+import type { SharedText } from './shared-text.js';
 
 const byName = (a: Label, b: Label): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
@@ -26,8 +27,9 @@ export function sanitizeLabels(labels: readonly Label[], key: GroupingKey): Labe
 /**
  * sanitizeLabels for the metrics of one push. The result shares Label objects (the key's, the
  * body's that stay) instead of copying them: stored series are many, and labels are immutable.
+ * With `shared`, a body pair takes the object other groups already store for it.
  */
-function labelSanitizer(key: GroupingKey): (labels: readonly Label[]) => Label[] {
+function labelSanitizer(key: GroupingKey, shared?: SharedText): (labels: readonly Label[]) => Label[] {
   const keyLabels = key.labels;
   const isKeyName = (name: string): boolean => {
     for (const label of keyLabels) if (label.name === name) return true;
@@ -36,7 +38,8 @@ function labelSanitizer(key: GroupingKey): (labels: readonly Label[]) => Label[]
   const keyHasInstance = isKeyName('instance');
   // One Label object per distinct pair in the push (e.g. code="200" on many series).
   let known: Map<string, Map<string, Label>> | undefined;
-  const shared = (label: Label): Label => {
+  const share = (label: Label): Label => {
+    if (shared !== undefined) return shared.label(label.name, label.value, label);
     known ??= new Map();
     let byValue = known.get(label.name);
     if (byValue === undefined) {
@@ -54,7 +57,7 @@ function labelSanitizer(key: GroupingKey): (labels: readonly Label[]) => Label[]
     for (const label of labels) {
       if (isKeyName(label.name)) continue;
       if (label.name === 'instance') hasInstance = true;
-      all.push(shared(label));
+      all.push(share(label));
     }
     for (const label of keyLabels) all.push(label);
     if (!hasInstance) all.push(EMPTY_INSTANCE);
@@ -71,11 +74,13 @@ function labelSanitizer(key: GroupingKey): (labels: readonly Label[]) => Label[]
   };
 }
 
-export function sanitizeFamily(family: MetricFamily, key: GroupingKey): MetricFamily {
-  const sanitize = labelSanitizer(key);
+/** A pushed family as stored; with `shared`, its name, help and body labels are the copies other groups store. */
+export function sanitizeFamily(family: MetricFamily, key: GroupingKey, shared?: SharedText): MetricFamily {
+  const sanitize = labelSanitizer(key, shared);
   const plain = dropRedundantProtobuf(family.type);
   return {
     ...family,
+    ...sharedNames(family, shared),
     metrics: family.metrics.map((metric): Metric => plain({ ...metric, labels: sanitize(metric.labels) })),
   };
 }
@@ -85,22 +90,29 @@ export function sanitizeFamily(family: MetricFamily, key: GroupingKey): MetricFa
  * as a pushed one: labels equal to the key's share its Label objects, equal pairs share one
  * object, and protobuf bytes that say no more than the value are dropped. Same metrics.
  */
-export function compactFamily(family: MetricFamily, key: GroupingKey): MetricFamily {
-  const share = labelSharer(key);
+export function compactFamily(family: MetricFamily, key: GroupingKey, shared?: SharedText): MetricFamily {
+  const share = labelSharer(key, shared);
   const plain = dropRedundantProtobuf(family.type);
-  return { ...family, metrics: family.metrics.map((metric): Metric => plain({ ...metric, labels: metric.labels.map((l) => share(l.name, l.value, l)) })) };
+  return { ...family, ...sharedNames(family, shared), metrics: family.metrics.map((metric): Metric => plain({ ...metric, labels: metric.labels.map((l) => share(l.name, l.value, l)) })) };
+}
+
+/** A family's name and help as `shared` keeps them (nothing without it). */
+export function sharedNames(family: { readonly name: string; readonly help?: string }, shared: SharedText | undefined): { name: string; help?: string } {
+  if (shared === undefined) return family.help === undefined ? { name: family.name } : { name: family.name, help: family.help };
+  return family.help === undefined ? { name: shared.text(family.name) } : { name: shared.text(family.name), help: shared.text(family.help) };
 }
 
 /**
  * One Label object per distinct pair of a group's stored families, starting with the key's own
  * (and `instance=""`): share(name, value) returns the object already seen for the pair, else
- * keeps `label` (made when not given).
+ * keeps `label` (made when not given). With `shared`, pairs outside the key are taken from it.
  */
-export function labelSharer(key: GroupingKey): (name: string, value: string, label?: Label) => Label {
+export function labelSharer(key: GroupingKey, shared?: SharedText): (name: string, value: string, label?: Label) => Label {
   const known = new Map<string, Map<string, Label>>();
   for (const label of key.labels) known.set(label.name, new Map([[label.value, label]]));
   if (!known.has('instance')) known.set('instance', new Map([['', EMPTY_INSTANCE]]));
   return (name, value, label) => {
+    if (shared !== undefined && !known.has(name)) return shared.label(name, value, label);
     let byValue = known.get(name);
     if (byValue === undefined) {
       byValue = new Map();
