@@ -3,7 +3,7 @@ import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promise
 import { dirname } from 'node:path';
 import { ConfigError, ErrorCode, UnavailableError, messageOf } from '../errors.js';
 import { StepError, fsyncDir, mismatch, removeStaleTemps, step, stepOf, tempPath, type PersistenceOp } from './journal-steps.js';
-import { HEADER_LINE, JournalDamage, describeErrno, encodeLine, errnoCode, scanJournal, writeFully, type StoreRecord } from './persistence.js';
+import { HEADER_LINE, JournalDamage, describeErrno, encodeLine, errnoCode, visitJournal, writeFully, type StoreRecord } from './persistence.js';
 
 /**
  * Writes the persistence file (persistence.ts describes its format): group commit, cut-back
@@ -301,7 +301,7 @@ export class Journal {
     const bytes = await readFile(this.options.file);
     let valid: number;
     try {
-      const scanned = scanJournal(bytes);
+      const scanned = visitJournal(bytes, () => undefined);
       valid = scanned.tornTail === undefined ? scanned.validBytes : -1;
     } catch (err) {
       if (!(err instanceof JournalDamage)) throw err;

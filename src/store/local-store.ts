@@ -49,8 +49,7 @@ export class LocalGroupStore implements GroupStore {
     const store = new LocalGroupStore(options);
     const file = options.persistenceFile;
     if (file === '') return store;
-    const loaded = await readJournal(file);
-    for (const record of loaded.records) store.restore(record);
+    const loaded = await readJournal(file, (record) => store.restore(record));
     if (loaded.tornTail !== undefined) {
       let keptAt: string | undefined;
       let keepError: unknown;
