@@ -3,7 +3,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BlockList, isIP } from 'node:net';
-import { createSecureContext, type TLSSocket } from 'node:tls';
+import type * as Https from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
+import type * as Tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { ConfigError, ErrorCode, messageOf } from '../errors.js';
 import { F, errorFields, type Logger, type Metrics } from '../observability/index.js';
 import { FileWatch, defaultFileWatchTimings } from './file-watch.js';
@@ -11,8 +14,11 @@ import { secureContextOptions, type WebConfigSource, type WebTls } from './web-c
 
 // Imported as ES modules, node:http and node:https evaluate every export, and node:http's
 // WebSocket and EventSource load undici: about 40 ms of every start for clients Lethe never uses.
+// node:https and node:tls are loaded only when TLS is configured (loading node:tls reads the
+// bundled root certificates: tens of ms of every start without TLS).
 const { createServer } = process.getBuiltinModule('node:http');
-const { createServer: createHttpsServer } = process.getBuiltinModule('node:https');
+const createHttpsServer = (): typeof Https.createServer => process.getBuiltinModule('node:https').createServer;
+const createSecureContext: typeof Tls.createSecureContext = (options) => process.getBuiltinModule('node:tls').createSecureContext(options);
 
 export interface ListeningServer {
   readonly server: Server;
@@ -231,7 +237,7 @@ export async function listen(app: Express, host: string, port: number, options?:
     const source = options.webConfig;
     const log = options.logger.child({ [F.component]: 'gateway' });
     let current = webTls;
-    const https = createHttpsServer({ ...serverOptions, ...secureContextOptions(current), ...clientCertSwitches(current) }, app);
+    const https = createHttpsServer()({ ...serverOptions, ...secureContextOptions(current), ...clientCertSwitches(current) }, app);
     source.onChange((config) => {
       if (config.tls === undefined) return;
       current = config.tls;
@@ -254,10 +260,10 @@ export async function listen(app: Express, host: string, port: number, options?:
     server = createServer(serverOptions, app);
     if (options !== undefined) server.on('connection', (socket: Socket) => options.connections.track(socket));
   } else {
-    const holder: { https?: ReturnType<typeof createHttpsServer> } = {};
+    const holder: { https?: HttpsServer } = {};
     const loaded = await watchTls(options.tls, options, (context) => holder.https?.setSecureContext(context));
     tlsWatch = loaded.watch;
-    const https = createHttpsServer({ ...serverOptions, ...loaded.context, minVersion: 'TLSv1.2' }, app);
+    const https = createHttpsServer()({ ...serverOptions, ...loaded.context, minVersion: 'TLSv1.2' }, app);
     holder.https = https;
     https.on('secureConnection', (socket: Socket) => options.connections.track(socket));
     server = https;

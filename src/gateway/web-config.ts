@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import { load as loadYaml } from 'js-yaml';
 import { z } from 'zod';
 import { parseDuration } from '../config/index.js';
@@ -248,7 +247,8 @@ async function loadTls(parsed: Parsed, dir: string, files: string[]): Promise<We
   const allowedSans = t.client_allowed_sans === undefined || t.client_allowed_sans === null ? undefined : t.client_allowed_sans;
   const tls: WebTls = { cert, key, ca, clientAuth, allowedSans, minVersion, maxVersion, ciphers, ecdhCurve };
   try {
-    createSecureContext(secureContextOptions(tls));
+    // Loaded here, only with TLS configured (server.ts says why).
+    process.getBuiltinModule('node:tls').createSecureContext(secureContextOptions(tls));
   } catch (err) {
     throw new Error(`tls_server_config: the certificate, key or client CA does not load: ${messageOf(err)}`, { cause: err });
   }
