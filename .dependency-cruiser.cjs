@@ -1,10 +1,10 @@
 // Enforces the module direction of STYLE.md:
-//   main → wiring → kube → gateway · lifecycle → store → exposition · leadership → model → errors
+//   main (main.ts, its root.ts) → wiring → kube → gateway · lifecycle → store → exposition · leadership → model → errors
 //   (observability and config are leaves anyone may import)
 // A module may import from modules to its right, never to its left; siblings never import
 // each other; other modules import a folder only through its index.ts.
 const layers = ['main', 'wiring', 'kube', 'gateway|lifecycle', 'store', 'exposition|leadership', 'model', 'errors'];
-const folder = (name) => (name === 'main' ? '^src/main\\.ts$' : name === 'errors' ? '^src/errors\\.ts$' : `^src/(${name})/`);
+const folder = (name) => (name === 'main' ? '^src/(main|root)\\.ts$' : name === 'errors' ? '^src/errors\\.ts$' : `^src/(${name})/`);
 
 const forbidden = [];
 layers.forEach((layer, i) => {

@@ -7,14 +7,15 @@
 ARG NODE_IMAGE=docker.io/library/node:24-trixie-slim@sha256:50c3b2f6988dfc307b86e5301d69611af31f4789bdf232863b07d3b02fe55ae0
 ARG RUNTIME_IMAGE=docker.io/library/debian:trixie-slim@sha256:d7e12182ce18b85b93007c1dedf31f2d29e01ccf3182cc4017c709b6259bc132
 
-# 1. Compile TypeScript with the dev dependencies.
+# 1. Compile TypeScript and bundle dist/main.js (tools/bundle.mjs) with the dev dependencies.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY tools/bundle.mjs ./tools/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+RUN npm run build
 
 # 2. Production dependencies only.
 FROM ${NODE_IMAGE} AS deps

@@ -49,7 +49,7 @@ node_modules/.stamp: package.json package-lock.json $(NODE_STAMP)
 deps: node_modules/.stamp
 
 build: deps
-	npx tsc -p tsconfig.build.json
+	npm run --silent build
 
 run: build
 	node dist/main.js $(ARGS)

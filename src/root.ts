@@ -1,5 +1,3 @@
-// First: holds V8's young generation small while the rest loads (see the module).
-import { youngGeneration } from './young-generation.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { helpText, loadConfig, replicaOf, type Config, type Replica } from './config/index.js';
@@ -7,17 +5,10 @@ import { ConfigError, messageOf } from './errors.js';
 import { F, createLogger, errorFields, type Logger } from './observability/index.js';
 import { startLethe, type ClusterOptions } from './wiring/index.js';
 
-/** The composition root: the only place that reads argv/env, handles signals or exits. */
-
-function readVersion(): string {
-  try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
-  } catch {
-    // Fall through: a missing package.json only loses the version label.
-  }
-  return 'unknown';
-}
+/**
+ * The composition root: the only place that reads argv/env, handles signals or exits. main.ts
+ * loads it once the start-up settings that must precede everything else are made.
+ */
 
 // ---- Kubernetes mode: which cluster, if any (DESIGN.md; TESTING.md §5.8) ----
 // A cluster is configured by --kubeconfig, else KUBECONFIG, else the in-cluster service account
@@ -71,8 +62,8 @@ async function start(config: Config, logger: Logger, version: string): Promise<v
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-function main(): void {
-  const version = readVersion();
+/** `onStarted`: called once Lethe serves (main.ts lets V8's young generation grow then). */
+export function main(version: string, onStarted: () => void): void {
   let config: Config;
   try {
     const result = loadConfig(process.argv.slice(2), process.env);
@@ -97,7 +88,7 @@ function main(): void {
   };
   process.on('unhandledRejection', fatal('Unhandled rejection'));
   process.on('uncaughtException', fatal('Uncaught exception'));
-  start(config, logger, version).then(() => youngGeneration?.started()).catch((err: unknown) => {
+  start(config, logger, version).then(onStarted).catch((err: unknown) => {
     if (err instanceof ConfigError) {
       process.stderr.write(`lethe: ${err.message}\n`);
       process.exit(err.exitCode);
@@ -105,5 +96,3 @@ function main(): void {
     fatal('Failed to start')(err);
   });
 }
-
-main();

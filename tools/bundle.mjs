@@ -1,0 +1,48 @@
+// The last step of `npm run build` (and `make build`): dist/main.js, as tsc wrote it, becomes one
+// bundle of Lethe and the dependencies every mode uses, so start-up reads a few files instead of
+// resolving and compiling several hundred (about a third of the time to ready of an empty store;
+// docs/benchmarks.md). What only one mode needs stays out of the start:
+// - @kubernetes/client-node and ioredis are left in node_modules, loaded only when a cluster or a
+//   Redis store is configured (as without the bundle);
+// - the modules main.ts and wiring/ import dynamically become separate chunks, loaded when used.
+// - prom-client's Pushgateway client (which Lethe never uses) is left out: prom-client's index
+//   requires it, and it requires node:https, whose node:tls reads the bundled root certificates
+//   at load (tens of ms of every start without TLS; Lethe loads node:https only when serving TLS).
+// The other files tsc wrote stay in dist/ (tests and the bench import them); the bundle does not
+// read them.
+import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const CHUNKS = 'dist/chunks';
+
+rmSync(CHUNKS, { recursive: true, force: true });
+await build({
+  entryPoints: ['dist/main.js'],
+  outdir: 'dist',
+  allowOverwrite: true,
+  entryNames: '[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  external: ['@kubernetes/client-node', 'ioredis'],
+  // CommonJS dependencies call require() for Node's own modules; an ES module has none.
+  banner: { js: "import { createRequire as __letheRequire } from 'node:module'; const require = __letheRequire(import.meta.url);" },
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'no-pushgateway-client',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) =>
+          args.importer.includes('/prom-client/') ? { path: 'prom-client-pushgateway', namespace: 'left-out' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
+          contents: "module.exports = class Pushgateway { constructor() { throw new Error('prom-client Pushgateway is not in the Lethe bundle'); } };",
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+});
