@@ -62,7 +62,7 @@ export function sendPieces(res: Response, pieces: readonly Uint8Array[]): void {
   let small: Uint8Array[] = [];
   let smallLength = 0;
   const flush = (): void => {
-    if (smallLength > 0) res.write(small.length === 1 ? small[0] : Buffer.concat(small, smallLength));
+    if (smallLength > 0) res.write(Buffer.concat(small, smallLength));
     small = [];
     smallLength = 0;
   };
