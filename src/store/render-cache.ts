@@ -43,7 +43,7 @@ import type { DeflatedPiece, TextPiece } from './group-store.js';
  * pieces of a format are dropped when it is scraped uncompressed after UNUSED_FORMAT_MS without
  * compressed scrapes.
  *
- * (About 520 lines: one cache whose layers — a group's part, a name's merged text, each format,
+ * (About 550 lines: one cache whose layers — a group's part, a name's merged text, each format,
  * the compressed pieces — are kept consistent by the same steps; split, each file would have to
  * expose the others' bookkeeping.)
  */
