@@ -70,28 +70,31 @@ export interface TextRendering {
   readonly openMetrics: boolean;
   readonly escaping: EscapingScheme;
   /**
-   * Also hand the rendering out as pieces, appended here in order (their texts joined are the
-   * returned text), for a compressed answer built from compressed pieces the store keeps. A store
-   * may leave it empty; the caller then compresses the whole text.
+   * The answer will be compressed: a store that keeps pieces' compression (TextPiece.deflated)
+   * keeps it while such scrapes come.
    */
-  readonly pieces?: TextPiece[];
+  readonly compressed?: boolean;
 }
 
 /** A piece of a scrape compressed on its own, kept by the store with the piece's text. */
 export interface DeflatedPiece {
-  /** Raw deflate of the piece's UTF-8 text ended by a full flush: byte-aligned, no final block. */
+  /** Raw deflate of the piece's bytes ended by a full flush: byte-aligned, no final block. */
   readonly bytes: Uint8Array;
-  /** CRC-32 of the piece's UTF-8 text. */
+  /** CRC-32 of the piece's bytes. */
   readonly crc: number;
-  /** Length of the piece's UTF-8 text in bytes. */
+  /** Length of the piece's bytes. */
   readonly length: number;
 }
 
+/**
+ * A piece of a text scrape: its UTF-8 bytes, which the store may keep and hand out again (a
+ * name's merged text, until it changes); nobody writes into them.
+ */
 export interface TextPiece {
-  readonly text: string;
+  readonly bytes: Uint8Array;
   /** The piece compressed, when a scrape compressed it since its text last changed. */
   readonly deflated: DeflatedPiece | undefined;
-  /** Keeps `deflated` with the store's cached text while that is unchanged; absent for text rendered per scrape. */
+  /** Keeps `deflated` with the store's cached bytes while they are unchanged; absent for text rendered per scrape. */
   readonly keep: ((deflated: DeflatedPiece) => void) | undefined;
 }
 
@@ -132,6 +135,11 @@ export interface GroupStore {
    * Without `rendering`: the text format, names escaped with underscores.
    */
   scrapeText(own: readonly MetricFamily[], rendering?: TextRendering): string;
+  /**
+   * The same rendering as UTF-8 pieces in order, which a scrape writes out as they are (their
+   * bytes joined are scrapeText's text): no copy of the whole scrape is made.
+   */
+  scrapePieces(own: readonly MetricFamily[], rendering?: TextRendering): TextPiece[];
   /** Delimited protobuf; names escaped as `escaping` says (default: underscores). */
   scrapeProtobuf(own: readonly MetricFamily[], escaping?: EscapingScheme): Uint8Array[];
   /**

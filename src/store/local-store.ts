@@ -1,7 +1,7 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
 import type { EscapingScheme } from '../exposition/index.js';
 import { groupingKeyOf, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef } from '../model/index.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from './group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextPiece, TextRendering, WipeListener } from './group-store.js';
 import { familyReader, familyRecord } from './family-record.js';
 import { GroupState } from './group-state.js';
 import { GroupTable, type Before } from './group-table.js';
@@ -262,6 +262,10 @@ export class LocalGroupStore implements GroupStore {
 
   scrapeText(own: readonly MetricFamily[], rendering?: TextRendering): string {
     return this.table.render.renderText(own, { ...rendering, now: this.options.clock.now() });
+  }
+
+  scrapePieces(own: readonly MetricFamily[], rendering?: TextRendering): TextPiece[] {
+    return this.table.render.renderPieces(own, { ...rendering, now: this.options.clock.now() });
   }
 
   scrapeProtobuf(own: readonly MetricFamily[], escaping?: EscapingScheme): Uint8Array[] {

@@ -19,13 +19,16 @@ import type { DeflatedPiece, TextPiece } from './group-store.js';
 
 /**
  * Rendered text of every stored series, kept per family name and per group, so that a scrape
- * concatenates cached pieces instead of re-encoding every sample. A push re-renders only its
+ * hands out cached pieces instead of re-encoding every sample. A push re-renders only its
  * own families; the merged, sorted text of a name is rebuilt only after that name changed.
  *
  * The text of a series is kept once per format: a group's share of a family is rendered (as one
  * flat string) when a scrape first needs it, and once the merged text of its name holds it, the
  * group keeps only where its metrics are in there. Rebuilding a name's merged text takes the
- * unchanged groups' text from the previous merged text.
+ * unchanged groups' text from the previous merged text. A name's merged text is kept as its UTF-8
+ * bytes (encoded once, when it is rebuilt, outside the JavaScript heap): a scrape hands these out
+ * as pieces (renderPieces) that the gateway writes to the socket as they are, without joining
+ * them into one string or encoding the whole scrape again.
  *
  * Two formats are cached, each only once a scrape has asked for it: the text format (0.0.4 and
  * 1.0.0 are the same text) and OpenMetrics (what Prometheus 3 asks for first). A format that no
@@ -35,12 +38,12 @@ import type { DeflatedPiece, TextPiece } from './group-store.js';
  * name that is not one (UTF-8 names) is rendered for the scrape's scheme when asked, uncached.
  * Delimited protobuf is encoded per scrape from the sorted metrics (native histograms).
  *
- * A compressed scrape asks for the rendering as pieces too (RenderOptions.pieces): each name's
- * merged text is one piece, and the gateway's compression of it is kept beside the text until
- * the text is rebuilt, so an unchanged name is compressed once. Compressed pieces of a format
- * are dropped when it is scraped uncompressed after UNUSED_FORMAT_MS without compressed scrapes.
+ * Each name's merged text is one piece, and a compressed scrape's compression of it is kept
+ * beside the text until the text is rebuilt, so an unchanged name is compressed once. Compressed
+ * pieces of a format are dropped when it is scraped uncompressed after UNUSED_FORMAT_MS without
+ * compressed scrapes.
  *
- * (About 520 lines: one cache whose layers — a group's part, a name's merged text, each format,
+ * (About 550 lines: one cache whose layers — a group's part, a name's merged text, each format,
  * the compressed pieces — are kept consistent by the same steps; split, each file would have to
  * expose the others' bookkeeping.)
  */
@@ -52,11 +55,8 @@ export interface RenderOptions {
   readonly escaping?: EscapingScheme;
   /** The scrape's time, for dropping formats no scrape uses (Unix ms). */
   readonly now?: number;
-  /**
-   * Also hand the rendering out as pieces, appended here in order (their texts joined are the
-   * returned text), for a compressed answer built from cached compressed pieces.
-   */
-  readonly pieces?: TextPiece[];
+  /** The scrape's answer is compressed (compressed pieces are kept only while such scrapes come). */
+  readonly compressed?: boolean;
 }
 
 /** A format's cached text is dropped once no scrape has asked for it this long. */
@@ -82,7 +82,7 @@ interface PartText {
   /** The part's own rendering (one flat string, end offset of each metric), until merged. */
   text: string | undefined;
   ends: readonly number[] | undefined;
-  /** Start and end of each metric's text in its name's current merged text, once in there. */
+  /** Start and end (in bytes) of each metric's text in its name's current merged text, once in there. */
   spans: readonly number[] | undefined;
 }
 
@@ -96,11 +96,11 @@ interface GroupPart {
 }
 
 interface MergedText {
-  /** Header and sorted samples of every group; the parts' spans point into it. */
-  text: string | undefined;
-  /** `text` compressed (see TextPiece), once a compressed scrape asked for it. */
+  /** Header and sorted samples of every group, UTF-8; the parts' spans (byte offsets) point into it. */
+  bytes: Buffer | undefined;
+  /** `bytes` compressed (see TextPiece), once a compressed scrape asked for it. */
   deflated: DeflatedPiece | undefined;
-  /** False when a group changed since `text` was built. */
+  /** False when a group changed since `bytes` was built. */
   fresh: boolean;
   /** For OpenMetrics: whether the name was written as a compliant counter. */
   compliant: boolean;
@@ -134,14 +134,14 @@ function flat(text: string): string {
   return text.length < 13 ? text : (' ' + text).slice(1);
 }
 
-/** The text of a part's metric in format f: from the merged text, or from the part's own rendering. */
-function entryText(f: FormatIndex, name: string, cache: NameCache, entry: Entry, compliant: boolean): string {
+/** The text of a part's metric in format f: bytes of the merged text, or from the part's own rendering. */
+function entryText(f: FormatIndex, name: string, cache: NameCache, entry: Entry, compliant: boolean): string | Uint8Array {
   const { part, index } = entry;
   if (part === undefined) return '';
   let own = part.texts[f];
-  const merged = cache.merged[f]?.text;
+  const merged = cache.merged[f]?.bytes;
   if (own?.text === undefined && own?.spans !== undefined && merged !== undefined) {
-    return merged.slice(own.spans[2 * index], own.spans[2 * index + 1]);
+    return merged.subarray(own.spans[2 * index], own.spans[2 * index + 1]);
   }
   if (own?.text === undefined || own.ends === undefined) {
     const writer = WRITERS[f];
@@ -235,26 +235,27 @@ export class RenderCache {
   /** The merged text of a name in format f, rebuilt when a group changed; every part then points into it. */
   private merged(f: FormatIndex, name: string, cache: NameCache, compliant: boolean): MergedText {
     let state = cache.merged[f];
-    if (state?.fresh === true && state.text !== undefined && state.compliant === compliant) return state;
+    if (state?.fresh === true && state.bytes !== undefined && state.compliant === compliant) return state;
     if (state !== undefined && state.compliant !== compliant) {
       // The OpenMetrics family name changed: the parts' text has to be written again.
       for (const part of cache.byGroup.values()) part.texts[f] = undefined;
-      state.text = undefined;
+      state.bytes = undefined;
     }
-    state ??= { text: undefined, deflated: undefined, fresh: false, compliant };
+    state ??= { bytes: undefined, deflated: undefined, fresh: false, compliant };
     state.deflated = undefined;
     cache.merged[f] = state;
     const entries = this.sorted(cache);
     if (entries.length === 0) {
-      state.text = '';
+      state.bytes = NO_BYTES;
     } else {
       const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
       const pieces = entries.map((e) => entryText(f, name, cache, e, compliant));
       const spans = new Map<GroupPart, number[]>();
-      let at = header.length;
+      let at = Buffer.byteLength(header);
       for (let k = 0; k < entries.length; k++) {
         const { part, index } = entries[k] as Entry;
-        const length = pieces[k]?.length ?? 0;
+        const piece = pieces[k] ?? '';
+        const length = typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
         if (part !== undefined) {
           let list = spans.get(part);
           if (list === undefined) {
@@ -266,7 +267,7 @@ export class RenderCache {
         }
         at += length;
       }
-      state.text = [header, ...pieces].join('');
+      state.bytes = concatUtf8([header, ...pieces], at);
       for (const [part, list] of spans) part.texts[f] = { text: undefined, ends: undefined, spans: list };
     }
     state.fresh = true;
@@ -304,31 +305,29 @@ export class RenderCache {
   /**
    * The text exposition (or OpenMetrics) of everything stored, merged with `own` (Lethe's own
    * metrics, which come first within a shared name and lend it their help), families sorted by
-   * name.
+   * name: as UTF-8 pieces in order, each name's cached merged text one piece (see TextPiece).
    */
-  renderText(own: readonly MetricFamily[], options: RenderOptions = {}): string {
+  renderPieces(own: readonly MetricFamily[], options: RenderOptions = {}): TextPiece[] {
     const f: FormatIndex = options.openMetrics === true ? OPENMETRICS : TEXT;
     const escaping = options.escaping ?? DEFAULT_ESCAPING;
     if (options.now !== undefined) {
       this.dropUnused(options.now, f);
       this.lastUsed[f] = options.now;
-      this.dropUnusedDeflated(options.now, f, options.pieces !== undefined);
+      this.dropUnusedDeflated(options.now, f, options.compressed === true);
     }
     const ownByName = new Map(own.map((fam) => [fam.name, fam]));
     const names = mergeNames(this.names_(), [...ownByName.keys()].sort(compareNames));
-    const marks: Marks = options.pieces === undefined ? undefined : new Map();
     const out =
       escaping === 'allow-utf-8' || (this.escapingNames === 0 && !own.some(familyNeedsEscaping))
-        ? this.renderNames(f, names, ownByName, marks)
-        : this.renderEscaped(f, names, ownByName, escaping, marks);
+        ? this.renderNames(f, names, ownByName)
+        : this.renderEscaped(f, names, ownByName, escaping);
     if (f === OPENMETRICS) out.push(OPENMETRICS_EOF);
-    if (options.pieces === undefined || marks === undefined) return out.join('');
-    collectPieces(out, marks, options.pieces);
-    // Concatenated, not joined: the engine keeps the pieces and copies them into one string only
-    // if the text is read, which a compressed scrape does not do.
-    let text = '';
-    for (const piece of out) text += piece;
-    return text;
+    return collectPieces(out);
+  }
+
+  /** The same as renderPieces, as one string (for tests and callers that need the text). */
+  renderText(own: readonly MetricFamily[], options: RenderOptions = {}): string {
+    return Buffer.concat(this.renderPieces(own, options).map((piece) => piece.bytes)).toString('utf8');
   }
 
   /**
@@ -350,10 +349,10 @@ export class RenderCache {
   }
 
   /** Names written as stored (every name legacy, or allow-utf-8): the cached path. */
-  private renderNames(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, marks: Marks): string[] {
+  private renderNames(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>): Output {
     const writer = WRITERS[f];
     const taken = (name: string): boolean => this.names.has(name) || ownByName.has(name);
-    const out: string[] = [];
+    const out: Output = [];
     for (const name of names) {
       const cache = this.names.get(name);
       const ownFamily = ownByName.get(name);
@@ -367,7 +366,7 @@ export class RenderCache {
         continue;
       }
       if (ownFamily === undefined) {
-        pushMerged(out, this.merged(f, name, cache, compliant), marks);
+        out.push(this.merged(f, name, cache, compliant));
         continue;
       }
       const ownTexts = new Map<Metric, string>();
@@ -394,7 +393,7 @@ export class RenderCache {
    * would be (upstream writes two families of one name). Families without such names still come
    * from the cache.
    */
-  private renderEscaped(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, escaping: EscapingScheme, marks: Marks): string[] {
+  private renderEscaped(f: FormatIndex, names: readonly string[], ownByName: ReadonlyMap<string, MetricFamily>, escaping: EscapingScheme): Output {
     const writer = WRITERS[f];
     const byOutput = new Map<string, string[]>();
     for (const name of names) {
@@ -403,7 +402,7 @@ export class RenderCache {
       if (list === undefined) byOutput.set(output, [name]);
       else list.push(name);
     }
-    const out: string[] = [];
+    const out: Output = [];
     for (const output of byOutput.keys()) {
       const sources = byOutput.get(output) ?? [];
       const only = sources.length === 1 ? sources[0] : undefined;
@@ -411,7 +410,7 @@ export class RenderCache {
       const type = this.typeOf(sources[0] ?? output, ownByName);
       const compliant = f === OPENMETRICS && isCompliantCounter(output, type, byOutput.has(openMetricsFamilyName(output, true)));
       if (only !== undefined && onlyCache !== undefined && onlyCache.escapingParts === 0 && !ownByName.has(only)) {
-        pushMerged(out, this.merged(f, only, onlyCache, compliant), marks);
+        out.push(this.merged(f, only, onlyCache, compliant));
         continue;
       }
       // Own families first (they lend their help), then each group's, all names escaped.
@@ -462,37 +461,62 @@ export class RenderCache {
   }
 }
 
-/** Where a rendering's cached texts are in its output (when it is collected as pieces). */
-type Marks = Map<number, MergedText> | undefined;
+/** A rendering in order: text written for this scrape, and names' cached merged texts. */
+type Output = (string | MergedText)[];
 
-function pushMerged(out: string[], state: MergedText, marks: Marks): void {
-  marks?.set(out.length, state);
-  out.push(state.text ?? '');
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * The UTF-8 of the texts in order (`length` bytes in all) in one buffer of its own: not a slice
+ * of Node's shared pool, which a kept small text would hold on to whole.
+ */
+function concatUtf8(texts: readonly (string | Uint8Array)[], length: number): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(length);
+  let at = 0;
+  let run: string[] = [];
+  const flush = (): void => {
+    if (run.length > 0) at += bytes.write(run.length === 1 ? (run[0] ?? '') : run.join(''), at, 'utf8');
+    run = [];
+  };
+  for (const text of texts) {
+    if (typeof text === 'string') {
+      run.push(text);
+      continue;
+    }
+    flush();
+    bytes.set(text, at);
+    at += text.length;
+  }
+  flush();
+  return bytes;
 }
 
-/** Appends `out` as pieces: each cached text one piece, the text between them joined into one. */
-function collectPieces(out: readonly string[], marks: ReadonlyMap<number, MergedText>, pieces: TextPiece[]): void {
+/** The rendering as pieces: each cached text one piece, the text between them encoded as one. */
+function collectPieces(out: Output): TextPiece[] {
+  const pieces: TextPiece[] = [];
   let loose: string[] = [];
   const flush = (): void => {
     const text = loose.join('');
-    if (text !== '') pieces.push({ text, deflated: undefined, keep: undefined });
+    if (text !== '') pieces.push({ bytes: Buffer.from(text, 'utf8'), deflated: undefined, keep: undefined });
     loose = [];
   };
-  out.forEach((text, i) => {
-    const state = marks.get(i);
-    if (state === undefined) {
-      loose.push(text);
-      return;
+  for (const item of out) {
+    if (typeof item === 'string') {
+      loose.push(item);
+      continue;
     }
-    if (text === '') return;
+    const state = item;
+    const bytes = state.bytes ?? NO_BYTES;
+    if (bytes.length === 0) continue;
     flush();
     // A compression that finishes after the text was rebuilt is not kept with the new text.
     const keep = (deflated: DeflatedPiece): void => {
-      if (state.text === text) state.deflated = deflated;
+      if (state.bytes === bytes) state.deflated = deflated;
     };
-    pieces.push({ text, deflated: state.deflated, keep });
-  });
+    pieces.push({ bytes, deflated: state.deflated, keep });
+  }
   flush();
+  return pieces;
 }
 
 function compareNames(a: string, b: string): number {

@@ -10,8 +10,7 @@ import type { DeflatedPiece, TextPiece } from '../../store/index.js';
  * member. The store keeps a name's compressed piece beside its cached text until the text
  * changes, so an unchanged store is compressed once, not on every scrape.
  *
- * The pieces come through the store's text rendering (TextRendering.pieces, filled by the render
- * cache).
+ * The pieces come from the store (GroupStore.scrapePieces, filled by the render cache).
  */
 
 const deflateRawAsync = promisify(deflateRaw);
@@ -22,8 +21,7 @@ const HEADER = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff);
 const LAST_BLOCK = Uint8Array.of(0x03, 0x00);
 
 /** Compresses one piece on the thread pool: raw deflate ended by a full flush. */
-export async function deflatePiece(text: string): Promise<DeflatedPiece> {
-  const data = Buffer.from(text, 'utf8');
+export async function deflatePiece(data: Uint8Array): Promise<DeflatedPiece> {
   const bytes = await deflateRawAsync(data, { finishFlush: constants.Z_FULL_FLUSH });
   return { bytes, crc: crc32(data), length: data.length };
 }
@@ -34,7 +32,7 @@ export async function deflatePiece(text: string): Promise<DeflatedPiece> {
  */
 const COMPRESSING = 2;
 
-/** The gzip member of the pieces' texts in order; compresses (and hands back to keep) those not compressed yet. */
+/** The gzip member of the pieces' bytes in order; compresses (and hands back to keep) those not compressed yet. */
 export async function gzipPieces(pieces: readonly TextPiece[]): Promise<Uint8Array[]> {
   const deflated: (DeflatedPiece | undefined)[] = pieces.map((piece) => piece.deflated);
   let next = 0;
@@ -42,7 +40,7 @@ export async function gzipPieces(pieces: readonly TextPiece[]): Promise<Uint8Arr
     for (let i = next++; i < pieces.length; i = next++) {
       const piece = pieces[i];
       if (piece === undefined || deflated[i] !== undefined) continue;
-      const made = await deflatePiece(piece.text);
+      const made = await deflatePiece(piece.bytes);
       piece.keep?.(made);
       deflated[i] = made;
     }

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { negotiate } from '../../exposition/index.js';
 import { F, errorFields } from '../../observability/index.js';
-import type { ScrapeToken, TextPiece, TextRendering } from '../../store/index.js';
+import type { ScrapeToken, TextRendering } from '../../store/index.js';
 import type { GatewayDeps } from '../types.js';
 import { gzipPieces } from './scrape-gzip.js';
 
@@ -46,11 +46,39 @@ function confirmOnFinish(deps: GatewayDeps, res: Response, token: ScrapeToken, r
   });
 }
 
-/** Whether the pieces are the whole text (a store that does not hand out pieces leaves none). */
-function piecesMake(pieces: readonly TextPiece[], body: string): boolean {
+/** Pieces shorter than this are copied together before writing, so that many small names do not make as many writes. */
+const SMALL_PIECE = 64 * 1024;
+
+/**
+ * Answers 200 with the pieces in order as the body (their total as Content-Length), written as
+ * they are in one corked write: the socket hands them to the kernel as one vectored write, and no
+ * copy of the whole answer (as one string or buffer) is made.
+ */
+export function sendPieces(res: Response, pieces: readonly Uint8Array[]): void {
   let length = 0;
-  for (const piece of pieces) length += piece.text.length;
-  return pieces.length > 0 && length === body.length;
+  for (const piece of pieces) length += piece.length;
+  res.status(200).setHeader('Content-Length', length);
+  res.cork();
+  let small: Uint8Array[] = [];
+  let smallLength = 0;
+  const flush = (): void => {
+    if (smallLength > 0) res.write(Buffer.concat(small, smallLength));
+    small = [];
+    smallLength = 0;
+  };
+  for (const piece of pieces) {
+    if (piece.length >= SMALL_PIECE) {
+      flush();
+      res.write(piece);
+    } else if (piece.length > 0) {
+      small.push(piece);
+      smallLength += piece.length;
+      if (smallLength >= SMALL_PIECE) flush();
+    }
+  }
+  flush();
+  res.end();
+  res.uncork();
 }
 
 /**
@@ -70,27 +98,20 @@ export function scrapeHandler(deps: GatewayDeps) {
     const scraper = isScraper(req.headers, deps.config.lifecycle.scraperUserAgent);
     const none: ScrapeToken = { groups: [] };
     const gzip = /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '');
-    // A compressed text scrape also takes the rendering as pieces (the render cache keeps each
-    // name's compressed text until it changes).
-    const pieces: TextPiece[] = [];
-    const rendering: TextRendering = { openMetrics: format.startsWith('openmetrics'), escaping, ...(gzip ? { pieces } : {}) };
+    // Text comes as pieces: each name's merged text as the render cache keeps it (UTF-8 bytes,
+    // with its compression once a compressed scrape made it, until the text changes).
+    const rendering: TextRendering = { openMetrics: format.startsWith('openmetrics'), escaping, compressed: gzip };
     const rendered = await store.settled(() => ({
-      body: format === 'protobuf' ? Buffer.concat(store.scrapeProtobuf(own, escaping)) : store.scrapeText(own, rendering),
+      body: format === 'protobuf' ? { protobuf: store.scrapeProtobuf(own, escaping) } : { text: store.scrapePieces(own, rendering) },
       token: scraper ? store.scrapeToken() : none,
     }));
     if (scraper) confirmOnFinish(deps, res, rendered.token, now);
-    // Text goes out as the string: a copy of a whole scrape as a Buffer would stay in memory
-    // until the next garbage collection, while the socket's copy is freed once written.
-    const body: Buffer | string = rendered.body;
+    const { body } = rendered;
     if (!gzip) {
-      res.status(200).end(body);
+      sendPieces(res, 'text' in body ? body.text.map((piece) => piece.bytes) : body.protobuf);
       return;
     }
     res.setHeader('Content-Encoding', 'gzip');
-    if (typeof body === 'string' && piecesMake(pieces, body)) {
-      res.status(200).end(Buffer.concat(await gzipPieces(pieces)));
-      return;
-    }
-    res.status(200).end(await gzipAsync(body));
+    sendPieces(res, 'text' in body ? await gzipPieces(body.text) : [await gzipAsync(Buffer.concat(body.protobuf))]);
   };
 }

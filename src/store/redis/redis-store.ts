@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { ErrorCode, LetheError, PayloadTooLargeError, UnavailableError } from '../../errors.js';
 import type { EscapingScheme } from '../../exposition/index.js';
 import type { GroupView, GroupingKey, MetricFamily, OwnerRef } from '../../model/index.js';
-import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextRendering, WipeListener } from '../group-store.js';
+import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextPiece, TextRendering, WipeListener } from '../group-store.js';
 import { LocalGroupStore } from '../local-store.js';
 import { otherNamespaceError } from '../namespaces.js';
 import { RenderCache } from '../render-cache.js';
@@ -267,6 +267,10 @@ export class RedisGroupStore implements GroupStore {
 
   scrapeText(own: readonly MetricFamily[], rendering?: TextRendering): string {
     return this.serves() ? this.view.scrapeText(own, rendering) : this.ownOnly.renderText(own, { ...rendering, now: this.options.clock.now() });
+  }
+
+  scrapePieces(own: readonly MetricFamily[], rendering?: TextRendering): TextPiece[] {
+    return this.serves() ? this.view.scrapePieces(own, rendering) : this.ownOnly.renderPieces(own, { ...rendering, now: this.options.clock.now() });
   }
 
   scrapeProtobuf(own: readonly MetricFamily[], escaping?: EscapingScheme): Uint8Array[] {

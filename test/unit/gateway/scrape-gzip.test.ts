@@ -36,10 +36,10 @@ describe('crc32Combine', () => {
 describe('gzipPieces', () => {
   test('one gzip member whose text is the pieces in order; cached pieces are used, new ones kept', async () => {
     const texts = ['# TYPE a gauge\na 1\n', '', 'b{x="é"} 2\n'.repeat(5000), '# EOF\n'];
-    const cached = await deflatePiece(texts[0] ?? '');
+    const cached = await deflatePiece(Buffer.from(texts[0] ?? ''));
     const kept: number[] = [];
     const pieces: TextPiece[] = texts.map((text, i) => ({
-      text,
+      bytes: Buffer.from(text),
       deflated: i === 0 ? cached : undefined,
       keep: i === 2 ? (d) => kept.push(d.length) : undefined,
     }));
@@ -61,12 +61,13 @@ describe('the store hands out its text scrape as pieces', () => {
     await push(store, 'a', 'req_total 1\nother 2\n');
     await push(store, 'b', 'req_total 3\n');
     const first = piecesOf(store, { openMetrics: false, escaping: 'underscores' });
-    expect(first.pieces.map((p) => p.text).join('')).toBe(first.text);
+    expect(textOf(first.pieces)).toBe(first.text);
     expect(first.pieces.every((p) => p.deflated === undefined)).toBe(true);
     await gzipPieces(first.pieces);
     const second = piecesOf(store, { openMetrics: false, escaping: 'underscores' });
     expect(second.text).toBe(first.text);
-    const cachedNames = (pieces: readonly TextPiece[]): string[] => pieces.filter((p) => p.deflated !== undefined).map((p) => /\n# TYPE (\S+)/.exec(`\n${p.text}`)?.[1] ?? p.text);
+    const cachedNames = (pieces: readonly TextPiece[]): string[] =>
+      pieces.filter((p) => p.deflated !== undefined).map((p) => /\n# TYPE (\S+)/.exec(`\n${textOf([p])}`)?.[1] ?? textOf([p]));
     expect(cachedNames(second.pieces)).toEqual(['other', 'push_failure_time_seconds', 'push_time_seconds', 'req_total']);
     // Group b's push changes req_total and b's push times; only `other` (group a's alone) is still compressed.
     await push(store, 'b', 'req_total 4\n');
@@ -79,20 +80,17 @@ describe('the store hands out its text scrape as pieces', () => {
 describe('the render cache keeps compressed pieces while compressed scrapes come', () => {
   const T0 = 1_700_000_000_000;
   const cachedCount = (cache: RenderCache, now: number, compressed: boolean): number => {
-    const pieces: TextPiece[] = [];
-    cache.renderText(own, compressed ? { now, pieces } : { now });
+    const pieces = cache.renderPieces(own, { now, compressed });
     return pieces.filter((p) => p.deflated !== undefined).length;
   };
 
   test('dropped when the format is scraped uncompressed after UNUSED_FORMAT_MS without compressed scrapes', async () => {
     const cache = new RenderCache();
     cache.set('a', family('req_total', 'counter', [sample(1, { job: 'a' })]));
-    const pieces: TextPiece[] = [];
-    cache.renderText(own, { now: T0, pieces });
-    await gzipPieces(pieces);
+    await gzipPieces(cache.renderPieces(own, { now: T0, compressed: true }));
     expect(cachedCount(cache, T0 + 1, true)).toBe(1);
     // An uncompressed scrape soon after keeps them.
-    expect(cachedCount(cache, T0 + 2, false)).toBe(0);
+    expect(cachedCount(cache, T0 + 2, false)).toBe(1);
     expect(cachedCount(cache, T0 + 3, true)).toBe(1);
     cachedCount(cache, T0 + 3 + UNUSED_FORMAT_MS, false);
     expect(cachedCount(cache, T0 + 4 + UNUSED_FORMAT_MS, true)).toBe(0);
@@ -101,14 +99,12 @@ describe('the render cache keeps compressed pieces while compressed scrapes come
   test('a compression that finishes after the text changed is not kept with the new text', async () => {
     const cache = new RenderCache();
     cache.set('a', family('req_total', 'counter', [sample(1, { job: 'a' })]));
-    const pieces: TextPiece[] = [];
-    cache.renderText(own, { now: T0, pieces });
+    const pieces = cache.renderPieces(own, { now: T0, compressed: true });
     cache.set('a', family('req_total', 'counter', [sample(2, { job: 'a' })]));
-    const next: TextPiece[] = [];
-    const text = cache.renderText(own, { now: T0, pieces: next });
+    const next = cache.renderPieces(own, { now: T0, compressed: true });
+    const text = textOf(next);
     await gzipPieces(pieces);
-    const again: TextPiece[] = [];
-    cache.renderText(own, { now: T0, pieces: again });
+    const again = cache.renderPieces(own, { now: T0, compressed: true });
     expect(again.filter((p) => p.deflated !== undefined)).toEqual([]);
     expect(gunzipSync(Buffer.concat(await gzipPieces(next))).toString()).toBe(text);
   });
@@ -154,10 +150,13 @@ async function push(store: LocalGroupStore, job: string, text: string): Promise<
   expect(result).toEqual({ ok: true });
 }
 
+function textOf(pieces: readonly TextPiece[]): string {
+  return Buffer.concat(pieces.map((p) => p.bytes)).toString('utf8');
+}
+
 function piecesOf(store: LocalGroupStore, rendering: TextRendering): { text: string; pieces: TextPiece[] } {
-  const pieces: TextPiece[] = [];
-  const withPieces: TextRendering & { pieces: TextPiece[] } = { ...rendering, pieces };
-  return { text: store.scrapeText(own, withPieces), pieces };
+  const compressed: TextRendering = { ...rendering, compressed: true };
+  return { text: store.scrapeText(own, compressed), pieces: store.scrapePieces(own, compressed) };
 }
 
 function listen(app: Express): Promise<Server> {

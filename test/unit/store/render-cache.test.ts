@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { UNUSED_FORMAT_MS, RenderCache } from '../../../src/store/render-cache.js';
 import type { MetricFamily } from '../../../src/model/index.js';
+import type { TextPiece } from '../../../src/store/index.js';
 import { family, sample } from '../../harness/builders.js';
 
 /** A cache holding these families, group by group, never rendered before. */
@@ -111,5 +112,57 @@ describe('RenderCache: UTF-8 names', () => {
     expect(names(cache.renderProtobuf([]))).toContain('a_b');
     expect(names(cache.renderProtobuf([]))).toContain('c_d');
     expect(names(cache.renderProtobuf([], 'allow-utf-8'))).toContain('a.b');
+  });
+});
+
+describe('RenderCache: the rendering as pieces of UTF-8', () => {
+  const textOf = (pieces: readonly TextPiece[]): string => Buffer.concat(pieces.map((p) => p.bytes)).toString('utf8');
+  /** The piece holding a family's header. */
+  const pieceOf = (pieces: readonly TextPiece[], name: string): Uint8Array | undefined => pieces.find((p) => textOf([p]).includes(`# TYPE ${name} `))?.bytes;
+  // Label values of several UTF-8 lengths: offsets in bytes differ from offsets in characters.
+  const a = [family('req_total', 'counter', [sample(1, { job: 'a', x: 'é€' }), sample(2, { job: 'a', x: '😀' })], 'Requests.'), family('temp', 'gauge', [sample(1.5, { job: 'a', x: 'ü' })])];
+  const b = [family('req_total', 'counter', [sample(3, { job: 'b', x: 'ß' })], 'Requests.')];
+  const b2 = [family('req_total', 'counter', [sample(4, { job: 'b', x: 'ßß' })], 'Requests.')];
+  const header = '# HELP lethe_groups Groups stored.\n# TYPE lethe_groups gauge\nlethe_groups 2\n# HELP req_total Requests.\n# TYPE req_total counter\n';
+
+  test('text format: cold, cached (the same bytes, not encoded again), after a push to one name, after a group is gone', () => {
+    const cache = fresh({ a, b });
+    const cold = cache.renderPieces(own);
+    expect(textOf(cold)).toBe(`${header}req_total{job="a",x="é€"} 1\nreq_total{job="a",x="😀"} 2\nreq_total{job="b",x="ß"} 3\n# TYPE temp gauge\ntemp{job="a",x="ü"} 1.5\n`);
+    const cached = cache.renderPieces(own);
+    expect(textOf(cached)).toBe(textOf(cold));
+    expect(pieceOf(cached, 'req_total')).toBe(pieceOf(cold, 'req_total'));
+    expect(pieceOf(cached, 'temp')).toBe(pieceOf(cold, 'temp'));
+
+    // Group a's text of req_total now comes from the bytes of the merged text before.
+    cache.set('b', b2[0] ?? family('x'));
+    const changed = cache.renderPieces(own);
+    expect(textOf(changed)).toBe(`${header}req_total{job="a",x="é€"} 1\nreq_total{job="a",x="😀"} 2\nreq_total{job="b",x="ßß"} 4\n# TYPE temp gauge\ntemp{job="a",x="ü"} 1.5\n`);
+    expect(textOf(changed)).toBe(fresh({ a, b: b2 }).renderText(own));
+    expect(pieceOf(changed, 'req_total')).not.toBe(pieceOf(cold, 'req_total'));
+    expect(pieceOf(changed, 'temp')).toBe(pieceOf(cold, 'temp'));
+
+    for (const f of a) cache.delete('a', f.name);
+    expect(textOf(cache.renderPieces(own))).toBe(`${header}req_total{job="b",x="ßß"} 4\n`);
+    expect(cache.renderText(own)).toBe(fresh({ b: b2 }).renderText(own));
+  });
+
+  test.each([
+    ['OpenMetrics', { openMetrics: true }],
+    ['UTF-8 names allowed', { escaping: 'allow-utf-8' as const }],
+    ['OpenMetrics, dots', { openMetrics: true, escaping: 'dots' as const }],
+  ])('%s: the same text as a cache that renders it from scratch, after each change', (_name, options) => {
+    const dotted = [family('app.jobs_total', 'counter', [sample(5, { job: 'a', 'my.label': 'ö' })])];
+    const cache = fresh({ a: [...a, ...dotted], b });
+    expect(textOf(cache.renderPieces(own, options))).toBe(fresh({ a: [...a, ...dotted], b }).renderText(own, options));
+    expect(textOf(cache.renderPieces(own, options))).toBe(fresh({ a: [...a, ...dotted], b }).renderText(own, options));
+    cache.set('b', b2[0] ?? family('x'));
+    expect(textOf(cache.renderPieces(own, options))).toBe(fresh({ a: [...a, ...dotted], b: b2 }).renderText(own, options));
+    for (const f of a) cache.delete('a', f.name);
+    expect(textOf(cache.renderPieces(own, options))).toBe(fresh({ a: dotted, b: b2 }).renderText(own, options));
+  });
+
+  test('nothing stored and no own families: no pieces', () => {
+    expect(new RenderCache().renderPieces([])).toEqual([]);
   });
 });
