@@ -26,4 +26,6 @@ function readVersion(): string {
 
 enableCompileCache();
 const root = await import('./root.js');
-root.main(readVersion(), () => youngGeneration?.started());
+// Everything is loaded: the young generation may grow again, to its cap, before the store is read.
+youngGeneration?.started();
+root.main(readVersion());

@@ -62,8 +62,7 @@ async function start(config: Config, logger: Logger, version: string): Promise<v
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-/** `onStarted`: called once Lethe serves (main.ts lets V8's young generation grow then). */
-export function main(version: string, onStarted: () => void): void {
+export function main(version: string): void {
   let config: Config;
   try {
     const result = loadConfig(process.argv.slice(2), process.env);
@@ -88,7 +87,7 @@ export function main(version: string, onStarted: () => void): void {
   };
   process.on('unhandledRejection', fatal('Unhandled rejection'));
   process.on('uncaughtException', fatal('Uncaught exception'));
-  start(config, logger, version).then(onStarted).catch((err: unknown) => {
+  start(config, logger, version).catch((err: unknown) => {
     if (err instanceof ConfigError) {
       process.stderr.write(`lethe: ${err.message}\n`);
       process.exit(err.exitCode);

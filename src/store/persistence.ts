@@ -161,15 +161,24 @@ export function scanJournal(bytes: Uint8Array): ScannedJournal {
   return { ...visitJournal(bytes, (record) => records.push(record)), records };
 }
 
-/**
- * Checks a journal's bytes and hands each record to `visit` in order, as soon as it is read:
- * start-up restores a record before it reads the next, so the parsed records die young instead
- * of all living until the last is read (at 100,000 series, copying them out of V8's young
- * generation was most of start-up's garbage collection). Throws JournalDamage for damage that is
- * not a torn tail (a wrong header, a bad checksum before the last line, a checksummed line that
- * is not a record), after the records before it were visited.
- */
+/** Checks a journal's bytes and hands each record to `visit` in order (journalRecords). */
 export function visitJournal(bytes: Uint8Array, visit: (record: StoreRecord) => void): JournalExtent {
+  const records = journalRecords(bytes);
+  for (let next = records.next(); ; next = records.next()) {
+    if (next.done === true) return next.value;
+    visit(next.value);
+  }
+}
+
+/**
+ * Checks a journal's bytes and yields its records in order, each as soon as it is read: start-up
+ * restores a record before it reads the next, so the parsed records die young instead of all
+ * living until the last is read (at 100,000 series, copying them out of V8's young generation
+ * was most of start-up's garbage collection). Returns how much is valid. Throws JournalDamage for
+ * damage that is not a torn tail (a wrong header, a bad checksum before the last line, a
+ * checksummed line that is not a record), after the records before it were yielded.
+ */
+export function* journalRecords(bytes: Uint8Array): Generator<StoreRecord, JournalExtent> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length === 0) return { validBytes: 0, tornTail: undefined };
   let offset = 0;
@@ -206,7 +215,7 @@ export function visitJournal(bytes: Uint8Array, visit: (record: StoreRecord) => 
       }
       const result = recordSchema.safeParse(parsed);
       if (!result.success) throw new JournalDamage(offset, line, `unexpected record: ${result.error.issues.map((x) => x.message).join('; ')}`);
-      visit(result.data);
+      yield result.data;
     }
     offset = end + 1;
     if (offset === buf.length) return { validBytes: offset, tornTail: undefined };
@@ -218,9 +227,14 @@ export interface LoadedJournal extends JournalExtent {
   readonly dropped: Buffer;
 }
 
+/** Records restored between two turns of the event loop (readJournal). */
+const RECORDS_PER_TURN = 64;
+
 /**
  * Reads and checks the journal, handing each record to `visit` in order. A missing file is
- * empty; damage stops start-up (ConfigError).
+ * empty; damage stops start-up (ConfigError). The event loop turns every few records: what
+ * watches V8's collections (young-generation.ts stops the young generation growing past its
+ * cap) runs between them, not only once all is read.
  */
 export async function readJournal(file: string, visit: (record: StoreRecord) => void): Promise<LoadedJournal> {
   let bytes: Buffer;
@@ -231,8 +245,12 @@ export async function readJournal(file: string, visit: (record: StoreRecord) => 
     throw new ConfigError(ErrorCode.persistence, `cannot read persistence file ${file}: ${messageOf(err)}`, { cause: err });
   }
   try {
-    const scanned = visitJournal(bytes, visit);
-    return { ...scanned, dropped: bytes.subarray(scanned.validBytes) };
+    const records = journalRecords(bytes);
+    for (let next = records.next(), n = 1; ; next = records.next(), n++) {
+      if (next.done === true) return { ...next.value, dropped: bytes.subarray(next.value.validBytes) };
+      visit(next.value);
+      if (n % RECORDS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   } catch (err) {
     if (!(err instanceof JournalDamage)) throw err;
     throw new ConfigError(
