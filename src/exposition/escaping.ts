@@ -97,11 +97,13 @@ export function metricNeedsEscaping(metric: Metric): boolean {
 
 /** The family with its names escaped for a scrape with `scheme`; the same object when nothing changes. */
 export function escapeFamily(family: MetricFamily, scheme: EscapingScheme): MetricFamily {
-  if (scheme === 'allow-utf-8' || !familyNeedsEscaping(family)) return family;
+  if (scheme === 'allow-utf-8') return family;
+  const metrics = family.metrics;
+  if (isValidLegacyMetricName(family.name) && !metrics.some(metricNeedsEscaping)) return family;
   const escapeLabel = (l: Label): Label => (isValidLegacyMetricName(l.name) ? l : { name: escapeName(l.name, scheme), value: l.value });
   return {
     ...family,
     name: escapeName(family.name, scheme),
-    metrics: family.metrics.map((m) => (metricNeedsEscaping(m) ? { ...m, labels: m.labels.map(escapeLabel) } : m)),
+    metrics: metrics.map((m) => (metricNeedsEscaping(m) ? { ...m, labels: m.labels.map(escapeLabel) } : m)),
   };
 }

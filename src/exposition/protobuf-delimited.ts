@@ -112,12 +112,13 @@ function toFamily(parts: FamilyParts): MetricFamily {
  * then each metric (labels, then its kept protobuf bytes or its typed value fields).
  */
 export function encodeFamilyDelimited(family: MetricFamily): Uint8Array {
-  const w = createWriter(64 + family.metrics.length * 64);
+  const metrics = family.metrics;
+  const w = createWriter(64 + metrics.length * 64);
   writeString(w, 1, family.name);
   if (family.help !== undefined) writeString(w, 2, family.help);
   writeTag(w, 3, VARINT);
   writeVarint(w, TYPE_NUMBER[family.type]);
-  for (const metric of family.metrics) writeMetric(w, metric, family.type);
+  for (const metric of metrics) writeMetric(w, metric, family.type);
   endMessage(w, 0, 0);
   return writerBytes(w);
 }

@@ -125,9 +125,10 @@ export function renderMetric(name: string, type: MetricType, metric: Metric): st
 
 /** Header and every metric of a family, in the order given; '' for a family without metrics. */
 export function renderFamily(family: MetricFamily): string {
-  if (family.metrics.length === 0) return '';
+  const metrics = family.metrics;
+  if (metrics.length === 0) return '';
   let out = renderHeader(family.name, family.help, family.type);
-  for (const metric of family.metrics) out += renderMetric(family.name, family.type, metric);
+  for (const metric of metrics) out += renderMetric(family.name, family.type, metric);
   return out;
 }
 

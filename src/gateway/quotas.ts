@@ -1,5 +1,5 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
-import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC, type GroupingKey, type MetricFamily, type PushMethod } from '../model/index.js';
+import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC, seriesCount, type GroupingKey, type MetricFamily, type PushMethod } from '../model/index.js';
 import type { GatewayDeps } from './types.js';
 
 /**
@@ -14,7 +14,7 @@ const isMeta = (name: string): boolean => name === PUSH_TIME_METRIC || name === 
 
 function seriesOf(families: Iterable<MetricFamily>): number {
   let series = 0;
-  for (const family of families) if (!isMeta(family.name)) series += family.metrics.length;
+  for (const family of families) if (!isMeta(family.name)) series += seriesCount(family);
   return series;
 }
 

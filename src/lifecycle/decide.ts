@@ -6,6 +6,7 @@ import {
   sameOwner,
   sameOwnerPolicy,
   sameSchedule,
+  seriesCount,
   type Decision,
   type GroupInsight,
   type GroupView,
@@ -73,7 +74,7 @@ export interface Plan {
 export function seriesOf(group: GroupView): number {
   let n = 0;
   for (const [name, stored] of group.families) {
-    if (name !== PUSH_TIME_METRIC && name !== PUSH_FAILURE_TIME_METRIC) n += stored.family.metrics.length;
+    if (name !== PUSH_TIME_METRIC && name !== PUSH_FAILURE_TIME_METRIC) n += seriesCount(stored.family);
   }
   return n;
 }

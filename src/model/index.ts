@@ -1,4 +1,6 @@
 export type { Bucket, Histogram, Label, Metric, MetricFamily, MetricType, Quantile, Summary } from './metric.js';
+export { PlainFamily, isPlainType, seriesCount } from './plain-family.js';
+export type { PlainType } from './plain-family.js';
 export {
   decodeBase64Segment,
   describeKey,

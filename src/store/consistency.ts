@@ -1,4 +1,4 @@
-import type { GroupingKey, Label, MetricFamily, MetricType } from '../model/index.js';
+import { seriesCount, type GroupingKey, type Label, type MetricFamily, type MetricType } from '../model/index.js';
 import { containsInvalidUtf8 } from '../exposition/index.js';
 import { collides, collisionProbes, collisionProblem, duplicateSeriesProblem, typeConflictProblem } from './consistency-rules.js';
 import { seriesId } from './sanitize.js';
@@ -188,7 +188,7 @@ export class ConsistencyIndex {
       this.forget(groupId, after.name);
       const group = this.groups.get(groupId) ?? this.addGroup(groupId);
       group.families.push(after);
-      this.series += after.metrics.length;
+      this.series += seriesCount(after);
       const entry = this.names.get(after.name);
       if (entry === undefined) this.names.set(after.name, { type: after.type, groups: 1 });
       else entry.groups++;
@@ -202,7 +202,7 @@ export class ConsistencyIndex {
     if (group === undefined || family === undefined) return;
     group.families.splice(group.families.indexOf(family), 1);
     group.ids?.delete(name);
-    this.series -= family.metrics.length;
+    this.series -= seriesCount(family);
     const entry = this.names.get(name);
     if (entry !== undefined && --entry.groups === 0) this.names.delete(name);
     if (group.families.length > 0) return;

@@ -1,5 +1,5 @@
 import { decodeProtobufDelimited, encodeFamilyDelimited } from '../exposition/index.js';
-import type { GroupingKey, Label, Metric, MetricFamily } from '../model/index.js';
+import { PlainFamily, isPlainType, type GroupingKey, type Label, type Metric, type MetricFamily, type PlainType } from '../model/index.js';
 import { compactFamily, labelSharer, sharedNames } from './sanitize.js';
 import type { SharedText } from './shared-text.js';
 
@@ -14,8 +14,6 @@ import type { SharedText } from './shared-text.js';
  * protobuf, the only form of files written before. Both forms are read.
  */
 
-type PlainType = 'counter' | 'gauge' | 'untyped';
-
 export interface PlainFamilyRecord {
   readonly n: string;
   readonly h?: string;
@@ -25,8 +23,6 @@ export interface PlainFamilyRecord {
 }
 
 export type FamilyRecord = string | PlainFamilyRecord;
-
-const isPlainType = (t: unknown): t is PlainType => t === 'counter' || t === 'gauge' || t === 'untyped';
 
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
@@ -39,8 +35,9 @@ function isPlainMetric(m: Metric): boolean {
 }
 
 export function familyRecord(family: MetricFamily): FamilyRecord {
-  if (!isPlainType(family.type) || !family.metrics.every(isPlainMetric)) return base64(encodeFamilyDelimited(family));
-  const s = family.metrics.map((m) => {
+  const metrics = family.metrics;
+  if (!isPlainType(family.type) || !metrics.every(isPlainMetric)) return base64(encodeFamilyDelimited(family));
+  const s = metrics.map((m) => {
     const row: (number | string)[] = [m.value ?? 0];
     for (const label of m.labels) row.push(label.name, label.value);
     return row;
@@ -56,13 +53,19 @@ export function familyRecord(family: MetricFamily): FamilyRecord {
 export function familyReader(key: GroupingKey, shared?: SharedText): (record: FamilyRecord) => MetricFamily[] {
   const share = labelSharer(key, shared);
   return (record) => {
-    if (typeof record === 'string') return decodeProtobufDelimited(Buffer.from(record, 'base64')).map((f) => compactFamily(f, key, shared));
-    const metrics = record.s.map((row): Metric => {
+    if (typeof record === 'string') {
+      return decodeProtobufDelimited(Buffer.from(record, 'base64')).map((f) => {
+        const compact = compactFamily(f, key, shared);
+        return PlainFamily.of(compact) ?? compact;
+      });
+    }
+    const series = record.s.map((row) => {
       const labels = new Array<Label>((row.length - 1) / 2);
       for (let i = 1; i < row.length; i += 2) labels[(i - 1) / 2] = share(row[i] as string, row[i + 1] as string);
       return { labels, value: row[0] as number };
     });
-    return [{ ...sharedNames({ name: record.n, ...(record.h === undefined ? {} : { help: record.h }) }, shared), type: record.t, metrics }];
+    const { name, help } = sharedNames({ name: record.n, ...(record.h === undefined ? {} : { help: record.h }) }, shared);
+    return [PlainFamily.fromSeries(name, help, record.t, series)];
   };
 }
 

@@ -1,6 +1,6 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
 import type { EscapingScheme } from '../exposition/index.js';
-import { groupingKeyOf, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef } from '../model/index.js';
+import { PlainFamily, groupingKeyOf, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef } from '../model/index.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextPiece, TextRendering, WipeListener } from './group-store.js';
 import { familyReader, familyRecord } from './family-record.js';
 import { GroupState } from './group-state.js';
@@ -118,7 +118,8 @@ export class LocalGroupStore implements GroupStore {
     const { next, changed } = mergePushed(
       request.method,
       existing?.data,
-      pushed.families.map((family) => [family.name, { family, pushedAt: now }] as const),
+      // Plain families are stored without an object per series (PlainFamily).
+      pushed.families.map((family) => [family.name, { family: PlainFamily.of(family) ?? family, pushedAt: now }] as const),
     );
     const failAt = failureTimeAfterPush(existing?.lastFailureAt, pushed.failureTimeMs);
     const written = this.table.write({

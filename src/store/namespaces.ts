@@ -1,5 +1,5 @@
 import { ErrorCode, ForbiddenError } from '../errors.js';
-import type { Attribution, GroupingKey, StoredFamily } from '../model/index.js';
+import { seriesCount, type Attribution, type GroupingKey, type StoredFamily } from '../model/index.js';
 import type { NamespaceGuard, NamespaceUsage } from './group-store.js';
 
 /**
@@ -27,7 +27,7 @@ export function otherNamespaceError(key: GroupingKey): ForbiddenError {
 /** Series of a group as --limits.series-per-push counts them: one per metric, meta families not stored here. */
 export function seriesOfFamilies(families: Iterable<StoredFamily>): number {
   let series = 0;
-  for (const stored of families) series += stored.family.metrics.length;
+  for (const stored of families) series += seriesCount(stored.family);
   return series;
 }
 

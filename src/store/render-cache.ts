@@ -14,7 +14,7 @@ import {
   renderOpenMetricsMetric,
   type EscapingScheme,
 } from '../exposition/index.js';
-import type { Metric, MetricFamily, MetricType } from '../model/index.js';
+import { seriesCount, type Metric, type MetricFamily, type MetricType } from '../model/index.js';
 import type { DeflatedPiece, TextPiece } from './group-store.js';
 
 /**
@@ -89,7 +89,8 @@ interface PartText {
 interface GroupPart {
   readonly help: string | undefined;
   readonly type: MetricType;
-  readonly metrics: readonly Metric[];
+  /** The stored family: its `metrics` are built on each read when it is a PlainFamily (read once per use). */
+  readonly family: MetricFamily;
   /** Some name of the part (family or label) is not a legacy name. */
   readonly escapes: boolean;
   readonly texts: [PartText | undefined, PartText | undefined];
@@ -145,7 +146,7 @@ function entryText(f: FormatIndex, name: string, cache: NameCache, entry: Entry,
   }
   if (own?.text === undefined || own.ends === undefined) {
     const writer = WRITERS[f];
-    const texts = part.metrics.map((metric) => writer.metric(name, part.type, metric, compliant));
+    const texts = part.family.metrics.map((metric) => writer.metric(name, part.type, metric, compliant));
     const ends: number[] = new Array<number>(texts.length);
     let end = 0;
     for (let i = 0; i < texts.length; i++) {
@@ -185,7 +186,7 @@ export class RenderCache {
     const part: GroupPart = {
       help: family.help,
       type: family.type,
-      metrics: family.metrics,
+      family,
       escapes: familyNeedsEscaping(family),
       texts: [undefined, undefined],
     };
@@ -259,7 +260,7 @@ export class RenderCache {
         if (part !== undefined) {
           let list = spans.get(part);
           if (list === undefined) {
-            list = new Array<number>(2 * part.metrics.length);
+            list = new Array<number>(2 * seriesCount(part.family));
             spans.set(part, list);
           }
           list[2 * index] = at;
@@ -279,8 +280,9 @@ export class RenderCache {
   private sorted(cache: NameCache): Entry[] {
     const all: Entry[] = [];
     for (const part of cache.byGroup.values()) {
-      for (let index = 0; index < part.metrics.length; index++) {
-        const metric = part.metrics[index];
+      const metrics = part.family.metrics;
+      for (let index = 0; index < metrics.length; index++) {
+        const metric = metrics[index];
         if (metric !== undefined) all.push({ metric, part, index });
       }
     }
@@ -423,7 +425,7 @@ export class RenderCache {
         const cache = this.names.get(source);
         if (cache === undefined) continue;
         for (const part of cache.byGroup.values()) {
-          families.push(escapeFamily({ name: source, type: part.type, metrics: part.metrics, ...(part.help === undefined ? {} : { help: part.help }) }, escaping));
+          families.push(escapeFamily({ name: source, type: part.type, metrics: part.family.metrics, ...(part.help === undefined ? {} : { help: part.help }) }, escaping));
         }
       }
       const metrics = families.flatMap((fam) => fam.metrics.map((metric): Entry => ({ metric, part: undefined, index: 0 }))).sort(byMetric);

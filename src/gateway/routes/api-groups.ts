@@ -6,6 +6,7 @@ import {
   PUSH_TIME_METRIC,
   isKind,
   labelsObject,
+  seriesCount,
   type Attribution,
   type GroupInsight,
   type GroupView,
@@ -103,7 +104,7 @@ export function groupDetailJson(group: GroupView, insight: GroupInsight | undefi
   let series = 0;
   for (const [name, stored] of group.families) {
     const { family } = stored;
-    if (name !== PUSH_TIME_METRIC && name !== PUSH_FAILURE_TIME_METRIC) series += family.metrics.length;
+    if (name !== PUSH_TIME_METRIC && name !== PUSH_FAILURE_TIME_METRIC) series += seriesCount(family);
     families.push({
       name,
       time_stamp: rfc3339(stored.pushedAt),
