@@ -19,6 +19,9 @@ import { isPlainFamilyRecord, type PlainFamilyRecord } from './family-record.js'
  * last line: a write cut short by a crash or a full disk, never acknowledged) is dropped on
  * load after its bytes were kept beside the file; any other damage stops start-up with an error
  * naming the byte offset and the line.
+ *
+ * (About 330 lines: the record schemas, with the older forms files still hold, and the reading
+ * that checks lines against them belong together; journal.ts holds the writing.)
  */
 
 export const FORMAT_HEADER = { format: 'lethe-store', version: 1 } as const;
