@@ -1,5 +1,5 @@
 export type { Bucket, Histogram, Label, Metric, MetricFamily, MetricType, Quantile, Summary } from './metric.js';
-export { PlainFamily, isPlainType, seriesCount } from './plain-family.js';
+export { PlainFamily, isPlainType, onlyLabelsAndValue, seriesCount } from './plain-family.js';
 export type { PlainType } from './plain-family.js';
 export {
   decodeBase64Segment,

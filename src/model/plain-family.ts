@@ -93,7 +93,8 @@ export class PlainFamily implements MetricFamily {
 
 export const isPlainType = (t: unknown): t is PlainType => t === 'counter' || t === 'gauge' || t === 'untyped';
 
-function onlyLabelsAndValue(m: Metric): boolean {
+/** True when a series holds nothing but its labels and a value field (no timestamp, no kept protobuf bytes). */
+export function onlyLabelsAndValue(m: Metric): boolean {
   for (const field in m) if (field !== 'labels' && field !== 'value') return false;
   return true;
 }

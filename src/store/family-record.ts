@@ -1,5 +1,5 @@
 import { decodeProtobufDelimited, encodeFamilyDelimited } from '../exposition/index.js';
-import { PlainFamily, isPlainType, type GroupingKey, type Label, type Metric, type MetricFamily, type PlainType } from '../model/index.js';
+import { PlainFamily, isPlainType, onlyLabelsAndValue, type GroupingKey, type Label, type Metric, type MetricFamily, type PlainType } from '../model/index.js';
 import { compactFamily, labelSharer, sharedNames } from './sanitize.js';
 import type { SharedText } from './shared-text.js';
 
@@ -29,10 +29,7 @@ const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.by
 /** A plain value: written as JSON and read back as the same number. */
 const isPlainValue = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0);
 
-function isPlainMetric(m: Metric): boolean {
-  for (const field in m) if (field !== 'labels' && field !== 'value') return false;
-  return isPlainValue(m.value);
-}
+const isPlainMetric = (m: Metric): boolean => onlyLabelsAndValue(m) && isPlainValue(m.value);
 
 export function familyRecord(family: MetricFamily): FamilyRecord {
   const metrics = family.metrics;
