@@ -27,16 +27,22 @@ export class PlainFamily implements MetricFamily {
   /** Series i's labels are #labels[#starts[i]] up to #labels[#starts[i + 1]] (only without #width). */
   readonly #starts: readonly number[] | undefined;
 
-  private constructor(name: string, help: string | undefined, type: PlainType, values: readonly number[], labels: readonly Label[], starts: readonly number[]) {
+  private constructor(
+    name: string,
+    help: string | undefined,
+    type: PlainType,
+    values: readonly number[],
+    labels: readonly Label[],
+    width: number | undefined,
+    starts: readonly number[] | undefined,
+  ) {
     this.name = name;
     if (help !== undefined) this.help = help;
     this.type = type;
     this.#values = values;
     this.#labels = labels;
-    const width = values.length === 0 ? 0 : labels.length / values.length;
-    const uniform = Number.isInteger(width) && starts.every((start, i) => start === i * width);
-    this.#width = uniform ? width : undefined;
-    this.#starts = uniform ? undefined : starts;
+    this.#width = width;
+    this.#starts = width === undefined ? starts : undefined;
   }
 
   /** The family packed, when it is a plain one: each series only labels and a value that is not NaN. */
@@ -70,7 +76,36 @@ export class PlainFamily implements MetricFamily {
       values[i] = s.value;
       for (const label of s.labels) labels[at++] = label;
     });
-    return new PlainFamily(name, help, type, values, labels, starts);
+    const width = values.length === 0 ? 0 : labels.length / values.length;
+    const uniform = Number.isInteger(width) && starts.every((start, i) => start === i * width);
+    return new PlainFamily(name, help, type, values, labels, uniform ? width : undefined, starts);
+  }
+
+  /**
+   * A family of `values.length` series with `width` labels each, series i's being
+   * labels[i * width] up to labels[(i + 1) * width]. Keeps both arrays as they are (the caller
+   * hands them over); values not NaN.
+   */
+  static fromColumns(name: string, help: string | undefined, type: PlainType, values: readonly number[], labels: readonly Label[], width: number): PlainFamily {
+    if (labels.length !== values.length * width) throw new RangeError(`${values.length} series of ${width} labels need ${values.length * width} labels, not ${labels.length}`);
+    return new PlainFamily(name, help, type, values, labels, width, undefined);
+  }
+
+  /**
+   * Visits each series in order without building it: its value, and its labels as
+   * labels[from] up to labels[to] (the family's own array: read it, never keep or change it).
+   * Stops at the first visit that returns false; returns whether every series was visited.
+   */
+  forEachSeries(visit: (value: number, labels: readonly Label[], from: number, to: number) => boolean | void): boolean {
+    const values = this.#values;
+    const width = this.#width;
+    const starts = this.#starts;
+    for (let i = 0; i < values.length; i++) {
+      const from = width === undefined ? (starts?.[i] ?? 0) : i * width;
+      const to = width === undefined ? (starts?.[i + 1] ?? 0) : from + width;
+      if (visit(values[i] as number, this.#labels, from, to) === false) return false;
+    }
+    return true;
   }
 
   get size(): number {
@@ -78,15 +113,11 @@ export class PlainFamily implements MetricFamily {
   }
 
   get metrics(): Metric[] {
-    const values = this.#values;
-    const out = new Array<Metric>(values.length);
-    const width = this.#width;
-    const starts = this.#starts;
-    for (let i = 0; i < out.length; i++) {
-      const from = width === undefined ? (starts?.[i] ?? 0) : i * width;
-      const to = width === undefined ? (starts?.[i + 1] ?? 0) : from + width;
-      out[i] = { labels: this.#labels.slice(from, to), value: values[i] as number };
-    }
+    const out = new Array<Metric>(this.#values.length);
+    let i = 0;
+    this.forEachSeries((value, labels, from, to) => {
+      out[i++] = { labels: labels.slice(from, to), value };
+    });
     return out;
   }
 }

@@ -1,4 +1,4 @@
-import type { Attribution, GroupingKey, MetricFamily, StoredFamily } from '../model/index.js';
+import { seriesCount, type Attribution, type GroupingKey, type MetricFamily, type StoredFamily } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
 import type { NamespaceUsage, ScrapeToken } from './group-store.js';
 import { GroupState, type GroupSnapshot } from './group-state.js';
@@ -39,13 +39,17 @@ export interface GroupWrite {
 export class GroupTable {
   private readonly groups = new Map<string, GroupState>();
   private readonly index: ConsistencyIndex;
-  readonly render = new RenderCache();
+  private readonly renderCache = new RenderCache();
   private readonly usage = new NamespaceUsageIndex();
   private readonly unscraped = new Set<GroupState>();
   /** Groups kept out of the scrape (only with the consistency check disabled). */
   private readonly excluded = new Set<GroupState>();
   /** The last push generation handed out; every push (accepted or refused) takes the next one. Never reused, also after an undo. */
   private generations = 0;
+  /** Groups read back at start-up and not linked yet (addRestored), in the order they came. */
+  private readonly unlinked = new Set<GroupState>();
+  /** Their series, meta families included. */
+  private unlinkedSeries = 0;
 
   constructor(
     ownType: OwnTypeLookup,
@@ -53,6 +57,12 @@ export class GroupTable {
     private readonly onExcluded?: (key: GroupingKey, reason: string) => void,
   ) {
     this.index = new ConsistencyIndex(ownType, (groupId) => this.groups.get(groupId)?.key);
+  }
+
+  /** The render cache of the linked groups (every group: a restored one is linked first). */
+  get render(): RenderCache {
+    this.linkRestored();
+    return this.renderCache;
   }
 
   get(groupId: string): GroupState | undefined {
@@ -68,14 +78,16 @@ export class GroupTable {
   }
 
   get seriesCount(): number {
-    return this.index.seriesCount;
+    return this.index.seriesCount + this.unlinkedSeries;
   }
 
   get excludedCount(): number {
+    this.linkRestored();
     return this.excluded.size;
   }
 
   namespaceUsage(namespace: string): NamespaceUsage {
+    this.linkRestored();
     return this.usage.usage(namespace);
   }
 
@@ -85,9 +97,36 @@ export class GroupTable {
 
   /** Adds a group that is not stored yet: to the table, the namespace usage, the index and the caches. */
   add(state: GroupState): void {
+    this.linkRestored();
     this.groups.set(state.key.id, state);
     this.usage.track(state.key.id, state.attribution.namespace, state.data);
     this.link(state);
+  }
+
+  /**
+   * Adds a group read back at start-up (not stored yet) without checking it or adding it to the
+   * index, the caches and the namespace usage: start-up only reads the file, and the groups are
+   * linked afterwards, in the order they came (linkRestored), as add() would have. Until then
+   * they can be read (get, states), counted and unlinked; anything that needs the index or the
+   * caches links them all first.
+   */
+  addRestored(state: GroupState): void {
+    this.groups.set(state.key.id, state);
+    this.unlinked.add(state);
+    this.unlinkedSeries += seriesOf(state);
+  }
+
+  /** Links up to `max` of the groups addRestored added (all by default); returns how many are left. */
+  linkRestored(max = Infinity): number {
+    let linked = 0;
+    for (const state of this.unlinked) {
+      if (linked++ >= max) break;
+      this.unlinked.delete(state);
+      this.unlinkedSeries -= seriesOf(state);
+      this.usage.track(state.key.id, state.attribution.namespace, state.data);
+      this.link(state);
+    }
+    return this.unlinked.size;
   }
 
   /** Adds every family of a group to the index and the caches, or excludes the group. */
@@ -108,7 +147,7 @@ export class GroupTable {
   private attach(state: GroupState): void {
     for (const family of state.allFamilies().values()) {
       this.index.replace(state.key.id, undefined, family);
-      this.render.set(state.key.id, family);
+      this.renderCache.set(state.key.id, family);
     }
   }
 
@@ -120,6 +159,10 @@ export class GroupTable {
 
   unlink(state: GroupState): void {
     this.groups.delete(state.key.id);
+    if (this.unlinked.delete(state)) {
+      this.unlinkedSeries -= seriesOf(state);
+      return;
+    }
     this.usage.remove(state.key.id);
     this.unscraped.delete(state);
     this.excluded.delete(state);
@@ -131,11 +174,12 @@ export class GroupTable {
     if (state.excludedReason !== undefined) return;
     for (const family of state.allFamilies().values()) {
       this.index.replace(state.key.id, family, undefined);
-      this.render.delete(state.key.id, family.name);
+      this.renderCache.delete(state.key.id, family.name);
     }
   }
 
   before(key: GroupingKey): Before {
+    this.linkRestored();
     const state = this.groups.get(key.id);
     return [key, state?.snapshot(this.unscraped.has(state))];
   }
@@ -145,6 +189,7 @@ export class GroupTable {
    * every other group is as it was right after the write: the old state fits in unchecked.
    */
   undo(befores: readonly Before[]): void {
+    this.linkRestored();
     for (let i = befores.length - 1; i >= 0; i--) {
       const [key, snapshot] = befores[i] ?? [];
       if (key === undefined) continue;
@@ -167,6 +212,7 @@ export class GroupTable {
    * a conflict changes nothing and is returned instead.
    */
   write(write: GroupWrite): { readonly refused: string; readonly state?: undefined } | { readonly refused?: undefined; readonly state: GroupState } {
+    this.linkRestored();
     const { key, attribution, next, changed, pushAt, failAt, refuse } = write;
     const existing = this.groups.get(key.id);
     const state = existing ?? new GroupState(key, attribution);
@@ -200,10 +246,10 @@ export class GroupTable {
         const stored = next.get(name);
         if (stored !== undefined) {
           this.index.replace(key.id, undefined, stored.family);
-          this.render.set(key.id, stored.family);
+          this.renderCache.set(key.id, stored.family);
         }
       }
-      for (const family of state.meta) this.render.set(key.id, family);
+      for (const family of state.meta) this.renderCache.set(key.id, family);
       this.unscraped.add(state);
     }
     return { state };
@@ -215,6 +261,7 @@ export class GroupTable {
    * scrape as with the check disabled, so a scrape never fails.
    */
   apply(change: StoreChange): void {
+    this.linkRestored();
     const existing = this.groups.get(change.key.id);
     switch (change.op) {
       case 'delete':
@@ -249,7 +296,7 @@ export class GroupTable {
         existing.owner = meta.owner;
         existing.refreshMeta();
         this.usage.track(existing.key.id, meta.attribution.namespace, existing.data);
-        if (existing.excludedReason === undefined) for (const family of existing.meta) this.render.set(existing.key.id, family);
+        if (existing.excludedReason === undefined) for (const family of existing.meta) this.renderCache.set(existing.key.id, family);
         return;
       }
       case 'push': {
@@ -286,13 +333,14 @@ export class GroupTable {
       if (isMetaFamily(name)) continue;
       if (changed.has(name) || !next.has(name)) {
         this.index.replace(existing.key.id, family, undefined);
-        this.render.delete(existing.key.id, name);
+        this.renderCache.delete(existing.key.id, name);
       }
     }
   }
 
   /** With the check disabled, a delete may resolve a conflict: let excluded groups back in. */
   readmitExcluded(befores: Before[]): void {
+    this.linkRestored();
     for (const state of [...this.excluded]) {
       befores.push(this.before(state.key));
       this.link(state);
@@ -301,6 +349,7 @@ export class GroupTable {
 
   /** Sets or clears the scrape mark, keeping the set of served groups no scrape has confirmed. */
   setScraped(state: GroupState, at: number | undefined): void {
+    this.linkRestored();
     state.scrapedAt = at;
     if (at === undefined && state.excludedReason === undefined) this.unscraped.add(state);
     else this.unscraped.delete(state);
@@ -308,6 +357,7 @@ export class GroupTable {
 
   /** A refused push: create the group if missing, record the failure time, change nothing else. */
   fail(key: GroupingKey, attribution: Attribution, now: number): GroupState {
+    this.linkRestored();
     const existing = this.groups.get(key.id);
     const state = existing ?? new GroupState(key, attribution);
     state.lastFailureAt = now;
@@ -316,21 +366,31 @@ export class GroupTable {
     if (existing === undefined) {
       this.add(state);
     } else if (state.excludedReason === undefined) {
-      for (const family of state.meta) this.render.set(state.key.id, family);
+      for (const family of state.meta) this.renderCache.set(state.key.id, family);
     }
     return state;
   }
 
   scrapeToken(): ScrapeToken {
+    this.linkRestored();
     const groups: { key: GroupingKey; generation: number }[] = [];
     for (const state of this.unscraped) if (state.excludedReason === undefined) groups.push({ key: state.key, generation: state.generation });
     return { groups };
   }
 
   confirmScraped(token: ScrapeToken, now: number): void {
+    this.linkRestored();
     for (const { key, generation } of token.groups) {
       const state = this.groups.get(key.id);
       if (state !== undefined && state.generation === generation && state.scrapedAt === undefined) this.setScraped(state, now);
     }
   }
+}
+
+/** A group's series, meta families included. */
+function seriesOf(state: GroupState): number {
+  let n = 0;
+  for (const stored of state.data.values()) n += seriesCount(stored.family);
+  for (const family of state.meta) n += seriesCount(family);
+  return n;
 }

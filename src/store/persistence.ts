@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { ConfigError, ErrorCode, messageOf } from '../errors.js';
 import type { Attribution, ObjectRef, OwnerRef } from '../model/index.js';
-import { isPlainFamilyRecord, type PlainFamilyRecord } from './family-record.js';
+import { isPlainFamilyRecord, recordProblem, type PlainFamilyRecord } from './family-record.js';
 
 /**
  * The persistence file: a versioned, checksummed journal of group records.
@@ -97,17 +97,22 @@ const ownerSchema = z
     ...(o.schedule === undefined && cronJob !== undefined ? { schedule: legacyCronJob(cronJob) } : {}),
   }));
 
-export const groupRecordSchema = z.object({
-  t: z.literal('g'),
-  /** Grouping labels as [name, value] pairs. */
-  k: z.array(z.tuple([z.string(), z.string()])),
-  /** Families (meta families excluded), each as family-record.ts writes it, and the push time of each. */
-  f: z.array(z.tuple([z.union([z.string(), z.custom<PlainFamilyRecord>(isPlainFamilyRecord, 'not a family')]), z.number()])),
-  push: z.number(),
-  fail: z.number(),
-  attr: attributionSchema,
-  owner: ownerSchema.optional(),
-});
+export const groupRecordSchema = z
+  .object({
+    t: z.literal('g'),
+    /** Grouping labels as [name, value] pairs. */
+    k: z.array(z.tuple([z.string(), z.string()])),
+    /** Families (meta families excluded), each as family-record.ts writes it, and the push time of each. */
+    f: z.array(z.tuple([z.union([z.string(), z.custom<PlainFamilyRecord>(isPlainFamilyRecord, 'not a family')]), z.number()])),
+    push: z.number(),
+    fail: z.number(),
+    attr: attributionSchema,
+    owner: ownerSchema.optional(),
+  })
+  .superRefine((record, ctx) => {
+    const problem = recordProblem(record.k, record.f.map(([family]) => family));
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const deleteRecordSchema = z.object({
   t: z.literal('d'),
@@ -125,7 +130,7 @@ export function encodeLine(record: StoreRecord): string {
   return `${checksum(json)} ${json}\n`;
 }
 
-const checksum = (json: string): string => crc32(json).toString(16).padStart(8, '0');
+const checksum = (data: string | Uint8Array): string => crc32(data).toString(16).padStart(8, '0');
 
 /** Bytes at the end of the file that start-up drops: a write that never completed. */
 export interface TornTail {
@@ -191,12 +196,11 @@ export function* journalRecords(bytes: Uint8Array): Generator<StoreRecord, Journ
       // An incomplete last line (a header never completed counts as nothing written).
       return { validBytes: offset, tornTail: { offset, bytes: buf.length - offset, why: 'incomplete last line' } };
     }
-    const text = buf.toString('utf8', offset, end);
     const last = end === buf.length - 1;
     if (line === 1) {
       let header: unknown;
       try {
-        header = JSON.parse(text);
+        header = JSON.parse(buf.toString('utf8', offset, end));
       } catch {
         header = undefined;
       }
@@ -204,15 +208,15 @@ export function* journalRecords(bytes: Uint8Array): Generator<StoreRecord, Journ
         throw new JournalDamage(offset, line, 'not a Lethe store file, or a version this Lethe cannot read');
       }
     } else {
-      const json = text.slice(9);
-      if (text[8] !== ' ' || checksum(json) !== text.slice(0, 8)) {
+      // The checksum is of the record's bytes, which are decoded only once it matches.
+      if (end - offset < 9 || buf[offset + 8] !== 32 || checksum(buf.subarray(offset + 9, end)) !== buf.toString('latin1', offset, offset + 8)) {
         // A bad checksum on the very last line is a write cut short.
         if (last) return { validBytes: offset, tornTail: { offset, bytes: buf.length - offset, why: 'checksum mismatch on the last line' } };
         throw new JournalDamage(offset, line, 'checksum mismatch');
       }
       let parsed: unknown;
       try {
-        parsed = JSON.parse(json);
+        parsed = JSON.parse(buf.toString('utf8', offset + 9, end));
       } catch {
         throw new JournalDamage(offset, line, 'record is not JSON');
       }

@@ -103,14 +103,24 @@ export function sharedNames(family: { readonly name: string; readonly help?: str
 }
 
 /**
+ * The labels sanitizeLabels puts on every series of a group, by name: the key's, and
+ * `instance=""` when the key has no instance (a series that brought its own instance keeps it).
+ */
+export function impliedLabels(key: GroupingKey): Map<string, Label> {
+  const implied = new Map<string, Label>();
+  for (const label of key.labels) implied.set(label.name, label);
+  if (!implied.has('instance')) implied.set('instance', EMPTY_INSTANCE);
+  return implied;
+}
+
+/**
  * One Label object per distinct pair of a group's stored families, starting with the key's own
  * (and `instance=""`): share(name, value) returns the object already seen for the pair, else
  * keeps `label` (made when not given). With `shared`, pairs outside the key are taken from it.
  */
 export function labelSharer(key: GroupingKey, shared?: SharedText): (name: string, value: string, label?: Label) => Label {
   const known = new Map<string, Map<string, Label>>();
-  for (const label of key.labels) known.set(label.name, new Map([[label.value, label]]));
-  if (!known.has('instance')) known.set('instance', new Map([['', EMPTY_INSTANCE]]));
+  for (const [name, label] of impliedLabels(key)) known.set(name, new Map([[label.value, label]]));
   return (name, value, label) => {
     if (shared !== undefined && !known.has(name)) return shared.label(name, value, label);
     let byValue = known.get(name);

@@ -33,10 +33,13 @@ describe('family records in the persistence file', () => {
     metrics: [{ labels: [], summary: { sampleCount: 3, sampleSum: 1.5, quantiles: [{ quantile: 0.5, value: 0.4 }] } }],
   };
   test.each([
-    ['a counter with labels and help', 'plain', family('m_total', 'counter', [sample(3, { code: '200' }), sample(4.5, { code: '500' })], 'Things done.')],
-    ['a gauge without help', 'plain', family('m', 'gauge', [sample(-2.5)])],
-    ['an untyped family with an empty help', 'plain', family('m', 'untyped', [sample(1e300)], '')],
-    ['help that was not valid UTF-8', 'plain', family('m', 'gauge', [sample(1, { path: '/é' })], 'bad \udc80 byte')],
+    ['a counter with labels and help', 'columns', family('m_total', 'counter', [sample(3, { code: '200' }), sample(4.5, { code: '500' })], 'Things done.')],
+    ['a gauge without help', 'columns', family('m', 'gauge', [sample(-2.5)])],
+    ['an untyped family with an empty help', 'columns', family('m', 'untyped', [sample(1e300)], '')],
+    ['help that was not valid UTF-8', 'columns', family('m', 'gauge', [sample(1, { path: '/é' })], 'bad \udc80 byte')],
+    ['an empty family', 'columns', family('m', 'gauge', [])],
+    ['series with other label names', 'rows', family('m', 'gauge', [sample(1, { a: '1' }), sample(2, { b: '2' })])],
+    ['a series with an instance of its own (the key has none)', 'rows', family('m', 'gauge', [sample(1, { instance: 'x' }), sample(2)])],
     ['NaN', 'protobuf', family('m', 'gauge', [sample(Number.NaN)])],
     ['+Inf', 'protobuf', family('m', 'gauge', [sample(Infinity)])],
     ['-0', 'protobuf', family('m', 'gauge', [sample(-0)])],
@@ -44,18 +47,26 @@ describe('family records in the persistence file', () => {
     ['a summary', 'protobuf', summary],
   ])('%s is written as %s and restored (a plain one as the very same series)', async (_name, form, pushed) => {
     const store = await open({ persistenceFile: file });
-    await store.push(put(key('a', '/instance/i1'), pushed));
-    const before = store.get(key('a', '/instance/i1'))?.families.get(pushed.name)?.family;
+    // A key without an instance for the family whose series bring their own.
+    const at = pushed.metrics[0]?.labels.some((l) => l.name === 'instance') === true ? key('a') : key('a', '/instance/i1');
+    await store.push(put(at, pushed));
+    const before = store.get(at)?.families.get(pushed.name)?.family;
     const text = store.scrapeText([]);
     await store.close();
 
     const record = JSON.parse((await readFile(file, 'utf8')).split('\n')[1]?.slice(9) ?? '{}') as { f: [unknown, number][] };
     expect(record.f).toHaveLength(1);
-    expect(typeof record.f[0]?.[0] === 'string' ? 'protobuf' : 'plain').toBe(form);
+    const entry = record.f[0]?.[0];
+    expect(typeof entry === 'string' ? 'protobuf' : typeof entry === 'object' && entry !== null && 'l' in entry ? 'columns' : 'rows').toBe(form);
+    if (form === 'columns' && pushed.metrics.length > 0) {
+      // The grouping labels are in the record's key, not repeated for each series.
+      expect(entry).toMatchObject({ l: expect.arrayContaining(['instance', 'job']) });
+      expect((entry as { x: string[] }).x).not.toContain('i1');
+    }
     const restored = await open({ persistenceFile: file });
     // The protobuf form also keeps the bytes a protobuf scrape re-emits, as it always did.
-    if (form === 'plain') {
-      const after = restored.get(key('a', '/instance/i1'))?.families.get(pushed.name)?.family;
+    if (form !== 'protobuf') {
+      const after = restored.get(at)?.families.get(pushed.name)?.family;
       expect(after).toEqual(before);
       // Stored packed (PlainFamily): toEqual sees its name, help and type; the series are read through metrics.
       expect(after?.metrics).toEqual(before?.metrics);
@@ -79,7 +90,11 @@ describe('family records in the persistence file', () => {
     ['a value that is not a number', { n: 'm', t: 'gauge', s: [['1', 'code', '200']] }],
     ['a label without a value', { n: 'm', t: 'gauge', s: [[1, 'code']] }],
     ['a type that is not plain', { n: 'm', t: 'summary', s: [[1]] }],
-    ['an unknown field', { n: 'm', t: 'gauge', s: [[1]], x: 1 }],
+    ['an unknown field', { n: 'm', t: 'gauge', s: [[1]], y: 1 }],
+    ['columns without a label value for each series', { n: 'm', t: 'gauge', l: ['code', 'instance', 'job'], v: [1, 2], x: ['200'] }],
+    ['columns with a value that is not a number', { n: 'm', t: 'gauge', l: ['instance', 'job'], v: ['1'], x: [] }],
+    ['columns with a label name that is not a string', { n: 'm', t: 'gauge', l: [1], v: [1], x: ['a'] }],
+    ['columns and rows at once', { n: 'm', t: 'gauge', l: [], v: [1], x: [], s: [[1]] }],
   ])('a checksummed plain family with %s stops start-up as damage', async (_name, entry) => {
     const json = JSON.stringify({ t: 'g', k: [['job', 'a']], f: [[entry, 1]], push: 1, fail: 0, attr: unattributed });
     // encodeLine would not write it (the type says so); the checksum is right, the record is not.

@@ -49,6 +49,51 @@ describe('LocalGroupStore persistence', () => {
     await restored.close();
   });
 
+  // Start-up reads the file and links the restored groups (consistency index, render cache,
+  // namespace usage) afterwards, a few at a time: every request in between sees them all.
+  test.each([
+    ['a scrape', async (s: LocalGroupStore) => s.scrapeText([])],
+    ['a push of the same name with another type', async (s: LocalGroupStore) => s.push(put(key('z'), family('m', 'gauge'))).then(String, (e: unknown) => String(e))],
+    ['namespace usage, exclusions and the groups no scrape confirmed', async (s: LocalGroupStore) => JSON.stringify([s.namespaceUsage('ns'), s.excludedCount, s.scrapeToken().groups.length])],
+    ['a delete', async (s: LocalGroupStore) => [await s.delete(key('g7')), s.groupCount, s.scrapeText([]).includes('g7')].join()],
+  ])('right after start-up, %s sees every restored group as linked', async (_name, request) => {
+    const store = await open({ persistenceFile: file });
+    for (let i = 0; i < 600; i++) {
+      await store.push({ ...put(key(`g${i}`), family('m', 'counter', [sample(i, { code: String(i % 3) })])), attribution: { source: 'token', namespace: 'ns' } });
+    }
+    const series = store.seriesCount;
+    await store.close();
+    const copy = join(dir, 'copy.data');
+    await writeFile(copy, await readFile(file));
+
+    // What the request sees once every group is linked: after enough turns of the event loop
+    // for the linking in the background (256 groups a turn).
+    const linked = await open({ persistenceFile: file });
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve));
+    const expected = await request(linked);
+    await linked.close();
+
+    const restored = await open({ persistenceFile: copy });
+    // Counted before any is linked.
+    expect(restored.seriesCount).toBe(series);
+    expect(restored.groupCount).toBe(600);
+    expect(await request(restored)).toBe(expected);
+    await restored.close();
+  });
+
+  test('a conflicting group read back is kept out of the scrape once linked, as it was before the restart', async () => {
+    const store = await open({ persistenceFile: file, consistencyCheck: false });
+    await store.push(put(key('a'), family('m', 'counter')));
+    await store.push(put(key('b'), family('m', 'gauge')));
+    expect(store.excludedCount).toBe(1);
+    const before = store.scrapeText([]);
+    await store.close();
+    const restored = await open({ persistenceFile: file, consistencyCheck: false });
+    expect(restored.excludedCount).toBe(1);
+    expect(restored.scrapeText([])).toBe(before);
+    await restored.close();
+  });
+
   // Found by the fuzz properties: a pushed push_failure_time_seconds of NaN or ±Inf went into the
   // journal as null, and the next start-up refused the file.
   test.each([Number.NaN, Infinity, -Infinity])('a pushed push_failure_time_seconds of %p keeps the stored time and the file loads', async (value) => {
