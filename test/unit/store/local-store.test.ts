@@ -52,9 +52,9 @@ describe('LocalGroupStore persistence', () => {
   // Start-up reads the file and links the restored groups (consistency index, render cache,
   // namespace usage) afterwards, a few at a time: every request in between sees them all.
   test.each([
-    ['a scrape', async (s: LocalGroupStore) => s.scrapeText([])],
+    ['a scrape', (s: LocalGroupStore) => Promise.resolve(s.scrapeText([]))],
     ['a push of the same name with another type', async (s: LocalGroupStore) => s.push(put(key('z'), family('m', 'gauge'))).then(String, (e: unknown) => String(e))],
-    ['namespace usage, exclusions and the groups no scrape confirmed', async (s: LocalGroupStore) => JSON.stringify([s.namespaceUsage('ns'), s.excludedCount, s.scrapeToken().groups.length])],
+    ['namespace usage, exclusions and the groups no scrape confirmed', (s: LocalGroupStore) => Promise.resolve(JSON.stringify([s.namespaceUsage('ns'), s.excludedCount, s.scrapeToken().groups.length]))],
     ['a delete', async (s: LocalGroupStore) => [await s.delete(key('g7')), s.groupCount, s.scrapeText([]).includes('g7')].join()],
   ])('right after start-up, %s sees every restored group as linked', async (_name, request) => {
     const store = await open({ persistenceFile: file });
