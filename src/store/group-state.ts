@@ -29,24 +29,54 @@ export interface GroupSnapshot {
 
 /** One stored group, as the embedded store keeps it in memory. */
 export class GroupState implements GroupView {
-  data = new Map<string, StoredFamily>();
+  #data = new Map<string, StoredFamily>();
+  /** Reads the families restored from the file, when they are first used (readLater). */
+  #unread: (() => Map<string, StoredFamily>) | undefined = undefined;
   lastPushAt = 0;
   lastFailureAt = 0;
   generation = 0;
   scrapedAt: number | undefined = undefined;
   owner: OwnerRef | undefined = undefined;
   excludedReason: string | undefined = undefined;
-  meta: MetricFamily[];
+  #meta: MetricFamily[] | undefined = undefined;
+  /** The push and failure times of the last refreshMeta(). */
+  #metaTimes: readonly [number, number] = [0, 0];
 
   constructor(
     readonly key: GroupingKey,
     public attribution: Attribution,
-  ) {
-    this.meta = metaFamilies(key, 0, 0);
+  ) {}
+
+  /** `push_time_seconds` and `push_failure_time_seconds` as of the last refreshMeta(), made when first used. */
+  get meta(): MetricFamily[] {
+    this.#meta ??= metaFamilies(this.key, ...this.#metaTimes);
+    return this.#meta;
+  }
+
+  /** The group's families but the meta ones, by name (read from the file first if they were not yet). */
+  get data(): Map<string, StoredFamily> {
+    const unread = this.#unread;
+    if (unread !== undefined) {
+      // Read before it is forgotten: families that cannot be read fail every use, never look empty.
+      this.#data = unread();
+      this.#unread = undefined;
+    }
+    return this.#data;
+  }
+
+  set data(data: Map<string, StoredFamily>) {
+    this.#unread = undefined;
+    this.#data = data;
+  }
+
+  /** The families are `read()` when first used (a group restored at start-up). */
+  readLater(read: () => Map<string, StoredFamily>): void {
+    this.#unread = read;
   }
 
   refreshMeta(): void {
-    this.meta = metaFamilies(this.key, this.lastPushAt, this.lastFailureAt);
+    this.#metaTimes = [this.lastPushAt, this.lastFailureAt];
+    this.#meta = undefined;
   }
 
   get families(): ReadonlyMap<string, StoredFamily> {

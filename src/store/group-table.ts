@@ -46,9 +46,9 @@ export class GroupTable {
   private readonly excluded = new Set<GroupState>();
   /** The last push generation handed out; every push (accepted or refused) takes the next one. Never reused, also after an undo. */
   private generations = 0;
-  /** Groups read back at start-up and not linked yet (addRestored), in the order they came. */
-  private readonly unlinked = new Set<GroupState>();
-  /** Their series, meta families included. */
+  /** Groups read back at start-up and not linked yet (addRestored), in the order they came, and their series (meta included). */
+  private readonly unlinked = new Map<GroupState, number>();
+  /** Their series. */
   private unlinkedSeries = 0;
 
   constructor(
@@ -108,21 +108,22 @@ export class GroupTable {
    * index, the caches and the namespace usage: start-up only reads the file, and the groups are
    * linked afterwards, in the order they came (linkRestored), as add() would have. Until then
    * they can be read (get, states), counted and unlinked; anything that needs the index or the
-   * caches links them all first.
+   * caches links them all first. `series` counts them without reading families the file holds
+   * unread (GroupState.readLater), meta families included.
    */
-  addRestored(state: GroupState): void {
+  addRestored(state: GroupState, series = seriesOf(state)): void {
     this.groups.set(state.key.id, state);
-    this.unlinked.add(state);
-    this.unlinkedSeries += seriesOf(state);
+    this.unlinked.set(state, series);
+    this.unlinkedSeries += series;
   }
 
   /** Links up to `max` of the groups addRestored added (all by default); returns how many are left. */
   linkRestored(max = Infinity): number {
     let linked = 0;
-    for (const state of this.unlinked) {
+    for (const [state, series] of this.unlinked) {
       if (linked++ >= max) break;
       this.unlinked.delete(state);
-      this.unlinkedSeries -= seriesOf(state);
+      this.unlinkedSeries -= series;
       this.usage.track(state.key.id, state.attribution.namespace, state.data);
       this.link(state);
     }
@@ -159,8 +160,10 @@ export class GroupTable {
 
   unlink(state: GroupState): void {
     this.groups.delete(state.key.id);
-    if (this.unlinked.delete(state)) {
-      this.unlinkedSeries -= seriesOf(state);
+    const series = this.unlinked.get(state);
+    if (series !== undefined) {
+      this.unlinked.delete(state);
+      this.unlinkedSeries -= series;
       return;
     }
     this.usage.remove(state.key.id);

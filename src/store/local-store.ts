@@ -1,6 +1,6 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
 import type { EscapingScheme } from '../exposition/index.js';
-import { PlainFamily, groupingKeyOf, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef } from '../model/index.js';
+import { PlainFamily, groupingKeyOf, seriesCount, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef, type StoredFamily } from '../model/index.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextPiece, TextRendering, WipeListener } from './group-store.js';
 import { familyReader, familyRecord } from './family-record.js';
 import { GroupState } from './group-state.js';
@@ -8,7 +8,7 @@ import { GroupTable, type Before } from './group-table.js';
 import { Journal, type JournalHooks } from './journal.js';
 import type { LocalStoreOptions } from './local-store-options.js';
 import { guardAllows, otherNamespaceError } from './namespaces.js';
-import { keepDroppedBytes, readJournal, type GroupRecord, type StoreRecord } from './persistence.js';
+import { damagedFile, isUnread, keepDroppedBytes, readJournal, type GroupRecord, type ReadRecord, type StoreRecord } from './persistence.js';
 import { failureTimeAfterPush, mergePushed, normalisePush } from './push-semantics.js';
 import { ReadBarrier } from './read-barrier.js';
 import { SharedText } from './shared-text.js';
@@ -16,6 +16,8 @@ import type { StoreChange } from './store-change.js';
 
 const DEFAULT_RETRY_MS = 5_000;
 const DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024;
+/** The series of a group's meta families (push_time_seconds, push_failure_time_seconds). */
+const META_SERIES = 2;
 /** Restored groups linked between two turns of the event loop after start-up (about 5 ms of work). */
 const GROUPS_LINKED_PER_TURN = 256;
 
@@ -51,7 +53,7 @@ export class LocalGroupStore implements GroupStore {
     const store = new LocalGroupStore(options);
     const file = options.persistenceFile;
     if (file === '') return store;
-    const loaded = await readJournal(file, (record) => store.restore(record));
+    const loaded = await readJournal(file, (record) => store.restore(record, file));
     if (loaded.tornTail !== undefined) {
       let keptAt: string | undefined;
       let keepError: unknown;
@@ -95,22 +97,41 @@ export class LocalGroupStore implements GroupStore {
     setImmediate(step).unref();
   }
 
-  private restore(record: StoreRecord): void {
+  private restore(record: ReadRecord, file: string): void {
     const key = groupingKeyOf(Object.fromEntries(record.k));
     const old = this.table.get(key.id);
     if (old !== undefined) this.table.unlink(old);
     if (record.t === 'd') return;
     const state = new GroupState(key, record.attr);
     const read = familyReader(key, this.shared);
-    for (const [entry, pushedAt] of record.f) {
-      for (const family of read(entry)) state.data.set(family.name, { family, pushedAt });
+    const restored = (entries: GroupRecord['f']): Map<string, StoredFamily> => {
+      const data = new Map<string, StoredFamily>();
+      for (const [entry, pushedAt] of entries) {
+        for (const family of read(entry)) data.set(family.name, { family, pushedAt });
+      }
+      return data;
+    };
+    let series: number | undefined;
+    if (isUnread(record)) {
+      const unread = record.f;
+      state.readLater(() => {
+        try {
+          return restored(unread.read());
+        } catch (err) {
+          // Damage found after start-up stops Lethe as it would have stopped start-up.
+          throw damagedFile(file, err);
+        }
+      });
+      series = record.n;
+    } else {
+      state.data = restored(record.f);
     }
     state.lastPushAt = record.push;
     state.lastFailureAt = record.fail;
     state.owner = record.owner;
     state.generation = this.table.nextGeneration();
     state.refreshMeta();
-    this.table.addRestored(state);
+    this.table.addRestored(state, series === undefined ? undefined : series + META_SERIES);
   }
 
   push(request: PushRequest): Promise<PushResult> {
@@ -241,6 +262,7 @@ export class LocalGroupStore implements GroupStore {
       t: 'g',
       k: state.key.labels.map((l) => [l.name, l.value]),
       f: [...state.data.values()].map((s) => [familyRecord(s.family, state.key), s.pushedAt]),
+      n: [...state.data.values()].reduce((n, s) => n + seriesCount(s.family), 0),
       push: state.lastPushAt,
       fail: state.lastFailureAt,
       attr: state.attribution,

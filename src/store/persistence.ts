@@ -97,36 +97,99 @@ const ownerSchema = z
     ...(o.schedule === undefined && cronJob !== undefined ? { schedule: legacyCronJob(cronJob) } : {}),
   }));
 
+const keySchema = z.array(z.tuple([z.string(), z.string()]));
+/** Families (meta families excluded), each as family-record.ts writes it, and the push time of each. */
+const familiesSchema = z.array(z.tuple([z.union([z.string(), z.custom<PlainFamilyRecord>(isPlainFamilyRecord, 'not a family')]), z.number()]));
+/** A group record but its families. */
+const groupFields = {
+  t: z.literal('g'),
+  /** Grouping labels as [name, value] pairs. */
+  k: keySchema,
+  push: z.number(),
+  fail: z.number(),
+  attr: attributionSchema,
+  owner: ownerSchema.optional(),
+};
+
 export const groupRecordSchema = z
   .object({
-    t: z.literal('g'),
-    /** Grouping labels as [name, value] pairs. */
-    k: z.array(z.tuple([z.string(), z.string()])),
-    /** Families (meta families excluded), each as family-record.ts writes it, and the push time of each. */
-    f: z.array(z.tuple([z.union([z.string(), z.custom<PlainFamilyRecord>(isPlainFamilyRecord, 'not a family')]), z.number()])),
-    push: z.number(),
-    fail: z.number(),
-    attr: attributionSchema,
-    owner: ownerSchema.optional(),
+    ...groupFields,
+    f: familiesSchema,
+    /** The series of `f` (written with it, so start-up can count them without reading `f`). */
+    n: z.number().optional(),
   })
   .superRefine((record, ctx) => {
     const problem = recordProblem(record.k, record.f.map(([family]) => family));
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/** The part of a group record before the tab (encodeLine): all but its families, and how many series they hold. */
+const groupHeadSchema = z.object({ ...groupFields, n: z.number() });
+
 export const deleteRecordSchema = z.object({
   t: z.literal('d'),
-  k: z.array(z.tuple([z.string(), z.string()])),
+  k: keySchema,
 });
 
 export const recordSchema = z.discriminatedUnion('t', [groupRecordSchema, deleteRecordSchema]);
 export type StoreRecord = z.infer<typeof recordSchema>;
 export type GroupRecord = z.infer<typeof groupRecordSchema>;
 
+/**
+ * The families of a group record as the file holds them, read when first needed: start-up reads
+ * everything else of each record, and a group's families only once something uses them (at
+ * 100,000 series, reading them all was most of the time start-up took). The line's checksum was
+ * checked when it was read; read() checks the families' form, as start-up checks the rest.
+ */
+export class UnreadFamilies {
+  constructor(
+    private readonly k: GroupRecord['k'],
+    /** The JSON of the families (a view of the file's bytes, kept until read). */
+    private bytes: Uint8Array | undefined,
+    readonly offset: number,
+    readonly line: number,
+  ) {}
+
+  /** The families; throws JournalDamage for families that are not what the file format says. */
+  read(): GroupRecord['f'] {
+    const bytes = this.bytes;
+    if (bytes === undefined) throw new Error('families read twice');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    } catch {
+      throw new JournalDamage(this.offset, this.line, 'record is not JSON');
+    }
+    const result = familiesSchema.safeParse(parsed);
+    const problem = result.success ? recordProblem(this.k, result.data.map(([family]) => family)) : result.error.issues.map((x) => x.message).join('; ');
+    if (!result.success || problem !== undefined) throw new JournalDamage(this.offset, this.line, `unexpected record: ${problem ?? ''}`);
+    // Read once: the file's bytes need not be kept any longer for it.
+    this.bytes = undefined;
+    return result.data;
+  }
+}
+
+/** A group record as start-up reads it: its families unread when the file held the two parts. */
+export type UnreadGroupRecord = Omit<GroupRecord, 'f' | 'n'> & { readonly f: UnreadFamilies; readonly n: number };
+export type ReadRecord = StoreRecord | UnreadGroupRecord;
+
+export const isUnread = (record: ReadRecord): record is UnreadGroupRecord => record.t === 'g' && record.f instanceof UnreadFamilies;
+
 const headerSchema = z.object({ format: z.literal('lethe-store'), version: z.literal(1) });
 
+/**
+ * A record's line. A group record whose series are counted (`n`) is written in two parts, all
+ * but its families, a tab, then its families (JSON.stringify never writes a tab, it escapes
+ * one in a string), so start-up can leave the families unread (UnreadFamilies).
+ */
 export function encodeLine(record: StoreRecord): string {
-  const json = JSON.stringify(record);
+  let json: string;
+  if (record.t === 'g' && record.n !== undefined) {
+    const { f, ...head } = record;
+    json = `${JSON.stringify(head)}\t${JSON.stringify(f)}`;
+  } else {
+    json = JSON.stringify(record);
+  }
   return `${checksum(json)} ${json}\n`;
 }
 
@@ -163,14 +226,15 @@ export class JournalDamage extends Error {
   }
 }
 
-/** Checks a journal's bytes and returns its records in order (as visitJournal checks them). */
+/** Checks a journal's bytes and returns its records in order (as visitJournal checks them), every family read. */
 export function scanJournal(bytes: Uint8Array): ScannedJournal {
   const records: StoreRecord[] = [];
-  return { ...visitJournal(bytes, (record) => records.push(record)), records };
+  const extent = visitJournal(bytes, (record) => records.push(isUnread(record) ? { ...record, f: record.f.read() } : record));
+  return { ...extent, records };
 }
 
 /** Checks a journal's bytes and hands each record to `visit` in order (journalRecords). */
-export function visitJournal(bytes: Uint8Array, visit: (record: StoreRecord) => void): JournalExtent {
+export function visitJournal(bytes: Uint8Array, visit: (record: ReadRecord) => void): JournalExtent {
   const records = journalRecords(bytes);
   for (let next = records.next(); ; next = records.next()) {
     if (next.done === true) return next.value;
@@ -186,7 +250,7 @@ export function visitJournal(bytes: Uint8Array, visit: (record: StoreRecord) => 
  * damage that is not a torn tail (a wrong header, a bad checksum before the last line, a
  * checksummed line that is not a record), after the records before it were yielded.
  */
-export function* journalRecords(bytes: Uint8Array): Generator<StoreRecord, JournalExtent> {
+export function* journalRecords(bytes: Uint8Array): Generator<ReadRecord, JournalExtent> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length === 0) return { validBytes: 0, tornTail: undefined };
   let offset = 0;
@@ -214,15 +278,24 @@ export function* journalRecords(bytes: Uint8Array): Generator<StoreRecord, Journ
         if (last) return { validBytes: offset, tornTail: { offset, bytes: buf.length - offset, why: 'checksum mismatch on the last line' } };
         throw new JournalDamage(offset, line, 'checksum mismatch');
       }
+      const tab = buf.indexOf(9, offset + 9);
+      const split = tab !== -1 && tab < end;
       let parsed: unknown;
       try {
-        parsed = JSON.parse(buf.toString('utf8', offset + 9, end));
+        parsed = JSON.parse(buf.toString('utf8', offset + 9, split ? tab : end));
       } catch {
         throw new JournalDamage(offset, line, 'record is not JSON');
       }
-      const result = recordSchema.safeParse(parsed);
-      if (!result.success) throw new JournalDamage(offset, line, `unexpected record: ${result.error.issues.map((x) => x.message).join('; ')}`);
-      yield result.data;
+      const unexpected = (error: z.ZodError): JournalDamage => new JournalDamage(offset, line, `unexpected record: ${error.issues.map((x) => x.message).join('; ')}`);
+      if (split) {
+        const head = groupHeadSchema.safeParse(parsed);
+        if (!head.success) throw unexpected(head.error);
+        yield { ...head.data, f: new UnreadFamilies(head.data.k, buf.subarray(tab + 1, end), offset, line) };
+      } else {
+        const record = recordSchema.safeParse(parsed);
+        if (!record.success) throw unexpected(record.error);
+        yield record.data;
+      }
     }
     offset = end + 1;
     if (offset === buf.length) return { validBytes: offset, tornTail: undefined };
@@ -243,7 +316,7 @@ const RECORDS_PER_TURN = 64;
  * watches V8's collections (young-generation.ts stops the young generation growing past its
  * cap) runs between them, not only once all is read.
  */
-export async function readJournal(file: string, visit: (record: StoreRecord) => void): Promise<LoadedJournal> {
+export async function readJournal(file: string, visit: (record: ReadRecord) => void): Promise<LoadedJournal> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -259,13 +332,18 @@ export async function readJournal(file: string, visit: (record: StoreRecord) => 
       if (n % RECORDS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } catch (err) {
-    if (!(err instanceof JournalDamage)) throw err;
-    throw new ConfigError(
-      ErrorCode.persistence,
-      `persistence file ${file} is ${err.message}; Lethe will not start over it (move it away to start empty, or restore a backup)`,
-      { cause: err },
-    );
+    throw damagedFile(file, err);
   }
+}
+
+/** The error that stops Lethe over damage found in the file (any other error as it is). */
+export function damagedFile(file: string, err: unknown): unknown {
+  if (!(err instanceof JournalDamage)) return err;
+  return new ConfigError(
+    ErrorCode.persistence,
+    `persistence file ${file} is ${err.message}; Lethe will not start over it (move it away to start empty, or restore a backup)`,
+    { cause: err },
+  );
 }
 
 /** `20261202T181634.123Z`: a UTC time that sorts and needs no quoting in a file name. */

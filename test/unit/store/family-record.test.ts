@@ -2,10 +2,11 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '../../../src/errors.js';
 import { encodeFamilyDelimited } from '../../../src/exposition/index.js';
 import { unattributed, type MetricFamily } from '../../../src/model/index.js';
 import type { LocalGroupStore, LocalStoreOptions } from '../../../src/store/index.js';
-import { HEADER_LINE, encodeLine } from '../../../src/store/persistence.js';
+import { HEADER_LINE, encodeLine, scanJournal } from '../../../src/store/persistence.js';
 import { FakeClock, family, key, put, sample } from '../../harness/builders.js';
 import { openLocalStore } from '../../harness/stores.js';
 
@@ -54,14 +55,17 @@ describe('family records in the persistence file', () => {
     const text = store.scrapeText([]);
     await store.close();
 
-    const record = JSON.parse((await readFile(file, 'utf8')).split('\n')[1]?.slice(9) ?? '{}') as { f: [unknown, number][] };
+    // Written in two parts, the families after a tab (read by start-up only when used).
+    expect((await readFile(file, 'utf8')).split('\n')[1]).toContain('\t');
+    const [record] = scanJournal(await readFile(file)).records;
+    if (record?.t !== 'g') throw new Error('not a group record');
     expect(record.f).toHaveLength(1);
     const entry = record.f[0]?.[0];
     expect(typeof entry === 'string' ? 'protobuf' : typeof entry === 'object' && entry !== null && 'l' in entry ? 'columns' : 'rows').toBe(form);
-    if (form === 'columns' && pushed.metrics.length > 0) {
+    if (form === 'columns' && pushed.metrics.length > 0 && typeof entry === 'object' && 'l' in entry) {
       // The grouping labels are in the record's key, not repeated for each series.
-      expect(entry).toMatchObject({ l: expect.arrayContaining(['instance', 'job']) });
-      expect((entry as { x: string[] }).x).not.toContain('i1');
+      expect(entry.l).toEqual(expect.arrayContaining(['instance', 'job']));
+      expect(entry.x).not.toContain('i1');
     }
     const restored = await open({ persistenceFile: file });
     // The protobuf form also keeps the bytes a protobuf scrape re-emits, as it always did.
@@ -101,5 +105,16 @@ describe('family records in the persistence file', () => {
     const { crc32 } = await import('node:zlib');
     await writeFile(file, `${HEADER_LINE}${crc32(json).toString(16).padStart(8, '0')} ${json}\n`);
     await expect(open({ persistenceFile: file })).rejects.toThrow(/damaged at byte offset 37 \(line 2\)/);
+
+    // Written in two parts, the families are read after start-up, when first used: the same
+    // damage then stops Lethe with the same error (the composition root exits on it).
+    const head = JSON.stringify({ t: 'g', k: [['job', 'a']], push: 1, fail: 0, attr: unattributed, n: 1 });
+    const split = `${head}\t${JSON.stringify([[entry, 1]])}`;
+    await writeFile(file, `${HEADER_LINE}${crc32(split).toString(16).padStart(8, '0')} ${split}\n`);
+    const store = await open({ persistenceFile: file });
+    expect(store.groupCount).toBe(1);
+    expect(() => store.scrapeText([])).toThrow(ConfigError);
+    expect(() => store.get(key('a'))?.families).toThrow(/persistence file .* is damaged at byte offset 37 \(line 2\)/);
+    await store.close();
   });
 });
