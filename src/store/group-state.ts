@@ -29,7 +29,7 @@ export interface GroupSnapshot {
 
 /** One stored group, as the embedded store keeps it in memory. */
 export class GroupState implements GroupView {
-  #data = new Map<string, StoredFamily>();
+  #data: Map<string, StoredFamily> | undefined = undefined;
   /** Reads the families restored from the file, when they are first used (readLater). */
   #unread: (() => Map<string, StoredFamily>) | undefined = undefined;
   lastPushAt = 0;
@@ -61,6 +61,7 @@ export class GroupState implements GroupView {
       this.#data = unread();
       this.#unread = undefined;
     }
+    this.#data ??= new Map();
     return this.#data;
   }
 

@@ -103,8 +103,8 @@ export class LocalGroupStore implements GroupStore {
     if (old !== undefined) this.table.unlink(old);
     if (record.t === 'd') return;
     const state = new GroupState(key, record.attr);
-    const read = familyReader(key, this.shared);
     const restored = (entries: GroupRecord['f']): Map<string, StoredFamily> => {
+      const read = familyReader(key, this.shared);
       const data = new Map<string, StoredFamily>();
       for (const [entry, pushedAt] of entries) {
         for (const family of read(entry)) data.set(family.name, { family, pushedAt });

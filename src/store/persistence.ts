@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { ConfigError, ErrorCode, messageOf } from '../errors.js';
 import type { Attribution, ObjectRef, OwnerRef } from '../model/index.js';
+import { isCurrentHead } from './current-head.js';
 import { isPlainFamilyRecord, recordProblem, type PlainFamilyRecord } from './family-record.js';
 
 /**
@@ -124,7 +125,8 @@ export const groupRecordSchema = z
   });
 
 /** The part of a group record before the tab (encodeLine): all but its families, and how many series they hold. */
-const groupHeadSchema = z.object({ ...groupFields, n: z.number() });
+export const groupHeadSchema = z.object({ ...groupFields, n: z.number() });
+type GroupHead = z.infer<typeof groupHeadSchema>;
 
 export const deleteRecordSchema = z.object({
   t: z.literal('d'),
@@ -144,19 +146,21 @@ export type GroupRecord = z.infer<typeof groupRecordSchema>;
 export class UnreadFamilies {
   constructor(
     private readonly k: GroupRecord['k'],
-    /** The JSON of the families (a view of the file's bytes, kept until read). */
-    private bytes: Uint8Array | undefined,
+    /** The file's bytes, kept until read; the families' JSON is file[start] up to file[end]. */
+    private file: Buffer | undefined,
+    private readonly start: number,
+    private readonly end: number,
     readonly offset: number,
     readonly line: number,
   ) {}
 
   /** The families; throws JournalDamage for families that are not what the file format says. */
   read(): GroupRecord['f'] {
-    const bytes = this.bytes;
-    if (bytes === undefined) throw new Error('families read twice');
+    const file = this.file;
+    if (file === undefined) throw new Error('families read twice');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+      parsed = JSON.parse(file.toString('utf8', this.start, this.end));
     } catch {
       throw new JournalDamage(this.offset, this.line, 'record is not JSON');
     }
@@ -164,7 +168,7 @@ export class UnreadFamilies {
     const problem = result.success ? recordProblem(this.k, result.data.map(([family]) => family)) : result.error.issues.map((x) => x.message).join('; ');
     if (!result.success || problem !== undefined) throw new JournalDamage(this.offset, this.line, `unexpected record: ${problem ?? ''}`);
     // Read once: the file's bytes need not be kept any longer for it.
-    this.bytes = undefined;
+    this.file = undefined;
     return result.data;
   }
 }
@@ -288,9 +292,10 @@ export function* journalRecords(bytes: Uint8Array): Generator<ReadRecord, Journa
       }
       const unexpected = (error: z.ZodError): JournalDamage => new JournalDamage(offset, line, `unexpected record: ${error.issues.map((x) => x.message).join('; ')}`);
       if (split) {
-        const head = groupHeadSchema.safeParse(parsed);
+        // The head as this version writes it is recognised by hand (current-head.ts); the schema checks any other.
+        const head = isCurrentHead(parsed) ? { success: true as const, data: parsed as GroupHead } : groupHeadSchema.safeParse(parsed);
         if (!head.success) throw unexpected(head.error);
-        yield { ...head.data, f: new UnreadFamilies(head.data.k, buf.subarray(tab + 1, end), offset, line) };
+        yield { ...head.data, f: new UnreadFamilies(head.data.k, buf, tab + 1, end, offset, line) };
       } else {
         const record = recordSchema.safeParse(parsed);
         if (!record.success) throw unexpected(record.error);
