@@ -81,6 +81,11 @@ export function main(version: string): void {
   }
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const fatal = (what: string) => (err: unknown) => {
+    if (err instanceof ConfigError) {
+      // Damage in the persistence file found after start-up: stop as start-up would have.
+      process.stderr.write(`lethe: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     logger.error(what, { [F.component]: 'main', [F.err]: errorFields(err) });
     process.exitCode = 1;
     setImmediate(() => process.exit(1));

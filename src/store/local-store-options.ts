@@ -15,6 +15,11 @@ export interface StoreEvents {
   readonly onCompacted?: (bytes: number, seconds: number) => void;
   /** Start-up dropped a torn tail; `keptAt` is where its bytes went, or `keepError` why they could not be kept. */
   readonly onDropped?: (tail: TornTail, keptAt: string | undefined, keepError: unknown) => void;
+  /**
+   * Families read after start-up (when first used) were damaged: `error` is the one start-up
+   * would have stopped with. The use that found it fails with it as well; Lethe stops on it.
+   */
+  readonly onDamaged?: (error: unknown) => void;
 }
 
 export interface LocalStoreOptions {

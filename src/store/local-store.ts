@@ -118,8 +118,10 @@ export class LocalGroupStore implements GroupStore {
         try {
           return restored(unread.read());
         } catch (err) {
-          // Damage found after start-up stops Lethe as it would have stopped start-up.
-          throw damagedFile(file, err);
+          // Damage found after start-up stops Lethe as it would have stopped start-up, whichever use found it.
+          const error = damagedFile(file, err);
+          this.options.events?.onDamaged?.(error);
+          throw error;
         }
       });
       series = record.n;

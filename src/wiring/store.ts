@@ -120,6 +120,12 @@ function persistenceEvents(file: string, log: Logger, metrics: Metrics): StoreEv
     },
     onCompactionFailed: (f) => log.error('Failed to compact persistence file', failure(f)),
     onCompacted: (bytes, seconds) => log.info('Compacted persistence file', { [F.file]: file, [F.bytes]: bytes, [F.durationMs]: Math.round(seconds * 1000) }),
+    // Thrown again outside the request that found it: the composition root stops Lethe on it, as at start-up.
+    onDamaged: (error) => {
+      setImmediate(() => {
+        throw error;
+      });
+    },
     onDropped: (tail: TornTail, keptAt, keepError) => {
       const fields = { [F.file]: file, [F.bytes]: tail.bytes, offset: tail.offset, [F.reason]: tail.why };
       if (keptAt !== undefined) {

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGateway, type Gateway } from './gateways.js';
+import { crc32 } from 'node:zlib';
+import { HEADER_LINE } from '../../src/store/persistence.js';
+import { TestProcess } from '../harness/processes.js';
+import { letheMain, startGateway, type Gateway } from './gateways.js';
 
 /** One PUT over a fresh connection; resolves with the status, or undefined when it failed. */
 function put(port: number, path: string, body: string): Promise<number | undefined> {
@@ -69,5 +72,20 @@ describe('durability: every acknowledged push survives kill -9', () => {
     console.log(`durability: sent ${sent}, acknowledged ${ackedAtKill}, restored ${restored.size}, acknowledged but missing ${missing.length}`);
     expect(ackedAtKill).toBeGreaterThanOrEqual(400);
     expect(missing).toEqual([]);
+  });
+
+  test('families found damaged after start-up stop Lethe with start-up\'s error (exit status 2)', async () => {
+    // A record in two parts (head, tab, families) whose checksum is right and whose families are
+    // not what the format says: start-up reads only the head, the families are read right after.
+    const file = join(dir, 'damaged.data');
+    const head = JSON.stringify({ t: 'g', k: [['job', 'a']], push: 1, fail: 0, attr: { source: 'none' }, n: 2 });
+    const line = `${head}\t${JSON.stringify([[{ n: 'm', t: 'gauge', l: ['code', 'instance', 'job'], v: [1, 2], x: ['200'] }, 1]])}`;
+    await writeFile(file, `${HEADER_LINE}${crc32(line).toString(16).padStart(8, '0')} ${line}\n`);
+    const logFile = join(dir, 'damaged.log');
+    const lethe = new TestProcess({ name: 'lethe-damaged', command: process.execPath, args: [letheMain(), '--web.listen-address=127.0.0.1:0', `--persistence.file=${file}`], logFile });
+    expect(await lethe.wait()).toBe(2);
+    expect(await readFile(logFile, 'utf8')).toContain(`lethe: persistence file ${file} is damaged at byte offset 37 (line 2)`);
+    // Left as it was.
+    expect((await readFile(file, 'utf8')).endsWith(`${line}\n`)).toBe(true);
   });
 });

@@ -40,7 +40,7 @@ export interface Gateway {
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Lethe's entry point: the build in dist/ unless LETHE_E2E_MAIN names another. */
-function letheMain(): string {
+export function letheMain(): string {
   const fromEnv = process.env['LETHE_E2E_MAIN'];
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : join(repoRoot, 'dist', 'main.js');
 }

@@ -111,9 +111,11 @@ describe('family records in the persistence file', () => {
     const head = JSON.stringify({ t: 'g', k: [['job', 'a']], push: 1, fail: 0, attr: unattributed, n: 1 });
     const split = `${head}\t${JSON.stringify([[entry, 1]])}`;
     await writeFile(file, `${HEADER_LINE}${crc32(split).toString(16).padStart(8, '0')} ${split}\n`);
-    const store = await open({ persistenceFile: file });
+    const damaged: unknown[] = [];
+    const store = await open({ persistenceFile: file, events: { onDamaged: (error) => damaged.push(error) } });
     expect(store.groupCount).toBe(1);
     expect(() => store.scrapeText([])).toThrow(ConfigError);
+    expect(damaged).toEqual([expect.any(ConfigError)]);
     expect(() => store.get(key('a'))?.families).toThrow(/persistence file .* is damaged at byte offset 37 \(line 2\)/);
     await store.close();
   });
