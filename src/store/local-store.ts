@@ -260,11 +260,17 @@ export class LocalGroupStore implements GroupStore {
   }
 
   private record(state: GroupState): GroupRecord {
+    const f: GroupRecord['f'] = [];
+    let n = 0;
+    for (const stored of state.data.values()) {
+      f.push([familyRecord(stored.family, state.key), stored.pushedAt]);
+      n += seriesCount(stored.family);
+    }
     return {
       t: 'g',
       k: state.key.labels.map((l) => [l.name, l.value]),
-      f: [...state.data.values()].map((s) => [familyRecord(s.family, state.key), s.pushedAt]),
-      n: [...state.data.values()].reduce((n, s) => n + seriesCount(s.family), 0),
+      f,
+      n,
       push: state.lastPushAt,
       fail: state.lastFailureAt,
       attr: state.attribution,

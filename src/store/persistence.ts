@@ -12,7 +12,8 @@ import { isPlainFamilyRecord, recordProblem, type PlainFamilyRecord } from './fa
  * The persistence file: a versioned, checksummed journal of group records.
  *
  *   line 1:  {"format":"lethe-store","version":1}
- *   then:    <crc32 of json, 8 hex> <json record>\n
+ *   then:    <crc32 of the rest of the line, 8 hex> <json record>\n
+ *   or:      <crc32 …> <json group record but its families>\t<json families>\n  (encodeLine)
  *
  * A record sets a group to a value or deletes it, so replaying any suffix of the journal over a
  * state that already contains it changes nothing (compaction relies on that). journal.ts writes
@@ -21,8 +22,9 @@ import { isPlainFamilyRecord, recordProblem, type PlainFamilyRecord } from './fa
  * load after its bytes were kept beside the file; any other damage stops start-up with an error
  * naming the byte offset and the line.
  *
- * (About 330 lines: the record schemas, with the older forms files still hold, and the reading
- * that checks lines against them belong together; journal.ts holds the writing.)
+ * (About 420 lines: the record schemas, with the older forms files still hold, and the reading
+ * that checks lines against them, families read later included, belong together; journal.ts
+ * holds the writing.)
  */
 
 export const FORMAT_HEADER = { format: 'lethe-store', version: 1 } as const;
