@@ -103,7 +103,7 @@ tools: $(CONTROL_PLANE_STAMP) $(PGW_DIR)/pushgateway $(PROM_DIR)/prometheus debi
 
 test: lint typecheck test-unit test-integration test-e2e test-fault
 
-test-unit: deps
+test-unit: deps debian-tools
 	$(JEST) --selectProjects unit
 
 test-integration: deps $(CONTROL_PLANE_STAMP)
