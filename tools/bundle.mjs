@@ -13,7 +13,8 @@
 //   raw-body (about 40 ms of every start).
 // The other files tsc wrote stay in dist/ (tests and the bench import them); the bundle does not
 // read them.
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const CHUNKS = 'dist/chunks';
@@ -56,3 +57,16 @@ await build({
     },
   ],
 });
+
+// The bundle must be ASCII: V8 keeps each script's source in the heap for as long as the script
+// lives, and one character past Latin-1 (esbuild escapes them, but not in String.raw templates,
+// which it must leave as written) makes the whole file a two-byte string, 2 MB of heap for a
+// 1 MB chunk. Write such characters as \u escapes instead.
+for (const file of ['dist/main.js', ...readdirSync(CHUNKS).map((name) => join(CHUNKS, name))]) {
+  const text = readFileSync(file, 'utf8');
+  const at = text.search(/[^\x00-\x7f]/);
+  if (at !== -1) {
+    console.error(`${file}: character ${JSON.stringify(text[at])} at offset ${at} (near ${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}): the bundle must be ASCII; write it as a \\u escape`);
+    process.exit(1);
+  }
+}

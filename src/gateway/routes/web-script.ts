@@ -101,7 +101,7 @@ function keyCell(g, i) {
   const cell = el('td', { class: 'key' },
     el('button', { type: 'button', class: 'expander', 'aria-expanded': open ? 'true' : 'false', 'aria-controls': 'detail-' + i,
       'data-focus': 'expand:' + g.path, title: 'Show the metric families', onclick: (ev) => toggle(g.path, ev.currentTarget, i) },
-      el('span', { class: 'chev', 'aria-hidden': 'true' }, open ? '▾' : '▸'), ...chips));
+      el('span', { class: 'chev', 'aria-hidden': 'true' }, open ? '\u25BE' : '\u25B8'), ...chips));
   const notes = el('div', { class: 'notes' });
   const ins = g.insight;
   if (ins && ins.queued) notes.append(badge('info', 'queued for ' + duration(now() - Date.parse(ins.queued.since)), 'The run waits suspended (e.g. for Kueue admission) since ' + exact(ins.queued.since) + '; overdue counts from its admission'));
@@ -114,8 +114,8 @@ function keyCell(g, i) {
 function namespaceCell(g) {
   const a = g.attribution;
   const how = { token: 'token', 'pod-ip': 'pod IP', 'url-label': 'URL label', none: 'not attributed' }[a.source] || a.source;
-  const sub = [how, a.pod ? 'pod ' + a.pod : ''].filter(Boolean).join(' · ');
-  return el('td', {}, namespaceOf(g) === '' ? el('span', { class: 'muted' }, '—') : namespaceOf(g), el('div', { class: 'sub' }, sub));
+  const sub = [how, a.pod ? 'pod ' + a.pod : ''].filter(Boolean).join(' \u00B7 ');
+  return el('td', {}, namespaceOf(g) === '' ? el('span', { class: 'muted' }, '\u2014') : namespaceOf(g), el('div', { class: 'sub' }, sub));
 }
 /** ' of CronWorkflow nightly', ' of schedule key dag.task', or ''. */
 const scheduleText = (o) => (o.schedule ? ' of ' + o.schedule.kind + ' ' + o.schedule.name : o.scheduleKey ? ' of schedule key ' + o.scheduleKey : '');
@@ -144,14 +144,14 @@ function policyCell(g, lifecycle) {
   if (p.ttlMs > 0) parts.push('ttl ' + duration(p.ttlMs));
   if (p.keepLast > 0) parts.push('keep last ' + p.keepLast);
   if (p.overdueAfterMs > 0) parts.push('overdue after ' + duration(p.overdueAfterMs));
-  parts.push('grace ≤ ' + duration(p.maxGraceMs));
+  parts.push('grace \u2264 ' + duration(p.maxGraceMs));
   if (ins.policyInvalid) return el('td', { title: ins.policyInvalid }, 'kept: invalid policy', el('div', { class: 'sub' }, ins.policyInvalid));
   const title = 'From ' + POLICY_SOURCES[ins.policySource] + (p.keepUntilSuperseded ? '; a scheduled run is kept until a newer run pushes' : '');
-  return el('td', { title }, p.deletionPolicy === 'Orphan' ? 'orphan with owner' : 'delete with owner', el('div', { class: 'sub' }, parts.join(' · ')));
+  return el('td', { title }, p.deletionPolicy === 'Orphan' ? 'orphan with owner' : 'delete with owner', el('div', { class: 'sub' }, parts.join(' \u00B7 ')));
 }
 function deletionCell(g, lifecycle) {
   const next = g.insight && g.insight.nextDeletion;
-  if (!next) return el('td', { class: 'time' }, el('span', { class: 'muted' }, lifecycle ? 'none planned' : '—'));
+  if (!next) return el('td', { class: 'time' }, el('span', { class: 'muted' }, lifecycle ? 'none planned' : '\u2014'));
   const due = Date.parse(next.time) <= now();
   return el('td', { class: 'time' }, due ? el('time', { datetime: next.time, title: exact(next.time) }, 'due now') : when(next.time),
     el('div', { class: 'sub' }, REASONS[next.reason] || next.reason));
@@ -168,7 +168,7 @@ function seriesRows(name, labels, m) {
   const head = el('td', { class: 'series' }, name, labels.length ? '{' + labels.map(([k, v]) => k + '=' + quote(v)).join(',') + '}' : '');
   if (m.value !== undefined) return [el('tr', {}, head, el('td', { class: 'value' }, m.value))];
   if (Array.isArray(m.buckets)) return nativeRows(head, m);
-  const rows = [el('tr', {}, head, el('td', { class: 'value' }, 'count ' + m.count + ' · sum ' + m.sum))];
+  const rows = [el('tr', {}, head, el('td', { class: 'value' }, 'count ' + m.count + ' \u00B7 sum ' + m.sum))];
   const [label, parts] = m.quantiles ? ['quantile', m.quantiles] : ['le', m.buckets || {}];
   for (const [bound, v] of Object.entries(parts)) {
     rows.push(el('tr', { class: 'part' }, el('td', { class: 'series' }, label + '=' + quote(bound)), el('td', { class: 'value' }, v)));
@@ -179,7 +179,7 @@ function seriesRows(name, labels, m) {
 const OPEN = ['(', '[', '(', '['];
 const CLOSE = [']', ')', ')', ']'];
 function nativeRows(head, m) {
-  const rows = [el('tr', {}, head, el('td', { class: 'value' }, 'count ' + m.count + ' · sum ' + m.sum + ' · native, schema ' + m.schema + ' · zero threshold ' + m.zero_threshold))];
+  const rows = [el('tr', {}, head, el('td', { class: 'value' }, 'count ' + m.count + ' \u00B7 sum ' + m.sum + ' \u00B7 native, schema ' + m.schema + ' \u00B7 zero threshold ' + m.zero_threshold))];
   for (const [rule, lower, upper, count] of m.buckets) {
     rows.push(el('tr', { class: 'part' }, el('td', { class: 'series' }, 'bucket ' + OPEN[rule] + lower + ', ' + upper + CLOSE[rule]), el('td', { class: 'value' }, count)));
   }
@@ -205,7 +205,7 @@ function detailRow(g, i, columns) {
   const fact = (k, v) => { if (v) facts.append(el('div', {}, el('dt', {}, k), el('dd', {}, v))); };
   fact('grouping key', keyText(g.labels));
   fact('series', String(g.series));
-  fact('pushed by', [a.user, a.pod ? 'pod ' + a.pod : '', a.run ? a.run.kind + ' ' + a.run.name : '', a.schedule ? a.schedule.kind + ' ' + a.schedule.name : ''].filter(Boolean).join(' · '));
+  fact('pushed by', [a.user, a.pod ? 'pod ' + a.pod : '', a.run ? a.run.kind + ' ' + a.run.name : '', a.schedule ? a.schedule.kind + ' ' + a.schedule.name : ''].filter(Boolean).join(' \u00B7 '));
   fact('owner', g.owner ? g.owner.kind + ' ' + g.owner.namespace + '/' + g.owner.name + ' (uid ' + g.owner.uid + ')' : '');
   fact('run', g.run ? g.run.kind + ' ' + g.run.namespace + '/' + g.run.name + scheduleText(g.run) + ' (uid ' + g.run.uid + ')' : '');
   fact('owner unknown', g.insight && g.insight.ownerUnknown ? g.insight.ownerUnknown : '');
@@ -217,7 +217,7 @@ function toggle(path, button, i) {
   const open = !state.expanded.has(path);
   if (open) state.expanded.add(path); else state.expanded.delete(path);
   button.setAttribute('aria-expanded', String(open));
-  button.querySelector('.chev').textContent = open ? '▾' : '▸';
+  button.querySelector('.chev').textContent = open ? '\u25BE' : '\u25B8';
   $('detail-' + i).hidden = !open;
 }
 
