@@ -93,7 +93,16 @@ interface GroupPart {
   readonly family: MetricFamily;
   /** Some name of the part (family or label) is not a legacy name. */
   readonly escapes: boolean;
-  readonly texts: [PartText | undefined, PartText | undefined];
+  /** Its text in each format (two fields, not a pair: one object less per part, and there is a part per group and family). */
+  text: PartText | undefined;
+  openMetrics: PartText | undefined;
+}
+
+const partText = (part: GroupPart, f: FormatIndex): PartText | undefined => (f === TEXT ? part.text : part.openMetrics);
+
+function setPartText(part: GroupPart, f: FormatIndex, text: PartText | undefined): void {
+  if (f === TEXT) part.text = text;
+  else part.openMetrics = text;
 }
 
 interface MergedText {
@@ -139,7 +148,7 @@ function flat(text: string): string {
 function entryText(f: FormatIndex, name: string, cache: NameCache, entry: Entry, compliant: boolean): string | Uint8Array {
   const { part, index } = entry;
   if (part === undefined) return '';
-  let own = part.texts[f];
+  let own = partText(part, f);
   const merged = cache.merged[f]?.bytes;
   if (own?.text === undefined && own?.spans !== undefined && merged !== undefined) {
     return merged.subarray(own.spans[2 * index], own.spans[2 * index + 1]);
@@ -154,7 +163,7 @@ function entryText(f: FormatIndex, name: string, cache: NameCache, entry: Entry,
       ends[i] = end;
     }
     own = { text: flat(texts.join('')), ends, spans: undefined };
-    part.texts[f] = own;
+    setPartText(part, f, own);
   }
   const text = own.text ?? '';
   const ends = own.ends ?? [];
@@ -188,7 +197,8 @@ export class RenderCache {
       type: family.type,
       family,
       escapes: familyNeedsEscaping(family),
-      texts: [undefined, undefined],
+      text: undefined,
+      openMetrics: undefined,
     };
     this.forget(cache, cache.byGroup.get(groupId));
     cache.type = family.type;
@@ -228,7 +238,7 @@ export class RenderCache {
       this.lastUsed[f] = undefined;
       for (const cache of this.names.values()) {
         cache.merged[f] = undefined;
-        for (const part of cache.byGroup.values()) part.texts[f] = undefined;
+        for (const part of cache.byGroup.values()) setPartText(part, f, undefined);
       }
     }
   }
@@ -239,7 +249,7 @@ export class RenderCache {
     if (state?.fresh === true && state.bytes !== undefined && state.compliant === compliant) return state;
     if (state !== undefined && state.compliant !== compliant) {
       // The OpenMetrics family name changed: the parts' text has to be written again.
-      for (const part of cache.byGroup.values()) part.texts[f] = undefined;
+      for (const part of cache.byGroup.values()) setPartText(part, f, undefined);
       state.bytes = undefined;
     }
     state ??= { bytes: undefined, deflated: undefined, fresh: false, compliant };
@@ -269,7 +279,7 @@ export class RenderCache {
         at += length;
       }
       state.bytes = concatUtf8([header, ...pieces], at);
-      for (const [part, list] of spans) part.texts[f] = { text: undefined, ends: undefined, spans: list };
+      for (const [part, list] of spans) setPartText(part, f, { text: undefined, ends: undefined, spans: list });
     }
     state.fresh = true;
     state.compliant = compliant;
