@@ -29,9 +29,28 @@ export function isValidLabelName(name: string): boolean {
 export function groupingKeyOf(labels: Readonly<Record<string, string>>): GroupingKey {
   const sorted = Object.entries(labels)
     .filter(([name, value]) => !(name === 'instance' && value === ''))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, value]) => ({ name, value }));
-  return { labels: sorted, id: sorted.map((l) => `${l.name}${SEPARATOR}${idValue(l.value)}`).join(SEPARATOR) };
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return keyOfSorted(sorted);
+}
+
+/** The key of pairs in canonical order. */
+function keyOfSorted(pairs: readonly (readonly [string, string])[]): GroupingKey {
+  const labels = pairs.map(([name, value]) => ({ name, value }));
+  return { labels, id: labels.map((l) => `${l.name}${SEPARATOR}${idValue(l.value)}`).join(SEPARATOR) };
+}
+
+/**
+ * The key of [name, value] pairs, as groupingKeyOf would make it. Pairs already in its order
+ * (names strictly ascending, no empty `instance`: a key as the persistence file writes it) are
+ * taken as they are, without the sort; any others go through groupingKeyOf.
+ */
+export function groupingKeyOfPairs(pairs: readonly (readonly [string, string])[]): GroupingKey {
+  let previous: string | undefined;
+  for (const [name, value] of pairs) {
+    if ((previous !== undefined && !(previous < name)) || (name === 'instance' && value === '')) return groupingKeyOf(Object.fromEntries(pairs));
+    previous = name;
+  }
+  return keyOfSorted(pairs);
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   decodeBase64Segment,
   describeKey,
   groupingKeyOf,
+  groupingKeyOfPairs,
   isValidLabelName,
   jobOf,
   labelsObject,

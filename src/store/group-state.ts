@@ -31,7 +31,7 @@ export interface GroupSnapshot {
 export class GroupState implements GroupView {
   #data: Map<string, StoredFamily> | undefined = undefined;
   /** Reads the families restored from the file, when they are first used (readLater). */
-  #unread: (() => Map<string, StoredFamily>) | undefined = undefined;
+  #unread: { read(): Map<string, StoredFamily> } | undefined = undefined;
   lastPushAt = 0;
   lastFailureAt = 0;
   generation = 0;
@@ -39,8 +39,9 @@ export class GroupState implements GroupView {
   owner: OwnerRef | undefined = undefined;
   excludedReason: string | undefined = undefined;
   #meta: MetricFamily[] | undefined = undefined;
-  /** The push and failure times of the last refreshMeta(). */
-  #metaTimes: readonly [number, number] = [0, 0];
+  /** The push and failure times of the last refreshMeta() (two numbers, not a pair: one object less per group). */
+  #metaPushAt = 0;
+  #metaFailureAt = 0;
 
   constructor(
     readonly key: GroupingKey,
@@ -49,7 +50,7 @@ export class GroupState implements GroupView {
 
   /** `push_time_seconds` and `push_failure_time_seconds` as of the last refreshMeta(), made when first used. */
   get meta(): MetricFamily[] {
-    this.#meta ??= metaFamilies(this.key, ...this.#metaTimes);
+    this.#meta ??= metaFamilies(this.key, this.#metaPushAt, this.#metaFailureAt);
     return this.#meta;
   }
 
@@ -58,7 +59,7 @@ export class GroupState implements GroupView {
     const unread = this.#unread;
     if (unread !== undefined) {
       // Read before it is forgotten: families that cannot be read fail every use, never look empty.
-      this.#data = unread();
+      this.#data = unread.read();
       this.#unread = undefined;
     }
     this.#data ??= new Map();
@@ -71,12 +72,13 @@ export class GroupState implements GroupView {
   }
 
   /** The families are `read()` when first used (a group restored at start-up). */
-  readLater(read: () => Map<string, StoredFamily>): void {
-    this.#unread = read;
+  readLater(families: { read(): Map<string, StoredFamily> }): void {
+    this.#unread = families;
   }
 
   refreshMeta(): void {
-    this.#metaTimes = [this.lastPushAt, this.lastFailureAt];
+    this.#metaPushAt = this.lastPushAt;
+    this.#metaFailureAt = this.lastFailureAt;
     this.#meta = undefined;
   }
 

@@ -1,6 +1,6 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
 import type { EscapingScheme } from '../exposition/index.js';
-import { PlainFamily, groupingKeyOf, seriesCount, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef, type StoredFamily } from '../model/index.js';
+import { PlainFamily, groupingKeyOfPairs, seriesCount, unattributed, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef, type StoredFamily } from '../model/index.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextPiece, TextRendering, WipeListener } from './group-store.js';
 import { familyReader, familyRecord } from './family-record.js';
 import { GroupState } from './group-state.js';
@@ -8,7 +8,7 @@ import { GroupTable, type Before } from './group-table.js';
 import { Journal, type JournalHooks } from './journal.js';
 import type { LocalStoreOptions } from './local-store-options.js';
 import { guardAllows, otherNamespaceError } from './namespaces.js';
-import { damagedFile, isUnread, keepDroppedBytes, readJournal, type GroupRecord, type ReadRecord, type StoreRecord } from './persistence.js';
+import { damagedFile, isUnread, keepDroppedBytes, readJournal, type GroupRecord, type ReadRecord, type StoreRecord, type UnreadFamilies } from './persistence.js';
 import { failureTimeAfterPush, mergePushed, normalisePush } from './push-semantics.js';
 import { ReadBarrier } from './read-barrier.js';
 import { SharedText } from './shared-text.js';
@@ -29,6 +29,45 @@ const GROUPS_LINKED_PER_TURN = 256;
  * that waits until every write applied so far is durable or undone. A write the disk refuses is
  * undone, with everything applied after it, and refused with a 503.
  */
+/** What reading a restored group's families needs, the same for every group. */
+interface Restoring {
+  readonly file: string;
+  readonly shared: SharedText;
+  readonly onDamaged: ((error: unknown) => void) | undefined;
+}
+
+/** A record's families as the store keeps them. */
+function restoredFamilies(key: GroupingKey, shared: SharedText, entries: GroupRecord['f']): Map<string, StoredFamily> {
+  const read = familyReader(key, shared);
+  const data = new Map<string, StoredFamily>();
+  for (const [entry, pushedAt] of entries) {
+    for (const family of read(entry)) data.set(family.name, { family, pushedAt });
+  }
+  return data;
+}
+
+/** A restored group's families, read from the file when first used (one object per group: start-up makes one for every group). */
+class FamiliesInFile {
+  constructor(
+    private readonly families: UnreadFamilies,
+    private readonly key: GroupingKey,
+    private readonly restoring: Restoring,
+  ) {}
+
+  read(): Map<string, StoredFamily> {
+    const { file, shared, onDamaged } = this.restoring;
+    try {
+      const k = this.key.labels.map((label): [string, string] => [label.name, label.value]);
+      return restoredFamilies(this.key, shared, this.families.read(k));
+    } catch (err) {
+      // Damage found after start-up stops Lethe as it would have stopped start-up, whichever use found it.
+      const error = damagedFile(file, err);
+      onDamaged?.(error);
+      throw error;
+    }
+  }
+}
+
 export class LocalGroupStore implements GroupStore {
   private readonly table: GroupTable;
   private readonly barrier: ReadBarrier;
@@ -37,6 +76,8 @@ export class LocalGroupStore implements GroupStore {
   private compacting = false;
   /** What many groups repeat (names, help, body labels), kept once. */
   private readonly shared = new SharedText();
+  /** Set by the first restored record whose families are left unread. */
+  private restoring: Restoring | undefined;
 
   private constructor(private readonly options: LocalStoreOptions) {
     const onExcluded = options.events?.onExcluded;
@@ -98,35 +139,20 @@ export class LocalGroupStore implements GroupStore {
   }
 
   private restore(record: ReadRecord, file: string): void {
-    const key = groupingKeyOf(Object.fromEntries(record.k));
+    const key = groupingKeyOfPairs(record.k);
     const old = this.table.get(key.id);
     if (old !== undefined) this.table.unlink(old);
     if (record.t === 'd') return;
-    const state = new GroupState(key, record.attr);
-    const restored = (entries: GroupRecord['f']): Map<string, StoredFamily> => {
-      const read = familyReader(key, this.shared);
-      const data = new Map<string, StoredFamily>();
-      for (const [entry, pushedAt] of entries) {
-        for (const family of read(entry)) data.set(family.name, { family, pushedAt });
-      }
-      return data;
-    };
+    // Standalone groups are all unattributed: one object for all of them.
+    const attribution = record.attr.source === 'none' && Object.keys(record.attr).length === 1 ? unattributed : record.attr;
+    const state = new GroupState(key, attribution);
     let series: number | undefined;
     if (isUnread(record)) {
-      const unread = record.f;
-      state.readLater(() => {
-        try {
-          return restored(unread.read());
-        } catch (err) {
-          // Damage found after start-up stops Lethe as it would have stopped start-up, whichever use found it.
-          const error = damagedFile(file, err);
-          this.options.events?.onDamaged?.(error);
-          throw error;
-        }
-      });
+      this.restoring ??= { file, shared: this.shared, onDamaged: this.options.events?.onDamaged };
+      state.readLater(new FamiliesInFile(record.f, key, this.restoring));
       series = record.n;
     } else {
-      state.data = restored(record.f);
+      state.data = restoredFamilies(key, this.shared, record.f);
     }
     state.lastPushAt = record.push;
     state.lastFailureAt = record.fail;

@@ -147,7 +147,6 @@ export type GroupRecord = z.infer<typeof groupRecordSchema>;
  */
 export class UnreadFamilies {
   constructor(
-    private readonly k: GroupRecord['k'],
     /** The file's bytes, kept until read; the families' JSON is file[start] up to file[end]. */
     private file: Buffer | undefined,
     private readonly start: number,
@@ -156,8 +155,11 @@ export class UnreadFamilies {
     readonly line: number,
   ) {}
 
-  /** The families; throws JournalDamage for families that are not what the file format says. */
-  read(): GroupRecord['f'] {
+  /**
+   * The families of the record whose key is `k` (columns leave the key's labels out, so checking
+   * them needs it); throws JournalDamage for families that are not what the file format says.
+   */
+  read(k: GroupRecord['k']): GroupRecord['f'] {
     const file = this.file;
     if (file === undefined) throw new Error('families read twice');
     let parsed: unknown;
@@ -167,7 +169,7 @@ export class UnreadFamilies {
       throw new JournalDamage(this.offset, this.line, 'record is not JSON');
     }
     const result = familiesSchema.safeParse(parsed);
-    const problem = result.success ? recordProblem(this.k, result.data.map(([family]) => family)) : result.error.issues.map((x) => x.message).join('; ');
+    const problem = result.success ? recordProblem(k, result.data.map(([family]) => family)) : result.error.issues.map((x) => x.message).join('; ');
     if (!result.success || problem !== undefined) throw new JournalDamage(this.offset, this.line, `unexpected record: ${problem ?? ''}`);
     // Read once: the file's bytes need not be kept any longer for it.
     this.file = undefined;
@@ -235,7 +237,7 @@ export class JournalDamage extends Error {
 /** Checks a journal's bytes and returns its records in order (as visitJournal checks them), every family read. */
 export function scanJournal(bytes: Uint8Array): ScannedJournal {
   const records: StoreRecord[] = [];
-  const extent = visitJournal(bytes, (record) => records.push(isUnread(record) ? { ...record, f: record.f.read() } : record));
+  const extent = visitJournal(bytes, (record) => records.push(isUnread(record) ? { ...record, f: record.f.read(record.k) } : record));
   return { ...extent, records };
 }
 
@@ -297,7 +299,7 @@ export function* journalRecords(bytes: Uint8Array): Generator<ReadRecord, Journa
         // The head as this version writes it is recognised by hand (current-head.ts); the schema checks any other.
         const head = isCurrentHead(parsed) ? { success: true as const, data: parsed as GroupHead } : groupHeadSchema.safeParse(parsed);
         if (!head.success) throw unexpected(head.error);
-        yield { ...head.data, f: new UnreadFamilies(head.data.k, buf, tab + 1, end, offset, line) };
+        yield { ...head.data, f: new UnreadFamilies(buf, tab + 1, end, offset, line) };
       } else {
         const record = recordSchema.safeParse(parsed);
         if (!record.success) throw unexpected(record.error);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { BadRequestError } from '../../../src/errors.js';
-import { labelsObject, parseGroupingKey } from '../../../src/model/index.js';
+import { groupingKeyOf, groupingKeyOfPairs, labelsObject, parseGroupingKey } from '../../../src/model/index.js';
 
 // Rows follow the Pushgateway's TestSplitLabels and PUSHGATEWAY.md §2.3.
 describe('parseGroupingKey accepts', () => {
@@ -64,5 +64,18 @@ describe('grouping keys are canonical', () => {
     ['an escaped separator against a literal backslash', '/a/\\xff', '/a/\xff'],
   ])('%s is a different group', (_name, rest, other) => {
     expect(parseGroupingKey('j', false, rest).id).not.toBe(parseGroupingKey('j', false, other).id);
+  });
+});
+
+describe('groupingKeyOfPairs', () => {
+  test.each([
+    ['pairs in canonical order', [['a', '1'], ['instance', 'x'], ['job', 'j']]],
+    ['pairs out of order', [['job', 'j'], ['a', '1']]],
+    ['a duplicate name (the last wins)', [['a', '1'], ['a', '2'], ['job', 'j']]],
+    ['an empty instance (the same as none)', [['instance', ''], ['job', 'j']]],
+    ['values with the separator and backslashes', [['a', 'x\xffb'], ['b', 'c\\d'], ['job', 'j']]],
+    ['no pairs', []],
+  ] as [string, [string, string][]][])('makes the key groupingKeyOf makes from %s', (_name, pairs) => {
+    expect(groupingKeyOfPairs(pairs)).toEqual(groupingKeyOf(Object.fromEntries(pairs)));
   });
 });
