@@ -18,8 +18,14 @@ const DEFAULT_RETRY_MS = 5_000;
 const DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024;
 /** The series of a group's meta families (push_time_seconds, push_failure_time_seconds). */
 const META_SERIES = 2;
-/** Restored groups linked between two turns of the event loop after start-up (about 5 ms of work). */
-const GROUPS_LINKED_PER_TURN = 256;
+/**
+ * Restored groups are linked after start-up in turns of the event loop this long at most (a
+ * request arriving meanwhile takes a few turns to be read and answered; in turns of 256 groups,
+ * 15-25 ms each while the code was still cold, a readiness probe waited 60-70 ms)...
+ */
+const LINK_TURN_MS = 3;
+/** ...checking the time every this many groups. */
+const GROUPS_LINKED_PER_CHECK = 16;
 
 /**
  * The embedded store: all groups in memory, every write journaled to the persistence file.
@@ -133,7 +139,11 @@ export class LocalGroupStore implements GroupStore {
    */
   private linkRestoredInBackground(): void {
     const step = (): void => {
-      if (this.table.linkRestored(GROUPS_LINKED_PER_TURN) > 0) setImmediate(step).unref();
+      const until = performance.now() + LINK_TURN_MS;
+      let left: number;
+      do left = this.table.linkRestored(GROUPS_LINKED_PER_CHECK);
+      while (left > 0 && performance.now() < until);
+      if (left > 0) setImmediate(step).unref();
     };
     setImmediate(step).unref();
   }

@@ -13,7 +13,9 @@ describe('IdleCollection', () => {
     collections = [];
     cost = 10;
   });
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   const idle = (): IdleCollection =>
     new IdleCollection({
