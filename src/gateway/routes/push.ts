@@ -39,14 +39,18 @@ function checkLimits(deps: GatewayDeps, key: GroupingKey, families: readonly Met
     deps.metrics.limitRejections.inc({ limit });
     throw new PayloadTooLargeError(code, `limit exceeded: ${message}`);
   };
+  // A string of n UTF-16 units is at most 3n bytes of UTF-8: only longer ones are measured.
+  const tooLong = (text: string): boolean => text.length * 3 > limits.labelLength && Buffer.byteLength(text) > limits.labelLength;
   for (const family of families) {
-    series += family.metrics.length;
-    for (const metric of family.metrics) {
+    // Read once: a packed family builds its series on every read.
+    const metrics = family.metrics;
+    series += metrics.length;
+    for (const metric of metrics) {
       if (metric.labels.length + key.labels.length + 1 > limits.labelsPerSeries) {
         refuse('labels_per_series', ErrorCode.tooManyLabels, `a series of ${family.name} has more than ${limits.labelsPerSeries} labels (--limits.labels-per-series)`);
       }
       for (const label of metric.labels) {
-        if (Buffer.byteLength(label.name) > limits.labelLength || Buffer.byteLength(label.value) > limits.labelLength) {
+        if (tooLong(label.name) || tooLong(label.value)) {
           refuse('label_length', ErrorCode.labelTooLong, `label ${JSON.stringify(label.name.slice(0, 64))} of ${family.name} is longer than ${limits.labelLength} bytes (--limits.label-length)`);
         }
       }
@@ -56,7 +60,7 @@ function checkLimits(deps: GatewayDeps, key: GroupingKey, families: readonly Met
     refuse('series_per_push', ErrorCode.tooManySeries, `${series} series in one push, more than ${limits.seriesPerPush} (--limits.series-per-push)`);
   }
   for (const label of key.labels) {
-    if (Buffer.byteLength(label.value) > limits.labelLength) {
+    if (tooLong(label.value)) {
       refuse('label_length', ErrorCode.labelTooLong, `grouping label ${label.name} is longer than ${limits.labelLength} bytes (--limits.label-length)`);
     }
   }

@@ -109,6 +109,20 @@ describe('gateway push API', () => {
     const res = await request(small).put('/metrics/job/j').send('a 1\nb 1\n').expect(413);
     expect(res.text).toMatch(/--limits.series-per-push/);
   });
+
+  // Bytes of UTF-8, not characters: four "é" are 8 bytes, five are 10.
+  test.each([
+    ['a label value of 8 ASCII bytes', '/metrics/job/j', 'a{l="abcdefgh"} 1\n', 200],
+    ['a label value of 9 ASCII bytes', '/metrics/job/j', 'a{l="abcdefghi"} 1\n', 413],
+    ['a label value of 8 bytes in 4 characters', '/metrics/job/j', 'a{l="\u00e9\u00e9\u00e9\u00e9"} 1\n', 200],
+    ['a label value of 10 bytes in 5 characters', '/metrics/job/j', 'a{l="\u00e9\u00e9\u00e9\u00e9\u00e9"} 1\n', 413],
+    ['a label name of 9 bytes', '/metrics/job/j', 'a{abcdefghi="x"} 1\n', 413],
+    ['a grouping label value of 10 bytes in 5 characters', `/metrics/job/j/g/${encodeURIComponent('\u00e9\u00e9\u00e9\u00e9\u00e9')}`, 'a 1\n', 413],
+  ])('the label length limit (8 bytes) for %s', async (_name, path, body, status) => {
+    const small = (await makeApp(['--limits.label-length=8'])).app;
+    const res = await request(small).put(path).send(body).expect(status);
+    if (status === 413) expect(res.text).toMatch(/longer than 8 bytes \(--limits.label-length\)/);
+  });
 });
 
 describe('gateway API, admin and lifecycle', () => {
