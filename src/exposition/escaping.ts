@@ -16,7 +16,7 @@
  * as U+FFFD per byte, as Go's range over a string reads it.
  */
 
-import type { Label, Metric, MetricFamily } from '../model/index.js';
+import { PlainFamily, type Label, type Metric, type MetricFamily } from '../model/index.js';
 import { isValidLegacyMetricName } from './names.js';
 
 export type EscapingScheme = 'allow-utf-8' | 'underscores' | 'dots' | 'values';
@@ -87,6 +87,8 @@ export function escapeName(name: string, scheme: EscapingScheme): string {
 /** True when some name of the family (its own or a label's) is not a legacy name. */
 export function familyNeedsEscaping(family: MetricFamily): boolean {
   if (!isValidLegacyMetricName(family.name)) return true;
+  // A packed family's labels are read where they are kept, without building its series.
+  if (family instanceof PlainFamily) return family.someLabel((label) => !isValidLegacyMetricName(label.name));
   return family.metrics.some(metricNeedsEscaping);
 }
 

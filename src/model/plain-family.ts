@@ -108,6 +108,11 @@ export class PlainFamily implements MetricFamily {
     return true;
   }
 
+  /** Whether some label of some series satisfies `test` (without building the series). */
+  someLabel(test: (label: Label) => boolean): boolean {
+    return this.#labels.some(test);
+  }
+
   get size(): number {
     return this.#values.length;
   }

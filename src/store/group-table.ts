@@ -25,6 +25,11 @@ export interface GroupWrite {
   readonly failAt: number;
   /** A conflict refuses the write (changing nothing) instead of keeping the group out of the scrape. */
   readonly refuse: boolean;
+  /**
+   * The pushed families as pushed, by name (the same series as `next`'s, which may be packed):
+   * the check reads these, instead of building a packed family's series again.
+   */
+  readonly pushed?: ReadonlyMap<string, MetricFamily>;
 }
 
 /**
@@ -138,6 +143,11 @@ export class GroupTable {
       this.exclude(state, problem);
       return;
     }
+    this.linkChecked(state);
+  }
+
+  /** Adds every family of a group that passed the check to the index and the caches. */
+  private linkChecked(state: GroupState): void {
     state.excludedReason = undefined;
     this.excluded.delete(state);
     this.attach(state);
@@ -216,11 +226,11 @@ export class GroupTable {
    */
   write(write: GroupWrite): { readonly refused: string; readonly state?: undefined } | { readonly refused?: undefined; readonly state: GroupState } {
     this.linkRestored();
-    const { key, attribution, next, changed, pushAt, failAt, refuse } = write;
+    const { key, attribution, next, changed, pushAt, failAt, refuse, pushed } = write;
     const existing = this.groups.get(key.id);
     const state = existing ?? new GroupState(key, attribution);
     const candidate = new Map<string, MetricFamily>();
-    for (const [name, stored] of next) candidate.set(name, stored.family);
+    for (const [name, stored] of next) candidate.set(name, pushed?.get(name) ?? stored.family);
     for (const family of metaFamilies(key, pushAt, failAt)) candidate.set(family.name, family);
     const toCheck = existing === undefined || existing.excludedReason !== undefined ? candidate.keys() : changed;
     const problem = this.index.check(key.id, candidate, toCheck);
@@ -243,7 +253,8 @@ export class GroupTable {
       // Check disabled: keep the group, but out of the scrape (a scrape never fails).
       this.exclude(state, problem);
     } else if (existing === undefined || existing.excludedReason !== undefined) {
-      this.link(state);
+      // Checked above, every family (what link() would check again).
+      this.linkChecked(state);
     } else {
       for (const name of changed) {
         const stored = next.get(name);

@@ -204,6 +204,7 @@ export class LocalGroupStore implements GroupStore {
       pushAt: now,
       failAt,
       refuse: this.options.consistencyCheck,
+      pushed: new Map(pushed.families.map((family) => [family.name, family])),
     });
     if (written.refused !== undefined) return this.fail(request, before, now, written.refused);
     return this.persist(written.state, [before]).then(() => ({ ok: true }));
