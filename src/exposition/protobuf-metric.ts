@@ -45,7 +45,7 @@ import {
   skipField,
   type WireReader,
 } from './protobuf-wire.js';
-import { decodeUtf8 } from './utf8.js';
+import { utf8Text } from './utf8.js';
 
 interface SummaryParts {
   sampleCount: number;
@@ -119,7 +119,7 @@ export function readString(r: WireReader): string {
   const { buf } = r;
   const bytes = buf.subarray(r.pos, end);
   r.pos = end;
-  return bytes.length === 0 ? '' : decodeUtf8(bytes).text;
+  return bytes.length === 0 ? '' : utf8Text(bytes);
 }
 
 /** Skips the field whose tag was just read, checking it against the schema's rule for it. */

@@ -24,6 +24,28 @@ export function decodeUtf8(bytes: Uint8Array): DecodedText {
   }
 }
 
+/** Bytes this short that are all ASCII are read without the decoder (utf8Text). */
+const SHORT_ASCII = 64;
+
+/**
+ * decodeUtf8(bytes).text. The short ASCII strings protobuf bodies are made of (names, label
+ * values) are read directly: the decoder's call and the result object cost more than the bytes.
+ */
+export function utf8Text(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n <= SHORT_ASCII) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if ((bytes[i] as number) > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  return decodeUtf8(bytes).text;
+}
+
 /** The length (1–4) of the valid UTF-8 sequence at i, or 0 when the byte at i starts none. */
 function sequenceLength(bytes: Uint8Array, i: number): number {
   const b0 = bytes[i] ?? 0;
