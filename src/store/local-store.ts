@@ -27,14 +27,6 @@ const LINK_TURN_MS = 3;
 /** ...checking the time every this many groups. */
 const GROUPS_LINKED_PER_CHECK = 16;
 
-/**
- * The embedded store: all groups in memory, every write journaled to the persistence file.
- *
- * A write is applied in memory at once and journaled with group commit; it is answered once
- * durable. Until then it is invisible: scrapes and the API read through a barrier (settled())
- * that waits until every write applied so far is durable or undone. A write the disk refuses is
- * undone, with everything applied after it, and refused with a 503.
- */
 /** What reading a restored group's families needs, the same for every group. */
 interface Restoring {
   readonly file: string;
@@ -74,6 +66,14 @@ class FamiliesInFile {
   }
 }
 
+/**
+ * The embedded store: all groups in memory, every write journaled to the persistence file.
+ *
+ * A write is applied in memory at once and journaled with group commit; it is answered once
+ * durable. Until then it is invisible: scrapes and the API read through a barrier (settled())
+ * that waits until every write applied so far is durable or undone. A write the disk refuses is
+ * undone, with everything applied after it, and refused with a 503.
+ */
 export class LocalGroupStore implements GroupStore {
   private readonly table: GroupTable;
   private readonly barrier: ReadBarrier;
