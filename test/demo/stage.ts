@@ -13,7 +13,8 @@ import { loadTestKubeConfig } from '../harness/kube.js';
 import { freePort } from '../harness/ports.js';
 import { prometheusBinary } from '../harness/prometheus.js';
 import { TestProcess, waitForHttp } from '../harness/processes.js';
-import { renderChart, repoRoot, serverSideApply, serviceAccountToken, tokenKubeConfig, writeKubeConfig } from '../integration/deploy-support.js';
+import { renderChart, repoRoot, serverSideApply, tokenKubeConfig, writeKubeConfig } from '../integration/deploy-support.js';
+import { serviceAccountToken } from '../integration/auth-support.js';
 
 export interface Stage {
   readonly dir: string;
@@ -45,7 +46,7 @@ export async function startStage(say: (line: string) => void): Promise<Stage> {
     await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'lethe' } } });
     const objects = await renderChart('lethe', 'lethe', ['--set', 'leaderElection.enabled=true', '--set', 'prometheusRule.enabled=true']);
     for (const object of objects.filter((o) => RBAC_KINDS.has(o.kind))) await serverSideApply(admin, object);
-    const token = await serviceAccountToken(admin, 'lethe', 'lethe');
+    const token = await serviceAccountToken(admin, 'lethe', { serviceAccount: 'lethe', seconds: 3600 });
     const kubeconfig = await writeKubeConfig(tokenKubeConfig(admin, token, 'lethe'), join(dir, 'lethe.kubeconfig'));
 
     const lethePort = await freePort();

@@ -7,7 +7,7 @@ import { eventually } from '../harness/eventually.js';
 export async function serviceAccountToken(
   kc: KubeConfig,
   namespace: string,
-  options: { readonly audiences?: readonly string[]; readonly pod?: V1Pod; readonly serviceAccount?: string } = {},
+  options: { readonly audiences?: readonly string[]; readonly pod?: V1Pod; readonly serviceAccount?: string; readonly seconds?: number } = {},
 ): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
   const name = options.serviceAccount ?? 'default';
@@ -20,7 +20,7 @@ export async function serviceAccountToken(
     body: {
       spec: {
         audiences: [...(options.audiences ?? [])],
-        expirationSeconds: 600,
+        expirationSeconds: options.seconds ?? 600,
         ...(pod === undefined ? {} : { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' } }),
       },
     },

@@ -22,11 +22,11 @@ import {
   deleteObjects,
   renderChart,
   serverSideApply,
-  serviceAccountToken,
   tokenKubeConfig,
   writeKubeConfig,
   type K8sObject,
 } from './deploy-support.js';
+import { serviceAccountToken } from './auth-support.js';
 import {
   TIMEOUT,
   createJob,
@@ -110,7 +110,7 @@ describe('a real Prometheus scraping Lethe as the chart configures it', () => {
     // Lethe, as the chart runs it: its ServiceAccount's token, leader election on its Lease.
     const sa = objects.find((o) => o.kind === 'ServiceAccount');
     if (sa === undefined) throw new Error('no ServiceAccount rendered');
-    const asLethe = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace, sa.metadata.name), 'lethe');
+    const asLethe = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace, { serviceAccount: sa.metadata.name }), 'lethe');
     lethe = await startTestLethe(await writeKubeConfig(asLethe, join(dir, 'lethe.kubeconfig')), ['--leader-election.enabled=true', `--leader-election.lease-name=${release}-lethe`], {
       leaseNamespace: namespace,
     });

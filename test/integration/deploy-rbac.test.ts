@@ -19,11 +19,11 @@ import {
   kubectl,
   renderChart,
   serverSideApply,
-  serviceAccountToken,
   tokenKubeConfig,
   writeKubeConfig,
   type K8sObject,
 } from './deploy-support.js';
+import { serviceAccountToken } from './auth-support.js';
 import {
   TIMEOUT,
   body,
@@ -65,7 +65,7 @@ describe('chart RBAC: exactly what Lethe uses', () => {
     for (const object of objects) await serverSideApply(admin, object);
     const serviceAccount = objects.find((o) => o.kind === 'ServiceAccount');
     if (serviceAccount === undefined) throw new Error('the chart rendered no ServiceAccount');
-    const token = await serviceAccountToken(admin, namespace, serviceAccount.metadata.name);
+    const token = await serviceAccountToken(admin, namespace, { serviceAccount: serviceAccount.metadata.name });
     asLethe = tokenKubeConfig(admin, token, 'lethe');
     tmp = await mkdtemp(join(tmpdir(), 'lethe-rbac-'));
     kubeconfigPath = await writeKubeConfig(asLethe, join(tmp, 'lethe.kubeconfig'));
@@ -184,7 +184,7 @@ describe('chart RBAC: exactly what Lethe uses', () => {
     };
     // What every ServiceAccount may do anyway (self reviews, discovery, ...), from a token of
     // the namespace's default ServiceAccount, which has no binding.
-    const nobody = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace, 'default'), 'nobody');
+    const nobody = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace), 'nobody');
     const baseline = new Set(await rulesOf(await writeKubeConfig(nobody, join(tmp, 'nobody.kubeconfig'))));
     const chart = (await rulesOf(kubeconfigPath)).filter((rule) => !baseline.has(rule)).sort();
     expect(chart).toEqual(
@@ -273,7 +273,7 @@ describe('chart RBAC with two extra owner kinds: get, list and watch on exactly 
     for (const object of objects) await serverSideApply(admin, object);
     const serviceAccount = objects.find((o) => o.kind === 'ServiceAccount');
     if (serviceAccount === undefined) throw new Error('the chart rendered no ServiceAccount');
-    asLethe = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace, serviceAccount.metadata.name), 'lethe');
+    asLethe = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace, { serviceAccount: serviceAccount.metadata.name }), 'lethe');
     tmp = await mkdtemp(join(tmpdir(), 'lethe-rbac-owners-'));
     kubeconfigPath = await writeKubeConfig(asLethe, join(tmp, 'lethe.kubeconfig'));
   }, 300_000);

@@ -9,7 +9,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
-  CoreV1Api,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -158,18 +157,6 @@ export async function applyCrds(kc: KubeConfig, dir: string): Promise<string[]> 
     );
   }
   return names;
-}
-
-/** Mints a token for a ServiceAccount (TokenRequest API), as the kubelet does for a pod. */
-export async function serviceAccountToken(kc: KubeConfig, namespace: string, name: string, seconds = 3600): Promise<string> {
-  const answer = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name,
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: seconds } },
-  });
-  const token = answer.status?.token;
-  if (token === undefined) throw new Error('TokenRequest returned no token');
-  return token;
 }
 
 /** A kubeconfig for the same API server (and CA) as `admin`, authenticating with `token`. */

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { consistently, eventually } from '../harness/eventually.js';
 import { createTestNamespace, deleteTestNamespace, loadTestKubeConfig, randomName } from '../harness/kube.js';
-import { serviceAccountToken, tokenKubeConfig, writeKubeConfig } from './deploy-support.js';
+import { tokenKubeConfig, writeKubeConfig } from './deploy-support.js';
+import { serviceAccountToken } from './auth-support.js';
 import { TIMEOUT, startTestLethe, type TestLethe } from './lifecycle-support.js';
 
 const LEASES = 'leases.coordination.k8s.io';
@@ -53,7 +54,7 @@ describe('lifecycle: a forbidden Lease or watch is reported', () => {
         subjects: [{ kind: 'ServiceAccount', name: 'lethe', namespace }],
       },
     });
-    const token = await serviceAccountToken(admin, namespace, 'lethe');
+    const token = await serviceAccountToken(admin, namespace, { serviceAccount: 'lethe' });
     tmp = await mkdtemp(join(tmpdir(), 'lethe-perm-'));
     const kubeconfig = await writeKubeConfig(tokenKubeConfig(admin, token, 'lethe'), join(tmp, 'lethe.kubeconfig'));
     lethe = await startTestLethe(kubeconfig, ['--leader-election.enabled=true', `--leader-election.lease-name=${leaseName}`], { leaseNamespace: namespace });

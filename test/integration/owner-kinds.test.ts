@@ -36,7 +36,8 @@ import {
 import { consistently, eventually } from '../harness/eventually.js';
 import { createTestNamespace, deleteTestNamespace, isGone, loadTestKubeConfig, randomName } from '../harness/kube.js';
 import { installFixtureCrds } from '../harness/owner-crds.js';
-import { serviceAccountToken, tokenKubeConfig } from './deploy-support.js';
+import { tokenKubeConfig } from './deploy-support.js';
+import { serviceAccountToken } from './auth-support.js';
 import { chainObjectOf, reportOf, startOwnerKinds, stateMetric, untilWatching, type TestOwnerKinds } from './owner-support.js';
 
 const RUNS = ['workflows.argoproj.io', 'pipelineruns.tekton.dev', 'taskruns.tekton.dev', 'jobsets.jobset.x-k8s.io', 'rayjobs.ray.io'];
@@ -282,7 +283,7 @@ describe('an owner kind Lethe may not list', () => {
       await rbac.createClusterRoleBinding({ body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [subject] } });
     };
     await grant(`${role}-argo`, ['workflows'], 'argoproj.io');
-    const asLethe = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace, 'default'), 'lethe');
+    const asLethe = tokenKubeConfig(admin, await serviceAccountToken(admin, namespace), 'lethe');
     const owners = startOwnerKinds(asLethe, ['workflows.argoproj.io', 'pipelineruns.tekton.dev'], []);
     try {
       await untilWatching(owners.kinds, 'workflows.argoproj.io');
