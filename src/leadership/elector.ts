@@ -82,6 +82,9 @@ export class LeaderElector implements Leadership {
     const result = await backend.tryAcquireOrRenew();
     switch (result.state) {
       case 'held':
+        // Renewed after the deadline had passed (a slow answer, a clock that jumped): leadership
+        // lapsed in between, and whoever waited for it (a lifecycle pass it blocked) is told now.
+        if (this.leader && !this.isLeader()) this.setLeader(false);
         this.lastRenewAt = sentAt;
         this.setLeader(true);
         return timings.retryPeriodMs;

@@ -82,6 +82,24 @@ describe('the leadership loop (one for both lease backends)', () => {
     );
   });
 
+  test('a renewal after leadership lapsed (a slow answer, a clock that jumped) ends and resumes it: both logged, listeners told', async () => {
+    const { clock, elector, logs, leaderGauge } = setup();
+    let told = 0;
+    elector.onChange(() => told++);
+    elector.start();
+    await eventually(() => elector.isLeader());
+    expect(told).toBe(1);
+    // Past the renew deadline between two attempts: not leader now, although nothing failed.
+    clock.advance(timings.renewDeadlineMs + 1);
+    expect(elector.isLeader()).toBe(false);
+    // The next renewal holds the lease again: a pass blocked meanwhile must hear of it.
+    await eventually(() => told === 3);
+    expect(elector.isLeader()).toBe(true);
+    expect(await leaderGauge()).toBe(1);
+    expect(logs.withMessage('Stopped leading')).toHaveLength(1);
+    expect(logs.withMessage('Became leader')).toHaveLength(2);
+  });
+
   test('an attempt without an answer (a write conflict, a refusal reported by the backend) changes nothing before the deadline', async () => {
     const { backend, clock, elector } = setup();
     elector.start();
