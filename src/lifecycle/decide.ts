@@ -117,28 +117,65 @@ class OverdueCalculator {
 
 const sourceOf = (lookup: ScheduleLookup): ScheduleSource | undefined => (typeof lookup === 'object' ? lookup : undefined);
 
+/** A lineage's overdue state and newest push. */
+interface LineageSchedule {
+  readonly state: OverdueState;
+  readonly newest: number;
+}
+
+/**
+ * The overdue state of each lineage, worked out for its first group and shared by the others:
+ * the schedule (its owner's, its run's schedule's, its MetricsGroup's) and the newest push are the
+ * lineage's, so only the overdueAfter of the group's policy can tell two of its groups apart.
+ */
+class LineageOverdue {
+  /** By overdueAfter, then lineage. */
+  private readonly known = new Map<number, Map<string, LineageSchedule | undefined>>();
+
+  constructor(
+    private readonly index: SnapshotIndex,
+    private readonly lineages: LineageIndex,
+    private readonly calculator: OverdueCalculator,
+  ) {}
+
+  /** Undefined when the lineage runs on no schedule, or on one that cannot be read. */
+  of(lineage: string, owner: OwnerRef, policy: Policy): LineageSchedule | undefined {
+    let known = this.known.get(policy.overdueAfterMs);
+    if (known === undefined) this.known.set(policy.overdueAfterMs, (known = new Map<string, LineageSchedule | undefined>()));
+    if (known.has(lineage)) return known.get(lineage);
+    const source = sourceOf(scheduleSourceOf(owner, this.index));
+    const newest = this.lineages.members(lineage)[0]?.group.lastPushAt;
+    const state = source === undefined || newest === undefined ? undefined : this.calculator.stateOf(source, newest, policy);
+    const schedule = state === undefined || typeof state === 'string' || newest === undefined ? undefined : { state, newest };
+    known.set(lineage, schedule);
+    return schedule;
+  }
+}
+
 export function decide(input: DecideInput): Plan {
   const { groups, snapshot, defaults, now } = input;
   const index = new SnapshotIndex(snapshot);
-  const owners = new Map<string, OwnerRef | undefined>();
-  const runs = new Map<string, OwnerRef | undefined>();
+  // The owner and run of groups[i], at i.
+  const owners: (OwnerRef | undefined)[] = [];
+  const runs: (OwnerRef | undefined)[] = [];
   const lineages = new LineageIndex();
   for (const group of groups) {
     const owner = effectiveOwner(group, candidateOwner(group, index), index);
     const run = runOfGroup(group, owner, index);
-    owners.set(group.key.id, owner);
-    runs.set(group.key.id, run);
-    lineages.add(group, owner, run?.uid ?? `group:${group.key.id}`);
+    owners.push(owner);
+    runs.push(run);
+    lineages.add(group, owner, run?.uid ?? group.key.id);
   }
   lineages.seal();
   const calculator = new OverdueCalculator(index, now);
+  const lineageOverdue = new LineageOverdue(index, lineages, calculator);
 
   const decisions: Decision[] = [];
   const insights = new Map<string, GroupInsight>();
   const overdue: GroupOverdue[] = [];
   let nextAt: number | undefined;
-  for (const group of groups) {
-    const resolved = owners.get(group.key.id);
+  for (const [i, group] of groups.entries()) {
+    const resolved = owners[i];
     // The owner's policy, stored with it: what the objects say now, else what was stored before.
     const stored = resolved !== undefined && sameOwner(group.owner, resolved) ? group.owner?.policy : resolved?.policy;
     const ownerPolicy = ownerPolicyOf(resolved, index, stored);
@@ -151,25 +188,13 @@ export function decide(input: DecideInput): Plan {
     decisions.push(decision);
     const policyInvalid =
       ownerPolicy?.invalid ?? (holder === undefined ? undefined : `MetricsGroup ${holder.namespace}/${holder.name}: ${holder.invalid ?? 'its selector cannot be read'}`);
-    const run = runs.get(group.key.id);
-    const insight = insightOf({ decision, group, policy, ownerPolicy, policyInvalid, run, now }, index);
-    insights.set(group.key.id, insight);
     if (decision.notBefore !== undefined && decision.notBefore > now) nextAt = earliest(nextAt, decision.notBefore);
-    if (decision.action === 'delete' || owner === undefined) continue;
-
-    const source = sourceOf(scheduleSourceOf(owner, index));
     const lineage = lineageId(owner);
-    if (source === undefined || lineage === undefined) continue;
-    const newest = lineages.members(lineage)[0]?.group.lastPushAt ?? group.lastPushAt;
-    const state = calculator.stateOf(source, newest, policy);
-    if (typeof state === 'string') continue;
-    overdue.push({ groupKey: group.key, owner, lastPushAt: newest, state });
-    insights.set(group.key.id, {
-      ...insight,
-      ...(state.overdue && state.since !== undefined ? { overdue: { since: state.since } } : {}),
-      ...(state.queuedSince === undefined ? {} : { queued: { since: state.queuedSince } }),
-    });
-    nextAt = earliest(nextAt, state.nextCheckAt);
+    const schedule = decision.action === 'delete' || owner === undefined || lineage === undefined ? undefined : lineageOverdue.of(lineage, owner, policy);
+    insights.set(group.key.id, insightOf({ decision, group, policy, ownerPolicy, policyInvalid, run: runs[i], overdue: schedule?.state, now }, index));
+    if (owner === undefined || schedule === undefined) continue;
+    overdue.push({ groupKey: group.key, owner, lastPushAt: schedule.newest, state: schedule.state });
+    nextAt = earliest(nextAt, schedule.state.nextCheckAt);
   }
 
   const metricsGroups = snapshot.metricsGroups.size === 0 ? [] : reportMetricsGroups(snapshot, index, lineages, calculator, defaults);

@@ -1,5 +1,6 @@
-import { NAMESPACE, isKind, type Decision, type GroupInsight, type GroupView, type OwnerPolicy, type OwnerRef, type Policy, type RunInsight } from '../model/index.js';
+import { NAMESPACE, isKind, type Decision, type GroupInsight, type GroupView, type ObjectRef, type OwnerPolicy, type OwnerRef, type Policy, type RunInsight } from '../model/index.js';
 import { ownerRefTarget } from './checks.js';
+import type { OverdueState } from './overdue.js';
 import type { SnapshotIndex } from './snapshot-index.js';
 
 /** PURE: what a pass tells people about one group (the web page, `/api/v1/groups`). */
@@ -13,6 +14,8 @@ export interface InsightInput {
   readonly policyInvalid: string | undefined;
   /** The run the group counts as (see runOfGroup). */
   readonly run: OwnerRef | undefined;
+  /** The overdue state of the group's lineage, when it runs on a schedule (and is not being deleted). */
+  readonly overdue: OverdueState | undefined;
   readonly now: number;
 }
 
@@ -28,42 +31,41 @@ function runInsight(run: OwnerRef): RunInsight {
   };
 }
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Why Lethe cannot tell whether `ref` exists (its kind is not readable), when it cannot. */
+function unknownWhy(ref: ObjectRef | undefined, what: string, index: SnapshotIndex): string | undefined {
+  return ref !== undefined && index.presence(ref) === 'unknown' ? `${what} ${ref.kind} ${ref.name}: ${index.whyUnknown(ref)}` : undefined;
+}
+
 /** Whether the owner exists, or why that cannot be told (its kind, its schedule's, its MetricsGroup's ownerRef). */
-function ownerState(owner: OwnerRef | undefined, index: SnapshotIndex): { alive?: boolean; unknown?: string } {
-  if (owner === undefined) return {};
+function setOwnerState(insight: Writable<GroupInsight>, owner: OwnerRef | undefined, index: SnapshotIndex): void {
+  if (owner === undefined) return;
   if (isKind(owner, NAMESPACE)) {
     const ns = index.snapshot.namespaces.get(owner.name);
-    return { alive: ns !== undefined && ns.uid === owner.uid && !ns.terminating };
+    insight.ownerAlive = ns !== undefined && ns.uid === owner.uid && !ns.terminating;
+    return;
   }
   const presence = index.presence(owner);
-  const alive = presence === 'unknown' ? {} : { alive: presence === 'present' };
-  const unknownOf = (ref: OwnerRef | undefined, what: string): string | undefined =>
-    ref !== undefined && index.presence(ref) === 'unknown' ? `${what} ${ref.kind} ${ref.name}: ${index.whyUnknown(ref)}` : undefined;
-  const schedule = owner.schedule === undefined ? undefined : { ...owner.schedule, namespace: owner.namespace };
+  if (presence !== 'unknown') insight.ownerAlive = presence === 'present';
   const mg = index.snapshot.metricsGroups.get(owner.uid);
   const unknown =
-    unknownOf(presence === 'unknown' ? owner : undefined, 'owner') ??
-    unknownOf(schedule, 'schedule') ??
-    unknownOf(mg === undefined ? undefined : ownerRefTarget(mg, index)?.ref, 'spec.ownerRef');
-  return { ...alive, ...(unknown === undefined ? {} : { unknown }) };
+    unknownWhy(presence === 'unknown' ? owner : undefined, 'owner', index) ??
+    unknownWhy(owner.schedule, 'schedule', index) ??
+    unknownWhy(mg === undefined ? undefined : ownerRefTarget(mg, index)?.ref, 'spec.ownerRef', index);
+  if (unknown !== undefined) insight.ownerUnknown = unknown;
 }
 
 export function insightOf(input: InsightInput, index: SnapshotIndex): GroupInsight {
-  const { decision, group, policy, ownerPolicy, policyInvalid, run, now } = input;
-  const { alive, unknown } = ownerState(decision.owner, index);
-  const nextDeletion =
-    decision.action === 'delete'
-      ? { reason: decision.reason, at: decision.notBefore ?? now }
-      : policy.ttlMs > 0
-        ? { reason: 'ttl-expired' as const, at: group.lastPushAt + policy.ttlMs }
-        : undefined;
-  return {
-    policy,
-    policySource: ownerPolicy?.source ?? 'flags',
-    ...(policyInvalid === undefined ? {} : { policyInvalid }),
-    ...(alive === undefined ? {} : { ownerAlive: alive }),
-    ...(unknown === undefined ? {} : { ownerUnknown: unknown }),
-    ...(run === undefined ? {} : { run: runInsight(run) }),
-    ...(nextDeletion === undefined ? {} : { nextDeletion }),
-  };
+  const { decision, group, policy, ownerPolicy, policyInvalid, run, overdue, now } = input;
+  // Built field by field, in the order the API writes them: a pass makes one per group.
+  const insight: Writable<GroupInsight> = { policy, policySource: ownerPolicy?.source ?? 'flags' };
+  if (policyInvalid !== undefined) insight.policyInvalid = policyInvalid;
+  setOwnerState(insight, decision.owner, index);
+  if (run !== undefined) insight.run = runInsight(run);
+  if (decision.action === 'delete') insight.nextDeletion = { reason: decision.reason, at: decision.notBefore ?? now };
+  else if (policy.ttlMs > 0) insight.nextDeletion = { reason: 'ttl-expired', at: group.lastPushAt + policy.ttlMs };
+  if (overdue?.overdue === true && overdue.since !== undefined) insight.overdue = { since: overdue.since };
+  if (overdue?.queuedSince !== undefined) insight.queued = { since: overdue.queuedSince };
+  return insight;
 }

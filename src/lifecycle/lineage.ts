@@ -11,7 +11,10 @@ export interface LineageMember {
   readonly group: GroupView;
   /** The group's owner after this pass. */
   readonly owner: OwnerRef;
-  /** The run the group belongs to (a run's UID), or the group's own id when it has none. */
+  /**
+   * The run the group belongs to (a run's UID), or the group's key id when it has none (a key id
+   * holds `\xff` separators, so it never equals a UID).
+   */
   readonly run: string;
 }
 
@@ -34,6 +37,8 @@ export class LineageIndex {
   /** Call once after every add: ranks the runs of each lineage by their newest push. */
   seal(): void {
     for (const list of this.byLineage.values()) {
+      // A lineage of one group: rank 0, the default.
+      if (list.length === 1) continue;
       list.sort(byPushThenKey);
       const runRank = new Map<string, number>();
       for (const m of list) {

@@ -34,9 +34,12 @@ export function metricsGroupMatches(mg: MetricsGroupInfo, group: GroupView): boo
 
 /** The MetricsGroup for a group: most specific selector, then oldest, then name. */
 function bestMetricsGroup(index: SnapshotIndex, group: GroupView, ns: string): MetricsGroupInfo | undefined {
-  const matching = (index.metricsGroups.get(ns) ?? []).filter((mg) => matchesSelector(mg.selector, group.key));
-  matching.sort((a, b) => specificity(b.selector) - specificity(a.selector) || byAgeThenName(a, b));
-  return matching[0];
+  let best: MetricsGroupInfo | undefined;
+  for (const mg of index.metricsGroups.get(ns) ?? []) {
+    if (!matchesSelector(mg.selector, group.key)) continue;
+    if (best === undefined || (specificity(best.selector) - specificity(mg.selector) || byAgeThenName(mg, best)) < 0) best = mg;
+  }
+  return best;
 }
 
 const ref = (kind: ObjectKind, namespace: string, name: string, uid: string, resolvedFor: number): OwnerRef => ({

@@ -20,13 +20,18 @@ function requirementHolds(req: SelectorRequirement, value: string | undefined): 
   }
 }
 
+/** The value of a key's label (a key has a handful: a walk beats building a map per match). */
+function labelOf(key: GroupingKey, name: string): string | undefined {
+  for (const l of key.labels) if (l.name === name) return l.value;
+  return undefined;
+}
+
 /** True when every label and every requirement of the selector holds (an empty selector matches all). */
 export function matchesSelector(selector: GroupSelector, key: GroupingKey): boolean {
-  const labels = new Map(key.labels.map((l) => [l.name, l.value]));
-  for (const [name, value] of Object.entries(selector.matchLabels)) {
-    if (labels.get(name) !== value) return false;
+  for (const name of Object.keys(selector.matchLabels)) {
+    if (labelOf(key, name) !== selector.matchLabels[name]) return false;
   }
-  return selector.matchExpressions.every((req) => requirementHolds(req, labels.get(req.key)));
+  return selector.matchExpressions.every((req) => requirementHolds(req, labelOf(key, req.key)));
 }
 
 /** How much a selector says: more terms win when several match the same group. */

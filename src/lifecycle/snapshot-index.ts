@@ -26,7 +26,8 @@ export class SnapshotIndex {
   readonly claimingJobs = new Map<string, JobInfo[]>();
   readonly claimingCronJobs = new Map<string, CronJobInfo[]>();
   private readonly scheduleKinds: ReadonlySet<string>;
-  private readonly byName = new Map<string, Map<string, string>>();
+  /** By kind, namespace and name: UIDs (built for a kind when first asked). */
+  private readonly byName = new Map<string, Map<string, Map<string, string>>>();
   private runsBySchedule: Map<string, RunState[]> | undefined;
 
   constructor(readonly snapshot: ClusterSnapshot) {
@@ -110,9 +111,9 @@ export class SnapshotIndex {
   /** The UID of the object of this kind named so in `ns` (the first one, should the cache briefly hold two). */
   uidNamed(kind: ObjectKind, ns: string, name: string): string | undefined {
     const key = kindKey(kind);
-    let names = this.byName.get(key);
-    if (names === undefined) {
-      names = new Map();
+    let namespaces = this.byName.get(key);
+    if (namespaces === undefined) {
+      namespaces = new Map();
       const snap = this.snapshot;
       const objects: Iterable<{ namespace: string; name: string; uid: string; group?: string; kind?: string }> = isKind(kind, JOB)
         ? snap.jobs.values()
@@ -120,17 +121,13 @@ export class SnapshotIndex {
           ? snap.cronJobs.values()
           : [...snap.owners.values()].filter((o) => isKind(o, kind) && !o.deleting);
       for (const o of objects) {
-        const id = `${o.namespace}/${o.name}`;
-        if (!names.has(id)) names.set(id, o.uid);
+        let names = namespaces.get(o.namespace);
+        if (names === undefined) namespaces.set(o.namespace, (names = new Map<string, string>()));
+        if (!names.has(o.name)) names.set(o.name, o.uid);
       }
-      this.byName.set(key, names);
+      this.byName.set(key, namespaces);
     }
-    return names.get(`${ns}/${name}`);
-  }
-
-  cronJobNamed(ns: string, name: string): CronJobInfo | undefined {
-    const uid = this.uidNamed(CRONJOB, ns, name);
-    return uid === undefined ? undefined : this.snapshot.cronJobs.get(uid);
+    return namespaces.get(ns)?.get(name);
   }
 
   /**
