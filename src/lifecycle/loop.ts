@@ -56,6 +56,13 @@ export interface PassResult {
   readonly plan?: Plan;
 }
 
+/** The series of one group in the overdue gauges. */
+interface OverdueSeries {
+  readonly labels: Record<'namespace' | 'owner_kind' | 'owner_name' | 'grouping_key', string>;
+  readonly overdue: number;
+  readonly lastPush: number;
+}
+
 /**
  * The lifecycle loop: runs decide() over the store and the cluster snapshot and applies the
  * result. Level-triggered: change signals only schedule the next pass; each pass looks at
@@ -70,6 +77,8 @@ export class LifecycleLoop {
   private stopped = true;
   private blocked: readonly Gate[] = [];
   private insights: ReadonlyMap<string, GroupInsight> = new Map();
+  /** What the overdue gauges hold, by grouping-key id. */
+  private overdueSeries = new Map<string, OverdueSeries>();
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly deps: LifecycleDeps) {
@@ -263,23 +272,37 @@ export class LifecycleLoop {
     return { deleted, batches: [...batches.values()], pending };
   }
 
+  /**
+   * The overdue gauges, one series pair per scheduled group. Only what changed since the last
+   * pass is written (synchronously, so no scrape sees it half done): most passes change nothing,
+   * and a label set costs prom-client a hash per write.
+   */
   private setOverdueGauges(plan: Plan): void {
     const { groupOverdue, groupLastPush } = this.deps.metrics;
-    // Rebuilt every pass (synchronously, so no scrape sees it half done).
-    groupOverdue.reset();
-    groupLastPush.reset();
+    const next = new Map<string, OverdueSeries>();
     for (const o of plan.overdue) {
       // A run's gauge is named after its schedule, whose runs it counts.
       const scheduled = o.owner.schedule ?? o.owner;
-      const labels = {
-        namespace: o.owner.namespace,
-        owner_kind: scheduled.kind,
-        owner_name: scheduled.name,
-        grouping_key: describeKey(o.groupKey),
-      };
-      groupOverdue.set(labels, o.state.overdue ? 1 : 0);
-      groupLastPush.set(labels, o.lastPushAt / 1000);
+      const before = this.overdueSeries.get(o.groupKey.id);
+      const same = before !== undefined && before.labels.namespace === o.owner.namespace && before.labels.owner_kind === scheduled.kind && before.labels.owner_name === scheduled.name;
+      if (before !== undefined && !same) {
+        groupOverdue.remove(before.labels);
+        groupLastPush.remove(before.labels);
+      }
+      const labels = same
+        ? before.labels
+        : { namespace: o.owner.namespace, owner_kind: scheduled.kind, owner_name: scheduled.name, grouping_key: describeKey(o.groupKey) };
+      const series = { labels, overdue: o.state.overdue ? 1 : 0, lastPush: o.lastPushAt / 1000 };
+      if (!same || before.overdue !== series.overdue) groupOverdue.set(labels, series.overdue);
+      if (!same || before.lastPush !== series.lastPush) groupLastPush.set(labels, series.lastPush);
+      next.set(o.groupKey.id, series);
     }
+    for (const [id, gone] of this.overdueSeries) {
+      if (next.has(id)) continue;
+      groupOverdue.remove(gone.labels);
+      groupLastPush.remove(gone.labels);
+    }
+    this.overdueSeries = next;
   }
 
   private async report(batches: readonly DeletionBatch[], plan: Plan, now: number): Promise<void> {

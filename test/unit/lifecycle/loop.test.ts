@@ -14,7 +14,7 @@ import { createLifecycleMetrics } from '../../../src/observability/index.js';
 import { FakeClock, family, key } from '../../harness/builders.js';
 import { quietLogger } from '../../harness/logger.js';
 import { openLocalStore } from '../../harness/stores.js';
-import { NS, NS_UID, T0, job, refTo, snapshot } from './builders.js';
+import { MIN, NS, NS_UID, T0, cronJob, job, metricsGroup, refTo, runOf, selector, snapshot } from './builders.js';
 
 /** A ClusterView the test sets by hand (a fake of our own port, never of the Kubernetes API). */
 class FakeView implements ClusterView {
@@ -45,6 +45,7 @@ async function setup() {
   const leadership: Leadership = { isLeader: () => leader.leading, onChange: () => () => undefined };
   const deleted: DeletionReason[] = [];
   const batches: DeletionBatch[] = [];
+  const metrics = createLifecycleMetrics(new Registry());
   const loop = new LifecycleLoop({
     store,
     view,
@@ -58,7 +59,7 @@ async function setup() {
     },
     clock,
     logger: quietLogger(),
-    metrics: createLifecycleMetrics(new Registry()),
+    metrics,
     groupsDeleted: { inc: ({ reason }) => deleted.push(reason) },
     options: { defaults: defaultPolicy, resyncIntervalMs: 60_000, debounceMs: 10, scrapePollMs: 100 },
   });
@@ -66,7 +67,7 @@ async function setup() {
   const attribution = { source: 'pod-ip' as const, namespace: NS, namespaceUid: NS_UID, run: refTo('Job', 'b-1') };
   await store.push({ key: key('backup'), method: 'PUT', families: [family('x')], attribution });
   await store.confirmScraped(store.scrapeToken(), T0);
-  return { clock, store, view, leader, loop, deleted, batches, attribution };
+  return { clock, store, view, leader, loop, deleted, batches, attribution, metrics };
 }
 
 describe('lifecycle loop', () => {
@@ -102,6 +103,46 @@ describe('lifecycle loop', () => {
     const result = await s.loop.runOnce();
     expect(result.deleted).toBe(0);
     expect(s.store.groupCount).toBe(1);
+  });
+
+  test('the overdue gauges follow the groups that run on a schedule, pass by pass: set, changed, relabelled, removed', async () => {
+    const s = await setup();
+    const lines = async (gauge: 'groupOverdue' | 'groupLastPush'): Promise<string[]> =>
+      (await s.metrics[gauge].get()).values.map((v) => `${v.labels['owner_kind']}/${v.labels['owner_name']} ${v.labels['grouping_key']} ${v.value}`);
+    const series = async (): Promise<{ groupOverdue: string[]; groupLastPush: string[] }> => ({
+      groupOverdue: await lines('groupOverdue'),
+      groupLastPush: await lines('groupLastPush'),
+    });
+    const nightly = { source: 'pod-ip' as const, namespace: NS, namespaceUid: NS_UID, run: refTo('Job', 'n-1'), schedule: refTo('CronJob', 'nightly') };
+    await s.store.push({ key: key('nightly'), method: 'PUT', families: [family('x')], attribution: nightly });
+    const cronJobs = [cronJob('nightly')];
+    const jobs = [job('b-1'), job('n-1', runOf('nightly'))];
+    s.view.snap = snapshot({ jobs, cronJobs });
+    await s.loop.runOnce();
+    expect(await series()).toEqual({ groupOverdue: ['CronJob/nightly job="nightly" 0'], groupLastPush: [`CronJob/nightly job="nightly" ${T0 / 1000}`] });
+
+    // Hours without a push: overdue.
+    s.clock.advance(3 * 60 * MIN);
+    await s.loop.runOnce();
+    expect(await series()).toEqual({ groupOverdue: ['CronJob/nightly job="nightly" 1'], groupLastPush: [`CronJob/nightly job="nightly" ${T0 / 1000}`] });
+
+    // A push: on time again, and its time.
+    await s.store.push({ key: key('nightly'), method: 'PUT', families: [family('x')], attribution: nightly });
+    await s.loop.runOnce();
+    const pushed = (T0 + 3 * 60 * MIN) / 1000;
+    expect(await series()).toEqual({ groupOverdue: ['CronJob/nightly job="nightly" 0'], groupLastPush: [`CronJob/nightly job="nightly" ${pushed}`] });
+
+    // A MetricsGroup with its own schedule adopts the group: one series, under its name.
+    const mg = metricsGroup('nightly-mg', (m) => ({ ...m, selector: selector({ job: 'nightly' }), schedule: { schedule: '0 * * * *' } }));
+    s.view.snap = snapshot({ jobs, cronJobs, metricsGroups: [mg] });
+    await s.loop.runOnce();
+    expect(await series()).toEqual({ groupOverdue: ['MetricsGroup/nightly-mg job="nightly" 0'], groupLastPush: [`MetricsGroup/nightly-mg job="nightly" ${pushed}`] });
+
+    // Its schedule dropped: the group runs on none, and its series go.
+    const { schedule: _dropped, ...unscheduled } = mg;
+    s.view.snap = snapshot({ jobs, cronJobs, metricsGroups: [unscheduled] });
+    await s.loop.runOnce();
+    expect(await series()).toEqual({ groupOverdue: [], groupLastPush: [] });
   });
 
   test("a pass stores the owner's policy with the group; after it, the owner's deletion decides by it even when nothing remembers the owner", async () => {
