@@ -133,6 +133,11 @@ export interface Tombstone {
   readonly invalid?: string;
 }
 
+/**
+ * The cluster as one pass sees it. A snapshot never changes once made (a change makes a new one):
+ * decide() keeps its look-ups per snapshot. Pods are the exception, read from the cache itself;
+ * the look-ups kept are over the other objects.
+ */
 export interface ClusterSnapshot {
   /** By name. */
   readonly namespaces: ReadonlyMap<string, NamespaceInfo>;

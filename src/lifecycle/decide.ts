@@ -152,9 +152,21 @@ class LineageOverdue {
   }
 }
 
+/**
+ * The look-ups over each snapshot, kept as long as the snapshot: the cluster view hands out the
+ * same snapshot until something in the cluster changes, and most passes come before that.
+ */
+const indexes = new WeakMap<ClusterSnapshot, SnapshotIndex>();
+
+function indexOf(snapshot: ClusterSnapshot): SnapshotIndex {
+  let index = indexes.get(snapshot);
+  if (index === undefined) indexes.set(snapshot, (index = new SnapshotIndex(snapshot)));
+  return index;
+}
+
 export function decide(input: DecideInput): Plan {
   const { groups, snapshot, defaults, now } = input;
-  const index = new SnapshotIndex(snapshot);
+  const index = indexOf(snapshot);
   // The owner and run of groups[i], at i.
   const owners: (OwnerRef | undefined)[] = [];
   const runs: (OwnerRef | undefined)[] = [];

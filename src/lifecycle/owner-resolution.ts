@@ -161,20 +161,25 @@ export function ownerPolicyOf(owner: OwnerRef | undefined, index: SnapshotIndex,
   const forgotten = own === undefined || (owner.schedule !== undefined && schedule === undefined);
   if (forgotten && stored !== undefined) return stored;
   const overrides = mergeOverrides(schedule?.policy, own?.policy);
-  const problems = [schedule?.invalid, own?.invalid].filter((p): p is string => p !== undefined && p !== '');
-  if (Object.keys(overrides).length === 0 && problems.length === 0) return undefined;
+  const invalid = joinProblems(schedule?.invalid, own?.invalid);
+  if (overrides === undefined && invalid === undefined) return undefined;
   return {
     source: isKind(owner, METRICSGROUP) ? 'metricsgroup' : 'annotations',
-    overrides,
-    ...(problems.length === 0 ? {} : { invalid: problems.join('; ') }),
+    overrides: overrides ?? {},
+    ...(invalid === undefined ? {} : { invalid }),
   };
 }
 
-function mergeOverrides(...layers: readonly (PolicyOverrides | undefined)[]): PolicyOverrides {
-  let merged: PolicyOverrides = {};
-  for (const layer of layers) if (layer !== undefined) merged = { ...merged, ...layer };
-  return merged;
+const says = (p: PolicyOverrides | undefined): p is PolicyOverrides => p !== undefined && Object.keys(p).length > 0;
+
+/** The schedule's overrides, then the object's, field by field; undefined when neither says anything (most owners: a pass asks for every group). */
+function mergeOverrides(schedule: PolicyOverrides | undefined, own: PolicyOverrides | undefined): PolicyOverrides | undefined {
+  if (!says(schedule)) return says(own) ? own : undefined;
+  return says(own) ? { ...schedule, ...own } : schedule;
 }
+
+const joinProblems = (a: string | undefined, b: string | undefined): string | undefined =>
+  a === undefined || a === '' ? (b === '' ? undefined : b) : b === undefined || b === '' ? a : `${a}; ${b}`;
 
 /**
  * The policy in force for an owner's groups: flag defaults, then the owner's policy
