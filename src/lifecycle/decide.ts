@@ -140,6 +140,8 @@ class LineageOverdue {
 
   /** Undefined when the lineage runs on no schedule, or on one that cannot be read. */
   of(lineage: string, owner: OwnerRef, policy: Policy): LineageSchedule | undefined {
+    // A run of no schedule (the owner of most groups): nothing to look up or remember.
+    if (owner.schedule === undefined && this.index.roleOf(owner) === 'run') return undefined;
     let known = this.known.get(policy.overdueAfterMs);
     if (known === undefined) this.known.set(policy.overdueAfterMs, (known = new Map<string, LineageSchedule | undefined>()));
     if (known.has(lineage)) return known.get(lineage);

@@ -48,6 +48,9 @@ export class SnapshotIndex {
 
   /** Namespace, MetricsGroup, a schedule kind (CronJob, CronWorkflow, …), else a run (Job, Pod, Workflow, …). */
   roleOf(kind: ObjectKind): OwnerRole {
+    // Jobs and CronJobs (most owners) without building a key: a pass asks several times per group.
+    if (isKind(kind, JOB)) return 'run';
+    if (isKind(kind, CRONJOB)) return 'schedule';
     if (isKind(kind, NAMESPACE)) return 'namespace';
     if (isKind(kind, METRICSGROUP)) return 'metricsgroup';
     return this.scheduleKinds.has(kindKey(kind)) ? 'schedule' : 'run';
