@@ -166,6 +166,7 @@ fuzz: deps
 # fails the run when a row misses its target (the table's last column).
 bench: build
 	@command -v prometheus-pushgateway >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus-pushgateway; }
+	@command -v curl >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl; }
 	@$(MAKE) --no-print-directory $(PGW_DIR)/pushgateway || echo "bench: the upstream Pushgateway $(PUSHGATEWAY_VERSION) could not be built; it is left out" >&2
 	npx tsc -p bench/tsconfig.json
 	node dist/bench/bench/run.js $(ARGS)
