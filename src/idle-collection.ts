@@ -8,7 +8,8 @@ import { setFlagsFromString } from 'node:v8';
  * last collection, so after a burst of pushes it keeps waiting. Lethe collects itself instead,
  * `quietMs` after the last write: after filling 100,000 series, about 15 MB less resident memory
  * (a quarter of it from compacting, the 'last-resort' flavour); after 1,000,000, a heap of 250 MB
- * became 77 MB. The collection pauses Lethe: about 90 ms at 100,000 series, 0.3 s at 1,000,000.
+ * became 77 MB. The collection pauses Lethe: V8 collects twice, 130-175 ms in all at 100,000
+ * series, 0.3 s at 1,000,000.
  *
  * Collections are held to a share of the time (`budget`): after one that took d ms, the next
  * waits at least d / budget ms, so pushes that keep coming every second into a large store do not
