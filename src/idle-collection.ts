@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /**
  * A full garbage collection once writes stop. Every push replaces a group's data, and the data it
@@ -11,7 +11,13 @@ import { setFlagsFromString } from 'node:v8';
  * became 77 MB. The collection pauses Lethe: V8 collects twice, 130-175 ms in all at 100,000
  * series, 0.3 s at 1,000,000.
  *
- * Collections are held to a share of the time (`budget`): after one that took d ms, the next
+ * The pause grows with everything the heap holds, what it frees only with what the writes left
+ * behind, so a collection runs only when the old generation grew since the last one by at least
+ * `minGrowth.share` of what it held after it and at least `minGrowth.bytes`: a push of ten series
+ * into a store of 100,000 does not pause Lethe, re-pushing a fifth of it does. When V8 collected
+ * meanwhile and the old generation holds less, that is the new mark.
+ *
+ * Collections are also held to a share of the time (`budget`): after one that took d ms, the next
  * waits at least d / budget ms, so pushes that keep coming every second into a large store do not
  * pay a full collection each time. The collection is V8's own (node's `--expose-gc`), exposed to
  * Lethe alone when first needed.
@@ -20,10 +26,12 @@ export class IdleCollection {
   #timer: NodeJS.Timeout | undefined;
   #written = false;
   #notBefore = 0;
+  /** What the old generation held after the last collection (or the least seen since). */
+  #mark: number;
 
-  constructor(
-    private readonly options: { readonly quietMs: number; readonly budget: number; readonly collect: () => void; readonly now: () => number },
-  ) {}
+  constructor(private readonly options: IdleCollectionOptions) {
+    this.#mark = options.oldGeneration();
+  }
 
   /** A write happened: collect once `quietMs` pass without another. */
   written(): void {
@@ -40,7 +48,7 @@ export class IdleCollection {
   #fire(): void {
     this.#timer = undefined;
     if (!this.#written) return;
-    const { now, collect, budget } = this.options;
+    const { now, collect, budget, minGrowth, oldGeneration, onCollected } = this.options;
     const at = now();
     if (at < this.#notBefore) {
       // Over budget: collect once it allows (a write meanwhile puts it off again).
@@ -48,10 +56,40 @@ export class IdleCollection {
       return;
     }
     this.#written = false;
+    const held = oldGeneration();
+    if (held - this.#mark < Math.max(minGrowth.bytes, minGrowth.share * this.#mark)) {
+      this.#mark = Math.min(this.#mark, held);
+      return;
+    }
     collect();
     const took = now() - at;
     this.#notBefore = at + took / budget;
+    this.#mark = oldGeneration();
+    onCollected?.({ ms: took, before: held, after: this.#mark });
   }
+}
+
+export interface IdleCollectionOptions {
+  readonly quietMs: number;
+  /** The share of the time collections may take. */
+  readonly budget: number;
+  /** Collect only when the old generation grew by both this share of its mark and these bytes. */
+  readonly minGrowth: { readonly share: number; readonly bytes: number };
+  /** Bytes the old generation holds now (`oldGenerationBytes`). */
+  readonly oldGeneration: () => number;
+  readonly collect: () => void;
+  readonly now: () => number;
+  /** Told after each collection: how long it took, and the old generation's bytes before and after. */
+  readonly onCollected?: (collected: { readonly ms: number; readonly before: number; readonly after: number }) => void;
+}
+
+/** The bytes V8's old generation holds (every space but the young generation's), live or not. */
+export function oldGenerationBytes(): number {
+  let bytes = 0;
+  for (const space of getHeapSpaceStatistics()) {
+    if (space.space_name !== 'new_space' && space.space_name !== 'new_large_object_space') bytes += space.space_used_size;
+  }
+  return bytes;
 }
 
 /** How node's `--expose-gc` function is called for a full, memory-reducing collection. */

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { replicaOf, type Config, type Replica } from '../config/index.js';
 import { ConfigError, ErrorCode } from '../errors.js';
-import { IdleCollection, fullCollection } from '../idle-collection.js';
+import { IdleCollection, fullCollection, oldGenerationBytes } from '../idle-collection.js';
 import {
   ConnectionLimit,
   StaticAuthenticator,
@@ -28,8 +28,10 @@ import { openStore, type OpenedStore } from './store.js';
 
 /** A full collection this long after the last write (idle-collection.ts)... */
 const IDLE_COLLECTION_MS = 1_000;
-/** ...taking at most this share of the time. */
+/** ...taking at most this share of the time... */
 const IDLE_COLLECTION_BUDGET = 0.05;
+/** ...once the old generation grew by an eighth since the last one, and by 4 MiB. */
+const IDLE_COLLECTION_GROWTH = { share: 0.125, bytes: 4 * 1024 * 1024 };
 
 /**
  * Builds and starts one Lethe from a Config: store, lifecycle, gateway, and — only when a cluster
@@ -278,7 +280,16 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   leader?.start();
   lifecycle.start();
   // Writes leave replaced data in V8's old generation: collect it once they stop (idle-collection.ts).
-  const idle = new IdleCollection({ quietMs: IDLE_COLLECTION_MS, budget: IDLE_COLLECTION_BUDGET, collect: fullCollection(), now: () => performance.now() });
+  const idle = new IdleCollection({
+    quietMs: IDLE_COLLECTION_MS,
+    budget: IDLE_COLLECTION_BUDGET,
+    minGrowth: IDLE_COLLECTION_GROWTH,
+    oldGeneration: oldGenerationBytes,
+    collect: fullCollection(),
+    now: () => performance.now(),
+    onCollected: ({ ms, before, after }) =>
+      log.debug('Collected garbage after writes', { [F.durationMs]: Math.round(ms), [F.bytes]: before - after }),
+  });
   server.server.on('request', (req: IncomingMessage) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') idle.written();
   });
