@@ -10,10 +10,12 @@
  *
  * --check exits non-zero when a row of a phase that ran misses its targets (bench/targets.ts).
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { forgettingRows } from './forgetting.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ForgettingRow } from './forgetting.js';
 import { gatewaySpecs, repoRoot, type GatewayKind } from './gateways.js';
 import { pushPhase } from './push-phase.js';
 import { Results, buildReport, check, describeMachine, machine, table, writeReport } from './report.js';
@@ -73,10 +75,28 @@ function updateDocs(markdown: string): void {
   writeFileSync(file, `${text.slice(0, a + begin.length)}\n${markdown}\n${text.slice(b)}`);
 }
 
+/**
+ * The forgetting rows from a process of their own (bench/forgetting-main.ts --json): Lethe runs in
+ * that process, and its heap should hold nothing that the push and scale phases left in this one.
+ */
+function forgettingInChild(args: readonly string[]): Promise<ForgettingRow[]> {
+  const main = join(dirname(fileURLToPath(import.meta.url)), 'forgetting-main.js');
+  const child = spawn(process.execPath, [main, '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`the forgetting phase exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop() ?? '[]') as ForgettingRow[]);
+    });
+  });
+}
+
 /** Phase 3: Lethe only, on a real control plane (bench/forgetting.ts). */
 async function forgetPhase(): Promise<void> {
   try {
-    const rows = await forgettingRows({ log, ...(opts.quick ? { clusterPass: false, deletions: 100 } : {}) });
+    const rows = await forgettingInChild(opts.quick ? ['--no-cluster-pass', '--deletions=100'] : []);
     for (const r of rows) {
       if (!results.rows.some((x) => x.id === r.id)) results.define({ id: r.id, metric: r.metric, unit: r.unit, better: 'lower', letheOnly: true });
       results.set(
