@@ -178,8 +178,13 @@ function mergeOverrides(schedule: PolicyOverrides | undefined, own: PolicyOverri
   return says(own) ? { ...schedule, ...own } : schedule;
 }
 
-const joinProblems = (a: string | undefined, b: string | undefined): string | undefined =>
-  a === undefined || a === '' ? (b === '' ? undefined : b) : b === undefined || b === '' ? a : `${a}; ${b}`;
+/** The problems that are there (an empty one is none), joined; undefined when there are none. */
+function joinProblems(schedule: string | undefined, own: string | undefined): string | undefined {
+  const first = schedule === '' ? undefined : schedule;
+  const second = own === '' ? undefined : own;
+  if (first === undefined || second === undefined) return first ?? second;
+  return `${first}; ${second}`;
+}
 
 /**
  * The policy in force for an owner's groups: flag defaults, then the owner's policy
