@@ -50,13 +50,12 @@ export class PlainFamily implements MetricFamily {
     if (family instanceof PlainFamily) return family;
     if (!isPlainType(family.type)) return undefined;
     const metrics = family.metrics;
-    const series: { labels: readonly Label[]; value: number }[] = [];
     for (const m of metrics) {
       // NaN is left as objects: an array of numbers need not keep a NaN's bits (Prometheus' stale marker is one).
       if (m.value === undefined || Number.isNaN(m.value) || !onlyLabelsAndValue(m)) return undefined;
-      series.push({ labels: m.labels, value: m.value });
     }
-    return PlainFamily.fromSeries(family.name, family.help, family.type, series);
+    // Every value was just found to be a number.
+    return PlainFamily.fromSeries(family.name, family.help, family.type, metrics as readonly { readonly labels: readonly Label[]; readonly value: number }[]);
   }
 
   /** A family of these series (labels as the store shares them; values not NaN). */

@@ -11,7 +11,19 @@ import {
 } from '../model/index.js';
 import type { SharedText } from './shared-text.js';
 
-const byName = (a: Label, b: Label): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/**
+ * Sorts a series' labels by name in place, keeping labels of one name in their order (a stable
+ * insertion sort). A series has a handful of labels, and Array.prototype.sort with a comparator
+ * allocates a work array on every call: a third of what a push of 5,000 series allocated.
+ */
+function sortByName(labels: Label[]): void {
+  for (let i = 1; i < labels.length; i++) {
+    const label = labels[i] as Label;
+    let j = i - 1;
+    for (; j >= 0 && (labels[j] as Label).name > label.name; j--) labels[j + 1] = labels[j] as Label;
+    labels[j + 1] = label;
+  }
+}
 
 const EMPTY_INSTANCE: Label = { name: 'instance', value: '' };
 
@@ -51,8 +63,10 @@ function labelSanitizer(key: GroupingKey, shared?: SharedText): (labels: readonl
     byValue.set(label.value, label);
     return label;
   };
+  // One work array for every series of the push; each result is an exact-size copy of it.
+  const all: Label[] = [];
   return (labels) => {
-    const all: Label[] = [];
+    all.length = 0;
     let hasInstance = keyHasInstance;
     for (const label of labels) {
       if (isKeyName(label.name)) continue;
@@ -62,14 +76,13 @@ function labelSanitizer(key: GroupingKey, shared?: SharedText): (labels: readonl
     for (const label of keyLabels) all.push(label);
     if (!hasInstance) all.push(EMPTY_INSTANCE);
     // A stable sort keeps body labels of one name in body order: the last one wins.
-    all.sort(byName);
+    sortByName(all);
     let n = 0;
     for (let i = 0; i < all.length; i++) {
       const label = all[i];
       if (label === undefined || all[i + 1]?.name === label.name) continue;
       all[n++] = label;
     }
-    // An exact-size copy: an array grown by push() keeps spare capacity.
     return all.slice(0, n);
   };
 }
