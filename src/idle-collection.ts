@@ -6,7 +6,8 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * in resident memory) until the old generation next fills up. V8's own memory reducer would
  * collect it once Lethe is idle, but it judges idleness by the allocation rate it measured at its
  * last collection, so after a burst of pushes it keeps waiting. Lethe collects itself instead,
- * `quietMs` after the last write: after filling 100,000 series, about 15 MB less resident memory
+ * `quietMs` after the last write (over HTTP, or the lifecycle's: an owner recorded, a group
+ * deleted, so a collection waits until a run of deletions is over, and follows it): after filling 100,000 series, about 15 MB less resident memory
  * (a quarter of it from compacting, the 'last-resort' flavour); after 1,000,000, a heap of 250 MB
  * became 77 MB. The collection pauses Lethe: V8 collects twice, 130-175 ms in all at 100,000
  * series, 0.3 s at 1,000,000.

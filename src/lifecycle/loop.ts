@@ -43,6 +43,8 @@ export interface LifecycleDeps {
   readonly metrics: LifecycleMetrics;
   /** `lethe_groups_deleted_total{reason}`. */
   readonly groupsDeleted: { inc(labels: { reason: DeletionReason }): void };
+  /** Told after each write the loop makes to the store: an owner recorded, a group deleted. */
+  readonly wrote?: () => void;
   readonly options: LifecycleOptions;
 }
 
@@ -215,6 +217,7 @@ export class LifecycleLoop {
       if (d.action === 'keep' && d.orphanedFrom !== undefined) {
         if ((await isGone(d.orphanedFrom)) !== 'absent' || !unchanged(d)) continue;
         await this.deps.store.setOwner(d.groupKey, d.owner);
+        this.deps.wrote?.();
         this.log.info('Orphaned metric group', {
           [F.groupingKey]: describeKey(d.groupKey),
           [F.job]: jobOf(d.groupKey),
@@ -224,6 +227,7 @@ export class LifecycleLoop {
       }
       if (!unchanged(d)) continue;
       await this.deps.store.setOwner(d.groupKey, d.owner);
+      this.deps.wrote?.();
       this.log.debug('Set owner of metric group', { [F.groupingKey]: describeKey(d.groupKey), [F.owner]: d.owner });
     }
   }
@@ -255,6 +259,7 @@ export class LifecycleLoop {
       const generation = seen.get(d.groupKey.id);
       if (!(await this.deps.store.delete(d.groupKey, generation === undefined ? {} : { ifGeneration: generation }))) continue;
       deleted++;
+      this.deps.wrote?.();
       this.deps.groupsDeleted.inc({ reason: d.reason });
       this.log.info('Deleted metric group', {
         [F.groupingKey]: describeKey(d.groupKey),

@@ -188,6 +188,19 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
 
   metrics.observeStore(store);
 
+  // Writes leave replaced data in V8's old generation: collect it once they stop (idle-collection.ts):
+  // HTTP writes (below) and the lifecycle's.
+  const idle = new IdleCollection({
+    quietMs: IDLE_COLLECTION_MS,
+    budget: IDLE_COLLECTION_BUDGET,
+    minGrowth: IDLE_COLLECTION_GROWTH,
+    oldGeneration: oldGenerationBytes,
+    collect: fullCollection(),
+    now: () => performance.now(),
+    onCollected: ({ ms, before, after }) =>
+      log.debug('Collected garbage after writes', { [F.durationMs]: Math.round(ms), [F.bytes]: before - after }),
+  });
+
   const lifecycle = new LifecycleLoop({
     store,
     view,
@@ -197,6 +210,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     logger,
     metrics: lifecycleMetrics,
     groupsDeleted: metrics.groupsDeleted,
+    wrote: () => idle.written(),
     options: {
       defaults: defaultPolicyOf(config),
       resyncIntervalMs: config.lifecycle.resyncIntervalMs,
@@ -279,17 +293,6 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   kube?.start();
   leader?.start();
   lifecycle.start();
-  // Writes leave replaced data in V8's old generation: collect it once they stop (idle-collection.ts).
-  const idle = new IdleCollection({
-    quietMs: IDLE_COLLECTION_MS,
-    budget: IDLE_COLLECTION_BUDGET,
-    minGrowth: IDLE_COLLECTION_GROWTH,
-    oldGeneration: oldGenerationBytes,
-    collect: fullCollection(),
-    now: () => performance.now(),
-    onCollected: ({ ms, before, after }) =>
-      log.debug('Collected garbage after writes', { [F.durationMs]: Math.round(ms), [F.bytes]: before - after }),
-  });
   server.server.on('request', (req: IncomingMessage) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') idle.written();
   });

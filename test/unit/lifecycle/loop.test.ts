@@ -45,6 +45,7 @@ async function setup() {
   const leadership: Leadership = { isLeader: () => leader.leading, onChange: () => () => undefined };
   const deleted: DeletionReason[] = [];
   const batches: DeletionBatch[] = [];
+  const writes = { count: 0 };
   const metrics = createLifecycleMetrics(new Registry());
   const loop = new LifecycleLoop({
     store,
@@ -61,13 +62,14 @@ async function setup() {
     logger: quietLogger(),
     metrics,
     groupsDeleted: { inc: ({ reason }) => deleted.push(reason) },
+    wrote: () => writes.count++,
     options: { defaults: defaultPolicy, resyncIntervalMs: 60_000, debounceMs: 10, scrapePollMs: 100 },
   });
   // A group pushed from a pod of Job b-1 (gone from the view), already scraped.
   const attribution = { source: 'pod-ip' as const, namespace: NS, namespaceUid: NS_UID, run: refTo('Job', 'b-1') };
   await store.push({ key: key('backup'), method: 'PUT', families: [family('x')], attribution });
   await store.confirmScraped(store.scrapeToken(), T0);
-  return { clock, store, view, leader, loop, deleted, batches, attribution, metrics };
+  return { clock, store, view, leader, loop, deleted, batches, attribution, metrics, writes };
 }
 
 describe('lifecycle loop', () => {
@@ -165,6 +167,26 @@ describe('lifecycle loop', () => {
     expect((await s.loop.runOnce()).deleted).toBe(0);
     expect(s.store.groupCount).toBe(1);
     expect(s.deleted).toEqual([]);
+  });
+
+  test('tells of each write it makes to the store (an owner recorded, an orphaning, a deletion) and of nothing else', async () => {
+    const s = await setup();
+    s.view.snap = snapshot({ jobs: [job('b-1')] });
+    await s.loop.runOnce();
+    expect(s.writes.count).toBe(1);
+    await s.loop.runOnce();
+    expect(s.writes.count).toBe(1);
+    s.view.snap = snapshot();
+    expect((await s.loop.runOnce()).deleted).toBe(1);
+    expect(s.writes.count).toBe(2);
+
+    const o = await setup();
+    o.view.snap = snapshot({ jobs: [job('b-1', (j) => ({ ...j, policy: { deletionPolicy: 'Orphan' } }))] });
+    await o.loop.runOnce();
+    o.view.snap = snapshot();
+    await o.loop.runOnce();
+    expect(o.store.get(key('backup'))?.owner).toMatchObject({ kind: 'Namespace' });
+    expect(o.writes.count).toBe(2);
   });
 
   test('a deletion waits for the scrape of the latest push', async () => {
