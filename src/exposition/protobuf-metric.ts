@@ -45,7 +45,7 @@ import {
   skipField,
   type WireReader,
 } from './protobuf-wire.js';
-import { utf8Text } from './utf8.js';
+import { utf8TextAt } from './utf8.js';
 
 interface SummaryParts {
   sampleCount: number;
@@ -116,10 +116,9 @@ const NATIVE_FIELDS: ReadonlyMap<number, readonly number[]> = new Map([
 
 export function readString(r: WireReader): string {
   const end = readLengthEnd(r);
-  const { buf } = r;
-  const bytes = buf.subarray(r.pos, end);
+  const start = r.pos;
   r.pos = end;
-  return bytes.length === 0 ? '' : utf8Text(bytes);
+  return start === end ? '' : utf8TextAt(r.bytes, start, end);
 }
 
 /** Skips the field whose tag was just read, checking it against the schema's rule for it. */
@@ -246,10 +245,17 @@ function decodeBucket(r: WireReader): Bucket {
 }
 
 /** Decodes the Metric message that starts (with its length) at r.pos. */
+// The labels and kept ranges of the Metric being read (decodeMetric does not nest): arrays grown
+// by push() from empty hold 17 slots, so each Metric keeps an exact-size copy instead.
+const labelsRead: Label[] = [];
+const rangesRead: number[] = [];
+
 export function decodeMetric(r: WireReader): MetricParts {
-  const labels: Label[] = [];
-  const restRanges: number[] = [];
-  const parts: MetricParts = { labels, restRanges };
+  const labels = labelsRead;
+  const restRanges = rangesRead;
+  labels.length = 0;
+  restRanges.length = 0;
+  const parts: { -readonly [K in keyof MetricParts]: MetricParts[K] } = { labels, restRanges };
   const outer = enterMessage(r);
   while (r.pos < r.end) {
     const fieldStart = r.pos;
@@ -270,6 +276,8 @@ export function decodeMetric(r: WireReader): MetricParts {
     else restRanges.push(fieldStart, r.pos);
   }
   leaveMessage(r, outer);
+  parts.labels = labels.slice();
+  parts.restRanges = restRanges.slice();
   return parts;
 }
 

@@ -22,6 +22,8 @@ export class WireFormatError extends Error {}
 
 export interface WireReader {
   readonly buf: Uint8Array;
+  /** `buf` as a Buffer (the same memory), for reading strings out of it. */
+  readonly bytes: Buffer;
   readonly view: DataView;
   pos: number;
   /** Where the message being read ends (moved by enterMessage / leaveMessage). */
@@ -33,7 +35,8 @@ export interface WireReader {
 
 export function createReader(buf: Uint8Array): WireReader {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  return { buf, view, pos: 0, end: buf.length, field: 0, wireType: 0 };
+  const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return { buf, bytes, view, pos: 0, end: buf.length, field: 0, wireType: 0 };
 }
 
 /**

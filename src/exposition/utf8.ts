@@ -24,26 +24,14 @@ export function decodeUtf8(bytes: Uint8Array): DecodedText {
   }
 }
 
-/** Bytes this short that are all ASCII are read without the decoder (utf8Text). */
-const SHORT_ASCII = 64;
-
 /**
- * decodeUtf8(bytes).text. The short ASCII strings protobuf bodies are made of (names, label
- * values) are read directly: the decoder's call and the result object cost more than the bytes.
+ * decodeUtf8(bytes.subarray(start, end)).text. ASCII, which names and label values almost always
+ * are, is copied straight into a new string: no view of the bytes, no decoder call, no result
+ * object (a protobuf body of 5,000 series has 20,000 such strings).
  */
-export function utf8Text(bytes: Uint8Array): string {
-  const n = bytes.length;
-  if (n <= SHORT_ASCII) {
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if ((bytes[i] as number) > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  }
-  return decodeUtf8(bytes).text;
+export function utf8TextAt(bytes: Buffer, start: number, end: number): string {
+  for (let i = start; i < end; i++) if ((bytes[i] as number) > 0x7f) return decodeUtf8(bytes.subarray(start, end)).text;
+  return bytes.toString('latin1', start, end);
 }
 
 /** The length (1–4) of the valid UTF-8 sequence at i, or 0 when the byte at i starts none. */

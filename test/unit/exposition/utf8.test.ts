@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { compareUtf8, containsInvalidUtf8, encodeUtf8 } from '../../../src/exposition/index.js';
-import { decodeUtf8, utf8Text } from '../../../src/exposition/utf8.js';
+import { decodeUtf8, utf8TextAt } from '../../../src/exposition/utf8.js';
 
 const bytesOf = (...parts: (string | number[])[]): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...new TextEncoder().encode(p)] : p)));
@@ -28,18 +28,22 @@ describe('decodeUtf8', () => {
   });
 });
 
-describe('utf8Text', () => {
+describe('utf8TextAt', () => {
   test.each<[string, Uint8Array]>([
     ['short ASCII', bytesOf('/api/v1/items/7')],
     ['ASCII of 64 bytes', bytesOf('a'.repeat(64))],
     ['ASCII of 65 bytes', bytesOf('b'.repeat(65))],
     ['the ASCII control and DEL bytes', bytesOf([0, 9, 10, 0x7f])],
+    ['Latin-1 bytes that are not UTF-8', bytesOf('caf', [0xe9])],
+    ['nothing', bytesOf('')],
     ['short UTF-8', bytesOf('Π✓')],
     ['a short invalid byte', bytesOf('a', [0xff])],
     ['a byte order mark', bytesOf([0xef, 0xbb, 0xbf], 'x')],
     ['a long string with one invalid byte', bytesOf('x'.repeat(100), [0x80])],
-  ])('reads %s as decodeUtf8 does', (_name, input) => {
-    expect(utf8Text(input)).toBe(decodeUtf8(input).text);
+  ])('reads %s as decodeUtf8 does, also from within a larger body', (_name, input) => {
+    expect(utf8TextAt(Buffer.from(input), 0, input.length)).toBe(decodeUtf8(input).text);
+    const body = Buffer.concat([Buffer.from([0xff, 0x41]), input, Buffer.from([0xc3, 0x42])]);
+    expect(utf8TextAt(body, 2, 2 + input.length)).toBe(decodeUtf8(input).text);
   });
 });
 
