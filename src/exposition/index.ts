@@ -36,3 +36,4 @@ export type { EscapingScheme } from './escaping.js';
 export { contentTypeOf, negotiate, parseAccept } from './negotiation.js';
 export type { Negotiated, ScrapeFormat } from './negotiation.js';
 export { compareUtf8, containsInvalidUtf8, encodeUtf8 } from './utf8.js';
+export { sameLabels } from './text-families.js';

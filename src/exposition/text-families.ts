@@ -110,7 +110,8 @@ export class FamilySet {
   }
 }
 
-function sameLabels(a: readonly Label[], b: readonly Label[]): boolean {
+/** The same label pairs in the same order. */
+export function sameLabels(a: readonly Label[], b: readonly Label[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i];

@@ -1,5 +1,5 @@
 import { seriesCount, type GroupingKey, type Label, type MetricFamily, type MetricType } from '../model/index.js';
-import { containsInvalidUtf8 } from '../exposition/index.js';
+import { containsInvalidUtf8, sameLabels } from '../exposition/index.js';
 import { collides, collisionProbes, collisionProblem, duplicateSeriesProblem, typeConflictProblem } from './consistency-rules.js';
 import { seriesId } from './sanitize.js';
 
@@ -290,17 +290,6 @@ class SeriesSeen {
     more.push(labels);
     return true;
   }
-}
-
-/** Equal as seriesId() compares: the same pairs in the same order. */
-function sameLabels(a: readonly Label[], b: readonly Label[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x !== y && (x?.name !== y?.name || x?.value !== y?.value)) return false;
-  }
-  return true;
 }
 
 // FNV-1a over the UTF-16 code units; the separators lie outside them.
