@@ -28,4 +28,5 @@ enableCompileCache();
 const root = await import('./root.js');
 // Everything is loaded: the young generation may grow again, to its cap, before the store is read.
 youngGeneration?.started();
-root.main(readVersion());
+// Writes over HTTP let it grow back after a collection gave it back (see the module).
+root.main(readVersion(), () => youngGeneration?.written());

@@ -39,7 +39,7 @@ function replicaFrom(config: Config, env: NodeJS.ProcessEnv): Replica {
 }
 // ---- end of Kubernetes mode ----
 
-async function start(config: Config, logger: Logger, version: string): Promise<void> {
+async function start(config: Config, logger: Logger, version: string, writeStarted: () => void): Promise<void> {
   const log = logger.child({ [F.component]: 'main' });
   let shuttingDown = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -57,12 +57,14 @@ async function start(config: Config, logger: Logger, version: string): Promise<v
     ...(cluster === undefined ? {} : { cluster }),
     replica: replicaFrom(config, process.env),
     onQuit: () => void shutdown('/-/quit'),
+    writeStarted,
   });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-export function main(version: string): void {
+/** `writeStarted`: told of each write request as it arrives (main.ts: V8's young generation). */
+export function main(version: string, writeStarted: () => void = () => {}): void {
   let config: Config;
   try {
     const result = loadConfig(process.argv.slice(2), process.env);
@@ -92,7 +94,7 @@ export function main(version: string): void {
   };
   process.on('unhandledRejection', fatal('Unhandled rejection'));
   process.on('uncaughtException', fatal('Uncaught exception'));
-  start(config, logger, version).catch((err: unknown) => {
+  start(config, logger, version, writeStarted).catch((err: unknown) => {
     if (err instanceof ConfigError) {
       process.stderr.write(`lethe: ${err.message}\n`);
       process.exit(err.exitCode);

@@ -65,6 +65,8 @@ export interface LetheDeps {
   readonly tuning?: Tuning;
   /** Called after answering /-/quit (with --web.enable-lifecycle). */
   readonly onQuit?: () => void;
+  /** Told of each write request (not GET or HEAD) as it arrives: main.ts lets V8's young generation grow back (young-generation.ts). */
+  readonly writeStarted?: () => void;
   /**
    * Who this replica is (config/replica.ts: main.ts works it out from flags, environment and the
    * pod). Absent: from the flags and the host name alone.
@@ -294,7 +296,9 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   leader?.start();
   lifecycle.start();
   server.server.on('request', (req: IncomingMessage) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') idle.written();
+    if (req.method === 'GET' || req.method === 'HEAD') return;
+    deps.writeStarted?.();
+    idle.written();
   });
   log.info('Listening', {
     address: `${config.web.listenHost}:${server.port}`,
