@@ -296,7 +296,11 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   leader?.start();
   lifecycle.start();
   server.server.on('request', (req: IncomingMessage) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      // Health and readiness checks leave nothing behind: only reads that render or list count.
+      if (req.url?.includes('/-/') !== true) idle.read();
+      return;
+    }
     deps.writeStarted?.();
     idle.written();
   });

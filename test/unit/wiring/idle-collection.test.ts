@@ -74,6 +74,39 @@ describe('IdleCollection', () => {
     expect(collections).toHaveLength(2);
   });
 
+  test('a read asks for a look quietMs later, by the same growth rule', () => {
+    const c = idle();
+    held += 10;
+    c.read();
+    advance(999);
+    expect(collections).toEqual([]);
+    advance(1);
+    expect(collections).toEqual([1_000]);
+    // A read that left little behind (a scrape served from the cached text): no collection.
+    held += 1;
+    c.read();
+    advance(5_000);
+    expect(collections).toEqual([1_000]);
+  });
+
+  test('reads never put off a look already due; writes still do', () => {
+    const c = idle();
+    write(c);
+    advance(600);
+    c.read();
+    advance(400);
+    expect(collections).toEqual([1_000]);
+    // (The collection took 10 ms: the clock is at 1,010.)
+    held += 10;
+    c.read();
+    advance(600);
+    write(c);
+    advance(600);
+    expect(collections).toEqual([1_000]);
+    advance(400);
+    expect(collections).toEqual([1_000, 2_610]);
+  });
+
   test('holds collections to their budget: after one of 100 ms, the next waits 2 s from its start', () => {
     cost = 100;
     const c = idle();
