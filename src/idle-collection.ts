@@ -18,7 +18,8 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * into a store of 100,000 does not pause Lethe, re-pushing a fifth of it does. When V8 collected
  * meanwhile and the old generation holds less, that is the new mark.
  *
- * Reads (`read()`: scrapes, API and page requests) ask for a look too, without putting one off:
+ * Reads (`read()`: scrapes, API and page requests) ask for a look too, once they stop, without
+ * putting off one that writes asked for:
  * the first scrape in a format renders every group's text, and left 50 MB behind at 40,000 series
  * in the OpenMetrics format Prometheus asks for (resident 100 -> 158 MiB two seconds later; V8 took
  * about ten seconds to collect it). Scrapes served from the cached text leave too little to pass
@@ -32,6 +33,8 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 export class IdleCollection {
   #timer: NodeJS.Timeout | undefined;
   #written = false;
+  /** The pending look was asked for by reads alone (reads put it off; a write makes it the write's). */
+  #readsOnly = false;
   #notBefore = 0;
   /** What the old generation held after the last collection (or the least seen since). */
   #mark: number;
@@ -43,18 +46,23 @@ export class IdleCollection {
   /** A write happened: collect once `quietMs` pass without another. */
   written(): void {
     this.#written = true;
+    this.#readsOnly = false;
     if (this.#timer === undefined) this.#timer = setTimeout(() => this.#fire(), this.options.quietMs).unref();
     else this.#timer.refresh();
   }
 
   /**
    * A request that writes nothing but may have left much behind (a scrape that rendered the text
-   * of many groups for the first time): look `quietMs` later, by the same growth rule. It never
-   * puts off a look already due, so scrapes that keep coming do not postpone one for good.
+   * of many groups for the first time): look once `quietMs` pass without another request, by the
+   * same growth rule. A look that writes asked for is never put off by reads: scrapes that keep
+   * coming (a dashboard polling) do not postpone the collection after pushes or deletions.
    */
   read(): void {
-    this.#written = true;
-    this.#timer ??= setTimeout(() => this.#fire(), this.options.quietMs).unref();
+    if (this.#timer === undefined) {
+      this.#written = true;
+      this.#readsOnly = true;
+      this.#timer = setTimeout(() => this.#fire(), this.options.quietMs).unref();
+    } else if (this.#readsOnly) this.#timer.refresh();
   }
 
   stop(): void {
@@ -69,6 +77,7 @@ export class IdleCollection {
     const at = now();
     if (at < this.#notBefore) {
       // Over budget: collect once it allows (a write meanwhile puts it off again).
+      this.#readsOnly = false;
       this.#timer = setTimeout(() => this.#fire(), this.#notBefore - at).unref();
       return;
     }

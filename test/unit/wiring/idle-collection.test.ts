@@ -89,7 +89,19 @@ describe('IdleCollection', () => {
     expect(collections).toEqual([1_000]);
   });
 
-  test('reads never put off a look already due; writes still do', () => {
+  test('reads put off a look that reads asked for: once requests stop', () => {
+    const c = idle();
+    held += 10;
+    c.read();
+    advance(600);
+    c.read();
+    advance(600);
+    expect(collections).toEqual([]);
+    advance(400);
+    expect(collections).toEqual([1_600]);
+  });
+
+  test('reads never put off a look that writes asked for; writes put off any', () => {
     const c = idle();
     write(c);
     advance(600);
