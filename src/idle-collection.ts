@@ -19,11 +19,10 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * meanwhile and the old generation holds less, that is the new mark.
  *
  * Reads (`read()`: scrapes, API and page requests) ask for a look too, once they stop, without
- * putting off one that writes asked for:
- * the first scrape in a format renders every group's text, and left 50 MB behind at 40,000 series
- * in the OpenMetrics format Prometheus asks for (resident 100 -> 158 MiB two seconds later; V8 took
- * about ten seconds to collect it). Scrapes served from the cached text leave too little to pass
- * the growth rule.
+ * putting off one that writes asked for: the first scrape in a format renders every group's text,
+ * and left 50 MB behind at 40,000 series in the OpenMetrics format Prometheus asks for (resident
+ * 100 -> 158 MiB two seconds later; V8 took about ten seconds to collect it). Scrapes served from
+ * the cached text leave too little to pass the growth rule.
  *
  * Collections are also held to a share of the time (`budget`): after one that took d ms, the next
  * waits at least d / budget ms, so pushes that keep coming every second into a large store do not

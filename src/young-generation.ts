@@ -46,17 +46,14 @@ function capYoungGeneration(semiSpaceMiB: { start: number; writes: number }, exe
   const newSpace = (): number => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
   const bytes = (mib: number): number => 2 * mib * 1024 * 1024;
   const cap = new YoungGenerationCap({ start: bytes(semiSpaceMiB.start), writes: bytes(semiSpaceMiB.writes) }, newSpace, (factor) => setFlagsFromString(`--semi-space-growth-factor=${factor}`));
-  let started = false;
   return {
     started: () => {
-      started = true;
       cap.started();
       // Entries come in batches after the collections: one look per batch.
       new PerformanceObserver(() => cap.collected()).observe({ entryTypes: ['gc'] });
     },
-    written: () => {
-      if (started) cap.written();
-    },
+    // main.ts calls started() before the server exists, so every write comes after it.
+    written: () => cap.written(),
   };
 }
 
