@@ -18,6 +18,9 @@ export function formatGoFloat(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
+  const magnitude = Math.abs(v);
+  // Between these JavaScript writes what Go does: the shortest digits, without an exponent.
+  if (magnitude >= 1e-4 && magnitude < 1e6) return String(v);
   const sign = v < 0 ? '-' : '';
   const { digits, exponent } = shortestDigits(Math.abs(v));
   if (exponent < -4 || exponent >= 6) {

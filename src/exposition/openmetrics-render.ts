@@ -22,9 +22,8 @@
 
 import type { Metric, MetricType } from '../model/index.js';
 import { formatGoFloat } from './go-float.js';
-import { isValidLegacyMetricName } from './names.js';
 import { decodeExtras, timestampSeconds, type Exemplar, type MetricExtras } from './protobuf-extras.js';
-import { escapeQuoted, labelText, writeName } from './text-render.js';
+import { escapeQuoted, labelText, seriesText, writeName } from './text-render.js';
 
 export const OPENMETRICS_EOF = '# EOF\n';
 
@@ -116,21 +115,16 @@ function exemplarText(exemplar: Exemplar | undefined): string {
   return ` # {${labelText(exemplar.labels)}} ${formatOpenMetricsFloat(exemplar.value)}${stamp}`;
 }
 
+/** A sample's timestamp as written after its value (with its space), or ''. */
+function stampText(ms: number | undefined): string {
+  return ms === undefined ? '' : ` ${formatOpenMetricsTimestamp(Math.floor(ms / 1000), (ms - Math.floor(ms / 1000) * 1000) * 1_000_000)}`;
+}
+
 /** Writes sample lines of one metric, sharing the rendered label text between them. */
 function sampleWriter(metric: Metric): (name: string, value: string, extra?: string, exemplar?: Exemplar) => string {
   const labels = labelText(metric.labels);
-  const ms = metric.timestampMs;
-  const stamp = ms === undefined ? '' : ` ${formatOpenMetricsTimestamp(Math.floor(ms / 1000), (ms - Math.floor(ms / 1000) * 1000) * 1_000_000)}`;
-  return (name, value, extra, exemplar) => {
-    let series: string;
-    if (isValidLegacyMetricName(name)) {
-      const inner = labels === '' ? (extra ?? '') : extra === undefined ? labels : `${labels},${extra}`;
-      series = inner === '' ? name : `${name}{${inner}}`;
-    } else {
-      series = `{${writeName(name)}${labels === '' ? '' : `,${labels}`}${extra === undefined ? '' : `,${extra}`}}`;
-    }
-    return `${series} ${value}${stamp}${exemplarText(exemplar)}\n`;
-  };
+  const stamp = stampText(metric.timestampMs);
+  return (name, value, extra, exemplar) => `${seriesText(name, labels, extra)} ${value}${stamp}${exemplarText(exemplar)}\n`;
 }
 
 /**
@@ -138,6 +132,11 @@ function sampleWriter(metric: Metric): (name: string, value: string, extra?: str
  * (exemplars, created timestamps) come from the metric's kept protobuf bytes.
  */
 export function renderOpenMetricsMetric(name: string, type: MetricType, metric: Metric, compliantCounter: boolean): string {
+  if (type === 'gauge' || type === 'untyped' || (type === 'counter' && (!compliantCounter || metric.protobufRest === undefined))) {
+    // One line without extras: written without the writer (most stored series are these).
+    const value = metric.value;
+    return value === undefined ? '' : `${seriesText(name, labelText(metric.labels))} ${formatOpenMetricsFloat(value)}${stampText(metric.timestampMs)}\n`;
+  }
   const line = sampleWriter(metric);
   const extras: MetricExtras = decodeExtras(metric.protobufRest);
   const family = openMetricsFamilyName(name, compliantCounter);
@@ -145,12 +144,9 @@ export function renderOpenMetricsMetric(name: string, type: MetricType, metric: 
     extras.created === undefined ? '' : line(`${family}_created`, formatOpenMetricsFloat(timestampSeconds(extras.created)));
   switch (type) {
     case 'counter':
+      // A compliant counter with kept protobuf bytes: its exemplar and created timestamp.
       if (metric.value === undefined) return '';
-      if (!compliantCounter) return line(name, formatOpenMetricsFloat(metric.value));
       return line(name, formatOpenMetricsFloat(metric.value), undefined, extras.exemplar) + created();
-    case 'gauge':
-    case 'untyped':
-      return metric.value === undefined ? '' : line(name, formatOpenMetricsFloat(metric.value));
     case 'summary': {
       const summary = metric.summary;
       if (summary === undefined) return '';

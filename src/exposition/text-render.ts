@@ -69,21 +69,26 @@ function timestampText(ms: number): string {
   return BigInt(Math.trunc(ms)).toString();
 }
 
+/**
+ * A sample's series as written before its value: `name{labels}` (labels `l1="v1",...` and then
+ * `extra`, either may be empty or missing), or `{"name",labels}` when the name is not a legacy one.
+ */
+export function seriesText(name: string, labels: string, extra?: string): string {
+  if (isValidLegacyMetricName(name)) {
+    const inner = labels === '' ? (extra ?? '') : extra === undefined ? labels : `${labels},${extra}`;
+    return inner === '' ? name : `${name}{${inner}}`;
+  }
+  return `{${writeName(name)}${labels === '' ? '' : `,${labels}`}${extra === undefined ? '' : `,${extra}`}}`;
+}
+
+/** The end of a sample line: the timestamp when there is one, and the newline. */
+const stampText = (timestampMs: number | undefined): string => (timestampMs === undefined ? '\n' : ` ${timestampText(timestampMs)}\n`);
+
 /** Writes sample lines of one metric, sharing the rendered label text between them. */
 function sampleWriter(name: string, metric: Metric): (suffix: string, value: number, extra?: string) => string {
   const labels = labelText(metric.labels);
-  const stamp = metric.timestampMs === undefined ? '\n' : ` ${timestampText(metric.timestampMs)}\n`;
-  return (suffix, value, extra) => {
-    const full = name + suffix;
-    let series: string;
-    if (isValidLegacyMetricName(full)) {
-      const inner = labels === '' ? (extra ?? '') : extra === undefined ? labels : `${labels},${extra}`;
-      series = inner === '' ? full : `${full}{${inner}}`;
-    } else {
-      series = `{${writeName(full)}${labels === '' ? '' : `,${labels}`}${extra === undefined ? '' : `,${extra}`}}`;
-    }
-    return `${series} ${formatGoFloat(value)}${stamp}`;
-  };
+  const stamp = stampText(metric.timestampMs);
+  return (suffix, value, extra) => `${seriesText(name + suffix, labels, extra)} ${formatGoFloat(value)}${stamp}`;
 }
 
 /**
@@ -94,12 +99,13 @@ function sampleWriter(name: string, metric: Metric): (suffix: string, value: num
  * out of the store) renders as nothing, where upstream would fail the whole scrape.
  */
 export function renderMetric(name: string, type: MetricType, metric: Metric): string {
+  if (type === 'counter' || type === 'gauge' || type === 'untyped') {
+    // One line: written without the writer (most stored series are these).
+    const value = metric.value;
+    return value === undefined ? '' : `${seriesText(name, labelText(metric.labels))} ${formatGoFloat(value)}${stampText(metric.timestampMs)}`;
+  }
   const line = sampleWriter(name, metric);
   switch (type) {
-    case 'counter':
-    case 'gauge':
-    case 'untyped':
-      return metric.value === undefined ? '' : line('', metric.value);
     case 'summary': {
       const summary = metric.summary;
       if (summary === undefined) return '';

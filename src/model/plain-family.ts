@@ -112,6 +112,20 @@ export class PlainFamily implements MetricFamily {
     return this.#labels.some(test);
   }
 
+  /** Whether `other` holds series with the same labels in the same order (values aside). */
+  sameSeries(other: PlainFamily): boolean {
+    if (other.#values.length !== this.#values.length || other.#labels.length !== this.#labels.length || other.#width !== this.#width) return false;
+    const starts = this.#starts;
+    const otherStarts = other.#starts;
+    if (starts !== undefined && otherStarts !== undefined && starts.some((start, i) => start !== otherStarts[i])) return false;
+    for (let i = 0; i < this.#labels.length; i++) {
+      const a = this.#labels[i] as Label;
+      const b = other.#labels[i] as Label;
+      if (a !== b && (a.name !== b.name || a.value !== b.value)) return false;
+    }
+    return true;
+  }
+
   get size(): number {
     return this.#values.length;
   }

@@ -347,7 +347,8 @@ export class GroupTable {
       if (isMetaFamily(name)) continue;
       if (changed.has(name) || !next.has(name)) {
         this.index.replace(existing.key.id, family, undefined);
-        this.renderCache.delete(existing.key.id, name);
+        // A family pushed again is replaced in the render cache by write() (which keeps its place when only values changed).
+        if (!next.has(name)) this.renderCache.delete(existing.key.id, name);
       }
     }
   }

@@ -12,9 +12,10 @@ import {
   renderMetric,
   renderOpenMetricsHeader,
   renderOpenMetricsMetric,
+  sameLabels,
   type EscapingScheme,
 } from '../exposition/index.js';
-import { seriesCount, type Metric, type MetricFamily, type MetricType } from '../model/index.js';
+import { PlainFamily, seriesCount, type Metric, type MetricFamily, type MetricType } from '../model/index.js';
 import type { DeflatedPiece, TextPiece } from './group-store.js';
 
 /**
@@ -22,10 +23,10 @@ import type { DeflatedPiece, TextPiece } from './group-store.js';
  * hands out cached pieces instead of re-encoding every sample. A push re-renders only its
  * own families; the merged, sorted text of a name is rebuilt only after that name changed.
  *
- * The text of a series is kept once per format: a group's share of a family is rendered (as one
- * flat string) when a scrape first needs it, and once the merged text of its name holds it, the
- * group keeps only where its metrics are in there. Rebuilding a name's merged text takes the
- * unchanged groups' text from the previous merged text. A name's merged text is kept as its UTF-8
+ * The text of a series is kept once per format: a group's metrics are rendered when a scrape
+ * first needs them, straight into the merged text of their name, and the group keeps only where
+ * its metrics are in there. Rebuilding a name's merged text takes the unchanged groups' text from
+ * the previous merged text. A name's merged text is kept as its UTF-8
  * bytes (encoded once, when it is rebuilt, outside the JavaScript heap): a scrape hands these out
  * as pieces (renderPieces) that the gateway writes to the socket as they are, without joining
  * them into one string or encoding the whole scrape again.
@@ -77,15 +78,6 @@ const WRITERS: readonly [Writer, Writer] = [
   { header: renderOpenMetricsHeader, metric: renderOpenMetricsMetric },
 ];
 
-/** A part's text in one format. */
-interface PartText {
-  /** The part's own rendering (one flat string, end offset of each metric), until merged. */
-  text: string | undefined;
-  ends: readonly number[] | undefined;
-  /** Start and end (in bytes) of each metric's text in its name's current merged text, once in there. */
-  spans: readonly number[] | undefined;
-}
-
 interface GroupPart {
   readonly help: string | undefined;
   readonly type: MetricType;
@@ -93,16 +85,40 @@ interface GroupPart {
   readonly family: MetricFamily;
   /** Some name of the part (family or label) is not a legacy name. */
   readonly escapes: boolean;
-  /** Its text in each format (two fields, not a pair: one object less per part, and there is a part per group and family). */
-  text: PartText | undefined;
-  openMetrics: PartText | undefined;
+  /** The group's place among the name's groups (a replaced group keeps it, as the map keeps its place). */
+  readonly ordinal: number;
+  /**
+   * Start and end (in bytes) of each metric's text in its name's current merged text of each
+   * format, once in there (two fields, not a pair: one object less per part, and there is a part
+   * per group and family).
+   */
+  textSpans: number[] | undefined;
+  openMetricsSpans: number[] | undefined;
+  /**
+   * Bit f set: the spans of format f are those of the part this one replaced, whose series had the
+   * same labels in the same order; the text there is the old values', so this part's is rendered.
+   */
+  stale: number;
 }
 
-const partText = (part: GroupPart, f: FormatIndex): PartText | undefined => (f === TEXT ? part.text : part.openMetrics);
+const partSpans = (part: GroupPart, f: FormatIndex): number[] | undefined => (f === TEXT ? part.textSpans : part.openMetricsSpans);
 
-function setPartText(part: GroupPart, f: FormatIndex, text: PartText | undefined): void {
-  if (f === TEXT) part.text = text;
-  else part.openMetrics = text;
+/** The spans of a part whose text in format f is in the merged text as it is. */
+const keptSpans = (part: GroupPart, f: FormatIndex): number[] | undefined => ((part.stale & (1 << f)) === 0 ? partSpans(part, f) : undefined);
+
+function setPartSpans(part: GroupPart, f: FormatIndex, spans: number[] | undefined, stale = false): void {
+  if (f === TEXT) part.textSpans = spans;
+  else part.openMetricsSpans = spans;
+  part.stale = stale ? part.stale | (1 << f) : part.stale & ~(1 << f);
+}
+
+/** Whether two families hold series with the same labels (and timestamps) in the same order, so that they sort alike. */
+function sameSeries(a: MetricFamily, b: MetricFamily): boolean {
+  if (a.type !== b.type) return false;
+  if (a instanceof PlainFamily && b instanceof PlainFamily) return a.sameSeries(b);
+  const x = a.metrics;
+  const y = b.metrics;
+  return x.length === y.length && x.every((m, i) => sameLabels(m.labels, y[i]?.labels ?? []) && m.timestampMs === y[i]?.timestampMs);
 }
 
 interface MergedText {
@@ -110,8 +126,15 @@ interface MergedText {
   bytes: Buffer | undefined;
   /** `bytes` compressed (see TextPiece), once a compressed scrape asked for it. */
   deflated: DeflatedPiece | undefined;
+  /** Bytes of the header at the start of `bytes`. */
+  headerBytes: number;
   /** False when a group changed since `bytes` was built. */
   fresh: boolean;
+  /**
+   * A group was added or removed, or replaced by series with other labels, since `bytes` was
+   * built: the order may have changed. Else only values did, and `bytes` is patched.
+   */
+  reordered: boolean;
   /** For OpenMetrics: whether the name was written as a compliant counter. */
   compliant: boolean;
 }
@@ -124,6 +147,8 @@ interface NameCache {
   sortedMetrics: readonly Metric[] | undefined;
   /** Parts whose names need escaping (the name itself counts for every part). */
   escapingParts: number;
+  /** The ordinal the next new group gets. */
+  nextOrdinal: number;
 }
 
 /** One metric of a part, for sorting across groups. */
@@ -135,40 +160,45 @@ interface Entry {
 
 const byMetric = (a: Entry, b: Entry): number => compareMetrics(a.metric, b.metric);
 
-/**
- * The same text as one flat string. Concatenation (renderMetric's, and join() of such pieces)
- * can leave a tree of string pieces, several times the size of the text; slicing makes the
- * engine copy it into one piece first.
- */
-function flat(text: string): string {
-  return text.length < 13 ? text : (' ' + text).slice(1);
+/** Scrape order: by metric, then by group (the order a stable sort of the groups gives), then within the group. */
+function inOrder(a: Entry, b: Entry): number {
+  return compareMetrics(a.metric, b.metric) || (a.part?.ordinal ?? -1) - (b.part?.ordinal ?? -1) || a.index - b.index;
 }
 
-/** The text of a part's metric in format f: bytes of the merged text, or from the part's own rendering. */
-function entryText(f: FormatIndex, name: string, cache: NameCache, entry: Entry, compliant: boolean): string | Uint8Array {
-  const { part, index } = entry;
-  if (part === undefined) return '';
-  let own = partText(part, f);
-  const merged = cache.merged[f]?.bytes;
-  if (own?.text === undefined && own?.spans !== undefined && merged !== undefined) {
-    return merged.subarray(own.spans[2 * index], own.spans[2 * index + 1]);
-  }
-  if (own?.text === undefined || own.ends === undefined) {
-    const writer = WRITERS[f];
-    const texts = part.family.metrics.map((metric) => writer.metric(name, part.type, metric, compliant));
-    const ends: number[] = new Array<number>(texts.length);
-    let end = 0;
-    for (let i = 0; i < texts.length; i++) {
-      end += texts[i]?.length ?? 0;
-      ends[i] = end;
-    }
-    own = { text: flat(texts.join('')), ends, spans: undefined };
-    setPartText(part, f, own);
-  }
-  const text = own.text ?? '';
-  const ends = own.ends ?? [];
-  return text.slice(index === 0 ? 0 : (ends[index - 1] ?? 0), ends[index]);
+/** Text that replaces [start, end) of a merged text (`length`: its bytes), and the part's spans to set, if it is a metric's. */
+interface Change {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly length: number;
+  readonly spans: number[] | undefined;
+  readonly index: number;
 }
+
+/** A name's metrics in scrape order, as parallel arrays (the metric only where it is rendered). */
+interface Order {
+  readonly parts: GroupPart[];
+  readonly indexes: number[];
+  readonly metrics: (Metric | undefined)[];
+}
+
+function fullOrder(entries: readonly Entry[]): Order {
+  const order: Order = { parts: new Array<GroupPart>(entries.length), indexes: new Array<number>(entries.length), metrics: new Array<Metric | undefined>(entries.length) };
+  entries.forEach((entry, k) => {
+    order.parts[k] = entry.part as GroupPart;
+    order.indexes[k] = entry.index;
+    order.metrics[k] = entry.metric;
+  });
+  return order;
+}
+
+/** A name is sorted whole again when more than one metric in this many changed. */
+const CHANGED_SHARE = 8;
+/** Sort keys of kept metrics: start offset × KEY_IDS + id, exact in a double while offsets stay below KEY_OFFSETS. */
+const KEY_IDS = 2 ** 21;
+const KEY_OFFSETS = 2 ** 31;
+/** The id in a key (no `%`: on doubles that large it is a slow call). */
+const keyId = (key: number): number => key - Math.floor(key / KEY_IDS) * KEY_IDS;
 
 export class RenderCache {
   private readonly names = new Map<string, NameCache>();
@@ -188,19 +218,31 @@ export class RenderCache {
   set(groupId: string, family: MetricFamily): void {
     let cache = this.names.get(family.name);
     if (cache === undefined) {
-      cache = { type: family.type, byGroup: new Map(), merged: [undefined, undefined], sortedMetrics: undefined, escapingParts: 0 };
+      cache = { type: family.type, byGroup: new Map(), merged: [undefined, undefined], sortedMetrics: undefined, escapingParts: 0, nextOrdinal: 0 };
       this.names.set(family.name, cache);
       this.sortedNames = undefined;
     }
+    const replaced = cache.byGroup.get(groupId);
     const part: GroupPart = {
       help: family.help,
       type: family.type,
       family,
       escapes: familyNeedsEscaping(family),
-      text: undefined,
-      openMetrics: undefined,
+      ordinal: replaced?.ordinal ?? cache.nextOrdinal++,
+      textSpans: undefined,
+      openMetricsSpans: undefined,
+      stale: 0,
     };
-    this.forget(cache, cache.byGroup.get(groupId));
+    let same: boolean | undefined;
+    for (const f of [TEXT, OPENMETRICS] as const) {
+      const merged = cache.merged[f];
+      if (merged === undefined) continue;
+      const spans = replaced === undefined ? undefined : partSpans(replaced, f);
+      // Same series in the same place: the new values go where the old ones are.
+      if (spans !== undefined && replaced !== undefined && (same ??= sameSeries(replaced.family, family))) setPartSpans(part, f, spans, true);
+      else merged.reordered = true;
+    }
+    this.forget(cache, replaced);
     cache.type = family.type;
     cache.byGroup.set(groupId, part);
     if (part.escapes && cache.escapingParts++ === 0) this.escapingNames++;
@@ -213,6 +255,7 @@ export class RenderCache {
     if (cache === undefined || part === undefined) return;
     this.forget(cache, part);
     cache.byGroup.delete(groupId);
+    for (const merged of cache.merged) if (merged !== undefined) merged.reordered = true;
     this.changed(cache);
     if (cache.byGroup.size === 0) {
       this.names.delete(name);
@@ -238,7 +281,7 @@ export class RenderCache {
       this.lastUsed[f] = undefined;
       for (const cache of this.names.values()) {
         cache.merged[f] = undefined;
-        for (const part of cache.byGroup.values()) setPartText(part, f, undefined);
+        for (const part of cache.byGroup.values()) setPartSpans(part, f, undefined);
       }
     }
   }
@@ -249,41 +292,234 @@ export class RenderCache {
     if (state?.fresh === true && state.bytes !== undefined && state.compliant === compliant) return state;
     if (state !== undefined && state.compliant !== compliant) {
       // The OpenMetrics family name changed: the parts' text has to be written again.
-      for (const part of cache.byGroup.values()) setPartText(part, f, undefined);
+      for (const part of cache.byGroup.values()) setPartSpans(part, f, undefined);
       state.bytes = undefined;
     }
-    state ??= { bytes: undefined, deflated: undefined, fresh: false, compliant };
+    state ??= { bytes: undefined, headerBytes: 0, deflated: undefined, fresh: false, reordered: true, compliant };
     state.deflated = undefined;
     cache.merged[f] = state;
-    const entries = this.sorted(cache);
-    if (entries.length === 0) {
-      state.bytes = NO_BYTES;
-    } else {
-      const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
-      const pieces = entries.map((e) => entryText(f, name, cache, e, compliant));
-      const spans = new Map<GroupPart, number[]>();
-      let at = Buffer.byteLength(header);
-      for (let k = 0; k < entries.length; k++) {
-        const { part, index } = entries[k] as Entry;
-        const piece = pieces[k] ?? '';
-        const length = typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
-        if (part !== undefined) {
-          let list = spans.get(part);
-          if (list === undefined) {
-            list = new Array<number>(2 * seriesCount(part.family));
-            spans.set(part, list);
-          }
-          list[2 * index] = at;
-          list[2 * index + 1] = at + length;
-        }
-        at += length;
+    const previous = state.bytes;
+    try {
+      const patched = previous !== undefined && previous.length > 0 && !state.reordered ? this.patch(f, name, cache, compliant, state, previous) : undefined;
+      if (patched !== undefined) {
+        state.bytes = patched;
+      } else {
+        const order = (previous === undefined ? undefined : this.changedOrder(f, cache)) ?? fullOrder(this.sorted(cache));
+        state.bytes = this.write(f, name, cache, compliant, order, previous, state);
       }
-      state.bytes = concatUtf8([header, ...pieces], at);
-      for (const [part, list] of spans) setPartText(part, f, { text: undefined, ends: undefined, spans: list });
+      state.reordered = false;
+    } catch (err) {
+      // Spans may point into text that was not written: render every part again next time.
+      for (const part of cache.byGroup.values()) setPartSpans(part, f, undefined);
+      state.bytes = undefined;
+      throw err;
     }
     state.fresh = true;
     state.compliant = compliant;
     return state;
+  }
+
+  /**
+   * The merged text of a name's metrics in `order`, each part's spans set to where its metrics
+   * are in it. A metric of a part with spans in `previous` is copied from there (runs of such
+   * metrics that were together are copied at once); any other is rendered.
+   */
+  private write(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, order: Order, previous: Buffer | undefined, state: MergedText): Buffer {
+    const { parts, indexes, metrics } = order;
+    state.headerBytes = 0;
+    if (parts.length === 0) return NO_BYTES;
+    const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
+    state.headerBytes = Buffer.byteLength(header);
+    // What to write, in order: text, or [start, end) of `previous` (runs of adjacent spans joined).
+    const pieces: (string | number)[] = [header];
+    const rendered = new Map<GroupPart, number[]>();
+    let at = state.headerBytes;
+    let runStart = -1;
+    let runEnd = -1;
+    for (let k = 0; k < parts.length; k++) {
+      const part = parts[k] as GroupPart;
+      const index = indexes[k] as number;
+      let spans = previous === undefined ? undefined : keptSpans(part, f);
+      let length: number;
+      if (spans !== undefined) {
+        const start = spans[2 * index] as number;
+        const end = spans[2 * index + 1] as number;
+        length = end - start;
+        if (start !== runEnd) {
+          if (runStart >= 0) pieces.push(runStart, runEnd);
+          runStart = start;
+        }
+        runEnd = end;
+      } else {
+        const text = WRITERS[f].metric(name, part.type, metrics[k] as Metric, compliant);
+        length = Buffer.byteLength(text);
+        if (runStart >= 0) pieces.push(runStart, runEnd);
+        runStart = runEnd = -1;
+        pieces.push(text);
+        spans = rendered.get(part);
+        if (spans === undefined) {
+          spans = new Array<number>(2 * seriesCount(part.family));
+          rendered.set(part, spans);
+        }
+      }
+      // Read before written: each metric comes once.
+      spans[2 * index] = at;
+      spans[2 * index + 1] = at + length;
+      at += length;
+    }
+    if (runStart >= 0) pieces.push(runStart, runEnd);
+    const bytes = writePieces(pieces, previous, at);
+    for (const [part, spans] of rendered) setPartSpans(part, f, spans);
+    return bytes;
+  }
+
+  /**
+   * The merged text when only values changed since `previous` (no group added, removed or
+   * replaced by other series): the order is the same, so the stale parts' new text replaces their
+   * old text in place, the header is written again, and every other part's spans move by what
+   * changed before them. No sort, nothing per unchanged metric but moving its two offsets.
+   * Undefined (nothing changed yet) when an old text was empty, so its place among the others is
+   * not known from its offsets.
+   */
+  private patch(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, state: MergedText, previous: Buffer): Buffer | undefined {
+    const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
+    // What is replaced: the header, and each stale metric's old text.
+    const changes: Change[] = [{ start: 0, end: state.headerBytes, text: header, length: Buffer.byteLength(header), spans: undefined, index: 0 }];
+    for (const part of cache.byGroup.values()) {
+      const spans = partSpans(part, f);
+      if (spans === undefined || (part.stale & (1 << f)) === 0) continue;
+      part.family.metrics.forEach((metric, index) => {
+        const text = WRITERS[f].metric(name, part.type, metric, compliant);
+        changes.push({ start: spans[2 * index] as number, end: spans[2 * index + 1] as number, text, length: Buffer.byteLength(text), spans, index });
+      });
+    }
+    if (changes.some((change, i) => i > 0 && change.start === change.end)) return undefined;
+    changes.sort((a, b) => a.start - b.start);
+    // Offsets move by the growth of the changes before them: ends[i] is where change i ended, shifts[i] the growth up to it.
+    const ends = new Float64Array(changes.length);
+    const shifts = new Float64Array(changes.length);
+    const starts = new Float64Array(changes.length);
+    const pieces: (string | number)[] = [];
+    let cursor = 0;
+    let shift = 0;
+    changes.forEach((change, i) => {
+      if (change.start > cursor) pieces.push(cursor, change.start);
+      pieces.push(change.text);
+      cursor = change.end;
+      starts[i] = change.start + shift;
+      shift += change.length - (change.end - change.start);
+      ends[i] = change.end;
+      shifts[i] = shift;
+    });
+    if (cursor < previous.length) pieces.push(cursor, previous.length);
+    const moved = (offset: number): number => {
+      // The last change that ended at or before offset (changes are few next to the metrics).
+      let lo = 0;
+      let hi = changes.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((ends[mid] as number) <= offset) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo === 0 ? offset : offset + (shifts[lo - 1] as number);
+    };
+    if (shifts.some((s) => s !== 0)) {
+      for (const part of cache.byGroup.values()) {
+        const spans = keptSpans(part, f);
+        if (spans !== undefined) for (let k = 0; k < spans.length; k++) spans[k] = moved(spans[k] as number);
+      }
+    }
+    changes.forEach((change, i) => {
+      if (change.spans === undefined) return;
+      const start = starts[i] as number;
+      change.spans[2 * change.index] = start;
+      change.spans[2 * change.index + 1] = start + change.length;
+    });
+    for (const part of cache.byGroup.values()) {
+      const spans = partSpans(part, f);
+      if (spans !== undefined && (part.stale & (1 << f)) !== 0) setPartSpans(part, f, spans);
+    }
+    state.headerBytes = Buffer.byteLength(header);
+    return writePieces(pieces, previous, previous.length + shift);
+  }
+
+  /**
+   * The scrape order of a name's metrics after a few of its groups changed, without sorting all
+   * of them again: the unchanged parts' metrics keep the order they have in the previous merged
+   * text (where their spans are), and the changed parts' metrics, sorted, are put in by binary
+   * search. Undefined when a full sort is the cheaper way (many changed, or sizes beyond the keys).
+   */
+  private changedOrder(f: FormatIndex, cache: NameCache): Order | undefined {
+    const changed: Entry[] = [];
+    let keptCount = 0;
+    for (const part of cache.byGroup.values()) {
+      const spans = keptSpans(part, f);
+      if (spans !== undefined) {
+        keptCount += spans.length / 2;
+        continue;
+      }
+      const metrics = part.family.metrics;
+      for (let index = 0; index < metrics.length; index++) changed.push({ metric: metrics[index] as Metric, part, index });
+    }
+    if (changed.length * CHANGED_SHARE > keptCount || keptCount >= KEY_IDS) return undefined;
+    // The kept metrics in their previous order: sort their start offsets, each key carrying an id.
+    const keys = new Float64Array(keptCount);
+    const keptParts = new Array<GroupPart>(keptCount);
+    const keptIndexes = new Array<number>(keptCount);
+    let id = 0;
+    for (const part of cache.byGroup.values()) {
+      const spans = keptSpans(part, f);
+      if (spans === undefined) continue;
+      for (let index = 0; 2 * index < spans.length; index++) {
+        const start = spans[2 * index] as number;
+        if (start >= KEY_OFFSETS) return undefined;
+        keys[id] = start * KEY_IDS + id;
+        keptParts[id] = part;
+        keptIndexes[id++] = index;
+      }
+    }
+    keys.sort();
+    changed.sort(inOrder);
+    const n = keptCount + changed.length;
+    const order: Order = { parts: new Array<GroupPart>(n), indexes: new Array<number>(n), metrics: new Array<Metric | undefined>(n) };
+    // Metrics of kept parts, built only for the comparisons (a few per changed metric).
+    const built = new Map<GroupPart, readonly Metric[]>();
+    const keptEntry = (k: number): Entry => {
+      const id = keyId(keys[k] as number);
+      const part = keptParts[id] as GroupPart;
+      let metrics = built.get(part);
+      if (metrics === undefined) {
+        metrics = part.family.metrics;
+        built.set(part, metrics);
+      }
+      const index = keptIndexes[id] as number;
+      return { metric: metrics[index] as Metric, part, index };
+    };
+    let out = 0;
+    let k = 0;
+    const takeKept = (until: number): void => {
+      for (; k < until; k++, out++) {
+        const id = keyId(keys[k] as number);
+        order.parts[out] = keptParts[id] as GroupPart;
+        order.indexes[out] = keptIndexes[id] as number;
+      }
+    };
+    for (const entry of changed) {
+      // The first kept metric that comes after this one.
+      let lo = k;
+      let hi = keptCount;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (inOrder(keptEntry(mid), entry) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      takeKept(lo);
+      order.parts[out] = entry.part as GroupPart;
+      order.indexes[out] = entry.index;
+      order.metrics[out++] = entry.metric;
+    }
+    takeKept(keptCount);
+    return order;
   }
 
   /** Every metric of every group of a name, in scrape order (a stable sort of group order). */
@@ -478,11 +714,15 @@ type Output = (string | MergedText)[];
 
 const NO_BYTES = Buffer.alloc(0);
 
+/** Texts joined before encoding them: fewer calls into the encoder, and no string of the whole text. */
+const JOINED_TEXTS = 256;
+
 /**
- * The UTF-8 of the texts in order (`length` bytes in all) in one buffer of its own: not a slice
- * of Node's shared pool, which a kept small text would hold on to whole.
+ * The pieces in order (`length` bytes in all: texts as UTF-8, and each pair of numbers the bytes
+ * [start, end) of `previous`) in one buffer of its own: not a slice of Node's shared pool, which
+ * a kept small text would hold on to whole.
  */
-function concatUtf8(texts: readonly (string | Uint8Array)[], length: number): Buffer {
+function writePieces(pieces: readonly (string | number)[], previous: Buffer | undefined, length: number): Buffer {
   const bytes = Buffer.allocUnsafeSlow(length);
   let at = 0;
   let run: string[] = [];
@@ -490,14 +730,15 @@ function concatUtf8(texts: readonly (string | Uint8Array)[], length: number): Bu
     if (run.length > 0) at += bytes.write(run.length === 1 ? (run[0] ?? '') : run.join(''), at, 'utf8');
     run = [];
   };
-  for (const text of texts) {
-    if (typeof text === 'string') {
-      run.push(text);
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as string | number;
+    if (typeof piece === 'string') {
+      if (run.push(piece) === JOINED_TEXTS) flush();
       continue;
     }
     flush();
-    bytes.set(text, at);
-    at += text.length;
+    const end = pieces[++i] as number;
+    at += (previous as Buffer).copy(bytes, at, piece, end);
   }
   flush();
   return bytes;

@@ -38,6 +38,9 @@ describe('formatGoFloat', () => {
     ['2^53 uses an exponent', 2 ** 53, '9.007199254740992e+15'],
     ['0.1 + 0.2 keeps all its digits', 0.1 + 0.2, '0.30000000000000004'],
     ['JavaScript switches at 1e21; Go does not care', 1e21, '1e+21'],
+    ['the largest double below 1e6 stays decimal', 999999.9999999999, '999999.9999999999'],
+    ['the largest double below 0.0001 uses an exponent', 0.0001 - 2 ** -66, '9.999999999999999e-05'],
+    ['a negative value in decimal range', -123.25, '-123.25'],
   ])('%s', (_name, value, expected) => {
     expect(formatGoFloat(value)).toBe(expected);
   });

@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { UNUSED_FORMAT_MS, RenderCache } from '../../../src/store/render-cache.js';
-import type { MetricFamily } from '../../../src/model/index.js';
+import { PlainFamily, type MetricFamily } from '../../../src/model/index.js';
 import type { TextPiece } from '../../../src/store/index.js';
-import { family, sample } from '../../harness/builders.js';
+import { family, labels, sample } from '../../harness/builders.js';
 
 /** A cache holding these families, group by group, never rendered before. */
 function fresh(groups: Readonly<Record<string, readonly MetricFamily[]>>): RenderCache {
@@ -164,5 +164,71 @@ describe('RenderCache: the rendering as pieces of UTF-8', () => {
 
   test('nothing stored and no own families: no pieces', () => {
     expect(new RenderCache().renderPieces([])).toEqual([]);
+  });
+});
+
+describe('RenderCache: changed step by step, the same text as a cache that renders from scratch', () => {
+  /** A seeded generator: the same steps on every run. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+
+  test.each([1, 2, 3, 4, 5, 6])('seed %i: values, series, groups, help and types change between scrapes of both formats', (seed) => {
+    const next = random(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+    const groups = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'];
+    // Label values of several UTF-8 lengths; series shared by groups sort as ties.
+    const values = ['a', 'b', 'é', '😀', 'zz'];
+    const names = ['m_total', 'g', 's', 'm'];
+    const model = new Map<string, Map<string, MetricFamily>>();
+    const value = (): number => pick([0, 1, -2.5, 1e6, 123456.789, Math.floor(next() * 1e4) / 100, 1 / 3]);
+    const seriesOf = (group: string): Record<string, string>[] => {
+      const n = 1 + Math.floor(next() * 3);
+      return Array.from({ length: n }, (_, i) => (next() < 0.3 ? { k: pick(values) } : { grp: group, k: `${pick(values)}${i}` }));
+    };
+    const build = (name: string, series: readonly Record<string, string>[], help: string | undefined): MetricFamily => {
+      if (name === 's') {
+        return family(name, 'summary', series.map((l) => ({ labels: labels(l), summary: { sampleCount: Math.floor(next() * 9), sampleSum: value(), quantiles: [{ quantile: 0.5, value: value() }] } })), help);
+      }
+      const type = name === 'm_total' ? 'counter' : 'gauge';
+      const built = family(name, type, series.map((l) => sample(value(), l)), help);
+      return next() < 0.5 ? (PlainFamily.of(built) ?? built) : built;
+    };
+    const shapes = new Map<string, Record<string, string>[]>();
+    const cache = new RenderCache();
+    const apply = (group: string, fam: MetricFamily): void => {
+      let byGroup = model.get(fam.name);
+      if (byGroup === undefined) model.set(fam.name, (byGroup = new Map<string, MetricFamily>()));
+      byGroup.set(group, fam);
+      cache.set(group, fam);
+    };
+    for (let step = 0; step < 150; step++) {
+      const group = pick(groups);
+      const name = pick(names);
+      const key = `${group}/${name}`;
+      const roll = next();
+      if (roll < 0.5 && shapes.has(key)) {
+        // The same series again with new values (what most pushes are).
+        apply(group, build(name, shapes.get(key) ?? [], next() < 0.1 ? `help ${step}` : 'Help.'));
+      } else if (roll < 0.8) {
+        const series = seriesOf(group);
+        shapes.set(key, series);
+        apply(group, build(name, series, 'Help.'));
+      } else {
+        model.get(name)?.delete(group);
+        if (model.get(name)?.size === 0) model.delete(name);
+        shapes.delete(key);
+        cache.delete(group, name);
+      }
+      if (next() < 0.4) {
+        const scratch = new RenderCache();
+        for (const byGroup of model.values()) for (const [g, fam] of byGroup) scratch.set(g, fam);
+        for (const options of [{}, { openMetrics: true }]) expect(cache.renderText(own, options)).toBe(scratch.renderText(own, options));
+      }
+    }
   });
 });
