@@ -15,6 +15,7 @@ import {
   probePut,
   residentOf,
   scrapeCells,
+  scrapesAfterPush,
   scrapeText,
   settle,
   start,
@@ -83,6 +84,10 @@ export async function scalePhase(bench: Bench, spec: GatewaySpec): Promise<void>
     const scrapedRss = residentOf(run.gateway);
     memory('many.scraped', scrapedRss, emptyRss, levels.many);
     log(`  after the gzip scrapes: resident ${count(scrapedRss)} bytes (${count(scrapedRss - plainRss)} more than after the plain ones)`);
+    step = 'scale.scrape.pushed';
+    const pushed = (await scrapesAfterPush(run, sizes.scrapes, 'bench_small', sizes.manyGroups, many)).map((a) => a.ms);
+    results.set('scale.scrape.pushed.ms', spec.kind, { value: median(pushed), samples: pushed.map((x) => Number(x.toFixed(1))) });
+    log(`  scrape right after a push: median ${median(pushed).toFixed(1)} ms over ${pushed.length}`);
 
     step = 'scale.restart.many';
     await stop(bench, run);

@@ -198,6 +198,30 @@ export function scrapeCells(bench: Bench, kind: GatewayKind, row: string, answer
   bench.log(`  ${row}: median ${median(ms).toFixed(1)} ms over ${answers.length}, ${count(answers[0]?.bytes ?? 0)} bytes`);
 }
 
+/**
+ * Scrapes right after a push, as a Prometheus sees a gateway that jobs keep pushing to: `n` times
+ * one of the groups job/instance=g<0..groups-1> pushed again (the same series; the push time
+ * changes), then a timed scrape. Checks each scrape's size against `barrier` as timedScrapes does.
+ */
+export async function scrapesAfterPush({ gateway, client }: Started, n: number, job: string, groups: number, barrier: Answer): Promise<Answer[]> {
+  const b = body(smallFamilies(), 'text');
+  const out: Answer[] = [];
+  const until = performance.now() + SCRAPE_LEVEL_CAP_MS;
+  for (let i = 0; out.length < n && performance.now() < until; i++) {
+    const put = await client.send({ method: 'PUT', path: `/metrics/job/${job}/instance/g${(i * 7919) % groups}`, body: b.bytes, headers: pushHeaders(b), timeoutMs: PROBE_CAP_MS });
+    alive(gateway);
+    if (put.status !== 200 && put.status !== 202) throw new Broke(`PUT answered ${put.error ?? `HTTP ${put.status}`}`);
+    const answer = await client.timedGet('/metrics', SCRAPE_TIMEOUT_MS);
+    alive(gateway);
+    checkScrape(answer);
+    if (Math.abs(answer.bytes - barrier.bytes) > barrier.bytes / 100) {
+      throw new Broke(`a scrape had ${count(answer.bytes)} bytes, the one before ${count(barrier.bytes)}`);
+    }
+    out.push(answer);
+  }
+  return out;
+}
+
 /** Sequential 10-series PUTs into a new group while the store is large; the group is deleted after. */
 export async function probePut(bench: Bench, { gateway, client }: Started, id: string, n: number): Promise<void> {
   const b = body(smallFamilies(), 'text');
