@@ -16,7 +16,8 @@ import {
   type EscapingScheme,
 } from '../exposition/index.js';
 import { PlainFamily, seriesCount, type Metric, type MetricFamily, type MetricType } from '../model/index.js';
-import type { DeflatedPiece, TextPiece } from './group-store.js';
+import type { TextPiece } from './group-store.js';
+import { SegmentedText, type Pieces, type Replacement } from './segmented-text.js';
 
 /**
  * Rendered text of every stored series, kept per family name and per group, so that a scrape
@@ -25,11 +26,12 @@ import type { DeflatedPiece, TextPiece } from './group-store.js';
  *
  * The text of a series is kept once per format: a group's metrics are rendered when a scrape
  * first needs them, straight into the merged text of their name, and the group keeps only where
- * its metrics are in there. Rebuilding a name's merged text takes the unchanged groups' text from
- * the previous merged text. A name's merged text is kept as its UTF-8
- * bytes (encoded once, when it is rebuilt, outside the JavaScript heap): a scrape hands these out
- * as pieces (renderPieces) that the gateway writes to the socket as they are, without joining
- * them into one string or encoding the whole scrape again.
+ * its metrics are in there. A push of the same series with new values patches the merged text
+ * (its lines replaced, the other groups' offsets moved); other changes rebuild it, taking the
+ * unchanged groups' text from the previous one in their order there. A name's merged text is kept
+ * as UTF-8 bytes in segments (segmented-text.ts; encoded once, outside the JavaScript heap): a
+ * scrape hands these out as pieces (renderPieces) that the gateway writes to the socket as they
+ * are, without joining them into one string or encoding the whole scrape again.
  *
  * Two formats are cached, each only once a scrape has asked for it: the text format (0.0.4 and
  * 1.0.0 are the same text) and OpenMetrics (what Prometheus 3 asks for first). A format that no
@@ -39,12 +41,11 @@ import type { DeflatedPiece, TextPiece } from './group-store.js';
  * name that is not one (UTF-8 names) is rendered for the scrape's scheme when asked, uncached.
  * Delimited protobuf is encoded per scrape from the sorted metrics (native histograms).
  *
- * Each name's merged text is one piece, and a compressed scrape's compression of it is kept
- * beside the text until the text is rebuilt, so an unchanged name is compressed once. Compressed
- * pieces of a format are dropped when it is scraped uncompressed after UNUSED_FORMAT_MS without
- * compressed scrapes.
+ * Each segment is one piece, and a compressed scrape's compression of it is kept with it, so an
+ * unchanged segment is compressed once. Compressed pieces of a format are dropped when it is
+ * scraped uncompressed after UNUSED_FORMAT_MS without compressed scrapes.
  *
- * (About 550 lines: one cache whose layers — a group's part, a name's merged text, each format,
+ * (About 800 lines: one cache whose layers — a group's part, a name's merged text, each format,
  * the compressed pieces — are kept consistent by the same steps; split, each file would have to
  * expose the others' bookkeeping.)
  */
@@ -123,16 +124,14 @@ function sameSeries(a: MetricFamily, b: MetricFamily): boolean {
 
 interface MergedText {
   /** Header and sorted samples of every group, UTF-8; the parts' spans (byte offsets) point into it. */
-  bytes: Buffer | undefined;
-  /** `bytes` compressed (see TextPiece), once a compressed scrape asked for it. */
-  deflated: DeflatedPiece | undefined;
-  /** Bytes of the header at the start of `bytes`. */
+  text: SegmentedText | undefined;
+  /** Bytes of the header at the start of `text`. */
   headerBytes: number;
-  /** False when a group changed since `bytes` was built. */
+  /** False when a group changed since `text` was built. */
   fresh: boolean;
   /**
-   * A group was added or removed, or replaced by series with other labels, since `bytes` was
-   * built: the order may have changed. Else only values did, and `bytes` is patched.
+   * A group was added or removed, or replaced by series with other labels, since `text` was
+   * built: the order may have changed. Else only values did, and `text` is patched.
    */
   reordered: boolean;
   /** For OpenMetrics: whether the name was written as a compliant counter. */
@@ -165,12 +164,8 @@ function inOrder(a: Entry, b: Entry): number {
   return compareMetrics(a.metric, b.metric) || (a.part?.ordinal ?? -1) - (b.part?.ordinal ?? -1) || a.index - b.index;
 }
 
-/** Text that replaces [start, end) of a merged text (`length`: its bytes), and the part's spans to set, if it is a metric's. */
-interface Change {
-  readonly start: number;
-  readonly end: number;
-  readonly text: string;
-  readonly length: number;
+/** A replacement in a merged text, and the part's spans to set, if it is a metric's. */
+interface Change extends Replacement {
   readonly spans: number[] | undefined;
   readonly index: number;
 }
@@ -201,6 +196,12 @@ const KEY_OFFSETS = 2 ** 31;
 const keyId = (key: number): number => key - Math.floor(key / KEY_IDS) * KEY_IDS;
 
 export class RenderCache {
+  /** Bytes per segment of a merged text (SegmentedText's default; smaller in tests). */
+  private readonly segmentBytes: number | undefined;
+  constructor(options: { readonly segmentBytes?: number } = {}) {
+    this.segmentBytes = options.segmentBytes;
+  }
+
   private readonly names = new Map<string, NameCache>();
   private sortedNames: string[] | undefined;
   /** Names with at least one part that needs escaping. */
@@ -289,29 +290,28 @@ export class RenderCache {
   /** The merged text of a name in format f, rebuilt when a group changed; every part then points into it. */
   private merged(f: FormatIndex, name: string, cache: NameCache, compliant: boolean): MergedText {
     let state = cache.merged[f];
-    if (state?.fresh === true && state.bytes !== undefined && state.compliant === compliant) return state;
+    if (state?.fresh === true && state.text !== undefined && state.compliant === compliant) return state;
     if (state !== undefined && state.compliant !== compliant) {
       // The OpenMetrics family name changed: the parts' text has to be written again.
       for (const part of cache.byGroup.values()) setPartSpans(part, f, undefined);
-      state.bytes = undefined;
+      state.text = undefined;
     }
-    state ??= { bytes: undefined, headerBytes: 0, deflated: undefined, fresh: false, reordered: true, compliant };
-    state.deflated = undefined;
+    state ??= { text: undefined, headerBytes: 0, fresh: false, reordered: true, compliant };
     cache.merged[f] = state;
-    const previous = state.bytes;
+    const previous = state.text;
     try {
       const patched = previous !== undefined && previous.length > 0 && !state.reordered ? this.patch(f, name, cache, compliant, state, previous) : undefined;
       if (patched !== undefined) {
-        state.bytes = patched;
+        state.text = patched;
       } else {
         const order = (previous === undefined ? undefined : this.changedOrder(f, cache)) ?? fullOrder(this.sorted(cache));
-        state.bytes = this.write(f, name, cache, compliant, order, previous, state);
+        state.text = this.write(f, name, cache, compliant, order, previous, state);
       }
       state.reordered = false;
     } catch (err) {
       // Spans may point into text that was not written: render every part again next time.
       for (const part of cache.byGroup.values()) setPartSpans(part, f, undefined);
-      state.bytes = undefined;
+      state.text = undefined;
       throw err;
     }
     state.fresh = true;
@@ -324,14 +324,14 @@ export class RenderCache {
    * are in it. A metric of a part with spans in `previous` is copied from there (runs of such
    * metrics that were together are copied at once); any other is rendered.
    */
-  private write(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, order: Order, previous: Buffer | undefined, state: MergedText): Buffer {
+  private write(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, order: Order, previous: SegmentedText | undefined, state: MergedText): SegmentedText {
     const { parts, indexes, metrics } = order;
     state.headerBytes = 0;
-    if (parts.length === 0) return NO_BYTES;
+    if (parts.length === 0) return SegmentedText.write([], undefined, 0, this.segmentBytes);
     const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
     state.headerBytes = Buffer.byteLength(header);
     // What to write, in order: text, or [start, end) of `previous` (runs of adjacent spans joined).
-    const pieces: (string | number)[] = [header];
+    const pieces: Pieces = [header];
     const rendered = new Map<GroupPart, number[]>();
     let at = state.headerBytes;
     let runStart = -1;
@@ -368,9 +368,9 @@ export class RenderCache {
       at += length;
     }
     if (runStart >= 0) pieces.push(runStart, runEnd);
-    const bytes = writePieces(pieces, previous, at);
+    const text = SegmentedText.write(pieces, previous, at, this.segmentBytes);
     for (const [part, spans] of rendered) setPartSpans(part, f, spans);
-    return bytes;
+    return text;
   }
 
   /**
@@ -381,7 +381,7 @@ export class RenderCache {
    * Undefined (nothing changed yet) when an old text was empty, so its place among the others is
    * not known from its offsets.
    */
-  private patch(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, state: MergedText, previous: Buffer): Buffer | undefined {
+  private patch(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, state: MergedText, previous: SegmentedText): SegmentedText | undefined {
     const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
     // What is replaced: the header, and each stale metric's old text.
     const changes: Change[] = [{ start: 0, end: state.headerBytes, text: header, length: Buffer.byteLength(header), spans: undefined, index: 0 }];
@@ -399,19 +399,14 @@ export class RenderCache {
     const ends = new Float64Array(changes.length);
     const shifts = new Float64Array(changes.length);
     const starts = new Float64Array(changes.length);
-    const pieces: (string | number)[] = [];
-    let cursor = 0;
     let shift = 0;
     changes.forEach((change, i) => {
-      if (change.start > cursor) pieces.push(cursor, change.start);
-      pieces.push(change.text);
-      cursor = change.end;
       starts[i] = change.start + shift;
       shift += change.length - (change.end - change.start);
       ends[i] = change.end;
       shifts[i] = shift;
     });
-    if (cursor < previous.length) pieces.push(cursor, previous.length);
+    const text = previous.replaced(changes);
     const moved = (offset: number): number => {
       // The last change that ended at or before offset (changes are few next to the metrics).
       let lo = 0;
@@ -440,7 +435,7 @@ export class RenderCache {
       if (spans !== undefined && (part.stale & (1 << f)) !== 0) setPartSpans(part, f, spans);
     }
     state.headerBytes = Buffer.byteLength(header);
-    return writePieces(pieces, previous, previous.length + shift);
+    return text;
   }
 
   /**
@@ -591,8 +586,7 @@ export class RenderCache {
     if (used === undefined || now - used < UNUSED_FORMAT_MS) return;
     this.lastPieces[f] = undefined;
     for (const cache of this.names.values()) {
-      const state = cache.merged[f];
-      if (state !== undefined) state.deflated = undefined;
+      for (const segment of cache.merged[f]?.text?.segments ?? []) segment.deflated = undefined;
     }
   }
 
@@ -712,39 +706,7 @@ export class RenderCache {
 /** A rendering in order: text written for this scrape, and names' cached merged texts. */
 type Output = (string | MergedText)[];
 
-const NO_BYTES = Buffer.alloc(0);
-
-/** Texts joined before encoding them: fewer calls into the encoder, and no string of the whole text. */
-const JOINED_TEXTS = 256;
-
-/**
- * The pieces in order (`length` bytes in all: texts as UTF-8, and each pair of numbers the bytes
- * [start, end) of `previous`) in one buffer of its own: not a slice of Node's shared pool, which
- * a kept small text would hold on to whole.
- */
-function writePieces(pieces: readonly (string | number)[], previous: Buffer | undefined, length: number): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(length);
-  let at = 0;
-  let run: string[] = [];
-  const flush = (): void => {
-    if (run.length > 0) at += bytes.write(run.length === 1 ? (run[0] ?? '') : run.join(''), at, 'utf8');
-    run = [];
-  };
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i] as string | number;
-    if (typeof piece === 'string') {
-      if (run.push(piece) === JOINED_TEXTS) flush();
-      continue;
-    }
-    flush();
-    const end = pieces[++i] as number;
-    at += (previous as Buffer).copy(bytes, at, piece, end);
-  }
-  flush();
-  return bytes;
-}
-
-/** The rendering as pieces: each cached text one piece, the text between them encoded as one. */
+/** The rendering as pieces: each segment of a cached text one piece, the text between them encoded as one. */
 function collectPieces(out: Output): TextPiece[] {
   const pieces: TextPiece[] = [];
   let loose: string[] = [];
@@ -758,15 +720,18 @@ function collectPieces(out: Output): TextPiece[] {
       loose.push(item);
       continue;
     }
-    const state = item;
-    const bytes = state.bytes ?? NO_BYTES;
-    if (bytes.length === 0) continue;
-    flush();
-    // A compression that finishes after the text was rebuilt is not kept with the new text.
-    const keep = (deflated: DeflatedPiece): void => {
-      if (state.bytes === bytes) state.deflated = deflated;
-    };
-    pieces.push({ bytes, deflated: state.deflated, keep });
+    const segments = item.text?.segments ?? [];
+    if (segments.length > 0) flush();
+    for (const segment of segments) {
+      // A segment's bytes never change: its compression is kept with it for as long as it is in use.
+      pieces.push({
+        bytes: segment.bytes,
+        deflated: segment.deflated,
+        keep: (deflated) => {
+          segment.deflated = deflated;
+        },
+      });
+    }
   }
   flush();
   return pieces;

@@ -177,7 +177,14 @@ describe('RenderCache: changed step by step, the same text as a cache that rende
     };
   }
 
-  test.each([1, 2, 3, 4, 5, 6])('seed %i: values, series, groups, help and types change between scrapes of both formats', (seed) => {
+  test.each([
+    [1, undefined],
+    [2, undefined],
+    [3, undefined],
+    [4, 16],
+    [5, 16],
+    [6, 64],
+  ])('seed %i, segments of %s bytes: values, series, groups and help change between scrapes of both formats', (seed, segmentBytes) => {
     const next = random(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     const groups = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'];
@@ -199,7 +206,7 @@ describe('RenderCache: changed step by step, the same text as a cache that rende
       return next() < 0.5 ? (PlainFamily.of(built) ?? built) : built;
     };
     const shapes = new Map<string, Record<string, string>[]>();
-    const cache = new RenderCache();
+    const cache = new RenderCache(segmentBytes === undefined ? {} : { segmentBytes });
     const apply = (group: string, fam: MetricFamily): void => {
       let byGroup = model.get(fam.name);
       if (byGroup === undefined) model.set(fam.name, (byGroup = new Map<string, MetricFamily>()));
