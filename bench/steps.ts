@@ -134,19 +134,22 @@ export async function waitForSeries({ gateway, client }: Started, expected: numb
  * (the scrape that showed every series): each must be about as long as it. Read and timed by
  * curl (Client.timedGet), for every gateway alike.
  */
-export async function timedScrapes({ gateway, client }: Started, n: number, barrier: Answer): Promise<Answer[]> {
+export async function timedScrapes(run: Started, n: number, barrier: Answer): Promise<Answer[]> {
   const out: Answer[] = [];
   const until = performance.now() + SCRAPE_LEVEL_CAP_MS;
-  while (out.length < n && performance.now() < until) {
-    const answer = await client.timedGet('/metrics', SCRAPE_TIMEOUT_MS);
-    alive(gateway);
-    checkScrape(answer);
-    if (Math.abs(answer.bytes - barrier.bytes) > barrier.bytes / 100) {
-      throw new Broke(`a scrape had ${count(answer.bytes)} bytes, the one before ${count(barrier.bytes)}`);
-    }
-    out.push(answer);
-  }
+  while (out.length < n && performance.now() < until) out.push(await timedScrape(run, barrier));
   return out;
+}
+
+/** One scrape read and timed by curl, which must be about as long as `barrier`. */
+async function timedScrape({ gateway, client }: Started, barrier: Answer): Promise<Answer> {
+  const answer = await client.timedGet('/metrics', SCRAPE_TIMEOUT_MS);
+  alive(gateway);
+  checkScrape(answer);
+  if (Math.abs(answer.bytes - barrier.bytes) > barrier.bytes / 100) {
+    throw new Broke(`a scrape had ${count(answer.bytes)} bytes, the one before ${count(barrier.bytes)}`);
+  }
+  return answer;
 }
 
 /**
@@ -203,21 +206,15 @@ export function scrapeCells(bench: Bench, kind: GatewayKind, row: string, answer
  * one of the groups job/instance=g<0..groups-1> pushed again (the same series; the push time
  * changes), then a timed scrape. Checks each scrape's size against `barrier` as timedScrapes does.
  */
-export async function scrapesAfterPush({ gateway, client }: Started, n: number, job: string, groups: number, barrier: Answer): Promise<Answer[]> {
+export async function scrapesAfterPush(run: Started, n: number, job: string, groups: number, barrier: Answer): Promise<Answer[]> {
   const b = body(smallFamilies(), 'text');
   const out: Answer[] = [];
   const until = performance.now() + SCRAPE_LEVEL_CAP_MS;
   for (let i = 0; out.length < n && performance.now() < until; i++) {
-    const put = await client.send({ method: 'PUT', path: `/metrics/job/${job}/instance/g${(i * 7919) % groups}`, body: b.bytes, headers: pushHeaders(b), timeoutMs: PROBE_CAP_MS });
-    alive(gateway);
+    const put = await run.client.send({ method: 'PUT', path: `/metrics/job/${job}/instance/g${(i * 7919) % groups}`, body: b.bytes, headers: pushHeaders(b), timeoutMs: PROBE_CAP_MS });
+    alive(run.gateway);
     if (put.status !== 200 && put.status !== 202) throw new Broke(`PUT answered ${put.error ?? `HTTP ${put.status}`}`);
-    const answer = await client.timedGet('/metrics', SCRAPE_TIMEOUT_MS);
-    alive(gateway);
-    checkScrape(answer);
-    if (Math.abs(answer.bytes - barrier.bytes) > barrier.bytes / 100) {
-      throw new Broke(`a scrape had ${count(answer.bytes)} bytes, the one before ${count(barrier.bytes)}`);
-    }
-    out.push(answer);
+    out.push(await timedScrape(run, barrier));
   }
   return out;
 }
