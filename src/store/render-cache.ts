@@ -196,12 +196,6 @@ const KEY_OFFSETS = 2 ** 31;
 const keyId = (key: number): number => key - Math.floor(key / KEY_IDS) * KEY_IDS;
 
 export class RenderCache {
-  /** Bytes per segment of a merged text (SegmentedText's default; smaller in tests). */
-  private readonly segmentBytes: number | undefined;
-  constructor(options: { readonly segmentBytes?: number } = {}) {
-    this.segmentBytes = options.segmentBytes;
-  }
-
   private readonly names = new Map<string, NameCache>();
   private sortedNames: string[] | undefined;
   /** Names with at least one part that needs escaping. */
@@ -210,6 +204,13 @@ export class RenderCache {
   private readonly lastUsed: [number | undefined, number | undefined] = [undefined, undefined];
   /** The same for scrapes of each format that asked for pieces (compressed scrapes). */
   private readonly lastPieces: [number | undefined, number | undefined] = [undefined, undefined];
+
+  /** Bytes per segment of a merged text (SegmentedText's default; smaller in tests). */
+  private readonly segmentBytes: number | undefined;
+
+  constructor(options: { readonly segmentBytes?: number } = {}) {
+    this.segmentBytes = options.segmentBytes;
+  }
 
   /** The formats whose text is cached now (`text`, `openmetrics`), for tests and debugging. */
   get cachedFormats(): string[] {
@@ -385,9 +386,11 @@ export class RenderCache {
     const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
     // What is replaced: the header, and each stale metric's old text.
     const changes: Change[] = [{ start: 0, end: state.headerBytes, text: header, length: Buffer.byteLength(header), spans: undefined, index: 0 }];
+    const stale: GroupPart[] = [];
     for (const part of cache.byGroup.values()) {
       const spans = partSpans(part, f);
       if (spans === undefined || (part.stale & (1 << f)) === 0) continue;
+      stale.push(part);
       part.family.metrics.forEach((metric, index) => {
         const text = WRITERS[f].metric(name, part.type, metric, compliant);
         changes.push({ start: spans[2 * index] as number, end: spans[2 * index + 1] as number, text, length: Buffer.byteLength(text), spans, index });
@@ -430,10 +433,7 @@ export class RenderCache {
       change.spans[2 * change.index] = start;
       change.spans[2 * change.index + 1] = start + change.length;
     });
-    for (const part of cache.byGroup.values()) {
-      const spans = partSpans(part, f);
-      if (spans !== undefined && (part.stale & (1 << f)) !== 0) setPartSpans(part, f, spans);
-    }
+    for (const part of stale) setPartSpans(part, f, partSpans(part, f));
     state.headerBytes = Buffer.byteLength(header);
     return text;
   }
