@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { UnavailableError } from '../../src/errors.js';
+import { decodeProtobufDelimited, parseText, type EscapingScheme } from '../../src/exposition/index.js';
 import { LeaderElector, leaseTimingsOf } from '../../src/leadership/index.js';
 import { systemClock, type MetricType } from '../../src/model/index.js';
 import { createLeaderMetrics } from '../../src/observability/index.js';
 import type { RedisStoreOptions } from '../../src/store/index.js';
 import { RedisGroupStore, RedisLease } from '../../src/store/redis/index.js';
+import { delimited } from '../fixtures/requests/protobuf.js';
 import { FakeClock, family, key, post, put, sample } from '../harness/builders.js';
 import { eventually } from '../harness/eventually.js';
 import { RedisServer } from '../harness/redis.js';
@@ -68,6 +70,48 @@ describe('RedisGroupStore with several replicas', () => {
     expect(b.scrapeText([])).toBe(a.scrapeText([]));
     await b.delete(key('j', '/instance/i'));
     await eventually(() => expect(a.groupCount).toBe(0));
+  });
+
+  test('the replica that took the pushes shows them exactly as one that decoded them from the log: text, OpenMetrics, protobuf', async () => {
+    // The replica that pushes applies its own log entries from what it sent (codec.ts, SentPush).
+    const a = await open('replicas-same:');
+    const b = await open('replicas-same:');
+    const text = (body: string): ReturnType<typeof parseText> => parseText(new TextEncoder().encode(body));
+    await a.push(
+      put(
+        key('j', '/instance/text'),
+        ...text(
+          '# HELP a_total A "counter"\\n.\n# TYPE a_total counter\na_total{x="1"} 3\na_total{x="2"} NaN\na_total{x="3"} -Inf\n' +
+            '# TYPE h histogram\nh_bucket{le="0.5"} 2\nh_bucket{le="+Inf"} 3\nh_sum 4.5\nh_count 3\n' +
+            '# TYPE s summary\ns{quantile="0.5"} 1e-7\ns_sum 2\ns_count 1\nu{v="é \\" \\n",w=""} -0\nbig 1.5e300\n',
+        ),
+      ),
+    );
+    await a.push(
+      post(
+        key('j', '/instance/protobuf'),
+        ...decodeProtobufDelimited(
+          delimited([
+            { name: 'ex_total', type: 'COUNTER', metrics: [{ counter: 7, exemplar: { labels: { trace_id: 'abc' }, value: 1, timestamp: { seconds: 1_700_000_000 } }, created: { seconds: 1_600_000_000 } }] },
+            {
+              name: 'nh',
+              type: 'HISTOGRAM',
+              metrics: [{ histogram: { count: 7, sum: 3, buckets: [], native: { schema: 3, zeroThreshold: 1e-9, zeroCount: 1, positiveSpans: [[-1, 2]], positiveDeltas: [2, 1], negativeSpans: [[0, 1]], negativeDeltas: [1] } } }],
+            },
+          ]),
+        ),
+      ),
+    );
+    // The same series again with other values (the render cache patches), and a PUT that drops families.
+    await a.push(post(key('j', '/instance/text'), ...text('# TYPE a_total counter\na_total{x="1"} 4\na_total{x="2"} 5\na_total{x="3"} 6\n')));
+    await a.push(put(key('j', '/instance/protobuf'), family('g', 'gauge', [sample(2, { k: 'v' })])));
+    await eventually(() => expect(b.get(key('j', '/instance/protobuf'))?.families.has('g')).toBe(true));
+    const escapings: readonly EscapingScheme[] = ['allow-utf-8', 'underscores'];
+    for (const openMetrics of [false, true]) {
+      for (const escaping of escapings) expect(b.scrapeText([], { openMetrics, escaping })).toBe(a.scrapeText([], { openMetrics, escaping }));
+    }
+    expect(Buffer.concat(b.scrapeProtobuf([]))).toEqual(Buffer.concat(a.scrapeProtobuf([])));
+    expect(a.scrapeText([])).toContain('a_total{instance="text",job="j",x="3"} 6\n');
   });
 
   test('a replica opened later reads everything already stored', async () => {

@@ -32,9 +32,23 @@ interface PreparedFamily {
   readonly probes: readonly CollisionProbe[];
 }
 
+/**
+ * What a replica sent with a push, so that it can apply its own log entry without decoding it
+ * again: the entry's `f` field holds exactly these families (protobuf round trips them; the
+ * fuzz properties check it) and its `g` field the group as sent.
+ */
+export interface SentPush {
+  /** The entry's `f` field: the family values, one a line. */
+  readonly familiesText: string;
+  readonly families: readonly StoredFamily[];
+  /** The entry's `g` field as sent, and what it holds. */
+  readonly groupText: string;
+  readonly head: GroupHead;
+}
+
 export type PreparedPush =
   | { readonly mode: 'fail'; readonly reason: string; readonly args: readonly string[] }
-  | { readonly mode: 'push'; readonly families: readonly PreparedFamily[]; readonly args: readonly string[] };
+  | { readonly mode: 'push'; readonly families: readonly PreparedFamily[]; readonly args: readonly string[]; readonly sent: SentPush };
 
 export interface PushSettings {
   readonly prefix: string;
@@ -66,7 +80,8 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
   const pushed = normalisePush(key, request.families);
   // Whether the group exists is known only in Redis: the script applies the failure time to an existing group alone.
   const failureOverride = pushed.refused !== undefined || pushed.failureTimeMs === undefined ? '' : String(pushed.failureTimeMs);
-  const head = [s.prefix, key.id, groupJson(key, request.attribution)];
+  const groupText = groupJson(key, request.attribution);
+  const head = [s.prefix, key.id, groupText];
   const tail = (mode: 'push' | 'fail', count: number): string[] => [
     mode,
     request.method,
@@ -88,6 +103,7 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
     if (problem !== undefined) return refuse(problem);
   }
   const prepared: PreparedFamily[] = [];
+  const values: string[] = [];
   const args = [...head, ...tail('push', families.size)];
   for (const family of families.values()) {
     // A name the push holds was checked above; the script looks up the others in Redis.
@@ -95,11 +111,19 @@ export function preparePush(request: PushRequest, now: number, s: PushSettings):
     let packed = '';
     for (const metric of family.metrics) packed += seriesHash(seriesId(family.name, metric.labels));
     const own = (name: string): string => (s.ownType(name) === undefined ? '0' : '1');
-    args.push(family.name, family.type, `${now} ${base64(encodeFamilyDelimited(family))}`, own(family.name), packed, String(probes.length));
+    const value = `${now} ${base64(encodeFamilyDelimited(family))}`;
+    args.push(family.name, family.type, value, own(family.name), packed, String(probes.length));
     for (const probe of probes) args.push(probe.name, probe.collidesWith?.join(' ') ?? '*', own(probe.name));
     prepared.push({ family, probes });
+    values.push(value);
   }
-  return { mode: 'push', families: prepared, args };
+  const sent: SentPush = {
+    familiesText: values.join('\n'),
+    families: prepared.map(({ family }) => ({ family, pushedAt: now })),
+    groupText,
+    head: { key, attribution: request.attribution },
+  };
+  return { mode: 'push', families: prepared, args, sent };
 }
 
 /** A conflict the push script found: what kind, in which family (1-based), at which probe or series (1-based), against which stored type. */
@@ -137,7 +161,8 @@ export function conflictMessage(families: readonly PreparedFamily[], conflict: S
 
 const groupValueSchema = z.object({ k: groupRecordSchema.shape.k, attr: groupRecordSchema.shape.attr });
 const ownerJsonSchema = groupRecordSchema.shape.owner;
-const millis = z.string().regex(/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i, 'not a number').transform(Number);
+/** A number as the scripts store it (several of them in every log entry: a plain test, not a schema). */
+const MILLIS = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i;
 
 function damaged(what: string, err: unknown): ConfigError {
   return new ConfigError(ErrorCode.persistence, `Redis holds a ${what} that Lethe cannot read: ${messageOf(err)}`, { cause: err });
@@ -171,9 +196,9 @@ export function parseOwner(text: string): OwnerRef | undefined {
 }
 
 export function parseMillis(text: string, what: string): number {
-  const parsed = millis.safeParse(text);
-  if (!parsed.success || !Number.isFinite(parsed.data)) throw damaged(what, parsed.error ?? new Error(text));
-  return parsed.data;
+  const value = MILLIS.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(value)) throw damaged(what, new Error(`not a number: ${JSON.stringify(text)}`));
+  return value;
 }
 
 /**
@@ -234,8 +259,12 @@ export const entriesSchema = z.array(entrySchema);
 /** XREAD's answer: null on timeout, else [[stream, entries]]. */
 export const xreadSchema = z.union([z.null(), z.array(z.tuple([z.string(), entriesSchema]))]);
 
-/** A log entry's fields → the change it records. */
-export function parseEntry(id: string, fields: readonly string[]): LogEntry {
+/**
+ * A log entry's fields → the change it records. `sent` finds what this replica sent with a push
+ * whose `f` field is the given text (and forgets it: each is applied once); the entry is then
+ * applied from it, not decoded.
+ */
+export function parseEntry(id: string, fields: readonly string[], sent?: (familiesText: string) => SentPush | undefined): LogEntry {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? '', fields[i + 1] ?? '');
   const get = (name: string): string => {
@@ -244,8 +273,10 @@ export function parseEntry(id: string, fields: readonly string[]): LogEntry {
     return value;
   };
   const n = parseMillis(get('n'), 'log entry number');
-  const { key, attribution } = parseGroupValue(get('g'));
   const op = get('op');
+  const groupText = get('g');
+  const own = op === 'push' ? sent?.(get('f')) : undefined;
+  const { key, attribution } = own !== undefined && own.groupText === groupText ? own.head : parseGroupValue(groupText);
   // Entries written before generations and scrape marks existed carry neither: generation 0, not scraped.
   const scraped = f.get('s') ?? '';
   const meta: ChangeMeta = {
@@ -265,7 +296,7 @@ export function parseEntry(id: string, fields: readonly string[]): LogEntry {
       const method = get('m');
       if (method !== 'PUT' && method !== 'POST') throw damaged('log entry', new Error(`${id} has method ${method}`));
       const text = get('f');
-      const families = text === '' ? [] : text.split('\n').map(parseFamilyValue);
+      const families = own?.families ?? (text === '' ? [] : text.split('\n').map(parseFamilyValue));
       return { id, n, change: { op: 'push', method: method satisfies PushMethod, key, families, meta } };
     }
     default:

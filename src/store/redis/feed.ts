@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ConfigError, ErrorCode } from '../../errors.js';
 import type { LocalStoreOptions } from '../local-store-options.js';
 import { LocalGroupStore } from '../local-store.js';
-import { compareIds, parseEntry, xreadSchema } from './codec.js';
+import { compareIds, parseEntry, xreadSchema, type SentPush } from './codec.js';
 import { FORMAT, type Keys } from './keys.js';
 import { readSnapshot } from './snapshot.js';
 
@@ -52,6 +52,8 @@ export class ChangeFeed {
   private fatal: ConfigError | undefined;
   private readonly waiters = new Set<{ readonly id: string; readonly resolve: () => void }>();
   private readonly syncListeners = new Set<() => void>();
+  /** Pushes this replica sent and has not seen in the log yet, by their families' text. */
+  private readonly sent = new Map<string, SentPush>();
 
   constructor(private readonly deps: FeedDeps) {}
 
@@ -105,6 +107,27 @@ export class ChangeFeed {
     });
   }
 
+  /**
+   * Until the returned function is called, the log entry of this push (found by its families'
+   * text) is applied from what was sent instead of being decoded: decoding every push a replica
+   * made itself cost it about a tenth of its time per push. A push whose text is the same as one
+   * still in flight is decoded as usual.
+   */
+  expect(push: SentPush): () => void {
+    const text = push.familiesText;
+    if (this.sent.has(text)) return () => undefined;
+    this.sent.set(text, push);
+    return () => {
+      if (this.sent.get(text) === push) this.sent.delete(text);
+    };
+  }
+
+  private takeSent(familiesText: string): SentPush | undefined {
+    const push = this.sent.get(familiesText);
+    if (push !== undefined) this.sent.delete(familiesText);
+    return push;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const waiter of [...this.waiters]) waiter.resolve();
@@ -132,7 +155,7 @@ export class ChangeFeed {
         if (view === undefined) continue;
         for (const [, entries] of reply) {
           for (const [id, fields] of entries) {
-            const entry = parseEntry(id, fields);
+            const entry = parseEntry(id, fields, (text) => this.takeSent(text));
             if (entry.n !== this.n + 1) {
               // The log was trimmed past us: read everything again.
               this.synced = false;

@@ -16,6 +16,7 @@ import {
   parseOwner,
   preparePush,
   pushReplySchema,
+  type PreparedPush,
   type PushSettings,
 } from './codec.js';
 import { connect, redactRedisUrl, runScript, transientReason, watchConnection, type Script } from './connection.js';
@@ -163,6 +164,15 @@ export class RedisGroupStore implements GroupStore {
 
   async push(request: PushRequest): Promise<PushResult> {
     const prepared = preparePush(request, this.options.clock.now(), this.settings);
+    const release = prepared.mode === 'push' ? this.feed.expect(prepared.sent) : undefined;
+    try {
+      return await this.pushed(request, prepared);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async pushed(request: PushRequest, prepared: PreparedPush): Promise<PushResult> {
     const reply = pushReplySchema.parse(await this.write(PUSH, prepared.args));
     switch (reply[0]) {
       case 'forbidden':
