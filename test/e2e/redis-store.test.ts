@@ -114,6 +114,26 @@ describe('RedisGroupStore with several replicas', () => {
     expect(a.scrapeText([])).toContain('a_total{instance="text",job="j",x="3"} 6\n');
   });
 
+  test('pushes of thousands of series: a series held by another group is found and named in any of them; a PUT with fewer series frees the others', async () => {
+    // The script reads and writes series hashes in lists of at most 1000 (Lua's stack).
+    const a = await open('replicas-many:');
+    const b = await open('replicas-many:');
+    const many = (n: number, from = 0): ReturnType<typeof sample>[] => Array.from({ length: n }, (_, i) => sample(i, { s: String(from + i) }));
+    // Group x=1 holds m{job="j", x="1", s="0"} … s="4999" (more than one command can take through unpack at once); group j (no x) can name the same series with a body label x="1".
+    expect((await a.push(put(key('j', '/x/1'), family('m', 'gauge', many(5_000))))).ok).toBe(true);
+    // The clashing series is the push's 2,401st: in its third list of hashes.
+    const clash = await b.push(put(key('j'), family('m', 'gauge', [...many(2_400, 10_000), sample(1, { s: '2345', x: '1' })])));
+    expect(clash).toEqual({ ok: false, reason: 'duplicate series: m{instance="", job="j", s="2345", x="1"} is already stored in another group' });
+    expect((await a.push(put(key('j', '/x/1'), family('m', 'gauge', many(1_200))))).ok).toBe(true);
+    expect((await b.push(put(key('j'), family('m', 'gauge', [sample(1, { s: '2345', x: '1' }), sample(1, { s: '1199', x: '2' })])))).ok).toBe(true);
+    // Series 1,199 is still held.
+    expect((await b.push(put(key('j'), family('m', 'gauge', [sample(1, { s: '1199', x: '1' })])))).reason).toBe(
+      'duplicate series: m{instance="", job="j", s="1199", x="1"} is already stored in another group',
+    );
+    await eventually(() => expect(a.get(key('j'))?.families.get('m')?.family.metrics).toHaveLength(2));
+    expect(a.seriesCount).toBe(b.seriesCount);
+  });
+
   test('a replica opened later reads everything already stored', async () => {
     const a = await open('replicas2:');
     for (let i = 0; i < 450; i++) await a.push(put(key('j', `/instance/${i}`), family('m', 'gauge', [sample(i)])));

@@ -38,6 +38,21 @@ local kSeries, kSeq, kLog = P .. 'series', P .. 'seq', P .. 'log'
 local kGen, kScraped = P .. 'gen', P .. 'scraped'
 local kIdx, kFam = P .. 'idx:' .. groupId, P .. 'fam:' .. groupId
 
+-- The 32-character series hashes packed in s, in lists of at most 1000: a command takes a list
+-- through unpack(), whose results must fit Lua's stack.
+local function hashLists(s)
+  local lists, list = {}, {}
+  for j = 1, #s, 32 do
+    list[#list + 1] = string.sub(s, j, j + 31)
+    if #list == 1000 then
+      lists[#lists + 1] = list
+      list = {}
+    end
+  end
+  if #list > 0 then lists[#lists + 1] = list end
+  return lists
+end
+
 -- This group's index entry of a family: its type and its packed series hashes.
 local function entryOf(name)
   local v = redis.call('HGET', kIdx, name)
@@ -52,9 +67,12 @@ local function unindex(name)
   if not t then return end
   local nt = P .. 'nt:' .. name
   if redis.call('HINCRBY', nt, t, -1) <= 0 then redis.call('HDEL', nt, t) end
-  for j = 1, #packed, 32 do
-    local h = string.sub(packed, j, j + 31)
-    if redis.call('HGET', kSeries, h) == groupId then redis.call('HDEL', kSeries, h) end
+  for _, hashes in ipairs(hashLists(packed)) do
+    local holders, mine = redis.call('HMGET', kSeries, unpack(hashes)), {}
+    for k, h in ipairs(hashes) do
+      if holders[k] == groupId then mine[#mine + 1] = h end
+    end
+    if #mine > 0 then redis.call('HDEL', kSeries, unpack(mine)) end
   end
   redis.call('HDEL', kIdx, name)
 end
@@ -86,16 +104,19 @@ end
 
 -- Appends the change to the log with the group's resulting meta data; returns the entry id. With
 -- pushed, the change is a push (accepted or refused) and the group takes its number as generation.
-local function emit(maxlen, op, method, families, pushed)
+-- known may hold what the caller just wrote (g: the group, p: the push time, s: the scrape mark),
+-- so it is not read back.
+local function emit(maxlen, op, method, families, pushed, known)
+  known = known or {}
   local seq = redis.call('INCR', kSeq)
   if pushed then redis.call('HSET', kGen, groupId, seq) end
   local fields = {kLog, 'MAXLEN', '~', maxlen, '*', 'n', seq, 'op', op,
-    'g', redis.call('HGET', kGroups, groupId) or '',
-    'p', redis.call('HGET', kPush, groupId) or '0',
+    'g', known.g or redis.call('HGET', kGroups, groupId) or '',
+    'p', known.p or redis.call('HGET', kPush, groupId) or '0',
     'x', redis.call('HGET', kFail, groupId) or '0',
     'o', redis.call('HGET', kOwner, groupId) or '',
-    'v', generation(),
-    's', scrapedAt()}
+    'v', pushed and seq or generation(),
+    's', known.s or scrapedAt()}
   if op == 'push' then
     fields[#fields + 1] = 'm'
     fields[#fields + 1] = method
@@ -194,10 +215,14 @@ if check then
         return {'conflict', fail(), 'suffix', f, p, t}
       end
     end
-    local s = fam.series
-    for j = 1, #s, 32 do
-      local holder = redis.call('HGET', kSeries, string.sub(s, j, j + 31))
-      if holder and holder ~= groupId then return {'conflict', fail(), 'series', f, (j - 1) / 32 + 1, ''} end
+    local before = 0
+    for _, hashes in ipairs(hashLists(fam.series)) do
+      local holders = redis.call('HMGET', kSeries, unpack(hashes))
+      for k = 1, #hashes do
+        local holder = holders[k]
+        if holder and holder ~= groupId then return {'conflict', fail(), 'series', f, before + k, ''} end
+      end
+      before = before + #hashes
     end
   end
 end
@@ -211,9 +236,15 @@ end
 local values = {}
 for f, fam in ipairs(fams) do
   redis.call('HINCRBY', P .. 'nt:' .. fam.name, fam.type, 1)
-  local s = fam.series
-  for j = 1, #s, 32 do redis.call('HSET', kSeries, string.sub(s, j, j + 31), groupId) end
-  redis.call('HSET', kIdx, fam.name, fam.type .. ' ' .. s)
+  for _, hashes in ipairs(hashLists(fam.series)) do
+    local fields = {}
+    for k, h in ipairs(hashes) do
+      fields[2 * k - 1] = h
+      fields[2 * k] = groupId
+    end
+    redis.call('HSET', kSeries, unpack(fields))
+  end
+  redis.call('HSET', kIdx, fam.name, fam.type .. ' ' .. fam.series)
   redis.call('HSET', kFam, fam.name, fam.value)
   values[f] = fam.value
 end
@@ -221,7 +252,7 @@ redis.call('HSET', kGroups, groupId, gjson)
 redis.call('HSET', kPush, groupId, now)
 redis.call('HDEL', kScraped, groupId)
 if exists and override ~= '' then redis.call('HSET', kFail, groupId, override) end
-return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'), true)}
+return {'ok', emit(maxlen, 'push', method, table.concat(values, '\\n'), true, {g = gjson, p = now, s = ''})}
 `,
 );
 
