@@ -91,7 +91,7 @@ export class KubeAttributor implements Attributor {
 
   /** Adds the namespace UID, the pod and its run and schedule (the walk up its owners). */
   private async withChain(base: Attribution & { namespace: string }, pod: CachedPod | undefined): Promise<Attribution> {
-    const namespaceUid = this.deps.view.snapshot().namespaces.get(base.namespace)?.uid;
+    const namespaceUid = this.deps.view.namespaceUid(base.namespace);
     return {
       ...base,
       ...(namespaceUid === undefined ? {} : { namespaceUid }),

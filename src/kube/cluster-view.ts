@@ -70,6 +70,7 @@ export class KubeClusterView implements ClusterView {
   private readonly tombstones = new Map<string, Tombstone & { readonly expiresAt: number }>();
   private readonly listeners = new Set<() => void>();
   private cached: ClusterSnapshot | undefined;
+  private namespaceUids: Map<string, string> | undefined;
   /** Live reads of one owner (chains the caches lack; confirming an owner is gone). */
   readonly reads: OwnerReads;
 
@@ -161,7 +162,10 @@ export class KubeClusterView implements ClusterView {
       if (e.type === 'delete') this.bury(METRICSGROUP, e.object);
       this.changed();
     });
-    this.namespaces.onEvent(() => this.changed());
+    this.namespaces.onEvent(() => {
+      this.namespaceUids = undefined;
+      this.changed();
+    });
     deps.ownerKinds.onObject((type, o) => {
       this.policyOf(o, o, type === 'upsert' ? o.invalid : undefined, type === 'delete');
       if (type === 'delete') this.bury(o, o);
@@ -267,6 +271,18 @@ export class KubeClusterView implements ClusterView {
       }
     }
     return { synced, healthy: healthy && synced, problems };
+  }
+
+  /**
+   * The UID of the namespace of this name, for a push's attribution: from a map that only
+   * namespace events renew, not from the snapshot, which every Job or pod change makes anew.
+   */
+  namespaceUid(name: string): string | undefined {
+    if (this.namespaceUids === undefined) {
+      this.namespaceUids = new Map();
+      for (const ns of this.namespaces.values()) this.namespaceUids.set(ns.name, ns.uid);
+    }
+    return this.namespaceUids.get(name);
   }
 
   snapshot(): ClusterSnapshot {
