@@ -166,13 +166,14 @@ export class RedisGroupStore implements GroupStore {
     const prepared = preparePush(request, this.options.clock.now(), this.settings);
     const release = prepared.mode === 'push' ? this.feed.expect(prepared.sent) : undefined;
     try {
-      return await this.pushed(request, prepared);
+      return await this.runPush(request, prepared);
     } finally {
       release?.();
     }
   }
 
-  private async pushed(request: PushRequest, prepared: PreparedPush): Promise<PushResult> {
+  /** Runs the push script and answers from its reply. */
+  private async runPush(request: PushRequest, prepared: PreparedPush): Promise<PushResult> {
     const reply = pushReplySchema.parse(await this.write(PUSH, prepared.args));
     switch (reply[0]) {
       case 'forbidden':
