@@ -1,4 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
+import { gunzipSync } from 'node:zlib';
+import { gzipPieces } from '../../../src/gateway/routes/scrape-gzip.js';
 import { UNUSED_FORMAT_MS, RenderCache } from '../../../src/store/render-cache.js';
 import { PlainFamily, type MetricFamily } from '../../../src/model/index.js';
 import type { TextPiece } from '../../../src/store/index.js';
@@ -184,7 +186,7 @@ describe('RenderCache: changed step by step, the same text as a cache that rende
     [4, 16],
     [5, 16],
     [6, 64],
-  ])('seed %i, segments of %s bytes: values, series, groups and help change between scrapes of both formats', (seed, segmentBytes) => {
+  ])('seed %i, segments of %s bytes: values, series, groups and help change between scrapes of both formats, plain and compressed', async (seed, segmentBytes) => {
     const next = random(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     const groups = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'];
@@ -234,7 +236,13 @@ describe('RenderCache: changed step by step, the same text as a cache that rende
       if (next() < 0.4) {
         const scratch = new RenderCache();
         for (const byGroup of model.values()) for (const [g, fam] of byGroup) scratch.set(g, fam);
-        for (const options of [{}, { openMetrics: true }]) expect(cache.renderText(own, options)).toBe(scratch.renderText(own, options));
+        for (const options of [{}, { openMetrics: true }]) {
+          const want = scratch.renderText(own, options);
+          expect(cache.renderText(own, options)).toBe(want);
+          // A gzip scrape: the segments compressed by earlier scrapes are kept while unchanged.
+          const gzip = await gzipPieces(cache.renderPieces(own, { ...options, compressed: true }));
+          expect(gunzipSync(Buffer.concat(gzip)).toString()).toBe(want);
+        }
       }
     }
   });
