@@ -46,8 +46,30 @@ const logfmt = winston.format.printf((info) => {
   return pairs.join(' ');
 });
 
+const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+type LevelMethod = (this: Logger | undefined, ...args: unknown[]) => Logger;
+
+/**
+ * winston formats every call (the timestamp, the JSON) and only then lets the transport drop a
+ * level that is off: about 4 µs for each debug line nobody sees, on paths such as every refused
+ * request. Here each level's method of the logger (and of its children, which inherit it)
+ * returns at once when its level is off.
+ */
+function skippingLevelsOff(logger: Logger): Logger {
+  const methods = Object.getPrototypeOf(logger) as Record<(typeof LEVELS)[number], LevelMethod>;
+  for (const level of LEVELS) {
+    const log = methods[level];
+    methods[level] = function (this: Logger | undefined, ...args: unknown[]): Logger {
+      // As winston's own methods: called without an instance, the logger itself.
+      const self = this ?? logger;
+      return self.isLevelEnabled(level) ? log.apply(self, args) : self;
+    };
+  }
+  return logger;
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  return winston.createLogger({
+  return skippingLevelsOff(winston.createLogger({
     level: options.level,
     defaultMeta: { service: 'lethe' },
     format: winston.format.combine(
@@ -56,7 +78,7 @@ export function createLogger(options: LoggerOptions): Logger {
       options.format === 'json' ? winston.format.json() : logfmt,
     ),
     transports: [new winston.transports.Stream({ stream: options.stream ?? process.stdout })],
-  });
+  }));
 }
 
 /** An error as loggable fields (a raw Error serialises to {} in JSON). */
