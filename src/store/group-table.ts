@@ -1,4 +1,4 @@
-import { seriesCount, type Attribution, type GroupingKey, type MetricFamily, type StoredFamily } from '../model/index.js';
+import { PlainFamily, seriesCount, type Attribution, type GroupingKey, type MetricFamily, type StoredFamily } from '../model/index.js';
 import { ConsistencyIndex, type OwnTypeLookup } from './consistency.js';
 import type { NamespaceUsage, ScrapeToken } from './group-store.js';
 import { GroupState, type GroupSnapshot } from './group-state.js';
@@ -318,7 +318,8 @@ export class GroupTable {
         const { next, changed } = mergePushed(
           change.method,
           existing?.data,
-          change.families.map((stored) => [stored.family.name, stored] as const),
+          // Plain families are kept without an object per series (PlainFamily), as a push to the embedded store keeps them.
+          change.families.map(({ family, pushedAt }) => [family.name, { family: PlainFamily.of(family) ?? family, pushedAt }] as const),
         );
         const written = this.write({
           key: change.key,
@@ -328,6 +329,7 @@ export class GroupTable {
           pushAt: meta.lastPushAt,
           failAt: meta.lastFailureAt,
           refuse: false,
+          pushed: new Map(change.families.map(({ family }) => [family.name, family])),
         });
         if (written.state !== undefined) {
           written.state.owner = meta.owner;

@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../src/errors.js';
-import type { MetricType } from '../../../src/model/index.js';
+import { PlainFamily, type MetricType } from '../../../src/model/index.js';
 import type { LocalGroupStore, LocalStoreOptions } from '../../../src/store/index.js';
-import { FakeClock, family, key, post, put, sample } from '../../harness/builders.js';
+import { FakeClock, family, key, labels, post, put, sample } from '../../harness/builders.js';
 import { openLocalStore } from '../../harness/stores.js';
 
 const clock = new FakeClock();
@@ -163,5 +163,28 @@ describe('LocalGroupStore persistence', () => {
   test('a file that is not a Lethe store is refused', async () => {
     await writeFile(file, 'something else\n');
     await expect(open({ persistenceFile: file })).rejects.toThrow(/not a Lethe store file/);
+  });
+});
+
+describe('LocalGroupStore as a view fed with changes (the Redis store keeps one per replica)', () => {
+  test('plain families are kept packed, as a push keeps them; others as they came; the scrape is the same as a push\'s', async () => {
+    const view = await open();
+    const pushed = await open();
+    // As a writer stores them: sanitised, the grouping labels in each series.
+    const families = [
+      family('m_total', 'counter', [sample(3, { instance: '', job: 'j', l: 'a' }), sample(4, { instance: '', job: 'j', l: 'b' })], 'Help.'),
+      family('nan', 'gauge', [sample(Number.NaN, { instance: '', job: 'j' })]),
+      family('s', 'summary', [{ labels: labels({ instance: '', job: 'j' }), summary: { sampleCount: 2, sampleSum: 3, quantiles: [{ quantile: 0.5, value: 1 }] } }]),
+    ];
+    clock.ms = 1_700_000_000_000;
+    await pushed.push(put(key('j'), ...families));
+    const meta = { attribution: { source: 'none' as const }, lastPushAt: clock.ms, lastFailureAt: 0, owner: undefined, generation: 1 };
+    view.apply({ op: 'push', method: 'PUT', key: key('j'), families: families.map((f) => ({ family: f, pushedAt: clock.ms })), meta });
+    const stored = view.get(key('j'))?.families;
+    expect(stored?.get('m_total')?.family).toBeInstanceOf(PlainFamily);
+    // NaN and summaries stay objects (PlainFamily.of refuses them).
+    expect(stored?.get('nan')?.family).toBe(families[1]);
+    expect(stored?.get('s')?.family).toBe(families[2]);
+    expect(view.scrapeText([])).toBe(pushed.scrapeText([]));
   });
 });
