@@ -70,7 +70,8 @@ export class KubeClusterView implements ClusterView {
   private readonly tombstones = new Map<string, Tombstone & { readonly expiresAt: number }>();
   private readonly listeners = new Set<() => void>();
   private cached: ClusterSnapshot | undefined;
-  private namespaceUids: Map<string, string> | undefined;
+  /** The namespaces by name; renewed only by namespace events (Job and pod changes do not touch it). */
+  private namespacesByName: ReadonlyMap<string, NamespaceInfo> | undefined;
   /** Live reads of one owner (chains the caches lack; confirming an owner is gone). */
   readonly reads: OwnerReads;
 
@@ -163,7 +164,7 @@ export class KubeClusterView implements ClusterView {
       this.changed();
     });
     this.namespaces.onEvent(() => {
-      this.namespaceUids = undefined;
+      this.namespacesByName = undefined;
       this.changed();
     });
     deps.ownerKinds.onObject((type, o) => {
@@ -273,16 +274,21 @@ export class KubeClusterView implements ClusterView {
     return { synced, healthy: healthy && synced, problems };
   }
 
+  private byName(): ReadonlyMap<string, NamespaceInfo> {
+    if (this.namespacesByName === undefined) {
+      const byName = new Map<string, NamespaceInfo>();
+      for (const ns of this.namespaces.values()) byName.set(ns.name, ns);
+      this.namespacesByName = byName;
+    }
+    return this.namespacesByName;
+  }
+
   /**
-   * The UID of the namespace of this name, for a push's attribution: from a map that only
-   * namespace events renew, not from the snapshot, which every Job or pod change makes anew.
+   * The UID of the namespace of this name, for a push's attribution: not from the snapshot,
+   * which every Job or pod change makes anew.
    */
   namespaceUid(name: string): string | undefined {
-    if (this.namespaceUids === undefined) {
-      this.namespaceUids = new Map();
-      for (const ns of this.namespaces.values()) this.namespaceUids.set(ns.name, ns.uid);
-    }
-    return this.namespaceUids.get(name);
+    return this.byName().get(name)?.uid;
   }
 
   snapshot(): ClusterSnapshot {
@@ -294,10 +300,8 @@ export class KubeClusterView implements ClusterView {
       for (const item of items) map.set(item.uid, item);
       return map;
     };
-    const namespaces = new Map<string, NamespaceInfo>();
-    for (const ns of this.namespaces.values()) namespaces.set(ns.name, ns);
     this.cached = {
-      namespaces,
+      namespaces: this.byName(),
       jobs: byUid(this.jobs.values()),
       cronJobs: byUid(this.cronJobs.values()),
       metricsGroups: byUid<MetricsGroupInfo>(this.metricsGroups.values()),

@@ -27,8 +27,10 @@ export type Component = 'gateway' | 'store' | 'lifecycle' | 'leadership' | 'kube
 
 export type Logger = winston.Logger;
 
+const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+
 export interface LoggerOptions {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly level: (typeof LEVELS)[number];
   readonly format: 'json' | 'logfmt';
   /** Where to write; stdout by default. Tests pass a stream to read the lines back. */
   readonly stream?: NodeJS.WritableStream;
@@ -46,7 +48,6 @@ const logfmt = winston.format.printf((info) => {
   return pairs.join(' ');
 });
 
-const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 type LevelMethod = (this: Logger | undefined, ...args: unknown[]) => Logger;
 
 /**

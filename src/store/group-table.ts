@@ -12,6 +12,11 @@ import type { StoreChange } from './store-change.js';
 export type Before = readonly [GroupingKey, GroupSnapshot | undefined];
 
 /** A write of a group's families (GroupTable.write). */
+/** A family as the store keeps it: plain ones without an object per series (PlainFamily). */
+export function storedPacked(family: MetricFamily, pushedAt: number): StoredFamily {
+  return { family: PlainFamily.of(family) ?? family, pushedAt };
+}
+
 export interface GroupWrite {
   readonly key: GroupingKey;
   /** The attribution of the push. */
@@ -318,8 +323,7 @@ export class GroupTable {
         const { next, changed } = mergePushed(
           change.method,
           existing?.data,
-          // Plain families are kept without an object per series (PlainFamily), as a push to the embedded store keeps them.
-          change.families.map(({ family, pushedAt }) => [family.name, { family: PlainFamily.of(family) ?? family, pushedAt }] as const),
+          change.families.map(({ family, pushedAt }) => [family.name, storedPacked(family, pushedAt)] as const),
         );
         const written = this.write({
           key: change.key,

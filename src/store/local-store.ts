@@ -1,10 +1,10 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
 import type { EscapingScheme } from '../exposition/index.js';
-import { PlainFamily, groupingKeyOfPairs, seriesCount, unattributed, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef, type StoredFamily } from '../model/index.js';
+import { groupingKeyOfPairs, seriesCount, unattributed, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef, type StoredFamily } from '../model/index.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextPiece, TextRendering, WipeListener } from './group-store.js';
 import { familyReader, familyRecord } from './family-record.js';
 import { GroupState } from './group-state.js';
-import { GroupTable, type Before } from './group-table.js';
+import { GroupTable, storedPacked, type Before } from './group-table.js';
 import { Journal, type JournalHooks } from './journal.js';
 import type { LocalStoreOptions } from './local-store-options.js';
 import { guardAllows, otherNamespaceError } from './namespaces.js';
@@ -192,8 +192,7 @@ export class LocalGroupStore implements GroupStore {
     const { next, changed } = mergePushed(
       request.method,
       existing?.data,
-      // Plain families are stored without an object per series (PlainFamily).
-      pushed.families.map((family) => [family.name, { family: PlainFamily.of(family) ?? family, pushedAt: now }] as const),
+      pushed.families.map((family) => [family.name, storedPacked(family, now)] as const),
     );
     const failAt = failureTimeAfterPush(existing?.lastFailureAt, pushed.failureTimeMs);
     const written = this.table.write({
