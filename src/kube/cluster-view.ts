@@ -129,7 +129,11 @@ export class KubeClusterView implements ClusterView {
     this.informers = [this.namespaces, this.jobs, this.cronJobs, this.pods, this.metricsGroups] as readonly Informer<unknown>[];
 
     this.pods.onEvent((e) => {
-      if (e.type === 'state') return;
+      // Pods are read from the cache, so nothing is rebuilt; but a gate may have opened or closed.
+      if (e.type === 'state') {
+        this.notify();
+        return;
+      }
       this.indexPod(e.object, e.type === 'upsert');
       if (e.object.invalid !== undefined || e.type === 'delete') this.policyOf(POD, e.object, e.type === 'upsert' ? e.object.invalid : undefined, e.type === 'delete');
       // A pod no controller owns is its own run: its deletion may delete groups. (The snapshot

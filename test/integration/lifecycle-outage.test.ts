@@ -1,13 +1,19 @@
 /**
- * Never on partial knowledge: on a control plane of its own (so its API server can be stopped),
- * Lethe deletes nothing before its watches have synced or while the API server is away; pushes
- * and scrapes keep working meanwhile; and the deletions that came due are applied afterwards.
+ * Never on partial knowledge: on a control plane of its own (so its API server can be stopped,
+ * and no namespace controller makes events that would start a pass by chance), Lethe deletes
+ * nothing before its watches have synced or while the API server is away; pushes and scrapes keep
+ * working meanwhile; and the deletions that came due are applied as soon as every gate opens.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { consistently, eventually } from '../harness/eventually.js';
-import { createTestNamespace, loadTestKubeConfig } from '../harness/kube.js';
+import { createTestNamespace, loadTestKubeConfig, randomName } from '../harness/kube.js';
+import { tokenKubeConfig, writeKubeConfig } from './deploy-support.js';
+import { serviceAccountToken } from './auth-support.js';
 import {
   TIMEOUT,
   body,
@@ -25,6 +31,16 @@ import {
   type TestLethe,
 } from './lifecycle-support.js';
 
+/** What Lethe needs cluster-wide (the chart's ClusterRole), minus pods. */
+const rulesWithoutPods: V1PolicyRule[] = [
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['lethe.dev'], resources: ['metricsgroups'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['lethe.dev'], resources: ['metricsgroups/status'], verbs: ['patch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+];
+
 describe('lifecycle: gates', () => {
   let plane: ControlPlane;
   let kc: KubeConfig;
@@ -35,9 +51,12 @@ describe('lifecycle: gates', () => {
     kc = loadTestKubeConfig(plane.kubeconfigPath);
   }, TIMEOUT);
 
+  let tmp: string | undefined;
+
   afterAll(async () => {
     await lethe?.stop();
     await plane.stop();
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
   }, TIMEOUT);
 
   test('nothing is deleted before every watch has synced; pushes and scrapes work meanwhile', async () => {
@@ -102,5 +121,44 @@ describe('lifecycle: gates', () => {
     // And owners deleted after the restart are acted on.
     await deleteJob(kc, namespace, 'keep');
     await eventually(async () => !hasSeries(await scrape(l.port), 'work_done', { job: 'keep', ns: namespace }), { timeout: 15_000 });
+  }, TIMEOUT);
+
+  test('the last gate to open starts the pass: pods listable at last, the ttl deletion due meanwhile is applied at once', async () => {
+    await lethe?.stop();
+    // A ServiceAccount that may not list pods: the Pod informer alone holds deletions back.
+    const namespace = await createTestNamespace(kc, 'lethe-gate');
+    const role = randomName('lethe-nopods');
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'lethe' } } });
+    await rbac.createClusterRole({ body: { metadata: { name: role }, rules: rulesWithoutPods } });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: role },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ kind: 'ServiceAccount', name: 'lethe', namespace }],
+      },
+    });
+    const token = await serviceAccountToken(kc, namespace, { serviceAccount: 'lethe' });
+    tmp = await mkdtemp(join(tmpdir(), 'lethe-gate-'));
+    const kubeconfig = await writeKubeConfig(tokenKubeConfig(kc, token, 'lethe'), join(tmp, 'lethe.kubeconfig'));
+    // The resync is minutes away, so only the gate opening can start the pass in time.
+    lethe = await startTestLethe(kubeconfig, ['--leader-election.enabled=false', '--lifecycle.ttl=1s', '--lifecycle.resync-interval=10m']);
+    const l = lethe;
+
+    expect(await push(l.port, 'waiting/instance/a', body(3))).toBe(200);
+    await eventually(() => l.loop.gates().includes('sync') && l.kube?.view.gates().problems.join() === 'Pod: not synced (list pods is forbidden)', { timeout: 30_000 });
+    // Its ttl runs out while the Pod informer holds deletions back.
+    await consistently(
+      async () => l.loop.gates().includes('sync') && hasSeries(await scrape(l.port), 'work_done', { job: 'waiting', instance: 'a' }),
+      { duration: 2_000, interval: 250 },
+    );
+
+    await rbac.replaceClusterRole({
+      name: role,
+      body: { metadata: { name: role }, rules: [...rulesWithoutPods, { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }] },
+    });
+    await untilReady(l, 30_000);
+    // The pass the open gate started (its debounce is 50 ms here).
+    await eventually(async () => !hasSeries(await scrape(l.port), 'work_done', { job: 'waiting' }), { timeout: 5_000, interval: 100 });
   }, TIMEOUT);
 });
