@@ -11,6 +11,9 @@ K8S_DIR     := $(LETHE_CACHE)/kubernetes/$(K8S_VERSION)
 ETCD_DIR    := $(LETHE_CACHE)/etcd/$(ETCD_VERSION)
 PGW_DIR     := $(LETHE_CACHE)/pushgateway/$(PUSHGATEWAY_VERSION)
 PROM_DIR    := $(LETHE_CACHE)/prometheus/$(PROMETHEUS_VERSION)
+# The Go push client of the end-to-end tests, keyed by its source (client_golang's version is in go.mod).
+GO_CLIENT_DIR := $(LETHE_CACHE)/go-push-client/$(shell cat test/clients/go/go.mod test/clients/go/go.sum test/clients/go/main.go | sha256sum | cut -c1-16)
+export LETHE_GO_PUSH_CLIENT := $(GO_CLIENT_DIR)/go-push-client
 
 # Use Node.js 24 from the tool cache when the machine's node is older.
 SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
@@ -67,6 +70,9 @@ $(K8S_DIR)/kube-apiserver $(ETCD_DIR)/etcd &:
 $(PGW_DIR)/pushgateway:
 	tools/build-pushgateway.sh $(PGW_DIR)
 
+$(LETHE_GO_PUSH_CLIENT):
+	tools/build-go-push-client.sh $(GO_CLIENT_DIR)
+
 # Prometheus 3 from its Go module, the Prometheus of the end-to-end tests (cold: 6 minutes or more).
 $(PROM_DIR)/prometheus:
 	tools/build-prometheus.sh $(PROM_DIR) $(PROMETHEUS_VERSION)
@@ -109,7 +115,7 @@ test-unit: deps debian-tools
 test-integration: deps $(CONTROL_PLANE_STAMP)
 	$(JEST) --selectProjects integration --runInBand
 
-test-e2e: deps build $(PGW_DIR)/pushgateway $(PROM_DIR)/prometheus debian-tools browser redis
+test-e2e: deps build $(PGW_DIR)/pushgateway $(PROM_DIR)/prometheus $(LETHE_GO_PUSH_CLIENT) debian-tools browser redis
 	$(JEST) --selectProjects e2e --runInBand
 
 # Real faults (docs/operations.md, "Failure modes"): a full tmpfs, syscalls failed with libfiu, SIGKILL.

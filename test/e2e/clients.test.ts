@@ -1,6 +1,7 @@
 /**
  * Real clients against the gateway under test (PUSHGATEWAY.md §8): Node prom-client's
- * Pushgateway, Python prometheus_client, and curl. Each push must land as the series and the
+ * Pushgateway, Python prometheus_client, curl, and Go's client_golang push (a program in
+ * test/clients/go, run beside the newest Pushgateway). Each push must land as the series and the
  * grouping key the client meant. LETHE_E2E_SUBJECT=pushgateway runs the same checks against the
  * newest upstream release, to validate the test itself.
  */
@@ -14,7 +15,7 @@ import { gzip } from '../fixtures/requests/encodings.js';
 import { delimited } from '../fixtures/requests/protobuf.js';
 import { PROTOBUF_CONTENT_TYPE } from '../fixtures/requests/types.js';
 import { bodyText, getJson, rawRequest, startGateway, subjectKind, type Gateway } from './gateways.js';
-import { normaliseExposition } from './normalise.js';
+import { normaliseExposition, normaliseProtobufExposition } from './normalise.js';
 
 jest.setTimeout(30_000);
 
@@ -296,3 +297,228 @@ describe(`curl against ${subject}`, () => {
     expect(await groupWith({ job: 'curl', path: '/var/tmp' })).toBeDefined();
   });
 });
+
+/**
+ * The Go client (client_golang's push package, test/clients/go), run against the gateway under
+ * test and against the newest upstream Pushgateway side by side: each step must end the same way
+ * on both (exit status, the scrape in text and in protobuf), and the subject's series are spelled
+ * out as well.
+ */
+describe(`client_golang push against ${subject} and the Pushgateway`, () => {
+  let subjectGateway: Gateway | undefined;
+  let reference: Gateway | undefined;
+  const PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
+  const UTF8_TEXT_ACCEPT = 'text/plain;version=1.0.0;escaping=allow-utf-8';
+  const batch = ['-job', 'go/batch', '-grouping', 'instance=a/b', '-grouping', 'empty='];
+  const labels = 'empty="",instance="a/b",job="go/batch"';
+  const started = Math.floor(Date.now() / 1000);
+
+  // Both fresh, so their whole scrapes can be compared.
+  beforeAll(async () => {
+    [subjectGateway, reference] = await Promise.all([startGateway(subject), startGateway('pushgateway')]);
+  }, 40_000);
+
+  afterAll(async () => {
+    await Promise.all([subjectGateway?.stop(), reference?.stop()]);
+  });
+
+  function own(): Gateway {
+    if (subjectGateway === undefined) throw new Error(`${subject} did not start`);
+    return subjectGateway;
+  }
+
+  function ref(): Gateway {
+    if (reference === undefined) throw new Error('the reference Pushgateway did not start');
+    return reference;
+  }
+
+  /** The subject's normalised series lines of one job. */
+  async function seriesOf(job: string): Promise<string[]> {
+    const needle = `job=${JSON.stringify(job)}`;
+    return normaliseExposition((await body(own())).toString('utf8')).filter((line) => !line.startsWith('#') && line.includes(needle));
+  }
+
+  /** Runs the Go program against both gateways; resolves with [subject's run, reference's run]. */
+  async function runGo(args: readonly string[]): Promise<[Run, Run]> {
+    const [ours, upstream] = await Promise.all([run(goPushClient(), ['-url', own().url, ...args]), run(goPushClient(), ['-url', ref().url, ...args])]);
+    return [ours, upstream];
+  }
+
+  async function body(g: Gateway, accept?: string): Promise<Buffer> {
+    const res = await rawRequest(g, { method: 'GET', path: '/metrics', ...(accept === undefined ? {} : { headers: { accept } }) });
+    if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${bodyText(res)}`);
+    return res.body;
+  }
+
+  /** Both gateways' normalised scrapes, in text (as curl asks), UTF-8 text and protobuf, must be equal. */
+  async function expectSameScrapes(): Promise<void> {
+    for (const accept of [undefined, UTF8_TEXT_ACCEPT]) {
+      const [ours, upstream] = await Promise.all([body(own(), accept), body(ref(), accept)]);
+      expect({ accept, lines: normaliseExposition(ours.toString('utf8')) }).toEqual({ accept, lines: normaliseExposition(upstream.toString('utf8')) });
+    }
+    const [ours, upstream] = await Promise.all([body(own(), PROTOBUF_ACCEPT), body(ref(), PROTOBUF_ACCEPT)]);
+    expect(normaliseProtobufExposition(ours)).toEqual(normaliseProtobufExposition(upstream));
+  }
+
+  test('Push (PUT, delimited protobuf) with a slash and an empty value in the grouping key', async () => {
+    const runs = await runGo([...batch, '-action', 'push', '-set', 'batch']);
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
+    expect(await seriesOf('go/batch')).toEqual([
+      `go_batch_info{${labels},note="ünïcode \\"quoted\\" \\\\ back\\nslash"} 1`,
+      `go_batch_items_total{${labels}} 42`,
+      `go_batch_last_success_timestamp_seconds{${labels}} 1.7e+09`,
+      `go_batch_size_bytes{${labels},quantile="0.5"} 200`,
+      `go_batch_size_bytes_sum{${labels}} 600`,
+      `go_batch_size_bytes_count{${labels}} 3`,
+      `go_batch_stage_seconds_bucket{${labels},stage="load",le="0.1"} 1`,
+      `go_batch_stage_seconds_bucket{${labels},stage="load",le="1"} 1`,
+      `go_batch_stage_seconds_bucket{${labels},stage="load",le="10"} 2`,
+      `go_batch_stage_seconds_bucket{${labels},stage="load",le="+Inf"} 2`,
+      `go_batch_stage_seconds_sum{${labels},stage="load"} 2.05`,
+      `go_batch_stage_seconds_count{${labels},stage="load"} 2`,
+      `go_batch_stage_seconds_bucket{${labels},stage="save",le="0.1"} 0`,
+      `go_batch_stage_seconds_bucket{${labels},stage="save",le="1"} 1`,
+      `go_batch_stage_seconds_bucket{${labels},stage="save",le="10"} 1`,
+      `go_batch_stage_seconds_bucket{${labels},stage="save",le="+Inf"} 1`,
+      `go_batch_stage_seconds_sum{${labels},stage="save"} 0.5`,
+      `go_batch_stage_seconds_count{${labels},stage="save"} 1`,
+      `push_failure_time_seconds{${labels}} 0`,
+      `push_time_seconds{${labels}} <time>`,
+    ]);
+    expect((await body(own())).toString('utf8').split('\n')).toContain('# HELP go_batch_info Free text \\\\ with "quotes"\\nand a second line.');
+    await expectSameScrapes();
+  });
+
+  test('Add (POST) adds a family and keeps the others', async () => {
+    const runs = await runGo([...batch, '-action', 'add', '-set', 'runs']);
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
+    expect(await seriesOf('go/batch')).toEqual(expect.arrayContaining([`go_batch_runs_total{${labels}} 1`, `go_batch_items_total{${labels}} 42`]));
+    await expectSameScrapes();
+  });
+
+  test('Push in the text format (Format(TypeTextPlain))', async () => {
+    const runs = await runGo(['-job', 'go-text', '-action', 'push', '-set', 'runs', '-format', 'text']);
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
+    expect(await seriesOf('go-text')).toEqual(expect.arrayContaining(['go_batch_runs_total{instance="",job="go-text"} 1']));
+    await expectSameScrapes();
+  });
+
+  test('a native histogram keeps its schema, zero bucket and spans (protobuf scrape)', async () => {
+    const runs = await runGo(['-job', 'go-native', '-action', 'push', '-set', 'native']);
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
+    const [ours, upstream] = await Promise.all([body(own(), PROTOBUF_ACCEPT), body(ref(), PROTOBUF_ACCEPT)]);
+    const mine = familyMessage(ours, 'go_native_seconds');
+    const theirs = familyMessage(upstream, 'go_native_seconds');
+    // Each run's client stamps its own created time: compare the rest field by field.
+    const histogram = (family: Buffer): ProtoField[] => nested(nested(fields(family), 4), 7);
+    expect(histogram(mine).filter((f) => f.field !== 15)).toEqual(histogram(theirs).filter((f) => f.field !== 15));
+    expect(fields(mine).filter((f) => f.field !== 4)).toEqual(fields(theirs).filter((f) => f.field !== 4));
+    // Schema 3 (factor 1.1), a zero bucket of one, positive spans and deltas, and the created time kept.
+    const byField = new Map(histogram(mine).map((f) => [f.field, f.value]));
+    expect(byField.get(5)).toBe(6); // zigzag of 3
+    expect(byField.get(7)).toBe(1);
+    expect(byField.has(12) && byField.has(13)).toBe(true);
+    const seconds = nested(histogram(mine), 15).find((f) => f.field === 1)?.value;
+    expect(typeof seconds === 'number' && seconds >= started - 5 && seconds <= Date.now() / 1000 + 5).toBe(true);
+    expect(await seriesOf('go-native')).toEqual(
+      expect.arrayContaining(['go_native_seconds_sum{instance="",job="go-native"} 4.002', 'go_native_seconds_count{instance="",job="go-native"} 5']),
+    );
+  });
+
+  test('a metric name outside the legacy character set (go.batch.dotted_ratio)', async () => {
+    const runs = await runGo(['-job', 'go-dotted', '-action', 'push', '-set', 'dotted']);
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
+    expect(await seriesOf('go-dotted')).toEqual(expect.arrayContaining(['go_batch_dotted_ratio{instance="",job="go-dotted"} 0.25']));
+    await expectSameScrapes();
+  });
+
+  test('a refused push: Push returns the 400 with its reason, and nothing of it is stored', async () => {
+    expect((await runGo(['-job', 'go-conflict-a', '-action', 'push', '-set', 'conflict-gauge'])).map((r) => r.code)).toEqual([0, 0]);
+    const runs = await runGo(['-job', 'go-conflict-b', '-action', 'push', '-set', 'conflict-counter']);
+    expect(runs.map((r) => r.code)).toEqual([1, 1]);
+    for (const r of runs) expect(r.stderr).toContain('unexpected status code 400 while pushing to');
+    expect(runs[0].stderr).toMatch(/pushed metrics are invalid or inconsistent with existing metrics: .*go_conflict/);
+    expect(await seriesOf('go-conflict-b')).toEqual(['push_failure_time_seconds{instance="",job="go-conflict-b"} <time>', 'push_time_seconds{instance="",job="go-conflict-b"} 0']);
+    await expectSameScrapes();
+  });
+
+  test('Delete removes the group', async () => {
+    const runs = await runGo([...batch, '-action', 'delete']);
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
+    expect(await seriesOf('go/batch')).toEqual([]);
+    await expectSameScrapes();
+  });
+});
+
+/** The Go push client as the Makefile builds it (test/clients/go), unless LETHE_GO_PUSH_CLIENT names one. */
+function goPushClient(): string {
+  const fromEnv = process.env['LETHE_GO_PUSH_CLIENT'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  throw new Error('LETHE_GO_PUSH_CLIENT is not set: run the end-to-end tests with `make test-e2e`');
+}
+
+interface ProtoField {
+  readonly field: number;
+  /** A varint's or fixed64's value as a number (fixed64 as its bytes in hex), a length-delimited field's bytes. */
+  readonly value: number | string | Buffer;
+}
+
+/** The fields of one protobuf message, in order (varint, fixed64 and length-delimited only). */
+function fields(message: Buffer): ProtoField[] {
+  const out: ProtoField[] = [];
+  let i = 0;
+  const varint = (): number => {
+    let result = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = message[i++];
+      if (byte === undefined) throw new Error('truncated varint');
+      result += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return result;
+    }
+  };
+  while (i < message.length) {
+    const tag = varint();
+    const field = Math.floor(tag / 8);
+    switch (tag % 8) {
+      case 0:
+        out.push({ field, value: varint() });
+        break;
+      case 1:
+        out.push({ field, value: message.subarray(i, i + 8).toString('hex') });
+        i += 8;
+        break;
+      case 2: {
+        const length = varint();
+        out.push({ field, value: message.subarray(i, i + length) });
+        i += length;
+        break;
+      }
+      default:
+        throw new Error(`wire type ${tag % 8} not expected`);
+    }
+  }
+  return out;
+}
+
+/** The fields of the messages held in the given field number (one message expected). */
+function nested(of: readonly ProtoField[], field: number): ProtoField[] {
+  return of.filter((f) => f.field === field).flatMap((f) => (Buffer.isBuffer(f.value) ? fields(f.value) : []));
+}
+
+/** One family's message out of a delimited protobuf /metrics body, by name. */
+function familyMessage(body: Buffer, name: string): Buffer {
+  let i = 0;
+  while (i < body.length) {
+    let length = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = body[i++] ?? 0;
+      length += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) break;
+    }
+    const message = body.subarray(i, i + length);
+    i += length;
+    const first = fields(message).find((f) => f.field === 1);
+    if (Buffer.isBuffer(first?.value) && first.value.toString('utf8') === name) return message;
+  }
+  throw new Error(`no family ${name} in the protobuf body`);
+}
