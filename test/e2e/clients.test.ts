@@ -432,6 +432,28 @@ describe(`client_golang push against ${subject} and the Pushgateway`, () => {
     await expectSameScrapes();
   });
 
+  test('a push of what prometheus.DefaultGatherer holds (Go runtime and process metrics, beside the gateway\'s own)', async () => {
+    const runs = await runGo(['-job', 'go-default', '-action', 'push', '-set', 'default']);
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
+    // The same series names for the job on both (their values are each run's own).
+    const names = async (g: Gateway): Promise<string[]> =>
+      normaliseExposition((await body(g)).toString('utf8'))
+        .filter((line) => line.includes('job="go-default"'))
+        .map((line) => line.slice(0, line.indexOf('{')));
+    const pushed = await names(own());
+    expect(pushed).toEqual(expect.arrayContaining(['go_goroutines', 'go_gc_duration_seconds', 'process_cpu_seconds_total', 'push_time_seconds']));
+    expect(pushed).toEqual(await names(ref()));
+    // A family the gateway also has (process_*) is one family in every format, not two.
+    for (const accept of [undefined, UTF8_TEXT_ACCEPT, 'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8']) {
+      const types = (await body(own(), accept)).toString('utf8').split('\n').filter((line) => line.startsWith('# TYPE '));
+      expect({ accept, repeated: types.filter((t, i) => types.indexOf(t) !== i) }).toEqual({ accept, repeated: [] });
+    }
+    const families = fieldsOfEach(await body(own(), PROTOBUF_ACCEPT)).map((f) => f.find((x) => x.field === 1)?.value?.toString());
+    expect(families.filter((n, i) => families.indexOf(n) !== i)).toEqual([]);
+    // Its values differ between the two runs: gone again before the next step compares scrapes.
+    expect((await runGo(['-job', 'go-default', '-action', 'delete'])).map((r) => r.code)).toEqual([0, 0]);
+  });
+
   test('a refused push: Push returns the 400 with its reason, and nothing of it is stored', async () => {
     expect((await runGo(['-job', 'go-conflict-a', '-action', 'push', '-set', 'conflict-gauge'])).map((r) => r.code)).toEqual([0, 0]);
     const runs = await runGo(['-job', 'go-conflict-b', '-action', 'push', '-set', 'conflict-counter']);
@@ -505,8 +527,9 @@ function nested(of: readonly ProtoField[], field: number): ProtoField[] {
   return of.filter((f) => f.field === field).flatMap((f) => (Buffer.isBuffer(f.value) ? fields(f.value) : []));
 }
 
-/** One family's message out of a delimited protobuf /metrics body, by name. */
-function familyMessage(body: Buffer, name: string): Buffer {
+/** The messages of a delimited protobuf /metrics body, in order. */
+function messages(body: Buffer): Buffer[] {
+  const out: Buffer[] = [];
   let i = 0;
   while (i < body.length) {
     let length = 0;
@@ -515,10 +538,23 @@ function familyMessage(body: Buffer, name: string): Buffer {
       length += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) break;
     }
-    const message = body.subarray(i, i + length);
+    out.push(body.subarray(i, i + length));
     i += length;
-    const first = fields(message).find((f) => f.field === 1);
-    if (Buffer.isBuffer(first?.value) && first.value.toString('utf8') === name) return message;
   }
-  throw new Error(`no family ${name} in the protobuf body`);
+  return out;
+}
+
+/** The fields of each family message of a delimited protobuf body. */
+function fieldsOfEach(body: Buffer): ProtoField[][] {
+  return messages(body).map(fields);
+}
+
+/** One family's message out of a delimited protobuf /metrics body, by name. */
+function familyMessage(body: Buffer, name: string): Buffer {
+  const found = messages(body).find((message) => {
+    const first = fields(message).find((f) => f.field === 1);
+    return Buffer.isBuffer(first?.value) && first.value.toString('utf8') === name;
+  });
+  if (found === undefined) throw new Error(`no family ${name} in the protobuf body`);
+  return found;
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/push"
 	"github.com/prometheus/common/expfmt"
 )
@@ -56,6 +57,9 @@ func register(reg *prometheus.Registry, set string) error {
 			h.Observe(v)
 		}
 		return must(reg, h)
+	case "default":
+		// What a job gathers with prometheus.DefaultGatherer: the Go runtime's and the process's metrics.
+		return must(reg, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	case "dotted":
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "go.batch.dotted_ratio", Help: "A metric name outside the legacy character set."})
 		g.Set(0.25)
