@@ -1,7 +1,9 @@
 /** Helpers for the authentication integration tests: ServiceAccount tokens, authenticated requests. */
 import { request } from 'node:http';
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Pod, type V1PolicyRule } from '@kubernetes/client-node';
 import { eventually } from '../harness/eventually.js';
+import { tokenKubeConfig, writeKubeConfig } from './deploy-support.js';
 
 /** A ServiceAccount token from the TokenRequest API: for `default` in `namespace`, optionally bound to a pod. */
 export async function serviceAccountToken(
@@ -28,6 +30,26 @@ export async function serviceAccountToken(
   const token = tr.status?.token;
   if (token === undefined) throw new Error('no token in the TokenRequest answer');
   return token;
+}
+
+/**
+ * Lethe with less than the chart grants: a ServiceAccount `lethe` in `namespace`, bound to a new
+ * ClusterRole `role` of `rules` (replace the role to grant more), and the path of a kubeconfig
+ * written into `dir` that authenticates as it.
+ */
+export async function limitedServiceAccount(admin: KubeConfig, namespace: string, role: string, rules: V1PolicyRule[], dir: string): Promise<string> {
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'lethe' } } });
+  await rbac.createClusterRole({ body: { metadata: { name: role }, rules } });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: role },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects: [{ kind: 'ServiceAccount', name: 'lethe', namespace }],
+    },
+  });
+  const token = await serviceAccountToken(admin, namespace, { serviceAccount: 'lethe' });
+  return writeKubeConfig(tokenKubeConfig(admin, token, 'lethe'), join(dir, 'lethe.kubeconfig'));
 }
 
 export interface Answer {

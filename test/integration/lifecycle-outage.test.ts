@@ -8,12 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api, type KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { consistently, eventually } from '../harness/eventually.js';
 import { createTestNamespace, loadTestKubeConfig, randomName } from '../harness/kube.js';
-import { tokenKubeConfig, writeKubeConfig } from './deploy-support.js';
-import { serviceAccountToken } from './auth-support.js';
+import { limitedServiceAccount } from './auth-support.js';
 import {
   TIMEOUT,
   body,
@@ -128,19 +127,8 @@ describe('lifecycle: gates', () => {
     // A ServiceAccount that may not list pods: the Pod informer alone holds deletions back.
     const namespace = await createTestNamespace(kc, 'lethe-gate');
     const role = randomName('lethe-nopods');
-    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-    await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'lethe' } } });
-    await rbac.createClusterRole({ body: { metadata: { name: role }, rules: rulesWithoutPods } });
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: role },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects: [{ kind: 'ServiceAccount', name: 'lethe', namespace }],
-      },
-    });
-    const token = await serviceAccountToken(kc, namespace, { serviceAccount: 'lethe' });
     tmp = await mkdtemp(join(tmpdir(), 'lethe-gate-'));
-    const kubeconfig = await writeKubeConfig(tokenKubeConfig(kc, token, 'lethe'), join(tmp, 'lethe.kubeconfig'));
+    const kubeconfig = await limitedServiceAccount(kc, namespace, role, rulesWithoutPods, tmp);
     // The resync is minutes away, so only the gate opening can start the pass in time.
     lethe = await startTestLethe(kubeconfig, ['--leader-election.enabled=false', '--lifecycle.ttl=1s', '--lifecycle.resync-interval=10m']);
     const l = lethe;
@@ -153,7 +141,7 @@ describe('lifecycle: gates', () => {
       { duration: 2_000, interval: 250 },
     );
 
-    await rbac.replaceClusterRole({
+    await kc.makeApiClient(RbacAuthorizationV1Api).replaceClusterRole({
       name: role,
       body: { metadata: { name: role }, rules: [...rulesWithoutPods, { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }] },
     });

@@ -8,11 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api, type KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { consistently, eventually } from '../harness/eventually.js';
 import { createTestNamespace, deleteTestNamespace, loadTestKubeConfig, randomName } from '../harness/kube.js';
-import { tokenKubeConfig, writeKubeConfig } from './deploy-support.js';
-import { serviceAccountToken } from './auth-support.js';
+import { limitedServiceAccount } from './auth-support.js';
 import { TIMEOUT, startTestLethe, type TestLethe } from './lifecycle-support.js';
 
 const LEASES = 'leases.coordination.k8s.io';
@@ -43,20 +42,8 @@ describe('lifecycle: a forbidden Lease or watch is reported', () => {
   beforeAll(async () => {
     admin = loadTestKubeConfig();
     namespace = await createTestNamespace(admin, 'lethe-perm');
-    const core = admin.makeApiClient(CoreV1Api);
-    const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'lethe' } } });
-    await rbac.createClusterRole({ body: { metadata: { name: role }, rules: clusterRules } });
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: role },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects: [{ kind: 'ServiceAccount', name: 'lethe', namespace }],
-      },
-    });
-    const token = await serviceAccountToken(admin, namespace, { serviceAccount: 'lethe' });
     tmp = await mkdtemp(join(tmpdir(), 'lethe-perm-'));
-    const kubeconfig = await writeKubeConfig(tokenKubeConfig(admin, token, 'lethe'), join(tmp, 'lethe.kubeconfig'));
+    const kubeconfig = await limitedServiceAccount(admin, namespace, role, clusterRules, tmp);
     lethe = await startTestLethe(kubeconfig, ['--leader-election.enabled=true', `--leader-election.lease-name=${leaseName}`], { leaseNamespace: namespace });
   }, TIMEOUT);
 
