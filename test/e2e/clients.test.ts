@@ -14,7 +14,7 @@ import { eventually } from '../harness/eventually.js';
 import { gzip } from '../fixtures/requests/encodings.js';
 import { delimited } from '../fixtures/requests/protobuf.js';
 import { PROTOBUF_CONTENT_TYPE } from '../fixtures/requests/types.js';
-import { bodyText, getJson, rawRequest, startGateway, subjectKind, type Gateway } from './gateways.js';
+import { bodyText, getJson, goPushClient, rawRequest, startGateway, subjectKind, type Gateway } from './gateways.js';
 import { normaliseExposition, normaliseProtobufExposition } from './normalise.js';
 
 jest.setTimeout(30_000);
@@ -471,13 +471,6 @@ describe(`client_golang push against ${subject} and the Pushgateway`, () => {
     await expectSameScrapes();
   });
 });
-
-/** The Go push client as the Makefile builds it (test/clients/go), unless LETHE_GO_PUSH_CLIENT names one. */
-function goPushClient(): string {
-  const fromEnv = process.env['LETHE_GO_PUSH_CLIENT'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  throw new Error('LETHE_GO_PUSH_CLIENT is not set: run the end-to-end tests with `make test-e2e`');
-}
 
 interface ProtoField {
   readonly field: number;

@@ -1,7 +1,7 @@
 /**
  * --web.config.file with real clients: one web configuration file (as a Pushgateway's Secret
- * holds it) given to the newest Pushgateway and to Lethe, then curl and prom-client's Pushgateway
- * push and scrape over TLS with bcrypt basic auth, and over mutual TLS where only a client
+ * holds it) given to the newest Pushgateway and to Lethe, then curl, prom-client's Pushgateway
+ * and client_golang's push (test/clients/go) push and scrape over TLS with bcrypt basic auth, and over mutual TLS where only a client
  * certificate with an allowed SAN gets in. The bcrypt hash comes from Python's bcrypt, as an
  * operator's script would make it. Where Lethe differs on purpose (probes need no password) the
  * test says so.
@@ -19,7 +19,7 @@ import { eventually } from '../harness/eventually.js';
 import { createWebPki, type WebPki } from '../harness/pki.js';
 import { freePort } from '../harness/ports.js';
 import { TestProcess } from '../harness/processes.js';
-import { pushgatewayBinary } from './gateways.js';
+import { goPushClient, pushgatewayBinary } from './gateways.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const curl = process.env['LETHE_CURL'] ?? 'curl';
@@ -73,6 +73,17 @@ function runCurl(args: readonly string[], stdin = ''): Promise<Curl> {
     child.on('error', reject);
     child.on('close', (exit) => resolve({ exit, status: out, stderr: err }));
     child.stdin.end(stdin);
+  });
+}
+
+/** Runs the Go push client (client_golang's push package) with these arguments; its exit code and stderr. */
+function runGo(args: readonly string[]): Promise<{ exit: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(goPushClient(), [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (exit) => resolve({ exit, stderr: err }));
   });
 }
 
@@ -162,6 +173,17 @@ describe.each<Kind>(['pushgateway', 'lethe'])('%s with TLS and bcrypt basic auth
     expect(scrape).toMatch(/\nweb_config_node_pushed\{instance="",job="node"\} 3\n/);
   });
 
+  test("client_golang's push over TLS with basic auth, and refused without or with a wrong password", async () => {
+    const push = (extra: readonly string[]) => runGo(['-url', url(), '-job', 'go', '-action', 'push', '-set', 'runs', '-ca', pki.ca, ...extra]);
+    expect(await push(['-basic-auth', user])).toEqual({ exit: 0, stderr: '' });
+    const none = await push([]);
+    expect([none.exit, none.stderr]).toEqual([1, expect.stringContaining('unexpected status code 401')]);
+    const wrong = await push(['-basic-auth', 'pusher:nope']);
+    expect([wrong.exit, wrong.stderr]).toEqual([1, expect.stringContaining('unexpected status code 401')]);
+    const scrape = execFileSync(curl, ['-sS', '--cacert', pki.ca, '-u', user, `${url()}/metrics`], { encoding: 'utf8' });
+    expect(scrape).toMatch(/\ngo_batch_runs_total\{instance="",job="go"\} 1\n/);
+  });
+
   test(kind === 'lethe' ? 'probes need no password (a difference: a kubelet probe has none)' : 'probes need the password upstream', async () => {
     const probe = await httpsGet(gateway.port, '/-/ready', pki.ca);
     expect(probe.status).toBe(kind === 'lethe' ? 200 : 401);
@@ -206,6 +228,15 @@ describe.each<Kind>(['pushgateway', 'lethe'])('%s with mutual TLS from --web.con
     const allowed = pki.clients['allowed.client'];
     const ok = await push(['--cert', allowed?.cert ?? '', '--key', allowed?.key ?? '']);
     expect([ok.status, ok.stderr]).toEqual(['200', '']);
+  });
+
+  test("client_golang's push with the allowed client certificate; without one, or with another SAN, it fails", async () => {
+    const push = (extra: readonly string[]) => runGo(['-url', url(), '-job', 'go-mtls', '-action', 'push', '-set', 'runs', '-ca', pki.ca, ...extra]);
+    const allowed = pki.clients['allowed.client'];
+    expect(await push(['-cert', allowed?.cert ?? '', '-key', allowed?.key ?? ''])).toEqual({ exit: 0, stderr: '' });
+    expect((await push([])).exit).toBe(1);
+    const other = pki.clients['other.client'];
+    expect((await push(['-cert', other?.cert ?? '', '-key', other?.key ?? ''])).exit).toBe(1);
   });
 
   test("prom-client's Pushgateway with the allowed client certificate", async () => {

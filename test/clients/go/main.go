@@ -2,13 +2,17 @@
 // run it against Lethe (and against the Pushgateway, to check the tests themselves).
 //
 //	go-push-client -url URL -job JOB [-grouping name=value]... -action push|add|delete -set NAME [-format proto|text]
+//	               [-basic-auth user:password] [-ca FILE] [-cert FILE -key FILE]
 //
 // Exits 0 when the gateway took the request; otherwise prints the client's error and exits 1.
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -92,6 +96,10 @@ func main() {
 	action := flag.String("action", "push", "push (PUT), add (POST) or delete (DELETE)")
 	set := flag.String("set", "batch", "the metric set to push")
 	format := flag.String("format", "proto", "proto (client_golang's default) or text")
+	basicAuth := flag.String("basic-auth", "", "user:password to send")
+	ca := flag.String("ca", "", "PEM file of the CA to trust for https")
+	cert := flag.String("cert", "", "PEM file of a client certificate (with -key)")
+	key := flag.String("key", "", "PEM file of the client certificate's key")
 	var groups groupings
 	flag.Var(&groups, "grouping", "name=value of a grouping label (repeatable)")
 	flag.Parse()
@@ -110,6 +118,17 @@ func main() {
 		}
 		p = p.Grouping(name, value)
 	}
+	if *basicAuth != "" {
+		user, password, _ := strings.Cut(*basicAuth, ":")
+		p = p.BasicAuth(user, password)
+	}
+	if *ca != "" || *cert != "" {
+		client, err := tlsClient(*ca, *cert, *key)
+		if err != nil {
+			fail(err)
+		}
+		p = p.Client(client)
+	}
 	if *format == "text" {
 		p = p.Format(expfmt.NewFormat(expfmt.TypeTextPlain))
 	}
@@ -127,6 +146,30 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+}
+
+// tlsClient is an HTTP client that trusts the CA in caFile and presents the certificate in
+// certFile and keyFile (each when given).
+func tlsClient(caFile, certFile, keyFile string) (*http.Client, error) {
+	config := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		config.RootCAs = x509.NewCertPool()
+		if !config.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in %s", caFile)
+		}
+	}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		config.Certificates = []tls.Certificate{pair}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: config}}, nil
 }
 
 func fail(err error) {
