@@ -464,6 +464,24 @@ describe(`client_golang push against ${subject} and the Pushgateway`, () => {
     await expectSameScrapes();
   });
 
+  test('a grouping label name outside the legacy character set: 400 "improper label name" by default, stored with --push.enable-utf8-names', async () => {
+    const args = ['-job', 'go-utf8', '-grouping', 'dotted.label=x', '-action', 'push', '-set', 'runs'];
+    const refused = await runGo(args);
+    expect(refused.map((r) => r.code)).toEqual([1, 1]);
+    for (const r of refused) expect(r.stderr).toContain('unexpected status code 400 while pushing to');
+    expect(refused[0].stderr).toContain('improper label name "dotted.label"');
+    const [ours, upstream] = await Promise.all([startGateway(subject, { utf8Names: true }), startGateway('pushgateway', { utf8Names: true })]);
+    try {
+      const taken = await Promise.all([run(goPushClient(), ['-url', ours.url, ...args]), run(goPushClient(), ['-url', upstream.url, ...args])]);
+      expect(taken.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
+      const utf8 = async (g: Gateway): Promise<string[]> => normaliseExposition((await body(g, UTF8_TEXT_ACCEPT)).toString('utf8'));
+      expect(await utf8(ours)).toEqual(expect.arrayContaining(['go_batch_runs_total{"dotted.label"="x",instance="",job="go-utf8"} 1']));
+      expect(await utf8(ours)).toEqual(await utf8(upstream));
+    } finally {
+      await Promise.all([ours.stop(), upstream.stop()]);
+    }
+  }, 60_000);
+
   test('Delete removes the group', async () => {
     const runs = await runGo([...batch, '-action', 'delete']);
     expect(runs.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
