@@ -112,7 +112,7 @@ test: lint typecheck test-unit test-integration test-e2e test-fault
 test-unit: deps debian-tools
 	$(JEST) --selectProjects unit
 
-test-integration: deps $(CONTROL_PLANE_STAMP)
+test-integration: deps $(CONTROL_PLANE_STAMP) $(LETHE_GO_PUSH_CLIENT)
 	$(JEST) --selectProjects integration --runInBand
 
 test-e2e: deps build $(PGW_DIR)/pushgateway $(PROM_DIR)/prometheus $(LETHE_GO_PUSH_CLIENT) debian-tools browser redis

@@ -14,7 +14,8 @@ import { eventually } from '../harness/eventually.js';
 import { gzip } from '../fixtures/requests/encodings.js';
 import { delimited } from '../fixtures/requests/protobuf.js';
 import { PROTOBUF_CONTENT_TYPE } from '../fixtures/requests/types.js';
-import { bodyText, getJson, goPushClient, rawRequest, startGateway, subjectKind, type Gateway } from './gateways.js';
+import { runGoPushClient, type GoRun } from '../harness/go-push-client.js';
+import { bodyText, getJson, rawRequest, startGateway, subjectKind, type Gateway } from './gateways.js';
 import { normaliseExposition, normaliseProtobufExposition } from './normalise.js';
 
 jest.setTimeout(30_000);
@@ -339,8 +340,8 @@ describe(`client_golang push against ${subject} and the Pushgateway`, () => {
   }
 
   /** Runs the Go program against both gateways; resolves with [subject's run, reference's run]. */
-  async function runGo(args: readonly string[]): Promise<[Run, Run]> {
-    const [ours, upstream] = await Promise.all([run(goPushClient(), ['-url', own().url, ...args]), run(goPushClient(), ['-url', ref().url, ...args])]);
+  async function runGo(args: readonly string[]): Promise<[GoRun, GoRun]> {
+    const [ours, upstream] = await Promise.all([runGoPushClient(['-url', own().url, ...args]), runGoPushClient(['-url', ref().url, ...args])]);
     return [ours, upstream];
   }
 
@@ -472,7 +473,7 @@ describe(`client_golang push against ${subject} and the Pushgateway`, () => {
     expect(refused[0].stderr).toContain('improper label name "dotted.label"');
     const [ours, upstream] = await Promise.all([startGateway(subject, { utf8Names: true }), startGateway('pushgateway', { utf8Names: true })]);
     try {
-      const taken = await Promise.all([run(goPushClient(), ['-url', ours.url, ...args]), run(goPushClient(), ['-url', upstream.url, ...args])]);
+      const taken = await Promise.all([runGoPushClient(['-url', ours.url, ...args]), runGoPushClient(['-url', upstream.url, ...args])]);
       expect(taken.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
       const utf8 = async (g: Gateway): Promise<string[]> => normaliseExposition((await body(g, UTF8_TEXT_ACCEPT)).toString('utf8'));
       expect(await utf8(ours)).toEqual(expect.arrayContaining(['go_batch_runs_total{"dotted.label"="x",instance="",job="go-utf8"} 1']));

@@ -60,13 +60,6 @@ export function pushgatewayBinary(): string {
   return join(cache, 'pushgateway', toolVersion('PUSHGATEWAY_VERSION'), 'pushgateway');
 }
 
-/** The Go push client of the end-to-end tests (test/clients/go) as the Makefile builds it: LETHE_GO_PUSH_CLIENT. */
-export function goPushClient(): string {
-  const fromEnv = process.env['LETHE_GO_PUSH_CLIENT'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  throw new Error('LETHE_GO_PUSH_CLIENT is not set: run the end-to-end tests with `make test-e2e`');
-}
-
 /** The older upstream release (Debian's package); found on PATH unless the environment says. */
 function olderPushgatewayBinary(): string {
   const fromEnv = process.env['LETHE_PUSHGATEWAY_1_5_BIN'];

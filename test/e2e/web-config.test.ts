@@ -16,10 +16,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import { eventually } from '../harness/eventually.js';
+import { runGoPushClient } from '../harness/go-push-client.js';
 import { createWebPki, type WebPki } from '../harness/pki.js';
 import { freePort } from '../harness/ports.js';
 import { TestProcess } from '../harness/processes.js';
-import { goPushClient, pushgatewayBinary } from './gateways.js';
+import { pushgatewayBinary } from './gateways.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const curl = process.env['LETHE_CURL'] ?? 'curl';
@@ -73,17 +74,6 @@ function runCurl(args: readonly string[], stdin = ''): Promise<Curl> {
     child.on('error', reject);
     child.on('close', (exit) => resolve({ exit, status: out, stderr: err }));
     child.stdin.end(stdin);
-  });
-}
-
-/** Runs the Go push client (client_golang's push package) with these arguments; its exit code and stderr. */
-function runGo(args: readonly string[]): Promise<{ exit: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(goPushClient(), [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (exit) => resolve({ exit, stderr: err }));
   });
 }
 
@@ -174,12 +164,12 @@ describe.each<Kind>(['pushgateway', 'lethe'])('%s with TLS and bcrypt basic auth
   });
 
   test("client_golang's push over TLS with basic auth, and refused without or with a wrong password", async () => {
-    const push = (extra: readonly string[]) => runGo(['-url', url(), '-job', 'go', '-action', 'push', '-set', 'runs', '-ca', pki.ca, ...extra]);
-    expect(await push(['-basic-auth', user])).toEqual({ exit: 0, stderr: '' });
+    const push = (extra: readonly string[]) => runGoPushClient(['-url', url(), '-job', 'go', '-action', 'push', '-set', 'runs', '-ca', pki.ca, ...extra]);
+    expect(await push(['-basic-auth', user])).toEqual({ code: 0, stderr: '' });
     const none = await push([]);
-    expect([none.exit, none.stderr]).toEqual([1, expect.stringContaining('unexpected status code 401')]);
+    expect([none.code, none.stderr]).toEqual([1, expect.stringContaining('unexpected status code 401')]);
     const wrong = await push(['-basic-auth', 'pusher:nope']);
-    expect([wrong.exit, wrong.stderr]).toEqual([1, expect.stringContaining('unexpected status code 401')]);
+    expect([wrong.code, wrong.stderr]).toEqual([1, expect.stringContaining('unexpected status code 401')]);
     const scrape = execFileSync(curl, ['-sS', '--cacert', pki.ca, '-u', user, `${url()}/metrics`], { encoding: 'utf8' });
     expect(scrape).toMatch(/\ngo_batch_runs_total\{instance="",job="go"\} 1\n/);
   });
@@ -231,12 +221,12 @@ describe.each<Kind>(['pushgateway', 'lethe'])('%s with mutual TLS from --web.con
   });
 
   test("client_golang's push with the allowed client certificate; without one, or with another SAN, it fails", async () => {
-    const push = (extra: readonly string[]) => runGo(['-url', url(), '-job', 'go-mtls', '-action', 'push', '-set', 'runs', '-ca', pki.ca, ...extra]);
+    const push = (extra: readonly string[]) => runGoPushClient(['-url', url(), '-job', 'go-mtls', '-action', 'push', '-set', 'runs', '-ca', pki.ca, ...extra]);
     const allowed = pki.clients['allowed.client'];
-    expect(await push(['-cert', allowed?.cert ?? '', '-key', allowed?.key ?? ''])).toEqual({ exit: 0, stderr: '' });
-    expect((await push([])).exit).toBe(1);
+    expect(await push(['-cert', allowed?.cert ?? '', '-key', allowed?.key ?? ''])).toEqual({ code: 0, stderr: '' });
+    expect((await push([])).code).toBe(1);
     const other = pki.clients['other.client'];
-    expect((await push(['-cert', other?.cert ?? '', '-key', other?.key ?? ''])).exit).toBe(1);
+    expect((await push(['-cert', other?.cert ?? '', '-key', other?.key ?? ''])).code).toBe(1);
   });
 
   test("prom-client's Pushgateway with the allowed client certificate", async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { eventually } from '../harness/eventually.js';
+import { runGoPushClient } from '../harness/go-push-client.js';
 import { createTestNamespace, deleteTestNamespace, isGone, loadTestKubeConfig } from '../harness/kube.js';
 import { bearer, call, serviceAccountToken } from './auth-support.js';
 import { TIMEOUT, body, createJob, freshIp, hasSeries, jobBody, podOfJob, startTestLethe, untilReady, waitForGroup, type TestLethe } from './lifecycle-support.js';
@@ -84,6 +85,25 @@ describe('auth: ServiceAccount tokens and static credentials', () => {
     expect(anonymous.headers['www-authenticate']).toContain('Bearer realm="lethe"');
     expect(hasSeries(await scrapeAs(bearer(token)), 'work_done', { job: 'backup', ns: teamA })).toBe(true);
     expect(hasSeries(await scrapeAs(reader), 'work_done', { job: 'backup', ns: teamA })).toBe(true);
+  }, TIMEOUT);
+
+  test("client_golang's push with the pod's token (Header): attributed to the pod; another namespace's token gets the 403 and its reason", async () => {
+    const job = await createJob(kc, teamA, jobBody('go-backup'));
+    const pod = await podOfJob(kc, teamA, job, freshIp());
+    const tokenFile = join(dir, 'go-token');
+    writeFileSync(tokenFile, await serviceAccountToken(kc, teamA, { pod }));
+    const url = `http://127.0.0.1:${lethe.port}`;
+    expect(await runGoPushClient(['-url', url, '-job', 'go-backup', '-grouping', `ns=${teamA}`, '-set', 'runs', '-bearer-token-file', tokenFile])).toEqual({ code: 0, stderr: '' });
+    const group = await waitForGroup(lethe, 'go-backup', (g) => g.owner?.kind === 'Job');
+    expect(group.attribution).toMatchObject({ source: 'token', namespace: teamA, pod: pod.metadata?.name });
+    expect(group.owner).toMatchObject({ kind: 'Job', name: 'go-backup', namespace: teamA });
+
+    const otherFile = join(dir, 'go-token-b');
+    writeFileSync(otherFile, await serviceAccountToken(kc, teamB));
+    const refused = await runGoPushClient(['-url', url, '-job', 'go-backup', '-grouping', `ns=${teamA}`, '-set', 'runs', '-bearer-token-file', otherFile]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('unexpected status code 403');
+    expect(refused.stderr).toContain('belongs to another namespace');
   }, TIMEOUT);
 
   test('another namespace cannot overwrite or delete that group: 403, and it stays as it was', async () => {

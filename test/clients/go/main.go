@@ -2,7 +2,7 @@
 // run it against Lethe (and against the Pushgateway, to check the tests themselves).
 //
 //	go-push-client -url URL -job JOB [-grouping name=value]... -action push|add|delete -set NAME [-format proto|text]
-//	               [-basic-auth user:password] [-ca FILE] [-cert FILE -key FILE]
+//	               [-basic-auth user:password] [-bearer-token-file FILE] [-ca FILE] [-cert FILE -key FILE]
 //
 // Exits 0 when the gateway took the request; otherwise prints the client's error and exits 1.
 package main
@@ -97,6 +97,7 @@ func main() {
 	set := flag.String("set", "batch", "the metric set to push")
 	format := flag.String("format", "proto", "proto (client_golang's default) or text")
 	basicAuth := flag.String("basic-auth", "", "user:password to send")
+	tokenFile := flag.String("bearer-token-file", "", "file whose content is sent as a bearer token (a ServiceAccount token)")
 	ca := flag.String("ca", "", "PEM file of the CA to trust for https")
 	cert := flag.String("cert", "", "PEM file of a client certificate (with -key)")
 	key := flag.String("key", "", "PEM file of the client certificate's key")
@@ -121,6 +122,13 @@ func main() {
 	if *basicAuth != "" {
 		user, password, _ := strings.Cut(*basicAuth, ":")
 		p = p.BasicAuth(user, password)
+	}
+	if *tokenFile != "" {
+		token, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fail(err)
+		}
+		p = p.Header(http.Header{"Authorization": {"Bearer " + strings.TrimSpace(string(token))}})
 	}
 	if *ca != "" || *cert != "" {
 		client, err := tlsClient(*ca, *cert, *key)
