@@ -120,7 +120,7 @@ test-e2e: deps build $(PGW_DIR)/pushgateway $(PROM_DIR)/prometheus $(LETHE_GO_PU
 
 # Real faults (docs/operations.md, "Failure modes"): a full tmpfs, syscalls failed with libfiu, SIGKILL.
 # FAULT_SEED=<n> replays the printed schedule of the syscall rounds; FAULT_ROUNDS sets how many.
-test-fault: deps build fault-tools
+test-fault: deps build fault-tools $(LETHE_GO_PUSH_CLIENT)
 	$(JEST) --selectProjects fault --runInBand
 
 clean:

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { runGoPushClient } from '../harness/go-push-client.js';
 import { readdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../harness/eventually.js';
@@ -106,6 +107,15 @@ describe('a full disk', () => {
     const pushedWhileFull = await push(lethe, 'full-after-restart', ++seq, 200);
     ledger.record('full-after-restart', seq, pushedWhileFull.outcome);
     expect(pushedWhileFull.status).toBe(503);
+    // A Go job's push gets the 503 and its reason back through client_golang.
+    const goPush = await runGoPushClient(['-url', lethe.url, '-job', 'go-while-full', '-set', 'large']);
+    expect(goPush.code).toBe(1);
+    expect(goPush.stderr).toContain('unexpected status code 503');
+    expect(goPush.stderr).toContain('ENOSPC');
+    expect(await (await fetch(`${lethe.url}/metrics`)).text()).not.toContain('job="go-while-full"');
+    // A small one may fit in what a cut-back tail freed: whichever answer it got must hold after the kill below.
+    const smallGoPush = await runGoPushClient(['-url', lethe.url, '-job', 'go-small-while-full', '-set', 'runs']);
+    expect([0, 1]).toContain(smallGoPush.code);
 
     // 3. Space comes back: ready again by itself, without a push or a restart.
     await resizeTmpfs(dir, '64m');
@@ -123,6 +133,12 @@ describe('a full disk', () => {
     await eventually(async () => expect((await status(lethe!, '/-/ready')).status).toBe(200));
     const restored = (await scrape(lethe)) ?? new Map<string, number>();
     const final = ledger.checkRestored(restored);
+    const finalText = await (await fetch(`${lethe.url}/metrics`)).text();
+    expect({ acknowledged: smallGoPush.code === 0, restored: finalText.includes('go_batch_runs_total{instance="",job="go-small-while-full"} 1') }).toEqual({
+      acknowledged: smallGoPush.code === 0,
+      restored: smallGoPush.code === 0,
+    });
+    expect(finalText).not.toContain('job="go-while-full"');
     const kept = (await readdir(dir)).filter((name) => name.includes('.dropped-'));
     // A compaction that failed left no temp file behind.
     expect((await readdir(dir)).filter((name) => name.includes('.compact-'))).toEqual([]);
@@ -142,6 +158,7 @@ describe('a full disk', () => {
         `times it started failing before the first kill ${failedLines.length}`,
         `torn tails kept beside the file ${kept.length}`,
         `compactions ${compactions[0]} done, ${compactions[1]} failed (first process)`,
+        `a small Go push while full ${smallGoPush.code === 0 ? 'acknowledged (and restored)' : 'refused'}`,
       ].join(', '),
     );
     expect(final.lost).toEqual([]);

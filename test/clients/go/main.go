@@ -61,6 +61,13 @@ func register(reg *prometheus.Registry, set string) error {
 			h.Observe(v)
 		}
 		return must(reg, h)
+	case "large":
+		// About 100 KB in the text format: more than a nearly full disk takes.
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "go_large_items", Help: "Many series."}, []string{"item"})
+		for i := 0; i < 1000; i++ {
+			g.WithLabelValues(fmt.Sprintf("item-%04d-%s", i, strings.Repeat("x", 64))).Set(float64(i))
+		}
+		return must(reg, g)
 	case "default":
 		// What a job gathers with prometheus.DefaultGatherer: the Go runtime's and the process's metrics.
 		return must(reg, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
