@@ -11,12 +11,12 @@ import type { StoreChange } from './store-change.js';
 /** A group as it was before a write (undefined: absent), to undo the write. */
 export type Before = readonly [GroupingKey, GroupSnapshot | undefined];
 
-/** A write of a group's families (GroupTable.write). */
 /** A family as the store keeps it: plain ones without an object per series (PlainFamily). */
 export function storedPacked(family: MetricFamily, pushedAt: number): StoredFamily {
   return { family: PlainFamily.of(family) ?? family, pushedAt };
 }
 
+/** A write of a group's families (GroupTable.write). */
 export interface GroupWrite {
   readonly key: GroupingKey;
   /** The attribution of the push. */

@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { Counter, Gauge, Pushgateway, Registry } from 'prom-client';
 import { eventually } from '../harness/eventually.js';
 import { gzip } from '../fixtures/requests/encodings.js';
-import { delimited } from '../fixtures/requests/protobuf.js';
+import { delimited, delimitedMessages, rawFields, type RawField } from '../fixtures/requests/protobuf.js';
 import { PROTOBUF_CONTENT_TYPE } from '../fixtures/requests/types.js';
 import { runGoPushClient, type GoRun } from '../harness/go-push-client.js';
 import { bodyText, getJson, rawRequest, startGateway, subjectKind, type Gateway } from './gateways.js';
@@ -415,9 +415,9 @@ describe(`client_golang push against ${subject} and the Pushgateway`, () => {
     const mine = familyMessage(ours, 'go_native_seconds');
     const theirs = familyMessage(upstream, 'go_native_seconds');
     // Each run's client stamps its own created time: compare the rest field by field.
-    const histogram = (family: Buffer): ProtoField[] => nested(nested(fields(family), 4), 7);
+    const histogram = (family: Buffer): RawField[] => nested(nested(rawFields(family), 4), 7);
     expect(histogram(mine).filter((f) => f.field !== 15)).toEqual(histogram(theirs).filter((f) => f.field !== 15));
-    expect(fields(mine).filter((f) => f.field !== 4)).toEqual(fields(theirs).filter((f) => f.field !== 4));
+    expect(rawFields(mine).filter((f) => f.field !== 4)).toEqual(rawFields(theirs).filter((f) => f.field !== 4));
     // Schema 3 (factor 1.1), a zero bucket of one, positive spans and deltas, and the created time kept.
     const byField = new Map(histogram(mine).map((f) => [f.field, f.value]));
     expect(byField.get(5)).toBe(6); // zigzag of 3
@@ -454,7 +454,7 @@ describe(`client_golang push against ${subject} and the Pushgateway`, () => {
       const types = (await body(own(), accept)).toString('utf8').split('\n').filter((line) => line.startsWith('# TYPE '));
       expect({ accept, repeated: types.filter((t, i) => types.indexOf(t) !== i) }).toEqual({ accept, repeated: [] });
     }
-    const families = fieldsOfEach(await body(own(), PROTOBUF_ACCEPT)).map((f) => f.find((x) => x.field === 1)?.value?.toString());
+    const families = delimitedMessages(await body(own(), PROTOBUF_ACCEPT)).map(familyName);
     expect(families.filter((n, i) => families.indexOf(n) !== i)).toEqual([]);
     // Its values differ between the two runs: gone again before the next step compares scrapes.
     expect((await runGo(['-job', 'go-default', '-action', 'delete'])).map((r) => r.code)).toEqual([0, 0]);
@@ -496,82 +496,20 @@ describe(`client_golang push against ${subject} and the Pushgateway`, () => {
   });
 });
 
-interface ProtoField {
-  readonly field: number;
-  /** A varint's or fixed64's value as a number (fixed64 as its bytes in hex), a length-delimited field's bytes. */
-  readonly value: number | string | Buffer;
-}
-
-/** The fields of one protobuf message, in order (varint, fixed64 and length-delimited only). */
-function fields(message: Buffer): ProtoField[] {
-  const out: ProtoField[] = [];
-  let i = 0;
-  const varint = (): number => {
-    let result = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = message[i++];
-      if (byte === undefined) throw new Error('truncated varint');
-      result += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return result;
-    }
-  };
-  while (i < message.length) {
-    const tag = varint();
-    const field = Math.floor(tag / 8);
-    switch (tag % 8) {
-      case 0:
-        out.push({ field, value: varint() });
-        break;
-      case 1:
-        out.push({ field, value: message.subarray(i, i + 8).toString('hex') });
-        i += 8;
-        break;
-      case 2: {
-        const length = varint();
-        out.push({ field, value: message.subarray(i, i + length) });
-        i += length;
-        break;
-      }
-      default:
-        throw new Error(`wire type ${tag % 8} not expected`);
-    }
-  }
-  return out;
-}
-
 /** The fields of the messages held in the given field number (one message expected). */
-function nested(of: readonly ProtoField[], field: number): ProtoField[] {
-  return of.filter((f) => f.field === field).flatMap((f) => (Buffer.isBuffer(f.value) ? fields(f.value) : []));
+function nested(of: readonly RawField[], field: number): RawField[] {
+  return of.filter((f) => f.field === field).flatMap((f) => (Buffer.isBuffer(f.value) ? rawFields(f.value) : []));
 }
 
-/** The messages of a delimited protobuf /metrics body, in order. */
-function messages(body: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let i = 0;
-  while (i < body.length) {
-    let length = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = body[i++] ?? 0;
-      length += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-    }
-    out.push(body.subarray(i, i + length));
-    i += length;
-  }
-  return out;
-}
-
-/** The fields of each family message of a delimited protobuf body. */
-function fieldsOfEach(body: Buffer): ProtoField[][] {
-  return messages(body).map(fields);
+/** The name of a family message (field 1). */
+function familyName(message: Buffer): string | undefined {
+  const name = rawFields(message).find((f) => f.field === 1)?.value;
+  return Buffer.isBuffer(name) ? name.toString('utf8') : undefined;
 }
 
 /** One family's message out of a delimited protobuf /metrics body, by name. */
 function familyMessage(body: Buffer, name: string): Buffer {
-  const found = messages(body).find((message) => {
-    const first = fields(message).find((f) => f.field === 1);
-    return Buffer.isBuffer(first?.value) && first.value.toString('utf8') === name;
-  });
+  const found = delimitedMessages(body).find((message) => familyName(message) === name);
   if (found === undefined) throw new Error(`no family ${name} in the protobuf body`);
   return found;
 }
