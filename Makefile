@@ -11,7 +11,7 @@ K8S_DIR     := $(LETHE_CACHE)/kubernetes/$(K8S_VERSION)
 ETCD_DIR    := $(LETHE_CACHE)/etcd/$(ETCD_VERSION)
 PGW_DIR     := $(LETHE_CACHE)/pushgateway/$(PUSHGATEWAY_VERSION)
 PROM_DIR    := $(LETHE_CACHE)/prometheus/$(PROMETHEUS_VERSION)
-# The Go push client of the end-to-end tests, keyed by its source (client_golang's version is in go.mod).
+# The Go push client of the integration, end-to-end and fault tests, keyed by its source (client_golang's version is in go.mod).
 GO_CLIENT_DIR := $(LETHE_CACHE)/go-push-client/$(shell cat test/clients/go/go.mod test/clients/go/go.sum test/clients/go/main.go | sha256sum | cut -c1-16)
 export LETHE_GO_PUSH_CLIENT := $(GO_CLIENT_DIR)/go-push-client
 
