@@ -1,14 +1,10 @@
 // First: holds V8's young generation small while the rest loads (see the module).
 import { youngGeneration } from './young-generation.js';
-import { useEfficiencyMode } from './efficiency-mode.js';
 import { readFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 
 /**
  * Lethe's entry point: what must happen before the rest of Lethe is compiled, then root.ts.
- *
- * V8's efficiency mode is turned on first (efficiency-mode.ts: less memory kept by code that
- * TurboFan would have optimised early).
  *
  * V8's compile cache keeps the compiled code of Lethe and its dependencies in the temporary
  * directory (`NODE_COMPILE_CACHE` chooses another; the chart's /tmp is an emptyDir, so a
@@ -28,7 +24,6 @@ function readVersion(): string {
   return 'unknown';
 }
 
-useEfficiencyMode(process.execArgv);
 enableCompileCache();
 const root = await import('./root.js');
 // Everything is loaded: the young generation may grow again, to its cap, before the store is read.
