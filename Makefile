@@ -41,9 +41,12 @@ JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
 .PHONY: build run test test-unit test-integration test-e2e test-fault fault-tools lint typecheck deps tools clean browser redis prometheus
 
+# The cache directory gets a package.json of its own first: without one, npm installs into the
+# nearest directory above it that has one (a stray ~/package.json, say), and node never lands here.
 $(NODE_DIR)/node_modules/.bin/node:
 	mkdir -p $(NODE_DIR)
-	cd $(NODE_DIR) && npm install --no-audit --no-fund --loglevel=error node@$(NODE_VERSION)
+	cd $(NODE_DIR) && printf '{ "private": true }\n' >package.json && npm install --no-audit --no-fund --loglevel=error node@$(NODE_VERSION)
+	@test -x $@ || { echo "Node.js $(NODE_VERSION) was not installed at $@" >&2; exit 1; }
 
 node_modules/.stamp: package.json package-lock.json $(NODE_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
