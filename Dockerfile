@@ -44,7 +44,8 @@ ENV NODE_ENV=production
 # two cores): each arena keeps the memory its thread (V8's compiler and collector helpers, libuv's
 # pool compressing scrapes and writing the store) once needed. With 100,000 series, pushes every
 # 200 ms and a 5,000-series push every 10 s, Prometheus' gzip scrape every 15 s: 244 MiB resident
-# by default, 184 MiB with this, push and scrape latency the same (docs/operations.md, "Memory").
+# by default, 184 MiB with this over seven minutes (less apart in a shorter run), push and scrape
+# latency the same (docs/operations.md, "Memory").
 ENV MALLOC_ARENA_MAX=1
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
