@@ -40,12 +40,9 @@ COPY --from=account /etc/passwd /etc/group /etc/
 COPY --from=account --chown=65532:65532 /data /data
 WORKDIR /app
 ENV NODE_ENV=production
-# One glibc malloc arena for all of the process's threads instead of one per thread (up to 16 on
-# two cores): each arena keeps the memory its thread (V8's compiler and collector helpers, libuv's
-# pool compressing scrapes and writing the store) once needed. With 100,000 series, pushes every
-# 200 ms and a 5,000-series push every 10 s, Prometheus' gzip scrape every 15 s: 244 MiB resident
-# by default, 184 MiB with this over seven minutes (less apart in a shorter run), push and scrape
-# latency the same (docs/operations.md, "Memory").
+# One glibc malloc arena for all of the process's threads instead of one per thread: each arena
+# keeps the memory its thread (V8's compiler and collector helpers, libuv's pool) once needed.
+# docs/operations.md, "Memory", has the measurement.
 ENV MALLOC_ARENA_MAX=1
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
