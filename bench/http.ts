@@ -141,6 +141,8 @@ export interface LoadResult {
   readonly perSecond: number;
   readonly p50: number;
   readonly p99: number;
+  /** The successful answers' latencies, ascending. */
+  readonly latencies: readonly number[];
 }
 
 /**
@@ -182,6 +184,23 @@ export async function runLoad(client: Client, options: LoadOptions): Promise<Loa
     perSecond: sorted.length / seconds,
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
+    latencies: sorted,
+  };
+}
+
+/** Several closed loops of the same load as one: their requests, measured time and latencies together. */
+export function pool(loads: readonly LoadResult[]): LoadResult {
+  const sorted = loads.flatMap((l) => l.latencies).sort((a, b) => a - b);
+  const seconds = loads.reduce((sum, l) => sum + l.seconds, 0);
+  return {
+    requests: sorted.length,
+    failures: loads.reduce((sum, l) => sum + l.failures, 0),
+    firstFailure: loads.find((l) => l.firstFailure !== undefined)?.firstFailure,
+    seconds,
+    perSecond: sorted.length / seconds,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    latencies: sorted,
   };
 }
 

@@ -12,6 +12,8 @@ import { atLeast, atMost, atMostValue, type Target } from './targets.js';
 export interface Sizes {
   readonly pushWarmupMs: number;
   readonly pushMeasureMs: number;
+  /** Turns each gateway takes at each push row (push-phase.ts). */
+  readonly pushRounds: number;
   readonly pushGroups: number;
   /** Groups of 10 series at the first, middle and second scale level. */
   readonly smallGroups: number;
@@ -37,6 +39,7 @@ export function sizesFor(quick: boolean): Sizes {
   return {
     pushWarmupMs: quick ? 100 : 300,
     pushMeasureMs: quick ? 500 : 2_000,
+    pushRounds: quick ? 1 : 2,
     pushGroups: 16,
     smallGroups,
     midGroups,

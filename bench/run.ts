@@ -1,9 +1,10 @@
 /**
  * `make bench`: Lethe against the real Pushgateway (Debian's, and the newest upstream release
- * when the Makefile could build it), one after another on loopback ports, in one run. Prints
- * one table (metric, Lethe, each Pushgateway and the ratio Lethe / it, Lethe's targets), then
- * which rows miss their targets, and writes the same as JSON under bench/results/. Ratios are
- * what to read: the machine is shared and small, so the absolute figures move from run to run.
+ * when the Makefile could build it) on loopback ports, in one run: taking turns at each push
+ * row, then one after another for the scale rows. Prints one table (metric, Lethe, each
+ * Pushgateway and the ratio Lethe / it, Lethe's targets), then which rows miss their targets,
+ * and writes the same as JSON under bench/results/. Ratios are what to read: the machine is
+ * shared and small, so the absolute figures move from run to run.
  *
  *   node dist/bench/bench/run.js [--gateways=lethe,pushgateway-1.5,pushgateway]
  *                                [--phases=push,scale,forget] [--quick] [--check] [--update-docs]
@@ -116,16 +117,17 @@ async function forgetPhase(): Promise<void> {
 async function main(bench: Bench): Promise<boolean> {
   const specs = gatewaySpecs().filter((s) => opts.gateways.includes(s.kind));
   for (const spec of specs) {
-    if (spec.missing !== undefined) {
-      log(`${spec.title}: skipped, ${spec.missing}`);
-      for (const row of results.rows) if (!row.id.startsWith('forget.')) results.set(row.id, spec.kind, { note: 'not run' });
-      continue;
-    }
-    if (opts.phases.includes('push')) {
-      log(`${spec.title}: push throughput`);
-      await pushPhase(bench, spec);
-    }
-    if (opts.phases.includes('scale')) {
+    if (spec.missing === undefined) continue;
+    log(`${spec.title}: skipped, ${spec.missing}`);
+    for (const row of results.rows) if (!row.id.startsWith('forget.')) results.set(row.id, spec.kind, { note: 'not run' });
+  }
+  const present = specs.filter((s) => s.missing === undefined);
+  if (opts.phases.includes('push')) {
+    log(`push throughput: ${present.map((s) => s.title).join(', ')}, taking turns`);
+    await pushPhase(bench, present);
+  }
+  if (opts.phases.includes('scale')) {
+    for (const spec of present) {
       log(`${spec.title}: scrape, memory, restart, PUT latency as the store grows`);
       await scalePhase(bench, spec);
     }
@@ -137,8 +139,8 @@ async function main(bench: Bench): Promise<boolean> {
   for (const id of FORGET_ROWS) if (results.rows.find((r) => r.id === id)?.cells.lethe === undefined) results.set(id, 'lethe', { note: 'not run' });
   const seconds = (performance.now() - t0) / 1000;
   const method = [
-    'Each gateway runs alone on a 127.0.0.1 port; the load generator is this node process (http.Agent with keep-alive).',
-    `Push rows: closed loop for ${sizes.pushMeasureMs / 1000} s after a ${sizes.pushWarmupMs} ms warm-up on a fresh gateway (memory only), PUT to ${sizes.pushGroups} groups in turn (concurrency 1) or one group per worker (16).`,
+    'Each gateway on a 127.0.0.1 port of its own, measured while the others are idle or stopped; the load generator is this node process (http.Agent with keep-alive).',
+    `Push rows: closed loop for ${sizes.pushMeasureMs / 1000} s after a ${sizes.pushWarmupMs} ms warm-up on a fresh gateway (memory only), PUT to ${sizes.pushGroups} groups in turn (concurrency 1) or one group per worker (16); the gateways run at once and take turns, row by row, ${sizes.pushRounds} rounds each (the order reversed each round), pooled.`,
     'Scale rows: text pushes of 10 series per group, then groups of 5,000 series; --persistence.file set throughout.',
     'The Pushgateways are filled with --push.disable-consistency-check (their per-push check gathers the whole store) and restarted with the check on for the restart and PUT rows; Lethe runs with its defaults.',
     'Memory is VmRSS from /proc, 2 s after a fill (stored) and again 2 s after the scrapes of that size (as a gateway that Prometheus scrapes holds it); per series = (that RSS − RSS of the empty gateway) / series.',
