@@ -40,10 +40,6 @@ COPY --from=account /etc/passwd /etc/group /etc/
 COPY --from=account --chown=65532:65532 /data /data
 WORKDIR /app
 ENV NODE_ENV=production
-# One glibc malloc arena for all of the process's threads instead of one per thread: each arena
-# keeps the memory its thread (V8's compiler and collector helpers, libuv's pool) once needed.
-# docs/operations.md, "Memory", has the measurement.
-ENV MALLOC_ARENA_MAX=1
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./

@@ -156,10 +156,10 @@ describe('the image, run as the Helm chart runs it', () => {
     expect(store.stdout).toMatch(/ 65532 +65532 .* lethe\.data/);
   }, TIMEOUT);
 
-  test("its process runs with glibc's malloc held to one arena (MALLOC_ARENA_MAX=1) and NODE_ENV=production", async () => {
+  test('its process runs with NODE_ENV=production', async () => {
     const pid = await podmanOk(['inspect', '--format', '{{.State.Pid}}', container]);
     const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').filter((e) => e !== '');
-    expect(environ).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=1', 'NODE_ENV=production']));
+    expect(environ).toContain('NODE_ENV=production');
   }, TIMEOUT);
 
   test('the image holds the node binary and Lethe only: no npm, corepack or yarn, nothing a build step mounted', async () => {
