@@ -1,10 +1,11 @@
 /**
  * `make bench`: Lethe against the real Pushgateway (Debian's, and the newest upstream release
  * when the Makefile could build it) on loopback ports, in one run: taking turns at each push
- * row, then one after another for the scale rows. Prints one table (metric, Lethe, each
- * Pushgateway and the ratio Lethe / it, Lethe's targets), then which rows miss their targets,
- * and writes the same as JSON under bench/results/. Ratios are what to read: the machine is
- * shared and small, so the absolute figures move from run to run.
+ * row, then one after another for the scale rows (but for restarts with 100,000 series, again
+ * in turns). Prints one table (metric, Lethe, each Pushgateway and the ratio Lethe / it, Lethe's
+ * targets), then which rows miss their targets, and writes the same as JSON under bench/results/.
+ * Ratios are what to read: the machine is shared and small, so the absolute figures move from run
+ * to run.
  *
  *   node dist/bench/bench/run.js [--gateways=lethe,pushgateway-1.5,pushgateway]
  *                                [--phases=push,scale,forget] [--quick] [--check] [--update-docs]
@@ -21,7 +22,7 @@ import { gatewaySpecs, repoRoot, type GatewayKind } from './gateways.js';
 import { pushPhase } from './push-phase.js';
 import { Results, buildReport, check, describeMachine, machine, table, writeReport } from './report.js';
 import { FORGET_ROWS, count, defineRows, sizesFor } from './rows.js';
-import { scalePhase } from './scale-phase.js';
+import { restartsInTurns, scalePhase } from './scale-phase.js';
 import type { Bench } from './steps.js';
 
 interface Options {
@@ -131,6 +132,8 @@ async function main(bench: Bench): Promise<boolean> {
       log(`${spec.title}: scrape, memory, restart, PUT latency as the store grows`);
       await scalePhase(bench, spec);
     }
+    log(`restart with ${count(sizes.levels.many)} series: ${present.map((s) => s.title).join(', ')}, taking turns`);
+    await restartsInTurns(bench, present);
   }
   if (opts.phases.includes('forget') && opts.gateways.includes('lethe')) {
     log('Lethe: forgetting on a real control plane');
@@ -145,7 +148,7 @@ async function main(bench: Bench): Promise<boolean> {
     'The Pushgateways are filled with --push.disable-consistency-check (their per-push check gathers the whole store) and restarted with the check on for the restart and PUT rows; Lethe runs with its defaults.',
     'Memory is VmRSS from /proc, 2 s after a fill (stored) and again 2 s after the scrapes of that size (as a gateway that Prometheus scrapes holds it); per series = (that RSS − RSS of the empty gateway) / series.',
     `Scrape latency: median of ${sizes.scrapes} (3 at the largest size) after one scrape that shows every series; gzip: Accept-Encoding: gzip, median of ${sizes.scrapes} after one untimed gzip scrape, each answer decompressed and compared with an uncompressed scrape (the pushed families byte for byte).`,
-    `Restart: median of ${sizes.restarts} at ${count(sizes.levels.many)} series, one at ${count(sizes.levels.big)}.`,
+    `Restart: median of ${sizes.restarts} at ${count(sizes.levels.many)} series (the gateways in turns, each from a fresh copy of its file, once every gateway's scale rows are done), one at ${count(sizes.levels.big)}.`,
     'Ratio = Lethe / Pushgateway: above 1 is better for throughput, below 1 for everything else.',
   ];
   // Only the rows of the phases that ran are checked.
