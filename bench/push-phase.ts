@@ -11,7 +11,7 @@ import type { GatewaySpec } from './gateways.js';
 import { pool, runLoad, type LoadResult } from './http.js';
 import type { Cell } from './report.js';
 import { pushConcurrencies, pushFormats, pushSizes } from './rows.js';
-import { Broke, alive, pushHeaders, start, stop, type Bench, type Started } from './steps.js';
+import { Broke, alive, inTurns, pushHeaders, start, stop, type Bench, type Started } from './steps.js';
 
 export async function pushPhase(bench: Bench, specs: readonly GatewaySpec[]): Promise<void> {
   const { results, sizes, log } = bench;
@@ -41,8 +41,7 @@ export async function pushPhase(bench: Bench, specs: readonly GatewaySpec[]): Pr
           const id = `push.${size.id}.${format}.c${c}`;
           const rounds = new Map<GatewaySpec, LoadResult[]>();
           for (let round = 0; round < sizes.pushRounds; round++) {
-            const order = round % 2 === 0 ? [...runs.keys()] : [...runs.keys()].reverse();
-            for (const spec of order) {
+            for (const spec of inTurns([...runs.keys()], round)) {
               const { gateway, client } = runs.get(spec) as Started;
               try {
                 const r = await runLoad(client, {

@@ -14,6 +14,7 @@ import {
   Broke,
   burstPut,
   fill,
+  inTurns,
   probePut,
   residentOf,
   scrapeCells,
@@ -174,7 +175,7 @@ export async function restartsInTurns(bench: Bench, specs: readonly GatewaySpec[
   const copy = join(bench.work, 'restart.data');
   try {
     for (let round = 0; round < sizes.restarts; round++) {
-      for (const spec of round % 2 === 0 ? ready : [...ready].reverse()) {
+      for (const spec of inTurns(ready, round)) {
         const times = readyMs.get(spec);
         if (times === undefined) continue;
         copyToDisk(manyFile(bench, spec), copy);

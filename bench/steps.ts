@@ -64,6 +64,14 @@ export function residentOf(gateway: RunningGateway): number {
   }
 }
 
+/**
+ * The order in which the gateways take their turn in round `round`: as given, then reversed, and
+ * so on, so that no gateway always goes first (push rows, restarts).
+ */
+export function inTurns<T>(items: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...items] : [...items].reverse();
+}
+
 export const pushHeaders = (b: Body): Record<string, string> => ({ 'Content-Type': b.contentType });
 
 export function settle(ms: number): Promise<void> {

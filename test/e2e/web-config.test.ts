@@ -3,8 +3,8 @@
  * holds it) given to the newest Pushgateway and to Lethe, then curl, prom-client's Pushgateway
  * and client_golang's push (test/clients/go) push and scrape over TLS with bcrypt basic auth, and
  * over mutual TLS where only a client certificate with an allowed SAN gets in. The bcrypt hash
- * comes from Python's bcrypt, as an operator's script would make it. Where Lethe differs on purpose (probes need no password) the
- * test says so.
+ * comes from Python's bcrypt, as an operator's script would make it. Where Lethe differs on
+ * purpose (probes need no password) the test says so.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
