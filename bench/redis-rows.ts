@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './gateways.js';
+import { inTurns } from './steps.js';
 import { atLeast, atMost, checkReport, formatRatio, formatTargets, formatValue, type CheckedRow, type Target, type Unit } from './targets.js';
 
 interface Options {
@@ -109,22 +110,39 @@ function groupBody(i: number): string {
   return text;
 }
 
-/** Pushes new groups from `concurrency` workers for `seconds`; returns acknowledged pushes per second. */
-async function pushThroughput(port: number, opts: Options, tag: string): Promise<{ rate: number; groups: number }> {
-  let next = 0;
-  let ok = 0;
-  const deadline = performance.now() + opts.seconds * 1000;
+/** One store as the rows measure it: its Lethe's port, and what its pushes and scrapes gave so far. */
+interface Side {
+  readonly port: number;
+  readonly tag: string;
+  /** Groups pushed so far (each push is a new group), acknowledged pushes, and the time they took. */
+  next: number;
+  ok: number;
+  ms: number;
+  readonly scrapes: number[];
+  scrapeBytes: number;
+}
+
+/**
+ * Rounds each store pushes in, in turns (file then Redis, then Redis then file, ...), so that the
+ * machine's drift in speed falls on both alike; a run of one store's pushes after the other's
+ * had them tens of seconds apart.
+ */
+const PUSH_ROUNDS = 4;
+
+/** Pushes new groups from `concurrency` workers for `seconds`, adding to the side's counts. */
+async function pushFor(side: Side, seconds: number, concurrency: number): Promise<void> {
+  const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        const i = next++;
-        const res = await send(port, 'PUT', `/metrics/job/bench-${tag}/instance/i${i}`, groupBody(i));
-        if (res.status === 200) ok++;
+        const i = side.next++;
+        const res = await send(side.port, 'PUT', `/metrics/job/bench-${side.tag}/instance/i${i}`, groupBody(i));
+        if (res.status === 200) side.ok++;
       }
     }),
   );
-  return { rate: ok / ((performance.now() - started) / 1000), groups: ok };
+  side.ms += performance.now() - started;
 }
 
 async function fill(port: number, groups: number): Promise<void> {
@@ -136,18 +154,18 @@ async function fill(port: number, groups: number): Promise<void> {
   );
 }
 
-async function scrapeLatency(port: number, opts: Options): Promise<{ medianMs: number; bytes: number }> {
-  const times: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < opts.scrapes; i++) {
-    const t = performance.now();
-    const res = await send(port, 'GET', '/metrics');
-    // A scrape that failed is no measurement: the row then says it was not measured.
-    times.push(res.status === 200 ? performance.now() - t : Number.NaN);
-    bytes = res.bytes;
-  }
-  times.sort((a, b) => a - b);
-  return { medianMs: times.some(Number.isNaN) ? Number.NaN : (times[Math.floor(times.length / 2)] ?? Number.NaN), bytes };
+/** One timed scrape of the side's Lethe. */
+async function scrape(side: Side): Promise<void> {
+  const t = performance.now();
+  const res = await send(side.port, 'GET', '/metrics');
+  // A scrape that failed is no measurement: the row then says it was not measured.
+  side.scrapes.push(res.status === 200 ? performance.now() - t : Number.NaN);
+  side.scrapeBytes = res.bytes;
+}
+
+function medianOf(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return times.some(Number.isNaN) ? Number.NaN : (sorted[Math.floor(sorted.length / 2)] ?? Number.NaN);
 }
 
 async function main(): Promise<void> {
@@ -178,19 +196,21 @@ async function main(): Promise<void> {
     await send(redisLethePort, 'PUT', '/metrics/job/bench-probe', 'bench_probe 1\n');
     for (let i = 0; i < 300 && !(await fetch(`http://127.0.0.1:${redisLethePort}/metrics`).then((r) => r.text())).includes('bench_probe{'); i++) await pause(100);
 
-    // Scrapes first, with the same groups in both stores; then push throughput.
+    // Scrapes first, with the same groups in both stores; then push throughput. Both in turns.
     for (const port of [filePort, redisLethePort]) await fill(port, opts.groups);
-    const fileScrape = await scrapeLatency(filePort, opts);
-    const redisScrape = await scrapeLatency(redisLethePort, opts);
-    const file = await pushThroughput(filePort, opts, 'file');
-    const viaRedis = await pushThroughput(redisLethePort, opts, 'redis');
+    const side = (port: number, tag: string): Side => ({ port, tag, next: 0, ok: 0, ms: 0, scrapes: [], scrapeBytes: 0 });
+    const file = side(filePort, 'file');
+    const viaRedis = side(redisLethePort, 'redis');
+    for (let i = 0; i < opts.scrapes; i++) for (const s of inTurns([file, viaRedis], i)) await scrape(s);
+    for (let round = 0; round < PUSH_ROUNDS; round++) for (const s of inTurns([file, viaRedis], round)) await pushFor(s, opts.seconds / PUSH_ROUNDS, opts.concurrency);
+    const rate = (s: Side): number => s.ok / (s.ms / 1000);
     const rows: RedisRow[] = [
-      { metric: 'push throughput (new group of 10 series, acknowledged when durable)', unit: 'req/s', file: file.rate, redis: viaRedis.rate, targets: PUSH_TARGET },
+      { metric: 'push throughput (new group of 10 series, acknowledged when durable)', unit: 'req/s', file: rate(file), redis: rate(viaRedis), targets: PUSH_TARGET },
       {
-        metric: `scrape latency, median (${opts.groups} groups of 10 series, ${(fileScrape.bytes / 1024).toFixed(0)} KiB)`,
+        metric: `scrape latency, median (${opts.groups} groups of 10 series, ${(file.scrapeBytes / 1024).toFixed(0)} KiB)`,
         unit: 'ms',
-        file: fileScrape.medianMs,
-        redis: redisScrape.medianMs,
+        file: medianOf(file.scrapes),
+        redis: medianOf(viaRedis.scrapes),
         targets: SCRAPE_TARGET,
       },
     ];
@@ -208,7 +228,7 @@ async function main(): Promise<void> {
     }));
     const outcome = checkReport(checked);
     process.stdout.write(
-      `${out.join('\n')}\n(${opts.concurrency} concurrent pushers for ${opts.seconds} s each; ${opts.scrapes} scrapes; file: ${file.groups} groups pushed, Redis: ${viaRedis.groups})\n${outcome.lines.join('\n')}\n`,
+      `${out.join('\n')}\n(${opts.concurrency} concurrent pushers for ${opts.seconds} s each, in ${PUSH_ROUNDS} turns; ${opts.scrapes} scrapes each, in turns; file: ${file.ok} groups pushed, Redis: ${viaRedis.ok})\n${outcome.lines.join('\n')}\n`,
     );
     if (opts.check && !outcome.ok) process.exitCode = 1;
   } finally {
