@@ -60,6 +60,9 @@ export interface JournalOptions {
   readonly hooks: JournalHooks;
 }
 
+/** About this many characters of encoded records are written at once by a compaction. */
+const COMPACTION_CHUNK = 4 * 1024 * 1024;
+
 type Repair = 'cut' | 'reopen';
 
 interface LineEntry {
@@ -72,7 +75,7 @@ interface LineEntry {
 
 interface CompactEntry {
   readonly kind: 'compact';
-  readonly records: readonly StoreRecord[];
+  readonly records: Iterable<StoreRecord>;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -164,11 +167,12 @@ export class Journal {
 
   /**
    * Rewrites the file as `records` (the state that every record appended so far leads to) and
-   * continues appending there. It runs after those records are durable; when one of them fails,
+   * continues appending there. The records are read one at a time as the file is written (what
+   * they are made from must not change meanwhile). It runs after those records are durable; when one of them fails,
    * it is refused with them. A failure before the rename leaves the old file complete and in
    * use, and rejects.
    */
-  compact(records: readonly StoreRecord[]): Promise<void> {
+  compact(records: Iterable<StoreRecord>): Promise<void> {
     if (this.closed) return Promise.reject(new Error('persistence file is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ kind: 'compact', records, resolve, reject });
@@ -315,12 +319,28 @@ export class Journal {
     const { file } = this.options;
     const dir = dirname(file);
     const tmp = tempPath(file);
-    const data = Buffer.from(HEADER_LINE + entry.records.map(encodeLine).join(''));
     let out: FileHandle | undefined;
+    let written = 0;
     try {
       out = await step('compact', () => open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o600));
       const handle = out;
-      await step('compact', () => writeFully(handle, data, 0));
+      // Encoded and written a chunk at a time: the rewrite holds a chunk beside the store, not a second copy of it.
+      let lines = [HEADER_LINE];
+      let pending = HEADER_LINE.length;
+      const flush = async (): Promise<void> => {
+        const data = Buffer.from(lines.join(''));
+        lines = [];
+        pending = 0;
+        await step('compact', () => writeFully(handle, data, written));
+        written += data.length;
+      };
+      for (const record of entry.records) {
+        const line = encodeLine(record);
+        lines.push(line);
+        pending += line.length;
+        if (pending >= COMPACTION_CHUNK) await flush();
+      }
+      await flush();
       await step('compact', () => handle.datasync());
       await step('rename', () => rename(tmp, file));
     } catch (err) {
@@ -336,7 +356,7 @@ export class Journal {
     // Renamed: appends go to the new file through the handle opened before the rename.
     const old = this.handle;
     this.handle = out;
-    this.bytes = data.length;
+    this.bytes = written;
     await old?.close().catch(() => undefined);
     try {
       await step('dirsync', () => fsyncDir(dir));
@@ -348,7 +368,7 @@ export class Journal {
       entry.reject(new Error(this.failureOf(op, original).message, { cause: original }));
       return;
     }
-    this.options.hooks.onCompacted?.(data.length, (performance.now() - started) / 1000);
+    this.options.hooks.onCompacted?.(written, (performance.now() - started) / 1000);
     entry.resolve();
   }
 

@@ -1,6 +1,6 @@
 import { ErrorCode, PayloadTooLargeError } from '../errors.js';
 import type { EscapingScheme } from '../exposition/index.js';
-import { groupingKeyOfPairs, seriesCount, unattributed, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef, type StoredFamily } from '../model/index.js';
+import { groupingKeyOfPairs, seriesCount, unattributed, type Attribution, type GroupView, type GroupingKey, type MetricFamily, type OwnerRef, type StoredFamily } from '../model/index.js';
 import type { DeleteOptions, GroupStore, NamespaceUsage, PushRequest, PushResult, ScrapeToken, StoreHealth, TextPiece, TextRendering, WipeListener } from './group-store.js';
 import { familyReader, familyRecord } from './family-record.js';
 import { GroupState } from './group-state.js';
@@ -291,27 +291,16 @@ export class LocalGroupStore implements GroupStore {
       this.compacting = false;
       this.lastCompactedBytes = journal.size;
     };
-    // A failure is reported by the journal's hooks; the old file stays in use.
-    void journal.compact([...this.table.states()].map((s) => this.record(s))).then(done, done);
+    // The groups as they are now; each group's record is made as the journal writes it, so the
+    // rewrite never holds the records of the whole store at once (at 1,000,000 series, about as
+    // much memory again as the store itself). A failure is reported by the journal's hooks; the old
+    // file stays in use.
+    const groups = Array.from(this.table.states(), (state) => GroupFields.of(state));
+    void journal.compact(recordsOf(groups)).then(done, done);
   }
 
   private record(state: GroupState): GroupRecord {
-    const f: GroupRecord['f'] = [];
-    let n = 0;
-    for (const stored of state.data.values()) {
-      f.push([familyRecord(stored.family, state.key), stored.pushedAt]);
-      n += seriesCount(stored.family);
-    }
-    return {
-      t: 'g',
-      k: state.key.labels.map((l) => [l.name, l.value]),
-      f,
-      n,
-      push: state.lastPushAt,
-      fail: state.lastFailureAt,
-      attr: state.attribution,
-      ...(state.owner === undefined ? {} : { owner: state.owner }),
-    };
+    return recordOf(GroupFields.of(state));
   }
 
   get(key: GroupingKey): GroupView | undefined {
@@ -372,4 +361,46 @@ export class LocalGroupStore implements GroupStore {
   async close(): Promise<void> {
     await this.journal?.close();
   }
+}
+
+/**
+ * What a group's record is made of, as the group is at one moment: the families map is replaced by
+ * writes, never edited, and the families in it never change, so the record can be made later.
+ */
+class GroupFields {
+  private constructor(
+    readonly key: GroupingKey,
+    readonly data: ReadonlyMap<string, StoredFamily>,
+    readonly push: number,
+    readonly fail: number,
+    readonly attr: Attribution,
+    readonly owner: OwnerRef | undefined,
+  ) {}
+
+  static of(state: GroupState): GroupFields {
+    return new GroupFields(state.key, state.data, state.lastPushAt, state.lastFailureAt, state.attribution, state.owner);
+  }
+}
+
+function recordOf(group: GroupFields): GroupRecord {
+  const f: GroupRecord['f'] = [];
+  let n = 0;
+  for (const stored of group.data.values()) {
+    f.push([familyRecord(stored.family, group.key), stored.pushedAt]);
+    n += seriesCount(stored.family);
+  }
+  return {
+    t: 'g',
+    k: group.key.labels.map((l) => [l.name, l.value]),
+    f,
+    n,
+    push: group.push,
+    fail: group.fail,
+    attr: group.attr,
+    ...(group.owner === undefined ? {} : { owner: group.owner }),
+  };
+}
+
+function* recordsOf(groups: readonly GroupFields[]): Generator<GroupRecord> {
+  for (const group of groups) yield recordOf(group);
 }

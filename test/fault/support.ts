@@ -70,6 +70,8 @@ export function seeded(seed: number): () => number {
 export interface LetheOptions {
   readonly file: string;
   readonly flags?: readonly string[];
+  /** node's own flags (before the script), e.g. a heap limit. */
+  readonly nodeFlags?: readonly string[];
   /** Run under fiu-run with remote control on FIFOs named after this base (fiu-ctrl -f). */
   readonly fiuControl?: string;
   readonly name?: string;
@@ -95,6 +97,7 @@ export async function startLethe(options: LetheOptions): Promise<Lethe> {
   const logFile = join(logDir, `${options.name ?? 'lethe'}-${process.pid}-${++started}.log`);
   const main = process.env['LETHE_FAULT_MAIN'];
   const args = [
+    ...(options.nodeFlags ?? []),
     main !== undefined && main !== '' ? main : join(repoRoot, 'dist', 'main.js'),
     `--web.listen-address=127.0.0.1:${port}`,
     `--persistence.file=${options.file}`,
