@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './gateways.js';
+import { median } from './http.js';
 import { inTurns } from './steps.js';
 import { atLeast, atMost, checkReport, formatRatio, formatTargets, formatValue, type CheckedRow, type Target, type Unit } from './targets.js';
 
@@ -163,10 +164,8 @@ async function scrape(side: Side): Promise<void> {
   side.scrapeBytes = res.bytes;
 }
 
-function medianOf(times: readonly number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  return times.some(Number.isNaN) ? Number.NaN : (sorted[Math.floor(sorted.length / 2)] ?? Number.NaN);
-}
+/** The median of a side's scrapes, or NaN when one of them failed. */
+const medianOf = (times: readonly number[]): number => (times.some(Number.isNaN) ? Number.NaN : median(times));
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));

@@ -168,9 +168,9 @@ export class Journal {
   /**
    * Rewrites the file as `records` (the state that every record appended so far leads to) and
    * continues appending there. The records are read one at a time as the file is written (what
-   * they are made from must not change meanwhile). It runs after those records are durable; when one of them fails,
-   * it is refused with them. A failure before the rename leaves the old file complete and in
-   * use, and rejects.
+   * they are made from must not change meanwhile). It runs after those records are durable; when
+   * one of them fails, it is refused with them. A failure before the rename leaves the old file
+   * complete and in use, and rejects.
    */
   compact(records: Iterable<StoreRecord>): Promise<void> {
     if (this.closed) return Promise.reject(new Error('persistence file is closed'));

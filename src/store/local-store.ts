@@ -295,12 +295,12 @@ export class LocalGroupStore implements GroupStore {
     // rewrite never holds the records of the whole store at once (at 1,000,000 series, about as
     // much memory again as the store itself). A failure is reported by the journal's hooks; the old
     // file stays in use.
-    const groups = Array.from(this.table.states(), (state) => GroupFields.of(state));
+    const groups = Array.from(this.table.states(), fieldsOf);
     void journal.compact(recordsOf(groups)).then(done, done);
   }
 
   private record(state: GroupState): GroupRecord {
-    return recordOf(GroupFields.of(state));
+    return recordOf(fieldsOf(state));
   }
 
   get(key: GroupingKey): GroupView | undefined {
@@ -367,19 +367,17 @@ export class LocalGroupStore implements GroupStore {
  * What a group's record is made of, as the group is at one moment: the families map is replaced by
  * writes, never edited, and the families in it never change, so the record can be made later.
  */
-class GroupFields {
-  private constructor(
-    readonly key: GroupingKey,
-    readonly data: ReadonlyMap<string, StoredFamily>,
-    readonly push: number,
-    readonly fail: number,
-    readonly attr: Attribution,
-    readonly owner: OwnerRef | undefined,
-  ) {}
+interface GroupFields {
+  readonly key: GroupingKey;
+  readonly data: ReadonlyMap<string, StoredFamily>;
+  readonly push: number;
+  readonly fail: number;
+  readonly attr: Attribution;
+  readonly owner: OwnerRef | undefined;
+}
 
-  static of(state: GroupState): GroupFields {
-    return new GroupFields(state.key, state.data, state.lastPushAt, state.lastFailureAt, state.attribution, state.owner);
-  }
+function fieldsOf(state: GroupState): GroupFields {
+  return { key: state.key, data: state.data, push: state.lastPushAt, fail: state.lastFailureAt, attr: state.attribution, owner: state.owner };
 }
 
 function recordOf(group: GroupFields): GroupRecord {
