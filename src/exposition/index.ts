@@ -6,7 +6,7 @@
 
 export { parseText } from './text-parse.js';
 export type { TextParseOptions } from './text-parse.js';
-export { compareMetrics, renderFamily, renderHeader, renderMetric } from './text-render.js';
+export { compareMetrics, compareTimestamps, renderFamily, renderHeader, renderMetric } from './text-render.js';
 export {
   OPENMETRICS_EOF,
   formatOpenMetricsFloat,

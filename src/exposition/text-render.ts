@@ -150,8 +150,11 @@ export function compareMetrics(a: Metric, b: Metric): number {
     const vb = b.labels[i]?.value ?? '';
     if (va !== vb) return compareUtf8(va, vb);
   }
-  const ta = a.timestampMs;
-  const tb = b.timestampMs;
+  return compareTimestamps(a.timestampMs, b.timestampMs);
+}
+
+/** The order of two series with the same labels: by timestamp, a series without one last. */
+export function compareTimestamps(ta: number | undefined, tb: number | undefined): number {
   if (ta === undefined) return tb === undefined ? 0 : 1;
   if (tb === undefined) return -1;
   return ta === tb ? 0 : ta < tb ? -1 : 1;

@@ -126,8 +126,21 @@ export class PlainFamily implements MetricFamily {
     return true;
   }
 
+  /** Labels of every series together. */
+  get labelCount(): number {
+    return this.#labels.length;
+  }
+
   get size(): number {
     return this.#values.length;
+  }
+
+  /** Series `index` as an object (built on each call). */
+  metricAt(index: number): Metric {
+    const width = this.#width;
+    const from = width === undefined ? (this.#starts?.[index] ?? 0) : index * width;
+    const to = width === undefined ? (this.#starts?.[index + 1] ?? 0) : from + width;
+    return { labels: this.#labels.slice(from, to), value: this.#values[index] as number };
   }
 
   get metrics(): Metric[] {

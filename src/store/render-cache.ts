@@ -2,6 +2,8 @@ import {
   DEFAULT_ESCAPING,
   OPENMETRICS_EOF,
   compareMetrics,
+  compareTimestamps,
+  compareUtf8,
   encodeFamilyDelimited,
   escapeFamily,
   escapeName,
@@ -15,9 +17,9 @@ import {
   sameLabels,
   type EscapingScheme,
 } from '../exposition/index.js';
-import { PlainFamily, seriesCount, type Metric, type MetricFamily, type MetricType } from '../model/index.js';
+import { PlainFamily, seriesCount, type Label, type Metric, type MetricFamily, type MetricType } from '../model/index.js';
 import type { TextPiece } from './group-store.js';
-import { SegmentedText, type Pieces, type Replacement } from './segmented-text.js';
+import { SegmentWriter, type SegmentedText, type Replacement } from './segmented-text.js';
 
 /**
  * Rendered text of every stored series, kept per family name and per group, so that a scrape
@@ -170,22 +172,94 @@ interface Change extends Replacement {
   readonly index: number;
 }
 
-/** A name's metrics in scrape order, as parallel arrays (the metric only where it is rendered). */
+/** A name's metrics in scrape order, as parallel arrays (the metric, where known, of those rendered). */
 interface Order {
   readonly parts: GroupPart[];
   readonly indexes: number[];
   readonly metrics: (Metric | undefined)[];
 }
 
-function fullOrder(entries: readonly Entry[]): Order {
-  const order: Order = { parts: new Array<GroupPart>(entries.length), indexes: new Array<number>(entries.length), metrics: new Array<Metric | undefined>(entries.length) };
-  entries.forEach((entry, k) => {
-    order.parts[k] = entry.part as GroupPart;
-    order.indexes[k] = entry.index;
-    order.metrics[k] = entry.metric;
+/**
+ * Every metric of a name's groups in scrape order (a stable sort in group order), without an
+ * object per series: a name shared by 100,000 groups has a million series, and objects for them,
+ * all alive until the sort ends, cost the first scrape more in garbage collection than the sort.
+ * Each label value is replaced by its rank among the name's distinct values (in byte order), so
+ * the sort compares integers in one array instead of following each series to its strings. The
+ * metrics are left out (write() builds each when it renders it).
+ */
+function fullOrder(cache: NameCache): Order {
+  let n = 0;
+  let labelCount = 0;
+  for (const part of cache.byGroup.values()) {
+    n += seriesCount(part.family);
+    labelCount += part.family instanceof PlainFamily ? part.family.labelCount : part.family.metrics.reduce((sum, m) => sum + m.labels.length, 0);
+  }
+  const parts = new Array<GroupPart>(n);
+  const indexes = new Int32Array(n);
+  // Series k's label values are values[starts[k]] up to values[starts[k + 1]]: ids, then ranks.
+  const starts = new Int32Array(n + 1);
+  const values = new Int32Array(labelCount);
+  const ids = new Map<string, number>();
+  let timestamps: (number | undefined)[] | undefined;
+  let k = 0;
+  let at = 0;
+  let part: GroupPart | undefined;
+  let index = 0;
+  // One visitor for every family (a new closure per family costs more than the visit).
+  const add = (_: number, labels: readonly Label[], from: number, to: number): void => {
+    parts[k] = part as GroupPart;
+    indexes[k] = index++;
+    starts[k++] = at;
+    for (let x = from; x < to; x++) {
+      const value = (labels[x] as Label).value;
+      let id = ids.get(value);
+      if (id === undefined) ids.set(value, (id = ids.size));
+      values[at++] = id;
+    }
+  };
+  for (part of cache.byGroup.values()) {
+    const family = part.family;
+    index = 0;
+    if (family instanceof PlainFamily) {
+      family.forEachSeries(add);
+      continue;
+    }
+    for (const metric of family.metrics) {
+      if (metric.timestampMs !== undefined) (timestamps ??= new Array<number | undefined>(n))[k] = metric.timestampMs;
+      add(0, metric.labels, 0, metric.labels.length);
+    }
+  }
+  starts[n] = at;
+  const distinct = [...ids.keys()];
+  const rank = new Int32Array(distinct.length);
+  distinct
+    .map((_, id) => id)
+    .sort((a, b) => compareUtf8(distinct[a] as string, distinct[b] as string))
+    .forEach((id, r) => (rank[id] = r));
+  for (let x = 0; x < at; x++) values[x] = rank[values[x] as number] as number;
+  // compareMetrics on the ranks.
+  const compare = (i: number, j: number): number => {
+    let x = starts[i] as number;
+    let y = starts[j] as number;
+    const width = (starts[i + 1] as number) - x;
+    const other = (starts[j + 1] as number) - y;
+    if (width !== other) return width < other ? -1 : 1;
+    for (const end = x + width; x < end; x++, y++) {
+      if (values[x] !== values[y]) return (values[x] as number) - (values[y] as number);
+    }
+    return timestamps === undefined ? 0 : compareTimestamps(timestamps[i], timestamps[j]);
+  };
+  const sorted = Array.from({ length: n }, (_, i) => i).sort(compare);
+  const order: Order = { parts: new Array<GroupPart>(n), indexes: new Array<number>(n), metrics: [] };
+  sorted.forEach((i, to) => {
+    order.parts[to] = parts[i] as GroupPart;
+    order.indexes[to] = indexes[i] as number;
   });
   return order;
 }
+
+/** Metric `index` of a family (built when it is a PlainFamily). */
+const metricOf = (family: MetricFamily, index: number): Metric => (family instanceof PlainFamily ? family.metricAt(index) : (family.metrics[index] as Metric));
 
 /** A name is sorted whole again when more than one metric in this many changed. */
 const CHANGED_SHARE = 8;
@@ -305,7 +379,7 @@ export class RenderCache {
       if (patched !== undefined) {
         state.text = patched;
       } else {
-        const order = (previous === undefined ? undefined : this.changedOrder(f, cache)) ?? fullOrder(this.sorted(cache));
+        const order = (previous === undefined ? undefined : this.changedOrder(f, cache)) ?? fullOrder(cache);
         state.text = this.write(f, name, cache, compliant, order, previous, state);
       }
       state.reordered = false;
@@ -327,14 +401,13 @@ export class RenderCache {
    */
   private write(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, order: Order, previous: SegmentedText | undefined, state: MergedText): SegmentedText {
     const { parts, indexes, metrics } = order;
+    const writer = new SegmentWriter(previous, this.segmentBytes);
     state.headerBytes = 0;
-    if (parts.length === 0) return SegmentedText.write([], undefined, 0, this.segmentBytes);
-    const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
-    state.headerBytes = Buffer.byteLength(header);
-    // What to write, in order: text, or [start, end) of `previous` (runs of adjacent spans joined).
-    const pieces: Pieces = [header];
+    if (parts.length === 0) return writer.finish();
+    state.headerBytes = writer.text(WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant));
     const rendered = new Map<GroupPart, number[]>();
     let at = state.headerBytes;
+    // Runs of metrics whose spans were adjacent in `previous` are copied at once.
     let runStart = -1;
     let runEnd = -1;
     for (let k = 0; k < parts.length; k++) {
@@ -347,16 +420,14 @@ export class RenderCache {
         const end = spans[2 * index + 1] as number;
         length = end - start;
         if (start !== runEnd) {
-          if (runStart >= 0) pieces.push(runStart, runEnd);
+          if (runStart >= 0) writer.copy(runStart, runEnd);
           runStart = start;
         }
         runEnd = end;
       } else {
-        const text = WRITERS[f].metric(name, part.type, metrics[k] as Metric, compliant);
-        length = Buffer.byteLength(text);
-        if (runStart >= 0) pieces.push(runStart, runEnd);
+        if (runStart >= 0) writer.copy(runStart, runEnd);
         runStart = runEnd = -1;
-        pieces.push(text);
+        length = writer.text(WRITERS[f].metric(name, part.type, metrics[k] ?? metricOf(part.family, index), compliant));
         spans = rendered.get(part);
         if (spans === undefined) {
           spans = new Array<number>(2 * seriesCount(part.family));
@@ -368,8 +439,8 @@ export class RenderCache {
       spans[2 * index + 1] = at + length;
       at += length;
     }
-    if (runStart >= 0) pieces.push(runStart, runEnd);
-    const text = SegmentedText.write(pieces, previous, at, this.segmentBytes);
+    if (runStart >= 0) writer.copy(runStart, runEnd);
+    const text = writer.finish();
     for (const [part, spans] of rendered) setPartSpans(part, f, spans);
     return text;
   }

@@ -20,12 +20,6 @@ export interface Segment {
   deflated: DeflatedPiece | undefined;
 }
 
-/**
- * What to write, in order: a string (written as UTF-8), or two numbers, `start` and `end`, for
- * the bytes [start, end) of the text before.
- */
-export type Pieces = (string | number)[];
-
 /** Text that replaces [start, end) of a text (`length`: its UTF-8 bytes). */
 export interface Replacement {
   readonly start: number;
@@ -33,9 +27,6 @@ export interface Replacement {
   readonly text: string;
   readonly length: number;
 }
-
-/** Texts joined before encoding them: fewer calls into the encoder, and no string of the whole text. */
-const JOINED_TEXTS = 256;
 
 export class SegmentedText {
   readonly segments: readonly Segment[];
@@ -58,9 +49,9 @@ export class SegmentedText {
     this.length = at;
   }
 
-  /** The text the pieces make (`length` bytes in all; numbers are ranges of `previous`). */
-  static write(pieces: Pieces, previous: SegmentedText | undefined, length: number, segmentBytes = SEGMENT_BYTES): SegmentedText {
-    return new SegmentedText(cut(writePieces(pieces, previous, length), segmentBytes), segmentBytes);
+  /** Text made of segments written by a SegmentWriter. */
+  static of(segments: readonly Segment[], segmentBytes: number): SegmentedText {
+    return new SegmentedText(segments, segmentBytes);
   }
 
   /**
@@ -82,20 +73,17 @@ export class SegmentedText {
         continue;
       }
       // A run of segments with replacements in it, written again (a replacement may cross into the next segment).
-      const pieces: Pieces = [];
+      const writer = new SegmentWriter(this, this.#segmentBytes);
       let cursor = start;
-      let length = 0;
       for (; r < replacements.length && (replacements[r] as Replacement).start < end; r++) {
         const replacement = replacements[r] as Replacement;
-        if (replacement.start > cursor) pieces.push(cursor, replacement.start);
-        length += replacement.start - cursor + replacement.length;
-        pieces.push(replacement.text);
+        if (replacement.start > cursor) writer.copy(cursor, replacement.start);
+        writer.text(replacement.text);
         cursor = replacement.end;
         while (replacement.end > end && next < segments.length) end += (segments[next++] as Segment).bytes.length;
       }
-      if (end > cursor) pieces.push(cursor, end);
-      length += end - cursor;
-      out.push(...cut(writePieces(pieces, this, length), this.#segmentBytes));
+      if (end > cursor) writer.copy(cursor, end);
+      out.push(...writer.finish().segments);
       i = next;
     }
     return new SegmentedText(out, this.#segmentBytes);
@@ -121,44 +109,118 @@ export class SegmentedText {
   }
 }
 
-/** Bytes as segments: one when small enough, else copied out in pieces of `size` (each in memory of its own). */
-function cut(bytes: Buffer, size: number): Segment[] {
-  if (bytes.length === 0) return [];
-  if (bytes.length <= 2 * size) return [{ bytes, deflated: undefined }];
-  const out: Segment[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const end = bytes.length - at < 2 * size ? bytes.length : at + size;
-    const piece = Buffer.allocUnsafeSlow(end - at);
-    bytes.copy(piece, 0, at, end);
-    out.push({ bytes: piece, deflated: undefined });
-    at = end;
-  }
-  return out;
-}
+/** Room in the scratch buffer beyond a segment: a text this long or shorter is encoded into it directly. */
+const SLACK = 64 * 1024;
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
+const MAX_BYTES_PER_UNIT = 3;
+
+/** The scratch buffer every SegmentWriter writes into, and the writer using it now. */
+const shared: { scratch: Buffer | undefined; owner: SegmentWriter | undefined } = { scratch: undefined, owner: undefined };
 
 /**
- * The pieces in order (`length` bytes in all) in one buffer of its own: not a slice of Node's
- * shared pool, which a kept small text would hold on to whole.
+ * Writes a text as segments while it is made (texts and ranges of the text before), so that a
+ * name's text is never whole in one buffer and the texts written need not be kept until the end:
+ * bytes go into a scratch buffer shared by every writer (one at a time: a writer is made,
+ * written and finished without waiting for anything), and each `size` bytes of it are copied out into a segment of their own (not a slice of
+ * Node's shared pool, which a kept small text would hold on to whole). The segments are those a
+ * cut of the whole text would give: `size` bytes each, the last one up to twice that.
  */
-function writePieces(pieces: Pieces, previous: SegmentedText | undefined, length: number): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(length);
-  let at = 0;
-  let run: string[] = [];
-  const flush = (): void => {
-    if (run.length > 0) at += bytes.write(run.length === 1 ? (run[0] ?? '') : run.join(''), at, 'utf8');
-    run = [];
-  };
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i] as string | number;
-    if (typeof piece === 'string') {
-      if (run.push(piece) === JOINED_TEXTS) flush();
-      continue;
-    }
-    flush();
-    const end = pieces[++i] as number;
-    at += (previous as SegmentedText).copyTo(bytes, at, piece, end);
+export class SegmentWriter {
+  readonly #previous: SegmentedText | undefined;
+  readonly #size: number;
+  readonly #scratch: Buffer;
+  readonly #segments: Segment[] = [];
+  /** Bytes in the scratch buffer not yet in a segment. */
+  #at = 0;
+
+  constructor(previous: SegmentedText | undefined, size = SEGMENT_BYTES) {
+    this.#previous = previous;
+    this.#size = size;
+    if (shared.scratch === undefined || shared.scratch.length < size + SLACK) shared.scratch = Buffer.allocUnsafeSlow(size + SLACK);
+    this.#scratch = shared.scratch;
+    shared.owner = this;
   }
-  flush();
+
+  /** Writes `text` as UTF-8; returns its length in bytes. */
+  text(text: string): number {
+    this.#own();
+    if (text.length * MAX_BYTES_PER_UNIT > SLACK) {
+      const bytes = Buffer.from(text, 'utf8');
+      this.#bytes(bytes);
+      return bytes.length;
+    }
+    const written = this.#scratch.write(text, this.#at, 'utf8');
+    this.#at += written;
+    this.#cut();
+    return written;
+  }
+
+  /** Writes bytes [start, end) of the text before. */
+  copy(start: number, end: number): void {
+    this.#own();
+    const previous = this.#previous as SegmentedText;
+    while (start < end) {
+      const copied = previous.copyTo(this.#scratch, this.#at, start, Math.min(end, start + this.#scratch.length - this.#at));
+      this.#at += copied;
+      start += copied;
+      this.#cut();
+    }
+  }
+
+  #bytes(bytes: Uint8Array): void {
+    for (let start = 0; start < bytes.length; ) {
+      const n = Math.min(bytes.length - start, this.#scratch.length - this.#at);
+      this.#scratch.set(bytes.subarray(start, start + n), this.#at);
+      this.#at += n;
+      start += n;
+      this.#cut();
+    }
+  }
+
+  /** Copies out each full segment in the scratch buffer. */
+  #cut(): void {
+    const size = this.#size;
+    if (this.#at < size) return;
+    let from = 0;
+    for (; this.#at - from >= size; from += size) this.#segments.push({ bytes: copyOut(this.#scratch, from, from + size), deflated: undefined });
+    this.#scratch.copyWithin(0, from, this.#at);
+    this.#at -= from;
+  }
+
+  /** The text written (the writer is done with). */
+  finish(): SegmentedText {
+    this.#own();
+    shared.owner = undefined;
+    const segments = this.#segments;
+    if (this.#at > 0) {
+      // What is left joins the last segment (the last one is up to twice the size), or is the only one.
+      const last = segments.pop();
+      segments.push({ bytes: joined(last?.bytes, this.#scratch.subarray(0, this.#at)), deflated: undefined });
+    } else if (segments.length === 2) {
+      // Exactly twice the size: one segment, as a cut of it would give.
+      const [a, b] = segments.splice(0, 2) as [Segment, Segment];
+      segments.push({ bytes: joined(a.bytes, b.bytes), deflated: undefined });
+    }
+    return SegmentedText.of(segments, this.#size);
+  }
+
+  /** The scratch buffer is this writer's (a writer that started after it would have written over it). */
+  #own(): void {
+    if (shared.owner !== this) throw new Error('a SegmentWriter was used after another one started');
+  }
+}
+
+/** a then b, in memory of their own. */
+function joined(a: Buffer | undefined, b: Buffer): Buffer {
+  const bytes = Buffer.allocUnsafeSlow((a?.length ?? 0) + b.length);
+  a?.copy(bytes, 0);
+  b.copy(bytes, a?.length ?? 0);
+  return bytes;
+}
+
+/** Bytes [start, end) of `from` in memory of their own. */
+function copyOut(from: Buffer, start: number, end: number): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(end - start);
+  from.copy(bytes, 0, start, end);
   return bytes;
 }

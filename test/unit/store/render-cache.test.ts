@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { gunzipSync } from 'node:zlib';
 import { gzipPieces } from '../../../src/gateway/routes/scrape-gzip.js';
 import { UNUSED_FORMAT_MS, RenderCache } from '../../../src/store/render-cache.js';
+import { compareMetrics, renderFamily } from '../../../src/exposition/index.js';
 import { PlainFamily, type MetricFamily } from '../../../src/model/index.js';
 import type { TextPiece } from '../../../src/store/index.js';
 import { family, labels, sample } from '../../harness/builders.js';
@@ -14,6 +15,25 @@ function fresh(groups: Readonly<Record<string, readonly MetricFamily[]>>): Rende
 }
 
 const own = [family('lethe_groups', 'gauge', [sample(2)], 'Groups stored.')];
+
+/**
+ * The text format of the model without the cache: each name's families in group order, their
+ * metrics in one stable sort by compareMetrics (client_golang's order), help from the first group
+ * that has one, with `own` as a name of its own.
+ */
+function reference(model: ReadonlyMap<string, ReadonlyMap<string, MetricFamily>>): string {
+  const byName = new Map<string, MetricFamily>(own.map((fam) => [fam.name, fam]));
+  for (const [name, byGroup] of model) {
+    const families = [...byGroup.values()];
+    const help = families.find((fam) => fam.help !== undefined)?.help;
+    const metrics = families.flatMap((fam) => fam.metrics).sort(compareMetrics);
+    byName.set(name, { name, type: (families[0] as MetricFamily).type, metrics, ...(help === undefined ? {} : { help }) });
+  }
+  return [...byName.keys()]
+    .sort()
+    .map((name) => renderFamily(byName.get(name) as MetricFamily))
+    .join('');
+}
 
 describe('RenderCache: OpenMetrics and the text format side by side', () => {
   const groups = {
@@ -190,8 +210,9 @@ describe('RenderCache: changed step by step, the same text as a cache that rende
     const next = random(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     const groups = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'];
-    // Label values of several UTF-8 lengths; series shared by groups sort as ties.
-    const values = ['a', 'b', 'é', '😀', 'zz'];
+    // Label values of several UTF-8 lengths (U+FF5A sorts before U+1F600 in UTF-8, after it in
+    // UTF-16); series shared by groups sort as ties.
+    const values = ['a', 'b', 'é', '😀', 'ｚ', 'zz'];
     const names = ['m_total', 'g', 's', 'm'];
     const model = new Map<string, Map<string, MetricFamily>>();
     const value = (): number => pick([0, 1, -2.5, 1e6, 123456.789, Math.floor(next() * 1e4) / 100, 1 / 3]);
@@ -239,6 +260,7 @@ describe('RenderCache: changed step by step, the same text as a cache that rende
         for (const options of [{}, { openMetrics: true }]) {
           const want = scratch.renderText(own, options);
           expect(cache.renderText(own, options)).toBe(want);
+          if (options.openMetrics === undefined) expect(want).toBe(reference(model));
           // A gzip scrape: the segments compressed by earlier scrapes are kept while unchanged.
           const gzip = await gzipPieces(cache.renderPieces(own, { ...options, compressed: true }));
           expect(gunzipSync(Buffer.concat(gzip)).toString()).toBe(want);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { SegmentedText, type Replacement } from '../../../src/store/segmented-text.js';
+import { SegmentWriter, type SegmentedText, type Replacement } from '../../../src/store/segmented-text.js';
 
 /** A seeded generator: the same cases on every run. */
 function random(seed: number): () => number {
@@ -10,21 +10,52 @@ function random(seed: number): () => number {
   };
 }
 
+/** The text of the pieces: strings, and pairs of numbers for ranges of `previous`. */
+function write(pieces: (string | number)[], previous: SegmentedText | undefined, size: number): SegmentedText {
+  const writer = new SegmentWriter(previous, size);
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as string | number;
+    if (typeof piece === 'string') expect(writer.text(piece)).toBe(Buffer.byteLength(piece));
+    else writer.copy(piece, pieces[++i] as number);
+  }
+  return writer.finish();
+}
+
 const textOf = (text: SegmentedText): string => Buffer.concat(text.segments.map((s) => s.bytes)).toString('utf8');
 
 describe('SegmentedText', () => {
   test('a long text is cut into segments of the size, the last one up to twice that', () => {
-    const text = SegmentedText.write(['a'.repeat(45)], undefined, 45, 10);
+    const text = write(['a'.repeat(45)], undefined, 10);
     expect(text.segments.map((s) => s.bytes.length)).toEqual([10, 10, 10, 15]);
     expect(textOf(text)).toBe('a'.repeat(45));
-    expect(SegmentedText.write(['abc'], undefined, 3, 10).segments).toHaveLength(1);
-    expect(SegmentedText.write([], undefined, 0, 10).segments).toEqual([]);
+    expect(write(['abc'], undefined, 10).segments).toHaveLength(1);
+    expect(write([], undefined, 10).segments).toEqual([]);
   });
 
   test('pieces copied from the text before, across segments', () => {
-    const before = SegmentedText.write(['0123456789abcdefghij'], undefined, 20, 4);
-    const after = SegmentedText.write(['<', 2, 15, '>', 18, 20], before, 17, 4);
+    const before = write(['0123456789abcdefghij'], undefined, 4);
+    const after = write(['<', 2, 15, '>', 18, 20], before, 4);
     expect(textOf(after)).toBe('<23456789abcde>ij');
+  });
+
+  test('texts and ranges longer than the scratch room of a writer, in segments of any size', () => {
+    const long = 'é'.repeat(30_000) + 'x'.repeat(50_001);
+    for (const size of [7, 4096, 128 * 1024]) {
+      const text = write(['<', long, '>'], undefined, size);
+      expect(textOf(text)).toBe(`<${long}>`);
+      expect(text.segments.slice(0, -1).every((s) => s.bytes.length === size)).toBe(true);
+      const again = write([0, text.length, long], text, size);
+      expect(textOf(again)).toBe(`<${long}>${long}`);
+    }
+  });
+
+  test('a writer used after another one started is refused, not written over', () => {
+    const first = new SegmentWriter(undefined, 8);
+    first.text('abc');
+    const second = new SegmentWriter(undefined, 8);
+    expect(() => first.text('d')).toThrow(/another one started/);
+    second.text('xyz');
+    expect(textOf(second.finish())).toBe('xyz');
   });
 
   test.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: replacements give the text a string replacement gives, and untouched segments are kept', (seed) => {
@@ -33,7 +64,7 @@ describe('SegmentedText', () => {
     const line = (): string => Array.from({ length: 1 + Math.floor(next() * 6) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
     const size = 4 + Math.floor(next() * 12);
     let lines = Array.from({ length: 40 }, line);
-    let text = SegmentedText.write([lines.join('')], undefined, Buffer.byteLength(lines.join('')), size);
+    let text = write(lines, undefined, size);
     for (let round = 0; round < 20; round++) {
       // Replace some lines (by their byte ranges in the text).
       const replacements: Replacement[] = [];
