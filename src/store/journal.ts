@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setImmediate as immediate } from 'node:timers/promises';
 import { ConfigError, ErrorCode, UnavailableError, messageOf } from '../errors.js';
 import { StepError, fsyncDir, mismatch, removeStaleTemps, step, stepOf, tempPath, type PersistenceOp } from './journal-steps.js';
 import { HEADER_LINE, JournalDamage, describeErrno, encodeLine, errnoCode, visitJournal, writeFully, type StoreRecord } from './persistence.js';
@@ -200,8 +201,18 @@ export class Journal {
     });
   }
 
+  /**
+   * Starts writing what is queued, after the I/O callbacks of this turn of the event loop: pushes
+   * that arrived together (a burst of jobs finishing at once) go into the first write and fsync
+   * together, instead of the first alone and the others waiting for it to finish before theirs.
+   */
   private kick(): void {
-    if (this.busy === undefined) this.exclusive(() => this.drain());
+    if (this.busy === undefined) {
+      this.exclusive(async () => {
+        await immediate();
+        await this.drain();
+      });
+    }
   }
 
   private async drain(): Promise<void> {
