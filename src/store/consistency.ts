@@ -1,5 +1,5 @@
-import { seriesCount, type GroupingKey, type Label, type MetricFamily, type MetricType } from '../model/index.js';
-import { containsInvalidUtf8, sameLabels } from '../exposition/index.js';
+import { PlainFamily, seriesCount, type GroupingKey, type Label, type MetricFamily, type MetricType } from '../model/index.js';
+import { containsInvalidUtf8 } from '../exposition/index.js';
 import { collides, collisionProbes, collisionProblem, duplicateSeriesProblem, typeConflictProblem } from './consistency-rules.js';
 import { seriesId } from './sanitize.js';
 
@@ -128,27 +128,41 @@ export class ConsistencyIndex {
   }
 
   private checkMetrics(groupId: string, ownShape: string | undefined, family: MetricFamily): string | undefined {
+    if (family instanceof PlainFamily) return this.checkPlain(groupId, ownShape, family);
     // A push has one family of a name, so a series seen twice is seen twice in this family.
     const seen = new SeriesSeen();
     for (const metric of family.metrics) {
       for (const label of metric.labels) {
-        // The newest upstream validates label names as UTF-8 (protobuf pushes may use any).
-        if (label.name === '' || label.name.startsWith('__')) {
-          return `metric ${JSON.stringify(family.name)} has a label with an invalid name: ${JSON.stringify(label.name)}`;
-        }
-        if (containsInvalidUtf8(label.value)) {
-          return `metric ${JSON.stringify(family.name)} has a label ${JSON.stringify(label.name)} whose value is not valid UTF-8`;
-        }
-        if (label.name === 'quantile' && family.type === 'summary') {
-          return `summary ${JSON.stringify(family.name)} has a label named "quantile", which is reserved`;
-        }
+        const problem = labelProblem(family, label);
+        if (problem !== undefined) return problem;
       }
       const problem = checkValueField(family, metric);
       if (problem !== undefined) return problem;
-      if (!seen.add(metric.labels)) return duplicateSeriesProblem(family, metric, 'in this push');
+      if (!seen.add(metric.labels, 0, metric.labels.length)) return duplicateSeriesProblem(family, metric, 'in this push');
       if (this.storedElsewhere(groupId, ownShape, family.name, metric.labels)) return duplicateSeriesProblem(family, metric, 'in another group');
     }
     return undefined;
+  }
+
+  /**
+   * checkMetrics for a packed family, the same checks in the same order, without building its
+   * series (a restored store of 1,000,000 series is checked as it is linked after start-up, and a
+   * series as an object each cost that in garbage collection): each series' labels are a range of
+   * the family's array. Its values are numbers, so each has its value field.
+   */
+  private checkPlain(groupId: string, ownShape: string | undefined, family: PlainFamily): string | undefined {
+    const seen = new SeriesSeen();
+    // Another group can hold one of these series only under a key of another shape (or, without keyOf, any group).
+    const elsewhere = this.keyOf === undefined || [...this.shapes.values()].some((shape) => shape.id !== ownShape);
+    let problem: string | undefined;
+    family.forEachSeries((_, labels, from, to) => {
+      for (let x = from; x < to && problem === undefined; x++) problem = labelProblem(family, labels[x] as Label);
+      if (problem !== undefined) return false;
+      if (!seen.add(labels, from, to)) problem = duplicateSeriesProblem(family, { labels: labels.slice(from, to) }, 'in this push');
+      else if (elsewhere && this.storedElsewhere(groupId, ownShape, family.name, labels.slice(from, to))) problem = duplicateSeriesProblem(family, { labels: labels.slice(from, to) }, 'in another group');
+      return problem === undefined;
+    });
+    return problem;
   }
 
   /** True when a group other than `groupId` stores the series of family `name` with these labels. */
@@ -243,6 +257,21 @@ export class ConsistencyIndex {
   }
 }
 
+/** What is wrong with a pushed series' label, if anything. */
+function labelProblem(family: MetricFamily, label: Label): string | undefined {
+  // The newest upstream validates label names as UTF-8 (protobuf pushes may use any).
+  if (label.name === '' || label.name.startsWith('__')) {
+    return `metric ${JSON.stringify(family.name)} has a label with an invalid name: ${JSON.stringify(label.name)}`;
+  }
+  if (containsInvalidUtf8(label.value)) {
+    return `metric ${JSON.stringify(family.name)} has a label ${JSON.stringify(label.name)} whose value is not valid UTF-8`;
+  }
+  if (label.name === 'quantile' && family.type === 'summary') {
+    return `summary ${JSON.stringify(family.name)} has a label named "quantile", which is reserved`;
+  }
+  return undefined;
+}
+
 function checkValueField(family: MetricFamily, metric: MetricFamily['metrics'][number]): string | undefined {
   return hasValueField(family.type, metric) ? undefined : `metric ${JSON.stringify(family.name)} has no value of its family's type ${family.type.toUpperCase()}`;
 }
@@ -267,27 +296,52 @@ function hasValueField(type: MetricType, metric: MetricFamily['metrics'][number]
  * fifth of what a push of 5,000 series allocated.
  */
 class SeriesSeen {
-  private readonly first = new Map<number, readonly Label[]>();
+  /** Each series added: its labels are labels[k][from[k]] up to labels[k][to[k]] (a range, so a packed family's series need no array each). */
+  private readonly labels: (readonly Label[])[] = [];
+  private readonly from: number[] = [];
+  private readonly to: number[] = [];
+  /** Hash → the first series with it. */
+  private readonly first = new Map<number, number>();
   /** Series whose hash met another's with different labels (rare). */
-  private more: Map<number, (readonly Label[])[]> | undefined;
+  private more: Map<number, number[]> | undefined;
 
-  /** Adds a series by its labels; false when the family already had one with the same labels. */
-  add(labels: readonly Label[]): boolean {
-    const hash = labelsHash(labels);
+  /** Adds a series by its labels (labels[from] up to labels[to]); false when the family already had one with the same labels. */
+  add(labels: readonly Label[], from: number, to: number): boolean {
+    const hash = labelsHash(labels, from, to);
     const first = this.first.get(hash);
     if (first === undefined) {
-      this.first.set(hash, labels);
+      this.first.set(hash, this.keep(labels, from, to));
       return true;
     }
-    if (sameLabels(first, labels)) return false;
+    if (this.same(first, labels, from, to)) return false;
     this.more ??= new Map();
     const more = this.more.get(hash);
     if (more === undefined) {
-      this.more.set(hash, [labels]);
+      this.more.set(hash, [this.keep(labels, from, to)]);
       return true;
     }
-    if (more.some((other) => sameLabels(other, labels))) return false;
-    more.push(labels);
+    if (more.some((other) => this.same(other, labels, from, to))) return false;
+    more.push(this.keep(labels, from, to));
+    return true;
+  }
+
+  private keep(labels: readonly Label[], from: number, to: number): number {
+    this.labels.push(labels);
+    this.from.push(from);
+    this.to.push(to);
+    return this.labels.length - 1;
+  }
+
+  /** Whether series k has these labels. */
+  private same(k: number, labels: readonly Label[], from: number, to: number): boolean {
+    const kept = this.labels[k] as readonly Label[];
+    let x = this.from[k] as number;
+    if ((this.to[k] as number) - x !== to - from) return false;
+    for (let y = from; y < to; x++, y++) {
+      const a = kept[x] as Label;
+      const b = labels[y] as Label;
+      if (a !== b && (a.name !== b.name || a.value !== b.value)) return false;
+    }
     return true;
   }
 }
@@ -298,9 +352,10 @@ const FNV_PRIME = 0x01000193;
 const NAME_END = 0x10000;
 const VALUE_END = 0x10001;
 
-export function labelsHash(labels: readonly Label[]): number {
+export function labelsHash(labels: readonly Label[], from = 0, to = labels.length): number {
   let h = FNV_OFFSET;
-  for (const label of labels) {
+  for (let x = from; x < to; x++) {
+    const label = labels[x] as Label;
     h = Math.imul(hashText(h, label.name) ^ NAME_END, FNV_PRIME);
     h = Math.imul(hashText(h, label.value) ^ VALUE_END, FNV_PRIME);
   }
