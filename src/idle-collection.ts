@@ -24,6 +24,13 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
  * 100 -> 158 MiB two seconds later; V8 took about ten seconds to collect it). Scrapes served from
  * the cached text leave too little to pass the growth rule.
  *
+ * Quiet means no request in flight either (`began()` and `ended()`): the timer starts at a
+ * request's start, and a scrape that renders for seconds (the first after a restart of 1,000,000
+ * series, 7 s) waits for the threads compressing its text at the end, when the main thread is
+ * free and the timer would fire: a collection then paused the scrape by its own length (0.6 s).
+ * A collection that comes due while requests are in flight waits for the last of them to end,
+ * then `quietMs` more.
+ *
  * Collections are also held to a share of the time (`budget`): after one that took d ms, the next
  * waits at least d / budget ms, so pushes that keep coming every second into a large store do not
  * pay a full collection each time. The collection is V8's own (node's `--expose-gc`), exposed to
@@ -37,6 +44,8 @@ export class IdleCollection {
   #notBefore = 0;
   /** What the old generation held after the last collection (or the least seen since). */
   #mark: number;
+  /** Requests begun and not ended. */
+  #inFlight = 0;
 
   constructor(private readonly options: IdleCollectionOptions) {
     this.#mark = options.oldGeneration();
@@ -64,6 +73,19 @@ export class IdleCollection {
     } else if (this.#readsOnly) this.#timer.refresh();
   }
 
+  /** A request began: no collection runs while it is in flight. */
+  began(): void {
+    this.#inFlight++;
+  }
+
+  /** A request ended: a collection due waits `quietMs` from the end of the last one in flight. */
+  ended(): void {
+    if (--this.#inFlight > 0) return;
+    this.#inFlight = 0;
+    if (this.#timer !== undefined) this.#timer.refresh();
+    else if (this.#written) this.#timer = setTimeout(() => this.#fire(), this.options.quietMs).unref();
+  }
+
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -71,7 +93,8 @@ export class IdleCollection {
 
   #fire(): void {
     this.#timer = undefined;
-    if (!this.#written) return;
+    // Requests in flight: the last one's end sets the timer again.
+    if (!this.#written || this.#inFlight > 0) return;
     const { now, collect, budget, minGrowth, oldGeneration, onCollected } = this.options;
     const at = now();
     if (at < this.#notBefore) {

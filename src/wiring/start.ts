@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { replicaOf, type Config, type Replica } from '../config/index.js';
@@ -295,7 +295,9 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   kube?.start();
   leader?.start();
   lifecycle.start();
-  server.server.on('request', (req: IncomingMessage) => {
+  server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    idle.began();
+    res.once('close', () => idle.ended());
     if (req.method === 'GET' || req.method === 'HEAD') {
       // Health and readiness checks leave nothing behind: only reads that render or list count.
       if (req.url?.includes('/-/') !== true) idle.read();

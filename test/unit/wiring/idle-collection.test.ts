@@ -189,6 +189,33 @@ describe('IdleCollection', () => {
     expect(collections).toEqual([2_000]);
   });
 
+  test('waits while requests are in flight: a long scrape is not paused by a collection, which runs quietMs after the last request ends', () => {
+    const c = idle();
+    write(c);
+    // A scrape begins and renders for seconds: the look comes due meanwhile and is held.
+    c.began();
+    c.read();
+    advance(3_000);
+    c.began();
+    advance(1_000);
+    c.ended();
+    advance(2_000);
+    expect(collections).toEqual([]);
+    c.ended();
+    advance(999);
+    expect(collections).toEqual([]);
+    advance(1);
+    expect(collections).toEqual([7_000]);
+  });
+
+  test('requests alone never make a collection, and one ending with nothing due arms nothing', () => {
+    const c = idle();
+    c.began();
+    c.ended();
+    advance(5_000);
+    expect(collections).toEqual([]);
+  });
+
   test('stop() cancels what was pending', () => {
     const c = idle();
     write(c);
