@@ -46,6 +46,8 @@ export class IdleCollection {
   #mark: number;
   /** Requests begun and not ended. */
   #inFlight = 0;
+  /** A look came due while requests were in flight: the last one's end sets the timer again. */
+  #held = false;
 
   constructor(private readonly options: IdleCollectionOptions) {
     this.#mark = options.oldGeneration();
@@ -78,23 +80,31 @@ export class IdleCollection {
     this.#inFlight++;
   }
 
-  /** A request ended: a collection due waits `quietMs` from the end of the last one in flight. */
+  /**
+   * A request ended: a look that came due while requests were in flight waits `quietMs` from the
+   * end of the last of them. One not due yet keeps its time (requests do not put it off).
+   */
   ended(): void {
     if (--this.#inFlight > 0) return;
     this.#inFlight = 0;
-    if (this.#timer !== undefined) this.#timer.refresh();
-    else if (this.#written) this.#timer = setTimeout(() => this.#fire(), this.options.quietMs).unref();
+    if (!this.#held) return;
+    this.#held = false;
+    if (this.#timer === undefined && this.#written) this.#timer = setTimeout(() => this.#fire(), this.options.quietMs).unref();
   }
 
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#held = false;
   }
 
   #fire(): void {
     this.#timer = undefined;
-    // Requests in flight: the last one's end sets the timer again.
-    if (!this.#written || this.#inFlight > 0) return;
+    if (!this.#written) return;
+    if (this.#inFlight > 0) {
+      this.#held = true;
+      return;
+    }
     const { now, collect, budget, minGrowth, oldGeneration, onCollected } = this.options;
     const at = now();
     if (at < this.#notBefore) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { request } from 'node:http';
 import { bodyText, rawRequest, startGateway, type Gateway } from './gateways.js';
 
 /**
@@ -108,5 +109,48 @@ describe('the idle collection after scrapes', () => {
     await pause(2_500);
     // Measured: about 1 MB more with the collection, 24-27 MB more without it.
     expect(await heapUsed(gateway)).toBeLessThan(settled + 8 * MiB);
+  });
+});
+
+describe('the idle collection and requests in flight', () => {
+  let gateway: Gateway;
+  /** When each "Collected garbage after writes" line came (Date.now() of the test process). */
+  const collected: number[] = [];
+  beforeAll(async () => {
+    gateway = await startGateway('lethe', { lethe: ['--log.level=debug'] });
+    gateway.process.child.stdout?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.includes('Collected garbage after writes')) collected.push(Date.now());
+    });
+  });
+  afterAll(async () => {
+    await gateway.stop();
+  });
+
+  test('a collection due while a request is in flight waits for it to end (a long scrape is not paused by it)', async () => {
+    // Enough written for a collection to be due a second after the last write.
+    await fill(gateway, 4_000);
+    collected.length = 0;
+    // A push whose body takes three seconds to arrive: a request in flight all that time.
+    const body = Buffer.from(series(0, 10));
+    let ended = 0;
+    const slow = new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: gateway.port, method: 'PUT', path: '/metrics/job/slow/instance/s', headers: { 'Content-Length': String(body.length) }, agent: false },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            ended = Date.now();
+            resolve(res.statusCode ?? 0);
+          });
+        },
+      );
+      req.on('error', reject);
+      req.write(body.subarray(0, 10));
+      setTimeout(() => req.end(body.subarray(10)), 3_000);
+    });
+    expect(await slow).toBe(200);
+    expect(collected).toEqual([]);
+    await until('the collection after the request', () => Promise.resolve(collected.length > 0), 10_000);
+    expect(collected[0] ?? 0).toBeGreaterThanOrEqual(ended + 900);
   });
 });

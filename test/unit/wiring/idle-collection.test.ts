@@ -208,6 +208,20 @@ describe('IdleCollection', () => {
     expect(collections).toEqual([7_000]);
   });
 
+  test('requests that come and go do not put off a collection before it is due', () => {
+    const c = idle();
+    write(c);
+    for (let i = 0; i < 9; i++) {
+      advance(50);
+      c.began();
+      c.read();
+      advance(50);
+      c.ended();
+    }
+    advance(100);
+    expect(collections).toEqual([1_000]);
+  });
+
   test('requests alone never make a collection, and one ending with nothing due arms nothing', () => {
     const c = idle();
     c.began();
