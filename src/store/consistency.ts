@@ -158,8 +158,12 @@ export class ConsistencyIndex {
     family.forEachSeries((_, labels, from, to) => {
       for (let x = from; x < to && problem === undefined; x++) problem = labelProblem(family, labels[x] as Label);
       if (problem !== undefined) return false;
-      if (!seen.add(labels, from, to)) problem = duplicateSeriesProblem(family, { labels: labels.slice(from, to) }, 'in this push');
-      else if (elsewhere && this.storedElsewhere(groupId, ownShape, family.name, labels.slice(from, to))) problem = duplicateSeriesProblem(family, { labels: labels.slice(from, to) }, 'in another group');
+      if (!seen.add(labels, from, to)) {
+        problem = duplicateSeriesProblem(family, { labels: labels.slice(from, to) }, 'in this push');
+      } else if (elsewhere) {
+        const series = labels.slice(from, to);
+        if (this.storedElsewhere(groupId, ownShape, family.name, series)) problem = duplicateSeriesProblem(family, { labels: series }, 'in another group');
+      }
       return problem === undefined;
     });
     return problem;
