@@ -79,6 +79,7 @@ export const ErrorCode = {
   tooManyGroups: 'LETHE_LIMIT_GROUPS',
   namespaceGroups: 'LETHE_LIMIT_NAMESPACE_GROUPS',
   namespaceSeries: 'LETHE_LIMIT_NAMESPACE_SERIES',
+  heapFull: 'LETHE_LIMIT_HEAP',
   tooManyConnections: 'LETHE_LIMIT_CONNECTIONS',
   rateLimited: 'LETHE_LIMIT_RATE',
   requestTimeout: 'LETHE_LIMIT_REQUEST_TIMEOUT',

@@ -44,6 +44,8 @@ export interface Config {
     /** 0 = no limit (also below). */
     readonly namespaceGroups: number;
     readonly namespaceSeries: number;
+    /** --limits.heap-share; 0: the heap guard is off. */
+    readonly heapShare: number;
     readonly maxConnections: number;
     readonly headerTimeoutMs: number;
     readonly requestTimeoutMs: number;
@@ -206,6 +208,7 @@ function toConfig(c: RawConfig, raw: Readonly<Record<string, string | boolean>>)
       groups: c['limits.groups'],
       namespaceGroups: c['limits.namespace-groups'],
       namespaceSeries: c['limits.namespace-series'],
+      heapShare: c['limits.heap-share'],
       maxConnections: c['limits.max-connections'],
       headerTimeoutMs: c['limits.header-timeout'],
       requestTimeoutMs: c['limits.request-timeout'],

@@ -27,6 +27,12 @@ const count = (min: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min));
 
+/** A share between 0 and 1, e.g. 0.8. */
+const share = z
+  .union([z.number(), z.string().regex(/^(\d+(\.\d*)?|\.\d+)$/, 'not a number between 0 and 1, e.g. 0.8')])
+  .transform(Number)
+  .pipe(z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'));
+
 const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected [host]:port, e.g. :9091 or 127.0.0.1:9091');
 
 /** A comma-separated list; blanks around items and empty items are dropped. */
@@ -90,6 +96,7 @@ export const flagDocs: Readonly<Record<FlagName, FlagSpec>> = {
   'limits.groups': { description: 'Most groups stored at once; a push that would add one more is refused (413).', default: '100000' },
   'limits.namespace-groups': { description: 'Most groups attributed to one namespace; a push that would add one more is refused (413). 0: no limit.', default: '0' },
   'limits.namespace-series': { description: 'Most series in the groups attributed to one namespace, counted as --limits.series-per-push counts them; a push that would go over is refused (413). 0: no limit.', default: '0' },
+  'limits.heap-share': { description: 'Refuse pushes that add series (503) while V8\'s heap holds more than this share of its limit after a full collection (node sets the limit to half the container\'s memory limit); pushes that replace a group with no more series, deletions and scrapes go on. 0: off.', default: '0.7' },
   'limits.max-connections': { description: 'Most open client connections; a request on a connection over the limit is answered 429 and the connection closed. 0: no limit.', default: '0' },
   'limits.header-timeout': { description: 'Time a client has to send a request\'s headers (answered 408 after); 0: none.', default: '1m' },
   'limits.request-timeout': { description: 'Time a client has to send a whole request, body included (answered 408 after); 0: none.', default: '5m' },
@@ -148,6 +155,7 @@ export const configSchema = z
     'limits.groups': count(1),
     'limits.namespace-groups': count(0),
     'limits.namespace-series': count(0),
+    'limits.heap-share': share,
     'limits.max-connections': count(0),
     'limits.header-timeout': duration,
     'limits.request-timeout': duration,

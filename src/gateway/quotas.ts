@@ -1,5 +1,5 @@
-import { ErrorCode, PayloadTooLargeError } from '../errors.js';
-import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC, seriesCount, type GroupingKey, type MetricFamily, type PushMethod } from '../model/index.js';
+import { ErrorCode, PayloadTooLargeError, UnavailableError } from '../errors.js';
+import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC, seriesCount, type GroupingKey, type GroupView, type MetricFamily, type PushMethod } from '../model/index.js';
 import type { GatewayDeps } from './types.js';
 
 /**
@@ -25,6 +25,43 @@ export interface QuotaRequest {
   readonly families: readonly MetricFamily[];
 }
 
+/**
+ * The series of the group a push writes to: `stored`'s (0 when undefined: a new group, or one the
+ * count leaves out) and the ones the push would leave in it (`existing` is the group as stored).
+ */
+function groupSeries(request: QuotaRequest, existing: GroupView | undefined, stored: GroupView | undefined): { before: number; after: number } {
+  const pushedNames = new Set(request.families.map((f) => f.name));
+  const kept = request.method === 'POST' && existing !== undefined
+    ? [...existing.families.values()].map((s) => s.family).filter((f) => !pushedNames.has(f.name))
+    : [];
+  const before = stored === undefined ? 0 : seriesOf([...stored.families.values()].map((s) => s.family));
+  return { before, after: seriesOf(request.families) + seriesOf(kept) };
+}
+
+/**
+ * The heap guard (--limits.heap-share, memory-guard.ts): a push that adds a group or series is
+ * refused (503) while V8's heap holds more than that share of its limit after a full collection.
+ * One that leaves its group no larger goes through: replacing what is stored does not grow it.
+ */
+export function checkHeap(deps: GatewayDeps, request: QuotaRequest): void {
+  const guard = deps.memoryGuard;
+  if (guard === undefined) return;
+  const existing = deps.store.get(request.key);
+  if (existing !== undefined) {
+    const { before, after } = groupSeries(request, existing, existing);
+    if (after <= before) return;
+  }
+  const reading = guard.full();
+  if (reading === undefined) return;
+  deps.metrics.limitRejections.inc({ limit: 'heap' });
+  const mib = (bytes: number): string => (bytes / 1048576).toFixed(0);
+  throw new UnavailableError(
+    ErrorCode.heapFull,
+    `memory exhausted: V8's heap holds ${mib(reading.used)} MiB after a full collection, more than ${deps.config.limits.heapShare} of its limit of ${mib(reading.limit)} MiB (--limits.heap-share); pushes that add series are refused until groups are deleted or Lethe is given more memory`,
+    { details: { retryAfterSeconds: 30 } },
+  );
+}
+
 export function checkQuotas(deps: GatewayDeps, request: QuotaRequest): void {
   const { namespaceGroups, namespaceSeries } = deps.config.limits;
   const { namespace } = request;
@@ -45,12 +82,8 @@ export function checkQuotas(deps: GatewayDeps, request: QuotaRequest): void {
     );
   }
   if (namespaceSeries > 0) {
-    const pushedNames = new Set(request.families.map((f) => f.name));
-    const kept = request.method === 'POST' && existing !== undefined
-      ? [...existing.families.values()].map((s) => s.family).filter((f) => !pushedNames.has(f.name))
-      : [];
-    const before = stored === undefined ? 0 : seriesOf([...stored.families.values()].map((s) => s.family));
-    const after = usage.series - before + seriesOf(request.families) + seriesOf(kept);
+    const group = groupSeries(request, existing, stored);
+    const after = usage.series - group.before + group.after;
     if (after > namespaceSeries && after > usage.series) {
       refuse(
         'namespace_series',

@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import type { Attribution, Clock, GroupInsightSource, MetricFamily } from '../model/index.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import type { Request, Response } from 'express';
+import type { MemoryGuard } from '../memory-guard.js';
 import type { GroupStore } from '../store/index.js';
 
 /** Where a caller's identity came from. */
@@ -121,6 +122,8 @@ export interface GatewayDeps {
   readonly webAccess?: WebAccess;
   /** Sockets over --limits.max-connections: their requests are answered 429 (server.ts marks them). */
   readonly overLimit?: (socket: object) => boolean;
+  /** Refuses pushes that add series while V8's heap is nearly full (--limits.heap-share); absent: off. */
+  readonly memoryGuard?: MemoryGuard;
   readonly build: BuildInfo;
   /** Lethe's own metric families, for the scrape. */
   readonly ownFamilies: () => Promise<MetricFamily[]>;

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { replicaOf, type Config, type Replica } from '../config/index.js';
 import { ConfigError, ErrorCode } from '../errors.js';
 import { IdleCollection, fullCollection, oldGenerationBytes } from '../idle-collection.js';
+import { MemoryGuard, heapReading } from '../memory-guard.js';
 import {
   ConnectionLimit,
   StaticAuthenticator,
@@ -32,6 +33,8 @@ const IDLE_COLLECTION_MS = 1_000;
 const IDLE_COLLECTION_BUDGET = 0.05;
 /** ...once the old generation grew by an eighth since the last one, and by 4 MiB. */
 const IDLE_COLLECTION_GROWTH = { share: 0.125, bytes: 4 * 1024 * 1024 };
+/** The share of the time the heap guard's collections may take (memory-guard.ts). */
+const MEMORY_GUARD_BUDGET = 0.05;
 
 /**
  * Builds and starts one Lethe from a Config: store, lifecycle, gateway, and — only when a cluster
@@ -203,6 +206,20 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
       log.debug('Collected garbage after writes', { [F.durationMs]: Math.round(ms), [F.bytes]: before - after }),
   });
 
+  // Pushes that add series are refused before V8's heap runs out (memory-guard.ts).
+  const memoryGuard = config.limits.heapShare === 0 ? undefined : new MemoryGuard({
+    share: config.limits.heapShare,
+    heap: heapReading,
+    collect: fullCollection('regular'),
+    budget: MEMORY_GUARD_BUDGET,
+    now: () => performance.now(),
+    onChange: (full, { used, limit }) => {
+      const fields = { [F.bytes]: used, limitBytes: limit, share: config.limits.heapShare };
+      if (full) log.warn('Refusing pushes that add series: the heap is nearly full (--limits.heap-share)', fields);
+      else log.info('Taking pushes that add series again: the heap has room', fields);
+    },
+  });
+
   const lifecycle = new LifecycleLoop({
     store,
     view,
@@ -265,6 +282,7 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
     authenticators,
     ...(webConfig === undefined ? {} : { webAccess: createWebAccess(webConfig, { logger, metrics, now: () => clock.now() }) }),
     overLimit: connections.overLimit,
+    ...(memoryGuard === undefined ? {} : { memoryGuard }),
     build: { version, revision: 'unknown', startTime: new Date() },
     ownFamilies: () => ownFamilies(registry),
     onQuit: () => deps.onQuit?.(),

@@ -130,6 +130,32 @@ const cases: AlertTest[] = [
       },
     ],
   },
+  {
+    name: 'a push refused for a nearly full heap fires LetheMemoryFull',
+    series: {
+      [`lethe_limit_rejections_total${labelText({ ...target, limit: 'heap' })}`]: '0 0 3 3 3',
+      [`lethe_limit_rejections_total${labelText({ ...target, limit: 'namespace_series' })}`]: '0 0 0 0 0',
+    },
+    alertname: 'LetheMemoryFull',
+    evalTime: '3m',
+    expected: [
+      {
+        labels: { ...target, limit: 'heap', severity: 'critical' },
+        annotations: {
+          summary: 'Lethe monitoring/lethe-6d9f refuses pushes: its memory is nearly full',
+          description:
+            'Lethe refused pushes that would add groups or series because its V8 heap holds more than --limits.heap-share of its limit after a full collection (503, LETHE_LIMIT_HEAP); what those jobs reported was not recorded. Raise the memory limit (resources.limits.memory) or delete groups; Lethe takes such pushes again by itself once the heap has room. See the "Refusing pushes that add series" log line.',
+        },
+      },
+    ],
+  },
+  {
+    name: 'other limits do not fire LetheMemoryFull',
+    series: { [`lethe_limit_rejections_total${labelText({ ...target, limit: 'namespace_series' })}`]: '0 0 3 3 3' },
+    alertname: 'LetheMemoryFull',
+    evalTime: '3m',
+    expected: [],
+  },
 ];
 
 /** The page that shows the rules and the additionalRules example. */
@@ -163,7 +189,7 @@ describe("the chart's alert rules", () => {
 
   test('promtool check rules accepts them', async () => {
     const checked = await run('promtool', ['check', 'rules', rulesFile]);
-    expect({ code: checked.code, out: checked.stdout.trim(), err: checked.stderr }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 4 rules found'), err: '' });
+    expect({ code: checked.code, out: checked.stdout.trim(), err: checked.stderr }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 5 rules found'), err: '' });
   });
 
   test.each(cases.map((c) => [c.name, c] as const))('promtool test rules: %s', async (_name, c) => {
@@ -203,6 +229,6 @@ describe("the chart's alert rules", () => {
     const file = join(dir, 'docs-rules.yml');
     await writeFile(file, JSON.stringify(rule?.['spec'], null, 2));
     const checked = await run('promtool', ['check', 'rules', file]);
-    expect({ code: checked.code, out: checked.stdout.trim() }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 5 rules found') });
+    expect({ code: checked.code, out: checked.stdout.trim() }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 6 rules found') });
   });
 });

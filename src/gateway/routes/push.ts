@@ -6,7 +6,7 @@ import { otherNamespaceError } from '../../store/index.js';
 import { F } from '../../observability/index.js';
 import { writeNamespace } from '../auth/authenticate.js';
 import { decodeBody, readBody } from '../body/decompress.js';
-import { checkQuotas } from '../quotas.js';
+import { checkHeap, checkQuotas } from '../quotas.js';
 import type { GatewayDeps, Principal } from '../types.js';
 import { deletionReporter } from './deletions.js';
 
@@ -95,7 +95,9 @@ export function pushHandler(deps: GatewayDeps, method: PushMethod) {
       if (confined !== undefined && existing !== undefined && existing.attribution.namespace !== confined) {
         await guarded(deps, () => Promise.reject(otherNamespaceError(key)));
       }
-      checkQuotas(deps, { namespace: attribution.namespace, key, method, families });
+      const request = { namespace: attribution.namespace, key, method, families };
+      checkQuotas(deps, request);
+      checkHeap(deps, request);
       const result = await guarded(deps, () =>
         deps.store.push({ key, method, families, attribution, ...(confined === undefined ? {} : { guard: { namespace: confined } }) }),
       );

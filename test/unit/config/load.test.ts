@@ -40,11 +40,24 @@ describe('loadConfig', () => {
     ['a bad log level', ['--log.level=loud'], /--log.level="loud"/],
     ['a non-numeric limit', ['--limits.groups=many'], /--limits.groups="many"/],
     ['a zero limit', ['--limits.body-bytes=0'], /--limits.body-bytes="0"/],
+    ['a heap share over 1', ['--limits.heap-share=1.5'], /--limits.heap-share="1.5": must be between 0 and 1/],
+    ['a heap share in percent', ['--limits.heap-share=80%'], /--limits.heap-share="80%": not a number between 0 and 1/],
+    ['a negative heap share', ['--limits.heap-share=-0.1'], /--limits.heap-share="-0.1": not a number between 0 and 1/],
     ['a missing value', ['--persistence.file'], /--persistence.file: a value is required/],
     ['a stray argument', ['serve'], /unexpected argument "serve"/],
   ])('rejects %s with a ConfigError naming the flag', (_name, argv, message) => {
     expect(() => loadConfig(argv, {})).toThrow(ConfigError);
     expect(() => loadConfig(argv, {})).toThrow(message);
+  });
+
+  test.each([
+    [[], 0.7],
+    [['--limits.heap-share=0.6'], 0.6],
+    [['--limits.heap-share=.75'], 0.75],
+    [['--limits.heap-share=1'], 1],
+    [['--limits.heap-share=0'], 0],
+  ])('reads the heap share %j', (argv, share) => {
+    expect(load(argv).limits.heapShare).toBe(share);
   });
 
   test('every problem is listed at once', () => {
