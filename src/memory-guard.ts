@@ -20,6 +20,12 @@ export class MemoryGuard {
 
   constructor(private readonly options: MemoryGuardOptions) {}
 
+  /** Cheap (no collection): false when the store may surely grow now, true when `full()` must decide. */
+  pressed(): boolean {
+    const reading = this.options.heap();
+    return this.#full || reading.used > this.options.share * reading.limit;
+  }
+
   /** Undefined when the store may grow now; else what the heap holds against its limit. */
   full(): HeapReading | undefined {
     const { share, heap, collect, now, budget, onChange } = this.options;

@@ -39,6 +39,7 @@ describe('MemoryGuard', () => {
     const g = guard();
     used = 80;
     live = 80;
+    expect(g.pressed()).toBe(false);
     expect(g.full()).toBeUndefined();
     expect(collections).toEqual([]);
     expect(changes).toEqual([]);
@@ -57,8 +58,13 @@ describe('MemoryGuard', () => {
     const g = guard();
     used = 95;
     live = 85;
+    expect(g.pressed()).toBe(true);
+    expect(collections).toEqual([]);
     expect(g.full()).toEqual({ used: 85, limit: LIMIT });
     expect(changes).toEqual([[true, 85]]);
+    // Refusing: pressed even while the reading is (for a moment) under the line.
+    used = 60;
+    expect(g.pressed()).toBe(true);
     used = 90;
     expect(g.full()).toEqual({ used: 90, limit: LIMIT });
     expect(changes).toHaveLength(1);
