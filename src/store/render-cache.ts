@@ -95,8 +95,8 @@ interface GroupPart {
    * format, once in there (two fields, not a pair: one object less per part, and there is a part
    * per group and family).
    */
-  textSpans: number[] | undefined;
-  openMetricsSpans: number[] | undefined;
+  textSpans: Spans | undefined;
+  openMetricsSpans: Spans | undefined;
   /**
    * Bit f set: the spans of format f are those of the part this one replaced, whose series had the
    * same labels in the same order; the text there is the old values', so this part's is rendered.
@@ -104,12 +104,28 @@ interface GroupPart {
   stale: number;
 }
 
-const partSpans = (part: GroupPart, f: FormatIndex): number[] | undefined => (f === TEXT ? part.textSpans : part.openMetricsSpans);
+/**
+ * A part's spans: start and end of metric i at 2i and 2i + 1. A part of many series keeps them in
+ * a typed array, outside V8's heap (for a store of a few large groups they were a quarter of the
+ * heap after a scrape, room the guard of --limits.heap-share keeps for the store); a small part in
+ * a plain array, which costs less than a typed array's own objects.
+ */
+type Spans = number[] | Uint32Array;
+
+/** Parts of at least this many series keep their spans in a Uint32Array. */
+const TYPED_SPANS_FROM = 32;
+
+const newSpans = (series: number): Spans => (series >= TYPED_SPANS_FROM ? new Uint32Array(2 * series) : new Array<number>(2 * series));
+
+/** Offsets into a name's text are kept as 32-bit numbers: a name's text must stay below 4 GiB. */
+const MAX_TEXT_BYTES = 0xffffffff;
+
+const partSpans = (part: GroupPart, f: FormatIndex): Spans | undefined => (f === TEXT ? part.textSpans : part.openMetricsSpans);
 
 /** The spans of a part whose text in format f is in the merged text as it is. */
-const keptSpans = (part: GroupPart, f: FormatIndex): number[] | undefined => ((part.stale & (1 << f)) === 0 ? partSpans(part, f) : undefined);
+const keptSpans = (part: GroupPart, f: FormatIndex): Spans | undefined => ((part.stale & (1 << f)) === 0 ? partSpans(part, f) : undefined);
 
-function setPartSpans(part: GroupPart, f: FormatIndex, spans: number[] | undefined, stale = false): void {
+function setPartSpans(part: GroupPart, f: FormatIndex, spans: Spans | undefined, stale = false): void {
   if (f === TEXT) part.textSpans = spans;
   else part.openMetricsSpans = spans;
   part.stale = stale ? part.stale | (1 << f) : part.stale & ~(1 << f);
@@ -168,15 +184,21 @@ function inOrder(a: Entry, b: Entry): number {
 
 /** A replacement in a merged text, and the part's spans to set, if it is a metric's. */
 interface Change extends Replacement {
-  readonly spans: number[] | undefined;
+  readonly spans: Spans | undefined;
   readonly index: number;
 }
 
-/** A name's metrics in scrape order, as parallel arrays (the metric, where known, of those rendered). */
+/**
+ * A name's metrics in scrape order, without an object or a heap slot per metric: metric k is
+ * metric `indexes[k]` of part `parts[partOf[k]]` (typed arrays, kept outside V8's heap, so that a
+ * scrape's sort of a million series does not take the heap room the stored series need), and
+ * `metrics` holds the ones already built (changedOrder's changed metrics).
+ */
 interface Order {
-  readonly parts: GroupPart[];
-  readonly indexes: number[];
-  readonly metrics: (Metric | undefined)[];
+  readonly parts: readonly GroupPart[];
+  readonly partOf: Int32Array;
+  readonly indexes: Int32Array;
+  readonly metrics: ReadonlyMap<number, Metric> | undefined;
 }
 
 /**
@@ -194,7 +216,8 @@ function fullOrder(cache: NameCache): Order {
     n += seriesCount(part.family);
     labelCount += part.family instanceof PlainFamily ? part.family.labelCount : part.family.metrics.reduce((sum, m) => sum + m.labels.length, 0);
   }
-  const parts = new Array<GroupPart>(n);
+  const parts: GroupPart[] = [];
+  const partOf = new Int32Array(n);
   const indexes = new Int32Array(n);
   // Series k's label values are values[starts[k]] up to values[starts[k + 1]]: ids, then ranks.
   const starts = new Int32Array(n + 1);
@@ -204,10 +227,11 @@ function fullOrder(cache: NameCache): Order {
   let k = 0;
   let at = 0;
   let part: GroupPart | undefined;
+  let partId = -1;
   let index = 0;
   // One visitor for every family, not a closure per family (whose calls V8 kept deoptimising).
   const add = (_: number, labels: readonly Label[], from: number, to: number): void => {
-    parts[k] = part as GroupPart;
+    partOf[k] = partId;
     indexes[k] = index++;
     starts[k++] = at;
     for (let x = from; x < to; x++) {
@@ -219,6 +243,7 @@ function fullOrder(cache: NameCache): Order {
   };
   for (part of cache.byGroup.values()) {
     const family = part.family;
+    partId = parts.push(part) - 1;
     index = 0;
     if (family instanceof PlainFamily) {
       family.forEachSeries(add);
@@ -250,9 +275,9 @@ function fullOrder(cache: NameCache): Order {
     return timestamps === undefined ? 0 : compareTimestamps(timestamps[i], timestamps[j]);
   };
   const sorted = Array.from({ length: n }, (_, i) => i).sort(compare);
-  const order: Order = { parts: new Array<GroupPart>(n), indexes: new Array<number>(n), metrics: [] };
+  const order: Order = { parts, partOf: new Int32Array(n), indexes: new Int32Array(n), metrics: undefined };
   sorted.forEach((i, to) => {
-    order.parts[to] = parts[i] as GroupPart;
+    order.partOf[to] = partOf[i] as number;
     order.indexes[to] = indexes[i] as number;
   });
   return order;
@@ -400,18 +425,18 @@ export class RenderCache {
    * metrics that were together are copied at once); any other is rendered.
    */
   private write(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, order: Order, previous: SegmentedText | undefined, state: MergedText): SegmentedText {
-    const { parts, indexes, metrics } = order;
+    const { parts, partOf, indexes, metrics } = order;
     const writer = new SegmentWriter(previous, this.segmentBytes);
     state.headerBytes = 0;
-    if (parts.length === 0) return writer.finish();
+    if (partOf.length === 0) return writer.finish();
     state.headerBytes = writer.text(WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant));
-    const rendered = new Map<GroupPart, number[]>();
+    const rendered = new Map<GroupPart, Spans>();
     let at = state.headerBytes;
     // Runs of metrics whose spans were adjacent in `previous` are copied at once.
     let runStart = -1;
     let runEnd = -1;
-    for (let k = 0; k < parts.length; k++) {
-      const part = parts[k] as GroupPart;
+    for (let k = 0; k < partOf.length; k++) {
+      const part = parts[partOf[k] as number] as GroupPart;
       const index = indexes[k] as number;
       let spans = previous === undefined ? undefined : keptSpans(part, f);
       let length: number;
@@ -427,13 +452,14 @@ export class RenderCache {
       } else {
         if (runStart >= 0) writer.copy(runStart, runEnd);
         runStart = runEnd = -1;
-        length = writer.text(WRITERS[f].metric(name, part.type, metrics[k] ?? metricOf(part.family, index), compliant));
+        length = writer.text(WRITERS[f].metric(name, part.type, metrics?.get(k) ?? metricOf(part.family, index), compliant));
         spans = rendered.get(part);
         if (spans === undefined) {
-          spans = new Array<number>(2 * seriesCount(part.family));
+          spans = newSpans(seriesCount(part.family));
           rendered.set(part, spans);
         }
       }
+      if (at + length > MAX_TEXT_BYTES) throw new Error(`the text of ${name} would be larger than 4 GiB`);
       // Read before written: each metric comes once.
       spans[2 * index] = at;
       spans[2 * index + 1] = at + length;
@@ -480,6 +506,7 @@ export class RenderCache {
       ends[i] = change.end;
       shifts[i] = shift;
     });
+    if (previous.length + shift > MAX_TEXT_BYTES) throw new Error(`the text of ${name} would be larger than 4 GiB`);
     const text = previous.replaced(changes);
     const moved = (offset: number): number => {
       // The last change that ended at or before offset (changes are few next to the metrics).
@@ -516,43 +543,46 @@ export class RenderCache {
    * search. Undefined when a full sort is the cheaper way (many changed, or sizes beyond the keys).
    */
   private changedOrder(f: FormatIndex, cache: NameCache): Order | undefined {
-    const changed: Entry[] = [];
+    const changed: (Entry & { readonly partId: number })[] = [];
+    const parts: GroupPart[] = [];
     let keptCount = 0;
     for (const part of cache.byGroup.values()) {
+      const partId = parts.push(part) - 1;
       const spans = keptSpans(part, f);
       if (spans !== undefined) {
         keptCount += spans.length / 2;
         continue;
       }
       const metrics = part.family.metrics;
-      for (let index = 0; index < metrics.length; index++) changed.push({ metric: metrics[index] as Metric, part, index });
+      for (let index = 0; index < metrics.length; index++) changed.push({ metric: metrics[index] as Metric, part, partId, index });
     }
     if (changed.length * CHANGED_SHARE > keptCount || keptCount >= KEY_IDS) return undefined;
     // The kept metrics in their previous order: sort their start offsets, each key carrying an id.
     const keys = new Float64Array(keptCount);
-    const keptParts = new Array<GroupPart>(keptCount);
-    const keptIndexes = new Array<number>(keptCount);
+    const keptPartOf = new Int32Array(keptCount);
+    const keptIndexes = new Int32Array(keptCount);
     let id = 0;
-    for (const part of cache.byGroup.values()) {
-      const spans = keptSpans(part, f);
+    for (let partId = 0; partId < parts.length; partId++) {
+      const spans = keptSpans(parts[partId] as GroupPart, f);
       if (spans === undefined) continue;
       for (let index = 0; 2 * index < spans.length; index++) {
         const start = spans[2 * index] as number;
         if (start >= KEY_OFFSETS) return undefined;
         keys[id] = start * KEY_IDS + id;
-        keptParts[id] = part;
+        keptPartOf[id] = partId;
         keptIndexes[id++] = index;
       }
     }
     keys.sort();
     changed.sort(inOrder);
     const n = keptCount + changed.length;
-    const order: Order = { parts: new Array<GroupPart>(n), indexes: new Array<number>(n), metrics: new Array<Metric | undefined>(n) };
+    const metrics = new Map<number, Metric>();
+    const order: Order = { parts, partOf: new Int32Array(n), indexes: new Int32Array(n), metrics };
     // Metrics of kept parts, built only for the comparisons (a few per changed metric).
     const built = new Map<GroupPart, readonly Metric[]>();
     const keptEntry = (k: number): Entry => {
       const id = keyId(keys[k] as number);
-      const part = keptParts[id] as GroupPart;
+      const part = parts[keptPartOf[id] as number] as GroupPart;
       let metrics = built.get(part);
       if (metrics === undefined) {
         metrics = part.family.metrics;
@@ -566,7 +596,7 @@ export class RenderCache {
     const takeKept = (until: number): void => {
       for (; k < until; k++, out++) {
         const id = keyId(keys[k] as number);
-        order.parts[out] = keptParts[id] as GroupPart;
+        order.partOf[out] = keptPartOf[id] as number;
         order.indexes[out] = keptIndexes[id] as number;
       }
     };
@@ -580,9 +610,9 @@ export class RenderCache {
         else hi = mid;
       }
       takeKept(lo);
-      order.parts[out] = entry.part as GroupPart;
+      order.partOf[out] = entry.partId;
       order.indexes[out] = entry.index;
-      order.metrics[out++] = entry.metric;
+      metrics.set(out++, entry.metric);
     }
     takeKept(keptCount);
     return order;
