@@ -191,14 +191,13 @@ interface Change extends Replacement {
 /**
  * A name's metrics in scrape order, without an object or a heap slot per metric: metric k is
  * metric `indexes[k]` of part `parts[partOf[k]]` (typed arrays, kept outside V8's heap, so that a
- * scrape's sort of a million series does not take the heap room the stored series need), and
- * `metrics` holds the ones already built (changedOrder's changed metrics).
+ * scrape's sort of a million series does not take the heap room the stored series need). Metrics
+ * are built when written, not kept from the sort: the ones built to sort them are garbage by then.
  */
 interface Order {
   readonly parts: readonly GroupPart[];
   readonly partOf: Int32Array;
   readonly indexes: Int32Array;
-  readonly metrics: ReadonlyMap<number, Metric> | undefined;
 }
 
 /**
@@ -275,7 +274,7 @@ function fullOrder(cache: NameCache): Order {
     return timestamps === undefined ? 0 : compareTimestamps(timestamps[i], timestamps[j]);
   };
   const sorted = Array.from({ length: n }, (_, i) => i).sort(compare);
-  const order: Order = { parts, partOf: new Int32Array(n), indexes: new Int32Array(n), metrics: undefined };
+  const order: Order = { parts, partOf: new Int32Array(n), indexes: new Int32Array(n) };
   sorted.forEach((i, to) => {
     order.partOf[to] = partOf[i] as number;
     order.indexes[to] = indexes[i] as number;
@@ -425,7 +424,7 @@ export class RenderCache {
    * metrics that were together are copied at once); any other is rendered.
    */
   private write(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, order: Order, previous: SegmentedText | undefined, state: MergedText): SegmentedText {
-    const { parts, partOf, indexes, metrics } = order;
+    const { parts, partOf, indexes } = order;
     const writer = new SegmentWriter(previous, this.segmentBytes);
     state.headerBytes = 0;
     if (partOf.length === 0) return writer.finish();
@@ -452,7 +451,7 @@ export class RenderCache {
       } else {
         if (runStart >= 0) writer.copy(runStart, runEnd);
         runStart = runEnd = -1;
-        length = writer.text(WRITERS[f].metric(name, part.type, metrics?.get(k) ?? metricOf(part.family, index), compliant));
+        length = writer.text(WRITERS[f].metric(name, part.type, metricOf(part.family, index), compliant));
         spans = rendered.get(part);
         if (spans === undefined) {
           spans = newSpans(seriesCount(part.family));
@@ -543,20 +542,23 @@ export class RenderCache {
    * search. Undefined when a full sort is the cheaper way (many changed, or sizes beyond the keys).
    */
   private changedOrder(f: FormatIndex, cache: NameCache): Order | undefined {
-    const changed: (Entry & { readonly partId: number })[] = [];
-    const parts: GroupPart[] = [];
+    const parts = [...cache.byGroup.values()];
     let keptCount = 0;
-    for (const part of cache.byGroup.values()) {
-      const partId = parts.push(part) - 1;
+    let changedCount = 0;
+    for (const part of parts) {
       const spans = keptSpans(part, f);
-      if (spans !== undefined) {
-        keptCount += spans.length / 2;
-        continue;
-      }
+      if (spans !== undefined) keptCount += spans.length / 2;
+      else changedCount += seriesCount(part.family);
+    }
+    // Counted first: the changed metrics are built only when this way is taken.
+    if (changedCount * CHANGED_SHARE > keptCount || keptCount >= KEY_IDS) return undefined;
+    const changed: (Entry & { readonly partId: number })[] = [];
+    for (let partId = 0; partId < parts.length; partId++) {
+      const part = parts[partId] as GroupPart;
+      if (keptSpans(part, f) !== undefined) continue;
       const metrics = part.family.metrics;
       for (let index = 0; index < metrics.length; index++) changed.push({ metric: metrics[index] as Metric, part, partId, index });
     }
-    if (changed.length * CHANGED_SHARE > keptCount || keptCount >= KEY_IDS) return undefined;
     // The kept metrics in their previous order: sort their start offsets, each key carrying an id.
     const keys = new Float64Array(keptCount);
     const keptPartOf = new Int32Array(keptCount);
@@ -576,20 +578,15 @@ export class RenderCache {
     keys.sort();
     changed.sort(inOrder);
     const n = keptCount + changed.length;
-    const metrics = new Map<number, Metric>();
-    const order: Order = { parts, partOf: new Int32Array(n), indexes: new Int32Array(n), metrics };
-    // Metrics of kept parts, built only for the comparisons (a few per changed metric).
-    const built = new Map<GroupPart, readonly Metric[]>();
+    const order: Order = { parts, partOf: new Int32Array(n), indexes: new Int32Array(n) };
+    // Metrics of kept parts, built one at a time for the comparisons (a few per changed metric):
+    // building a compared part's every metric, and keeping them to the end, took as much heap as
+    // the store itself when most parts were compared against.
     const keptEntry = (k: number): Entry => {
       const id = keyId(keys[k] as number);
       const part = parts[keptPartOf[id] as number] as GroupPart;
-      let metrics = built.get(part);
-      if (metrics === undefined) {
-        metrics = part.family.metrics;
-        built.set(part, metrics);
-      }
       const index = keptIndexes[id] as number;
-      return { metric: metrics[index] as Metric, part, index };
+      return { metric: metricOf(part.family, index), part, index };
     };
     let out = 0;
     let k = 0;
@@ -611,8 +608,7 @@ export class RenderCache {
       }
       takeKept(lo);
       order.partOf[out] = entry.partId;
-      order.indexes[out] = entry.index;
-      metrics.set(out++, entry.metric);
+      order.indexes[out++] = entry.index;
     }
     takeKept(keptCount);
     return order;
