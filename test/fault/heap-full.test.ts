@@ -8,27 +8,42 @@ import { ownSamples, startLethe, type Lethe } from './support.js';
  * A V8 heap that really fills: Lethe under a heap limit (node's --max-old-space-size) small enough
  * for its store to reach it, pushed to by eight clients while a Prometheus-like scraper asks for
  * OpenMetrics with gzip every second. Without the heap guard (--limits.heap-share) V8 aborts the
- * process ("JavaScript heap out of memory") at about 200,000 series. With it, pushes that would
- * add series are refused with 503 and a reason, while every acknowledged group stays served,
- * replacing a group still works, deletions make room again, and a restart under the same limit
- * restores everything.
+ * process ("JavaScript heap out of memory"). With it, pushes that would add series are refused
+ * with 503 and a reason, while every acknowledged group stays served (its first rendering in the
+ * text format included), replacing a group still works, deletions make room again, and a restart
+ * under the same limit restores everything. Two shapes: many groups of ten series, and groups of
+ * a thousand series in two names, whose store is small per series next to what a scrape's
+ * rendering needs (a rendering that kept more than it needed outgrew the room the guard leaves).
  */
 
 const HEAP_MIB = 80;
-/** More groups than the heap holds: the guard must refuse before the last of them. */
-const GROUPS = 60_000;
 
-function groupBody(g: number, value = g): string {
+interface Shape {
+  readonly name: string;
+  /** Series per family (two families per group). */
+  readonly perFamily: number;
+  /** More groups than the heap holds: the guard must refuse before the last of them. */
+  readonly groups: number;
+  /** At least this many must be taken before the guard refuses. */
+  readonly atLeast: number;
+}
+
+const SHAPES: readonly Shape[] = [
+  { name: 'ten-series groups', perFamily: 5, groups: 60_000, atLeast: 5_000 },
+  { name: '1,000-series groups', perFamily: 500, groups: 5_000, atLeast: 200 },
+];
+
+function groupBody(shape: Shape, g: number, value = g): string {
   let text = '';
   for (const [name, type] of [['jobs_done_total', 'counter'], ['job_seconds', 'gauge']] as const) {
     text += `# HELP ${name} What the job did (${type}).\n# TYPE ${name} ${type}\n`;
-    for (let i = 0; i < 5; i++) text += `${name}{path="/api/v1/items/${i}",code="${i % 3 === 0 ? 500 : 200}"} ${value + i}\n`;
+    for (let i = 0; i < shape.perFamily; i++) text += `${name}{path="/api/v1/items/${i}",code="${i % 3 === 0 ? 500 : 200}"} ${value + i}\n`;
   }
   return text;
 }
 
-async function put(lethe: Lethe, g: number, value = g): Promise<{ status: number; body: string; retryAfter: string | null }> {
-  const res = await fetch(`${lethe.url}/metrics/job/heap/instance/i${g}`, { method: 'PUT', body: groupBody(g, value), signal: AbortSignal.timeout(30_000) });
+async function put(lethe: Lethe, shape: Shape, g: number, value = g): Promise<{ status: number; body: string; retryAfter: string | null }> {
+  const res = await fetch(`${lethe.url}/metrics/job/heap/instance/i${g}`, { method: 'PUT', body: groupBody(shape, g, value), signal: AbortSignal.timeout(30_000) });
   return { status: res.status, body: await res.text(), retryAfter: res.headers.get('retry-after') };
 }
 
@@ -43,7 +58,7 @@ async function served(lethe: Lethe): Promise<Map<string, number>> {
   return values;
 }
 
-describe('a heap that fills up', () => {
+describe.each(SHAPES.map((shape) => [shape.name, shape] as const))('a heap that fills up with %s', (_name, shape) => {
   let dir = '';
   let lethe: Lethe | undefined;
   beforeAll(async () => {
@@ -55,9 +70,10 @@ describe('a heap that fills up', () => {
   });
 
   test('pushes that add series are refused with 503 before V8 runs out; what was acknowledged stays served, deletions make room, a restart restores it', async () => {
-    const file = join(dir, 'lethe.data');
+    const { groups: GROUPS } = shape;
+    const file = join(dir, `${shape.perFamily}.data`);
     // The young generation pinned small, so V8's heap limit is the old generation's (plus 3 MiB).
-    const options = { file, nodeFlags: [`--max-old-space-size=${HEAP_MIB}`, '--max-semi-space-size=1'], name: 'heap-full' };
+    const options = { file, nodeFlags: [`--max-old-space-size=${HEAP_MIB}`, '--max-semi-space-size=1'], name: `heap-full-${shape.perFamily}` };
     lethe = await startLethe(options);
     const target = lethe;
 
@@ -85,7 +101,7 @@ describe('a heap that fills up', () => {
       Array.from({ length: 8 }, async () => {
         for (let g = next++; g < GROUPS && refusals.length === 0 && failures.length === 0; g = next++) {
           try {
-            const res = await put(target, g);
+            const res = await put(target, shape, g);
             if (res.status === 200) acknowledged.add(g);
             else refusals.push(res);
           } catch (err) {
@@ -100,7 +116,7 @@ describe('a heap that fills up', () => {
     expect(failures.slice(0, 3)).toEqual([]);
     expect(target.proc.running).toBe(true);
     expect(refusals.length).toBeGreaterThan(0);
-    expect(acknowledged.size).toBeGreaterThan(5_000);
+    expect(acknowledged.size).toBeGreaterThan(shape.atLeast);
     expect(acknowledged.size).toBeLessThan(GROUPS);
     const refusal = refusals[0];
     expect(refusal?.status).toBe(503);
@@ -112,12 +128,12 @@ describe('a heap that fills up', () => {
     expect([...(await ownSamples(target, 'lethe_limit_rejections_total'))]).toContainEqual(['lethe_limit_rejections_total{limit="heap"}', expect.any(Number)]);
 
     // Still full: a new group is refused, but replacing one (no more series) goes through.
-    const newGroup = await put(target, GROUPS + 1);
+    const newGroup = await put(target, shape, GROUPS + 1);
     expect(newGroup.status).toBe(503);
     const [first] = acknowledged;
     expect(first).toBeDefined();
     const replaced = first ?? 0;
-    expect((await put(target, replaced, 1e9)).status).toBe(200);
+    expect((await put(target, shape, replaced, 1e9)).status).toBe(200);
 
     // Every acknowledged group is served, the replaced one with its new value.
     const values = await served(target);
@@ -135,7 +151,7 @@ describe('a heap that fills up', () => {
         }),
       );
     }
-    await eventually(async () => expect((await put(target, GROUPS + 1)).status).toBe(200), { timeout: 30_000, interval: 500 });
+    await eventually(async () => expect((await put(target, shape, GROUPS + 1)).status).toBe(200), { timeout: 30_000, interval: 500 });
     acknowledged.add(GROUPS + 1);
     await eventually(() => expect(target.logLines().some((l) => l['message'] === 'Taking pushes that add series again: the heap has room')).toBe(true));
 
