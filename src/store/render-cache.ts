@@ -91,12 +91,12 @@ interface GroupPart {
   /** The group's place among the name's groups (a replaced group keeps it, as the map keeps its place). */
   readonly ordinal: number;
   /**
-   * Start and end (in bytes) of each metric's text in its name's current merged text of each
-   * format, once in there (two fields, not a pair: one object less per part, and there is a part
-   * per group and family).
+   * Where this part's spans start in its name's span table of each format (`MergedText.spans`),
+   * once its metrics are in the merged text; NO_SPANS before (two fields, not a pair: one object
+   * less per part, and there is a part per group and family).
    */
-  textSpans: Spans | undefined;
-  openMetricsSpans: Spans | undefined;
+  textSpans: number;
+  openMetricsSpans: number;
   /**
    * Bit f set: the spans of format f are those of the part this one replaced, whose series had the
    * same labels in the same order; the text there is the old values', so this part's is rendered.
@@ -105,27 +105,23 @@ interface GroupPart {
 }
 
 /**
- * A part's spans: start and end of metric i at 2i and 2i + 1. A part of many series keeps them in
- * a typed array, outside V8's heap (for a store of a few large groups they were a quarter of the
- * heap after a scrape, room the guard of --limits.heap-share keeps for the store); a small part in
- * a plain array, which costs less than a typed array's own objects.
+ * A part's spans are start and end (in bytes) of metric i's text in the merged text at 2i and
+ * 2i + 1 from its place in the name's span table: one Uint32Array per name and format, outside
+ * V8's heap, instead of an array per part (about 100 bytes of heap per part and format for groups
+ * of ten series in two families, 40 MB per format at 1,000,000 series; for a store of a few large
+ * groups, a quarter of the heap after a scrape).
  */
-type Spans = number[] | Uint32Array;
-
-/** Parts of at least this many series keep their spans in a Uint32Array. */
-const TYPED_SPANS_FROM = 32;
-
-const newSpans = (series: number): Spans => (series >= TYPED_SPANS_FROM ? new Uint32Array(2 * series) : new Array<number>(2 * series));
-
+const NO_SPANS = -1;
+const EMPTY_SPANS = new Uint32Array(0);
 /** Offsets into a name's text are kept as 32-bit numbers: a name's text must stay below 4 GiB. */
 const MAX_TEXT_BYTES = 0xffffffff;
 
-const partSpans = (part: GroupPart, f: FormatIndex): Spans | undefined => (f === TEXT ? part.textSpans : part.openMetricsSpans);
+const partSpans = (part: GroupPart, f: FormatIndex): number => (f === TEXT ? part.textSpans : part.openMetricsSpans);
 
-/** The spans of a part whose text in format f is in the merged text as it is. */
-const keptSpans = (part: GroupPart, f: FormatIndex): Spans | undefined => ((part.stale & (1 << f)) === 0 ? partSpans(part, f) : undefined);
+/** The spans of a part whose text in format f is in the merged text as it is (NO_SPANS: none). */
+const keptSpans = (part: GroupPart, f: FormatIndex): number => ((part.stale & (1 << f)) === 0 ? partSpans(part, f) : NO_SPANS);
 
-function setPartSpans(part: GroupPart, f: FormatIndex, spans: Spans | undefined, stale = false): void {
+function setPartSpans(part: GroupPart, f: FormatIndex, spans: number, stale = false): void {
   if (f === TEXT) part.textSpans = spans;
   else part.openMetricsSpans = spans;
   part.stale = stale ? part.stale | (1 << f) : part.stale & ~(1 << f);
@@ -143,6 +139,8 @@ function sameSeries(a: MetricFamily, b: MetricFamily): boolean {
 interface MergedText {
   /** Header and sorted samples of every group, UTF-8; the parts' spans (byte offsets) point into it. */
   text: SegmentedText | undefined;
+  /** The parts' spans (see NO_SPANS), each part's at its place. */
+  spans: Uint32Array;
   /** Bytes of the header at the start of `text`. */
   headerBytes: number;
   /** False when a group changed since `text` was built. */
@@ -182,10 +180,9 @@ function inOrder(a: Entry, b: Entry): number {
   return compareMetrics(a.metric, b.metric) || (a.part?.ordinal ?? -1) - (b.part?.ordinal ?? -1) || a.index - b.index;
 }
 
-/** A replacement in a merged text, and the part's spans to set, if it is a metric's. */
+/** A replacement in a merged text, and where its metric's span is in the span table (NO_SPANS: the header). */
 interface Change extends Replacement {
-  readonly spans: Spans | undefined;
-  readonly index: number;
+  readonly slot: number;
 }
 
 /**
@@ -329,17 +326,17 @@ export class RenderCache {
       family,
       escapes: familyNeedsEscaping(family),
       ordinal: replaced?.ordinal ?? cache.nextOrdinal++,
-      textSpans: undefined,
-      openMetricsSpans: undefined,
+      textSpans: NO_SPANS,
+      openMetricsSpans: NO_SPANS,
       stale: 0,
     };
     let same: boolean | undefined;
     for (const f of [TEXT, OPENMETRICS] as const) {
       const merged = cache.merged[f];
       if (merged === undefined) continue;
-      const spans = replaced === undefined ? undefined : partSpans(replaced, f);
+      const spans = replaced === undefined ? NO_SPANS : partSpans(replaced, f);
       // Same series in the same place: the new values go where the old ones are.
-      if (spans !== undefined && replaced !== undefined && (same ??= sameSeries(replaced.family, family))) setPartSpans(part, f, spans, true);
+      if (spans !== NO_SPANS && replaced !== undefined && (same ??= sameSeries(replaced.family, family))) setPartSpans(part, f, spans, true);
       else merged.reordered = true;
     }
     this.forget(cache, replaced);
@@ -381,7 +378,7 @@ export class RenderCache {
       this.lastUsed[f] = undefined;
       for (const cache of this.names.values()) {
         cache.merged[f] = undefined;
-        for (const part of cache.byGroup.values()) setPartSpans(part, f, undefined);
+        for (const part of cache.byGroup.values()) setPartSpans(part, f, NO_SPANS);
       }
     }
   }
@@ -392,10 +389,10 @@ export class RenderCache {
     if (state?.fresh === true && state.text !== undefined && state.compliant === compliant) return state;
     if (state !== undefined && state.compliant !== compliant) {
       // The OpenMetrics family name changed: the parts' text has to be written again.
-      for (const part of cache.byGroup.values()) setPartSpans(part, f, undefined);
+      for (const part of cache.byGroup.values()) setPartSpans(part, f, NO_SPANS);
       state.text = undefined;
     }
-    state ??= { text: undefined, headerBytes: 0, fresh: false, reordered: true, compliant };
+    state ??= { text: undefined, spans: EMPTY_SPANS, headerBytes: 0, fresh: false, reordered: true, compliant };
     cache.merged[f] = state;
     const previous = state.text;
     try {
@@ -409,8 +406,9 @@ export class RenderCache {
       state.reordered = false;
     } catch (err) {
       // Spans may point into text that was not written: render every part again next time.
-      for (const part of cache.byGroup.values()) setPartSpans(part, f, undefined);
+      for (const part of cache.byGroup.values()) setPartSpans(part, f, NO_SPANS);
       state.text = undefined;
+      state.spans = EMPTY_SPANS;
       throw err;
     }
     state.fresh = true;
@@ -427,21 +425,35 @@ export class RenderCache {
     const { parts, partOf, indexes } = order;
     const writer = new SegmentWriter(previous, this.segmentBytes);
     state.headerBytes = 0;
-    if (partOf.length === 0) return writer.finish();
+    if (partOf.length === 0) {
+      for (const part of parts) setPartSpans(part, f, NO_SPANS);
+      state.spans = EMPTY_SPANS;
+      return writer.finish();
+    }
     state.headerBytes = writer.text(WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant));
-    const rendered = new Map<GroupPart, Spans>();
+    // A new span table, each part's spans at its place in the order of the name's parts; kept
+    // metrics are read from the old one (the parts keep their old places until the end).
+    const old = state.spans;
+    const places = new Int32Array(parts.length);
+    let size = 0;
+    for (let p = 0; p < parts.length; p++) {
+      places[p] = size;
+      size += 2 * seriesCount((parts[p] as GroupPart).family);
+    }
+    const table = new Uint32Array(size);
     let at = state.headerBytes;
     // Runs of metrics whose spans were adjacent in `previous` are copied at once.
     let runStart = -1;
     let runEnd = -1;
     for (let k = 0; k < partOf.length; k++) {
-      const part = parts[partOf[k] as number] as GroupPart;
+      const p = partOf[k] as number;
+      const part = parts[p] as GroupPart;
       const index = indexes[k] as number;
-      let spans = previous === undefined ? undefined : keptSpans(part, f);
+      const kept = previous === undefined ? NO_SPANS : keptSpans(part, f);
       let length: number;
-      if (spans !== undefined) {
-        const start = spans[2 * index] as number;
-        const end = spans[2 * index + 1] as number;
+      if (kept !== NO_SPANS) {
+        const start = old[kept + 2 * index] as number;
+        const end = old[kept + 2 * index + 1] as number;
         length = end - start;
         if (start !== runEnd) {
           if (runStart >= 0) writer.copy(runStart, runEnd);
@@ -452,21 +464,17 @@ export class RenderCache {
         if (runStart >= 0) writer.copy(runStart, runEnd);
         runStart = runEnd = -1;
         length = writer.text(WRITERS[f].metric(name, part.type, metricOf(part.family, index), compliant));
-        spans = rendered.get(part);
-        if (spans === undefined) {
-          spans = newSpans(seriesCount(part.family));
-          rendered.set(part, spans);
-        }
       }
       if (at + length > MAX_TEXT_BYTES) throw new Error(`the text of ${name} would be larger than 4 GiB`);
-      // Read before written: each metric comes once.
-      spans[2 * index] = at;
-      spans[2 * index + 1] = at + length;
+      const slot = (places[p] as number) + 2 * index;
+      table[slot] = at;
+      table[slot + 1] = at + length;
       at += length;
     }
     if (runStart >= 0) writer.copy(runStart, runEnd);
     const text = writer.finish();
-    for (const [part, spans] of rendered) setPartSpans(part, f, spans);
+    for (let p = 0; p < parts.length; p++) setPartSpans(parts[p] as GroupPart, f, places[p] as number);
+    state.spans = table;
     return text;
   }
 
@@ -481,15 +489,17 @@ export class RenderCache {
   private patch(f: FormatIndex, name: string, cache: NameCache, compliant: boolean, state: MergedText, previous: SegmentedText): SegmentedText | undefined {
     const header = WRITERS[f].header(name, this.helpOf(cache), cache.type, compliant);
     // What is replaced: the header, and each stale metric's old text.
-    const changes: Change[] = [{ start: 0, end: state.headerBytes, text: header, length: Buffer.byteLength(header), spans: undefined, index: 0 }];
+    const changes: Change[] = [{ start: 0, end: state.headerBytes, text: header, length: Buffer.byteLength(header), slot: NO_SPANS }];
     const stale: GroupPart[] = [];
+    const table = state.spans;
     for (const part of cache.byGroup.values()) {
       const spans = partSpans(part, f);
-      if (spans === undefined || (part.stale & (1 << f)) === 0) continue;
+      if (spans === NO_SPANS || (part.stale & (1 << f)) === 0) continue;
       stale.push(part);
       part.family.metrics.forEach((metric, index) => {
         const text = WRITERS[f].metric(name, part.type, metric, compliant);
-        changes.push({ start: spans[2 * index] as number, end: spans[2 * index + 1] as number, text, length: Buffer.byteLength(text), spans, index });
+        const slot = spans + 2 * index;
+        changes.push({ start: table[slot] as number, end: table[slot + 1] as number, text, length: Buffer.byteLength(text), slot });
       });
     }
     if (changes.some((change, i) => i > 0 && change.start === change.end)) return undefined;
@@ -521,14 +531,15 @@ export class RenderCache {
     if (shifts.some((s) => s !== 0)) {
       for (const part of cache.byGroup.values()) {
         const spans = keptSpans(part, f);
-        if (spans !== undefined) for (let k = 0; k < spans.length; k++) spans[k] = moved(spans[k] as number);
+        if (spans === NO_SPANS) continue;
+        for (let k = spans, end = spans + 2 * seriesCount(part.family); k < end; k++) table[k] = moved(table[k] as number);
       }
     }
     changes.forEach((change, i) => {
-      if (change.spans === undefined) return;
+      if (change.slot === NO_SPANS) return;
       const start = starts[i] as number;
-      change.spans[2 * change.index] = start;
-      change.spans[2 * change.index + 1] = start + change.length;
+      table[change.slot] = start;
+      table[change.slot + 1] = start + change.length;
     });
     for (const part of stale) setPartSpans(part, f, partSpans(part, f));
     state.headerBytes = Buffer.byteLength(header);
@@ -546,8 +557,7 @@ export class RenderCache {
     let keptCount = 0;
     let changedCount = 0;
     for (const part of parts) {
-      const spans = keptSpans(part, f);
-      if (spans !== undefined) keptCount += spans.length / 2;
+      if (keptSpans(part, f) !== NO_SPANS) keptCount += seriesCount(part.family);
       else changedCount += seriesCount(part.family);
     }
     // Counted first: the changed metrics are built only when this way is taken.
@@ -555,7 +565,7 @@ export class RenderCache {
     const changed: (Entry & { readonly partId: number })[] = [];
     for (let partId = 0; partId < parts.length; partId++) {
       const part = parts[partId] as GroupPart;
-      if (keptSpans(part, f) !== undefined) continue;
+      if (keptSpans(part, f) !== NO_SPANS) continue;
       const metrics = part.family.metrics;
       for (let index = 0; index < metrics.length; index++) changed.push({ metric: metrics[index] as Metric, part, partId, index });
     }
@@ -563,12 +573,14 @@ export class RenderCache {
     const keys = new Float64Array(keptCount);
     const keptPartOf = new Int32Array(keptCount);
     const keptIndexes = new Int32Array(keptCount);
+    const table = cache.merged[f]?.spans ?? EMPTY_SPANS;
     let id = 0;
     for (let partId = 0; partId < parts.length; partId++) {
-      const spans = keptSpans(parts[partId] as GroupPart, f);
-      if (spans === undefined) continue;
-      for (let index = 0; 2 * index < spans.length; index++) {
-        const start = spans[2 * index] as number;
+      const part = parts[partId] as GroupPart;
+      const spans = keptSpans(part, f);
+      if (spans === NO_SPANS) continue;
+      for (let index = 0, count = seriesCount(part.family); index < count; index++) {
+        const start = table[spans + 2 * index] as number;
         if (start >= KEY_OFFSETS) return undefined;
         keys[id] = start * KEY_IDS + id;
         keptPartOf[id] = partId;
