@@ -231,6 +231,7 @@ describe('a real Prometheus scraping Lethe as the chart configures it', () => {
       ['LetheBatchJobFailed', 'ok'],
       ['LetheDeletionsBlocked', 'ok'],
       ['LethePersistenceErrors', 'ok'],
+      ['LetheMemoryFull', 'ok'],
     ]);
 
     // `shared` is a gauge in one group, so a counter of that name elsewhere is refused (and the
