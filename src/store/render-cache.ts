@@ -400,7 +400,7 @@ export class RenderCache {
       if (patched !== undefined) {
         state.text = patched;
       } else {
-        const order = (previous === undefined ? undefined : this.changedOrder(f, cache)) ?? fullOrder(cache);
+        const order = (previous === undefined ? undefined : this.changedOrder(f, cache, state.spans)) ?? fullOrder(cache);
         state.text = this.write(f, name, cache, compliant, order, previous, state);
       }
       state.reordered = false;
@@ -551,8 +551,9 @@ export class RenderCache {
    * of them again: the unchanged parts' metrics keep the order they have in the previous merged
    * text (where their spans are), and the changed parts' metrics, sorted, are put in by binary
    * search. Undefined when a full sort is the cheaper way (many changed, or sizes beyond the keys).
+   * `table` is the name's span table in format f, which the kept parts' spans are in.
    */
-  private changedOrder(f: FormatIndex, cache: NameCache): Order | undefined {
+  private changedOrder(f: FormatIndex, cache: NameCache, table: Uint32Array): Order | undefined {
     const parts = [...cache.byGroup.values()];
     let keptCount = 0;
     let changedCount = 0;
@@ -573,7 +574,6 @@ export class RenderCache {
     const keys = new Float64Array(keptCount);
     const keptPartOf = new Int32Array(keptCount);
     const keptIndexes = new Int32Array(keptCount);
-    const table = cache.merged[f]?.spans ?? EMPTY_SPANS;
     let id = 0;
     for (let partId = 0; partId < parts.length; partId++) {
       const part = parts[partId] as GroupPart;
