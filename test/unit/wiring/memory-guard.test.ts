@@ -90,6 +90,30 @@ describe('MemoryGuard', () => {
     ]);
   });
 
+  test('growth taken in the budget\'s wait is checked at once past halfway from the line to the limit', () => {
+    const g = guard();
+    used = 95;
+    live = 60;
+    expect(g.full()).toBeUndefined();
+    expect(collections).toEqual([0]);
+    // Pushes add series while collections wait (until 1 s): under 90 (halfway from 80 to 100) the answer stands.
+    clock = 100;
+    live = 86;
+    used = 89;
+    expect(g.full()).toBeUndefined();
+    expect(collections).toEqual([0]);
+    // Past it: collected now, and the store is over the line.
+    used = 91;
+    expect(g.full()).toEqual({ used: 86, limit: LIMIT });
+    expect(collections).toEqual([0, 100]);
+    expect(changes).toEqual([[true, 86]]);
+    // Refusing now: no more collections until the budget allows one, whatever the reading.
+    clock = 200;
+    used = 99;
+    expect(g.full()).toBeDefined();
+    expect(collections).toEqual([0, 100]);
+  });
+
   test('a reading under the line (V8 collected meanwhile) ends the refusal without a collection', () => {
     const g = guard();
     used = 95;
