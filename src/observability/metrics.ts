@@ -28,6 +28,8 @@ export interface Metrics {
   readonly persistenceFailing: Gauge;
   readonly persistenceFlushDuration: Histogram;
   readonly buildInfo: Gauge<'version' | 'nodejs_version'>;
+  readonly heapLimit: Gauge;
+  readonly heapGuard: Gauge;
   /** Lets `lethe_groups`, `lethe_series` and `lethe_scrape_excluded_groups` read the store when collected. */
   observeStore(store: StoreCounts): void;
 }
@@ -141,6 +143,16 @@ export function createMetrics(registry: Registry, version: string): Metrics {
       name: 'lethe_build_info',
       help: 'Always 1; labels say which Lethe and Node.js are running.',
       labelNames: ['version', 'nodejs_version'],
+      registers,
+    }),
+    heapLimit: new Gauge({
+      name: 'lethe_heap_limit_bytes',
+      help: "V8's heap limit: half the container's memory limit by default, or node's --max-old-space-size.",
+      registers,
+    }),
+    heapGuard: new Gauge({
+      name: 'lethe_heap_guard_bytes',
+      help: 'The heap in use after a full collection above which pushes that add series are refused (--limits.heap-share of lethe_heap_limit_bytes); absent when the guard is off.',
       registers,
     }),
     observeStore: (observed) => {

@@ -207,6 +207,11 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   });
 
   // Pushes that add series are refused before V8's heap runs out (memory-guard.ts).
+  const heapLimit = heapReading().limit;
+  metrics.heapLimit.set(heapLimit);
+  // Absent with the guard off: a line at 0 would fire the chart's LetheMemoryNearlyFull.
+  if (config.limits.heapShare > 0) metrics.heapGuard.set(config.limits.heapShare * heapLimit);
+  else registry.removeSingleMetric('lethe_heap_guard_bytes');
   const memoryGuard = config.limits.heapShare === 0 ? undefined : new MemoryGuard({
     share: config.limits.heapShare,
     heap: heapReading,

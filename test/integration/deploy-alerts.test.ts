@@ -24,6 +24,9 @@ const labelText = (labels: Readonly<Record<string, string>>): string =>
     .join(',')}}`;
 const group = { namespace: 'team-a', owner_kind: 'CronJob', owner_name: 'backup', grouping_key: '{job="backup"}', pod: 'lethe-6d9f', service: 'lethe', endpoint: 'http', job: 'lethe' };
 
+/** `n` readings a minute apart, repeating `cycle`. */
+const heapReadings = (n: number, cycle: readonly number[]): string => Array.from({ length: n }, (_, i) => cycle[i % cycle.length]).join(' ');
+
 const cases: AlertTest[] = [
   {
     name: 'a CronJob push overdue for 4 minutes fires LetheBatchJobOverdue, with how long ago the last push was',
@@ -156,6 +159,42 @@ const cases: AlertTest[] = [
     evalTime: '3m',
     expected: [],
   },
+  {
+    name: 'a heap that stays above 0.85 of the guard\'s line for 15 minutes fires LetheMemoryNearlyFull, with its share of the line',
+    series: {
+      [`nodejs_heap_size_used_bytes${labelText(target)}`]: heapReadings(40, [950, 900, 920]),
+      [`lethe_heap_guard_bytes${labelText(target)}`]: '1000x40',
+    },
+    alertname: 'LetheMemoryNearlyFull',
+    evalTime: '35m',
+    expected: [
+      {
+        labels: { ...target, severity: 'warning' },
+        annotations: {
+          summary: 'Lethe monitoring/lethe-6d9f will soon refuse pushes: its memory is nearly full',
+          description:
+            "Lethe holds 90% of the heap its guard allows (lethe_heap_guard_bytes, --limits.heap-share of V8's heap limit); past it, pushes that add groups or series are refused with 503. Raise the memory limit (resources.limits.memory) or let groups go (lifecycle, TTLs).",
+        },
+      },
+    ],
+  },
+  {
+    name: 'a heap above the threshold only between collections does not fire LetheMemoryNearlyFull',
+    series: {
+      [`nodejs_heap_size_used_bytes${labelText(target)}`]: heapReadings(40, [990, 990, 990, 990, 600]),
+      [`lethe_heap_guard_bytes${labelText(target)}`]: '1000x40',
+    },
+    alertname: 'LetheMemoryNearlyFull',
+    evalTime: '35m',
+    expected: [],
+  },
+  {
+    name: 'with the guard off (no lethe_heap_guard_bytes) LetheMemoryNearlyFull does not fire',
+    series: { [`nodejs_heap_size_used_bytes${labelText(target)}`]: heapReadings(40, [990]) },
+    alertname: 'LetheMemoryNearlyFull',
+    evalTime: '35m',
+    expected: [],
+  },
 ];
 
 /** The page that shows the rules and the additionalRules example. */
@@ -189,7 +228,7 @@ describe("the chart's alert rules", () => {
 
   test('promtool check rules accepts them', async () => {
     const checked = await run('promtool', ['check', 'rules', rulesFile]);
-    expect({ code: checked.code, out: checked.stdout.trim(), err: checked.stderr }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 5 rules found'), err: '' });
+    expect({ code: checked.code, out: checked.stdout.trim(), err: checked.stderr }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 6 rules found'), err: '' });
   });
 
   test.each(cases.map((c) => [c.name, c] as const))('promtool test rules: %s', async (_name, c) => {
@@ -229,6 +268,6 @@ describe("the chart's alert rules", () => {
     const file = join(dir, 'docs-rules.yml');
     await writeFile(file, JSON.stringify(rule?.['spec'], null, 2));
     const checked = await run('promtool', ['check', 'rules', file]);
-    expect({ code: checked.code, out: checked.stdout.trim() }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 6 rules found') });
+    expect({ code: checked.code, out: checked.stdout.trim() }).toEqual({ code: 0, out: expect.stringContaining('SUCCESS: 7 rules found') });
   });
 });

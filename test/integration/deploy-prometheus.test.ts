@@ -232,7 +232,21 @@ describe('a real Prometheus scraping Lethe as the chart configures it', () => {
       ['LetheDeletionsBlocked', 'ok'],
       ['LethePersistenceErrors', 'ok'],
       ['LetheMemoryFull', 'ok'],
+      ['LetheMemoryNearlyFull', 'ok'],
     ]);
+    // LetheMemoryNearlyFull's expression pairs Lethe's own two series as Prometheus scrapes them:
+    // one share of the guard's line, for this target.
+    const shares = await eventually(
+      async () => {
+        const found = await query('min_over_time(nodejs_heap_size_used_bytes[15m]) / lethe_heap_guard_bytes');
+        if (found.length === 0) throw new Error('no share yet');
+        return found;
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    expect(shares.map((s) => s.metric)).toEqual([expect.objectContaining({ namespace, instance: `127.0.0.1:${lethe.port}` })]);
+    const share = Number(shares[0]?.value[1]);
+    expect(share > 0 && share < 0.85).toBe(true);
 
     // `shared` is a gauge in one group, so a counter of that name elsewhere is refused (and the
     // refusal is recorded in push_failure_time_seconds).

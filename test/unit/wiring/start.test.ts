@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { getHeapStatistics } from 'node:v8';
 import { startLethe, type RunningLethe } from '../../../src/wiring/index.js';
 import { configOf } from '../../harness/app.js';
 import { quietLogger } from '../../harness/logger.js';
@@ -27,5 +28,18 @@ describe('Lethe started in-process', () => {
     text = await scrape();
     expect(sampleOf(text, 'lethe_groups')).toBe('1');
     expect(text).toMatch(/^lethe_build_info\{version="test",nodejs_version="[^"]+"\} 1$/m);
+  });
+
+  test.each([
+    [[], 0.7],
+    [['--limits.heap-share=0.5'], 0.5],
+    [['--limits.heap-share=0'], undefined],
+  ])("V8's heap limit and the heap guard's line (flags %j)", async (flags, share) => {
+    lethe = await startLethe(configOf(['--web.listen-address=127.0.0.1:0', ...flags]), { logger: quietLogger(), version: 'test', replica: { name: 'r', namespace: undefined } });
+    const text = await (await fetch(`http://127.0.0.1:${lethe.port}/metrics`)).text();
+    const limit = getHeapStatistics().heap_size_limit;
+    expect(Number(sampleOf(text, 'lethe_heap_limit_bytes'))).toBe(limit);
+    const guard = sampleOf(text, 'lethe_heap_guard_bytes');
+    expect(guard === undefined ? undefined : Number(guard)).toBe(share === undefined ? undefined : share * limit);
   });
 });
