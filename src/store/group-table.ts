@@ -65,6 +65,11 @@ export class GroupTable {
     ownType: OwnTypeLookup,
     /** A group was stored but left out of scrapes because it conflicts (check disabled). */
     private readonly onExcluded?: (key: GroupingKey, reason: string) => void,
+    /**
+     * A restored group was linked (`series`: its series, meta included; `left`: the series still
+     * unlinked). May throw to stop the linking: the group it was told of stays linked.
+     */
+    private readonly onLinked?: (series: number, left: number) => void,
   ) {
     this.index = new ConsistencyIndex(ownType, (groupId) => this.groups.get(groupId)?.key);
   }
@@ -136,6 +141,7 @@ export class GroupTable {
       this.unlinkedSeries -= series;
       this.usage.track(state.key.id, state.attribution.namespace, state.data);
       this.link(state);
+      this.onLinked?.(series, this.unlinkedSeries);
     }
     return this.unlinked.size;
   }

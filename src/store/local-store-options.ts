@@ -35,4 +35,11 @@ export interface LocalStoreOptions {
   /** The journal is rewritten once it is over this size and four times its size after the last rewrite; 64 MiB by default. */
   readonly compactBytes?: number;
   readonly events?: StoreEvents;
+  /**
+   * Told as the groups restored at start-up are linked (their families read), every few thousand
+   * series: `linked` series so far of `total`. Throws to stop Lethe when the heap cannot hold the
+   * store (wiring/restore-heap.ts); the error is thrown to whatever use was linking them, and the
+   * file is left as it is.
+   */
+  readonly restoreFits?: (linked: number, total: number) => void;
 }

@@ -11,7 +11,10 @@ import {
   type StoreEvents,
   type TornTail,
 } from '../store/index.js';
+import { fullCollection } from '../idle-collection.js';
+import { heapReading } from '../memory-guard.js';
 import type { LeaseKind } from './leadership.js';
+import { restoreHeapCheck } from './restore-heap.js';
 
 /**
  * Picks and opens the store backend (--store / --store.redis.url). With the Redis store, only the
@@ -59,6 +62,12 @@ export async function openStore(config: Config, deps: OpenStoreDeps): Promise<Op
       persistenceRetryMs: config.persistence.retryIntervalMs,
       compactBytes: config.persistence.compactBytes,
       events,
+      // Thrown again outside the use that was linking: the composition root stops Lethe on it.
+      restoreFits: restoreHeapCheck(heapReading, fullCollection('regular'), (error) => {
+        setImmediate(() => {
+          throw error;
+        });
+      }),
     });
     log.info('Opened store', { backend: 'file', groups: store.groupCount, series: store.seriesCount, file: config.persistence.file || undefined });
     return store;
