@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError, ErrorCode } from '../../../src/errors.js';
 import { PlainFamily, type MetricType } from '../../../src/model/index.js';
 import type { LocalGroupStore, LocalStoreOptions } from '../../../src/store/index.js';
 import { FakeClock, family, key, labels, post, put, sample } from '../../harness/builders.js';
@@ -79,6 +79,36 @@ describe('LocalGroupStore persistence', () => {
     expect(restored.groupCount).toBe(600);
     expect(await request(restored)).toBe(expected);
     await restored.close();
+  });
+
+  test('restoreFits is told as the restored groups are linked, up to all their series; when it throws, the use that was linking fails with its error', async () => {
+    const store = await open({ persistenceFile: file });
+    for (let i = 0; i < 100; i++) await store.push(put(key(`g${i}`), family('m', 'counter', [sample(i, { code: String(i % 3) })])));
+    const series = store.seriesCount;
+    await store.close();
+
+    const told: Array<[number, number]> = [];
+    const restored = await open({ persistenceFile: file, restoreFits: (linked, total) => told.push([linked, total]) });
+    restored.scrapeText([]);
+    // Every 16 groups (3 series each, meta included), and once at the end.
+    expect(told).toHaveLength(7);
+    expect(told.every(([, total]) => total === series)).toBe(true);
+    expect(told.map(([linked]) => linked)).toEqual([48, 96, 144, 192, 240, 288, 300]);
+    await restored.close();
+
+    // Armed for the scrape alone (the linking in the background starts a turn after open).
+    const stop = new ConfigError(ErrorCode.heapFull, 'the stored groups do not fit');
+    let armed = false;
+    const refused = await open({
+      persistenceFile: file,
+      restoreFits: (linked) => {
+        if (armed && linked > 100) throw stop;
+      },
+    });
+    armed = true;
+    expect(() => refused.scrapeText([])).toThrow(stop);
+    armed = false;
+    await refused.close();
   });
 
   test('a conflicting group read back is kept out of the scrape once linked, as it was before the restart', async () => {
