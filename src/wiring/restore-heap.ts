@@ -1,13 +1,15 @@
 import { ConfigError, ErrorCode } from '../errors.js';
 import type { HeapReading } from '../memory-guard.js';
 
+/** The heap in use past which, after a full collection, the linking's progress is weighed. */
+export const RESTORE_CHECK_SHARE = 0.8;
 /**
- * The heap in use past which, after a full collection, the restored store is taken not to fit.
- * V8 itself gave up at 0.84-0.89 of its limit (heaps of 32-48 MiB restoring 53 MB of groups), and a
- * store that fills 0.8 of the heap has not the room a scrape's rendering needs (the heap guard
- * keeps it below 0.7 for that).
+ * The whole store's need past which Lethe stops. Not less: a store of ten-series groups filling
+ * 0.88-0.92 of a small heap once read back was still served (both scrape formats), while V8 gave
+ * up at 0.84-0.89 of its limit restoring groups of 1,000 series (heaps of 32-48 MiB, where the
+ * young generation's reserve is a large part of the limit).
  */
-export const RESTORE_HEAP_SHARE = 0.8;
+export const RESTORE_NEED_SHARE = 0.95;
 /** A collection is made again only after this share of the limit was allocated since the last one. */
 const RECHECK_SHARE = 0.05;
 
@@ -15,29 +17,36 @@ const mib = (bytes: number): number => Math.round(bytes / (1024 * 1024));
 
 /**
  * The store's restoreFits (local-store-options.ts): stops Lethe with the reason when the groups
- * restored at start-up do not fit in V8's heap, instead of V8 aborting with "JavaScript heap out
- * of memory" a moment later, at every restart alike. The restored groups are linked after start-up
- * (their families read from the file), so this is told while that runs; when the heap in use is
- * over the line, a full collection says what is live, and when that is over the line too, the
- * error (a ConfigError: Lethe exits with its message, as for a damaged file) names how much heap
- * the whole store needs, extrapolated from the series linked so far. The file is left as it is.
+ * restored at start-up cannot fit in V8's heap, instead of V8 aborting with "JavaScript heap out
+ * of memory" later, at every restart alike. The restored groups are linked after start-up (their
+ * families read from the file), so this is told while that runs. When the heap in use is over
+ * 0.8 of its limit, a full collection says what is live, and from it and the series linked so far
+ * the whole store's need is estimated: the heap at the first call (Lethe itself), plus what the
+ * linked series added, scaled to all of them. Lethe stops only when that is over 0.95 of the
+ * limit, with a ConfigError (it exits with its message, as for a damaged file) naming the
+ * estimate; the file is left as it is. Groups restored in an order where the first ones take far
+ * more heap per series than the rest could make the estimate too high; it is only made once 0.8 of
+ * the heap is live, where such a store has little room left anyway.
  *
- * The error is thrown to the linking (a request that needed the groups fails with it) and again
- * outside it, where the composition root stops Lethe on it.
+ * The error is thrown to the linking (a request that needed the groups fails with it) and given to
+ * `stop`, which throws it again outside, where the composition root stops Lethe on it.
  */
 export function restoreHeapCheck(heap: () => HeapReading, collect: () => void, stop: (error: ConfigError) => void): (linked: number, total: number) => void {
+  let base: number | undefined;
   let liveAfterLast = 0;
   return (linked, total) => {
     let reading = heap();
-    if (reading.used <= RESTORE_HEAP_SHARE * reading.limit || reading.used - liveAfterLast < RECHECK_SHARE * reading.limit) return;
+    base ??= reading.used;
+    if (reading.used <= RESTORE_CHECK_SHARE * reading.limit || reading.used - liveAfterLast < RECHECK_SHARE * reading.limit) return;
     collect();
     reading = heap();
     liveAfterLast = reading.used;
-    if (reading.used <= RESTORE_HEAP_SHARE * reading.limit) return;
-    const needed = (reading.used * total) / Math.max(linked, 1);
+    if (reading.used <= RESTORE_CHECK_SHARE * reading.limit) return;
+    const needed = base + (Math.max(reading.used - base, 0) * total) / Math.max(linked, 1);
+    if (needed <= RESTORE_NEED_SHARE * reading.limit) return;
     const error = new ConfigError(
       ErrorCode.heapFull,
-      `the stored groups do not fit in V8's heap: with ${linked} of their ${total} series read back, the heap holds ${mib(reading.used)} MiB after a full collection, more than ${RESTORE_HEAP_SHARE} of its limit of ${mib(reading.limit)} MiB; the whole store needs about ${mib(needed)} MiB of heap. Give Lethe more memory (node gives the heap half the container's memory limit; pushes that add series are refused at --limits.heap-share of it) and start it again; the persistence file is left as it is`,
+      `the stored groups do not fit in V8's heap: with ${linked} of their ${total} series read back, the heap holds ${mib(reading.used)} MiB after a full collection, of its limit of ${mib(reading.limit)} MiB, and the whole store needs about ${mib(needed)} MiB. Give Lethe more memory (node gives the heap half the container's memory limit; pushes that add series are refused at --limits.heap-share of it) and start it again; the persistence file is left as it is`,
     );
     stop(error);
     throw error;

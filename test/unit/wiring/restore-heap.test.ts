@@ -45,15 +45,35 @@ describe('restoreHeapCheck', () => {
     expect(state).toMatchObject({ collections: 2, stopped: [] });
   });
 
-  test('over the line after a collection: stops with what the whole store needs', () => {
+  test('over the line after a collection: stops when the whole store needs more than 0.95 of the limit, naming it', () => {
     const { state, check } = world();
+    // The first call sets what Lethe itself holds: 10 MiB.
+    state.used = 10;
+    check(1, 100);
     state.used = 95;
     state.live = 85;
     expect(() => check(50, 100)).toThrow(ConfigError);
     expect(state.collections).toBe(1);
+    // 10 + (85 - 10) * 100 / 50 = 160 MiB.
     expect(state.stopped.map((e) => e.message)).toEqual([
-      "the stored groups do not fit in V8's heap: with 50 of their 100 series read back, the heap holds 85 MiB after a full collection, more than 0.8 of its limit of 100 MiB; the whole store needs about 170 MiB of heap. Give Lethe more memory (node gives the heap half the container's memory limit; pushes that add series are refused at --limits.heap-share of it) and start it again; the persistence file is left as it is",
+      "the stored groups do not fit in V8's heap: with 50 of their 100 series read back, the heap holds 85 MiB after a full collection, of its limit of 100 MiB, and the whole store needs about 160 MiB. Give Lethe more memory (node gives the heap half the container's memory limit; pushes that add series are refused at --limits.heap-share of it) and start it again; the persistence file is left as it is",
     ]);
     expect(state.stopped[0]?.exitCode).toBe(2);
+  });
+
+  test('over the line after a collection, but the rest fits: linking goes on', () => {
+    const { state, check } = world();
+    state.used = 10;
+    check(1, 100);
+    // 10 + (85 - 10) * 100 / 90 = 93.3 MiB: under 95.
+    state.used = 95;
+    state.live = 85;
+    check(90, 100);
+    expect(state).toMatchObject({ collections: 1, stopped: [] });
+    // Nearly all read back and over 95: stopped.
+    state.used = 96;
+    state.live = 96;
+    expect(() => check(99, 100)).toThrow(ConfigError);
+    expect(state.collections).toBe(2);
   });
 });
