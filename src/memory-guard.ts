@@ -78,6 +78,9 @@ export interface MemoryGuardOptions {
   readonly onChange?: (full: boolean, reading: HeapReading) => void;
 }
 
+/** Bytes in whole MiB, as the heap's messages give them. */
+export const mebibytes = (bytes: number): number => Math.round(bytes / (1024 * 1024));
+
 /** V8's heap now: bytes in use and its limit. */
 export function heapReading(): HeapReading {
   const stats = getHeapStatistics();

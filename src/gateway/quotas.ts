@@ -1,5 +1,6 @@
 import { ErrorCode, PayloadTooLargeError, UnavailableError } from '../errors.js';
 import { PUSH_FAILURE_TIME_METRIC, PUSH_TIME_METRIC, seriesCount, type GroupingKey, type GroupView, type MetricFamily, type PushMethod } from '../model/index.js';
+import { mebibytes } from '../memory-guard.js';
 import type { GatewayDeps } from './types.js';
 
 /**
@@ -55,10 +56,9 @@ export function checkHeap(deps: GatewayDeps, request: QuotaRequest): void {
   const reading = guard.full();
   if (reading === undefined) return;
   deps.metrics.limitRejections.inc({ limit: 'heap' });
-  const mib = (bytes: number): string => (bytes / 1048576).toFixed(0);
   throw new UnavailableError(
     ErrorCode.heapFull,
-    `memory exhausted: V8's heap holds ${mib(reading.used)} MiB after a full collection, more than ${deps.config.limits.heapShare} of its limit of ${mib(reading.limit)} MiB (--limits.heap-share); pushes that add series are refused until groups are deleted or Lethe is given more memory`,
+    `memory exhausted: V8's heap holds ${mebibytes(reading.used)} MiB after a full collection, more than ${deps.config.limits.heapShare} of its limit of ${mebibytes(reading.limit)} MiB (--limits.heap-share); pushes that add series are refused until groups are deleted or Lethe is given more memory`,
     { details: { retryAfterSeconds: 30 } },
   );
 }

@@ -1,5 +1,5 @@
 import { ConfigError, ErrorCode } from '../errors.js';
-import type { HeapReading } from '../memory-guard.js';
+import { mebibytes, type HeapReading } from '../memory-guard.js';
 
 /** The heap in use past which, after a full collection, the linking's progress is weighed. */
 export const RESTORE_CHECK_SHARE = 0.8;
@@ -12,8 +12,6 @@ export const RESTORE_CHECK_SHARE = 0.8;
 export const RESTORE_NEED_SHARE = 0.95;
 /** A collection is made again only after this share of the limit was allocated since the last one. */
 const RECHECK_SHARE = 0.05;
-
-const mib = (bytes: number): number => Math.round(bytes / (1024 * 1024));
 
 /**
  * The store's restoreFits (local-store-options.ts): stops Lethe with the reason when the groups
@@ -46,7 +44,7 @@ export function restoreHeapCheck(heap: () => HeapReading, collect: () => void, s
     if (needed <= RESTORE_NEED_SHARE * reading.limit) return;
     const error = new ConfigError(
       ErrorCode.heapFull,
-      `the stored groups do not fit in V8's heap: with ${linked} of their ${total} series read back, the heap holds ${mib(reading.used)} MiB after a full collection, of its limit of ${mib(reading.limit)} MiB, and the whole store needs about ${mib(needed)} MiB. Give Lethe more memory (node gives the heap half the container's memory limit; pushes that add series are refused at --limits.heap-share of it) and start it again; the persistence file is left as it is`,
+      `the stored groups do not fit in V8's heap: with ${linked} of their ${total} series read back, the heap holds ${mebibytes(reading.used)} MiB after a full collection, of its limit of ${mebibytes(reading.limit)} MiB, and the whole store needs about ${mebibytes(needed)} MiB. Give Lethe more memory (node gives the heap half the container's memory limit; pushes that add series are refused at --limits.heap-share of it) and start it again; the persistence file is left as it is`,
     );
     stop(error);
     throw error;

@@ -207,19 +207,20 @@ export async function startLethe(config: Config, deps: LetheDeps): Promise<Runni
   });
 
   // Pushes that add series are refused before V8's heap runs out (memory-guard.ts).
+  const { heapShare } = config.limits;
   const heapLimit = heapReading().limit;
   metrics.heapLimit.set(heapLimit);
   // Absent with the guard off: a line at 0 would fire the chart's LetheMemoryNearlyFull.
-  if (config.limits.heapShare > 0) metrics.heapGuard.set(config.limits.heapShare * heapLimit);
+  if (heapShare > 0) metrics.heapGuard.set(heapShare * heapLimit);
   else registry.removeSingleMetric('lethe_heap_guard_bytes');
-  const memoryGuard = config.limits.heapShare === 0 ? undefined : new MemoryGuard({
-    share: config.limits.heapShare,
+  const memoryGuard = heapShare === 0 ? undefined : new MemoryGuard({
+    share: heapShare,
     heap: heapReading,
     collect: fullCollection('regular'),
     budget: MEMORY_GUARD_BUDGET,
     now: () => performance.now(),
     onChange: (full, { used, limit }) => {
-      const fields = { [F.bytes]: used, limitBytes: limit, share: config.limits.heapShare };
+      const fields = { [F.bytes]: used, limitBytes: limit, share: heapShare };
       if (full) log.warn('Refusing pushes that add series: the heap is nearly full (--limits.heap-share)', fields);
       else log.info('Taking pushes that add series again: the heap has room', fields);
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../harness/eventually.js';
-import { ownSamples, startLethe, type Lethe } from './support.js';
+import { groupBody, ownSamples, startLethe, type Lethe } from './support.js';
 
 /**
  * A V8 heap that really fills: Lethe under a heap limit (node's --max-old-space-size) small enough
@@ -33,17 +33,8 @@ const SHAPES: readonly Shape[] = [
   { name: '1,000-series groups', perFamily: 500, groups: 5_000, atLeast: 200 },
 ];
 
-function groupBody(shape: Shape, g: number, value = g): string {
-  let text = '';
-  for (const [name, type] of [['jobs_done_total', 'counter'], ['job_seconds', 'gauge']] as const) {
-    text += `# HELP ${name} What the job did (${type}).\n# TYPE ${name} ${type}\n`;
-    for (let i = 0; i < shape.perFamily; i++) text += `${name}{path="/api/v1/items/${i}",code="${i % 3 === 0 ? 500 : 200}"} ${value + i}\n`;
-  }
-  return text;
-}
-
 async function put(lethe: Lethe, shape: Shape, g: number, value = g): Promise<{ status: number; body: string; retryAfter: string | null }> {
-  const res = await fetch(`${lethe.url}/metrics/job/heap/instance/i${g}`, { method: 'PUT', body: groupBody(shape, g, value), signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(`${lethe.url}/metrics/job/heap/instance/i${g}`, { method: 'PUT', body: groupBody(g, { perFamily: shape.perFamily, value }), signal: AbortSignal.timeout(30_000) });
   return { status: res.status, body: await res.text(), retryAfter: res.headers.get('retry-after') };
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../harness/eventually.js';
-import { startLethe, type Lethe } from './support.js';
+import { groupBody, startLethe, type Lethe } from './support.js';
 
 /**
  * A V8 heap that really runs short: Lethe under a heap limit (node's --max-old-space-size) that
@@ -19,15 +19,6 @@ const GROUPS = 40_000;
 /** Calibrated on a 2-core machine: a rewrite that holds a second copy of the store died at 150-210 MiB, one a chunk at a time lived at 150. */
 const HEAP_MIB = 180;
 const COMPACT_BYTES = 24_000_000;
-
-function groupBody(g: number): string {
-  let text = '';
-  for (const [name, type] of [['jobs_done_total', 'counter'], ['job_seconds', 'gauge']] as const) {
-    text += `# HELP ${name} What the job did (${type}).\n# TYPE ${name} ${type}\n`;
-    for (let i = 0; i < 5; i++) text += `${name}{path="/api/v1/items/${i}",code="${i % 3 === 0 ? 500 : 200}"} ${g + i}\n`;
-  }
-  return text;
-}
 
 describe('a heap limit', () => {
   let dir = '';

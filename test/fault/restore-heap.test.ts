@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestProcess } from '../harness/processes.js';
-import { ownSamples, repoRoot, startLethe, type Lethe } from './support.js';
+import { groupBody, ownSamples, repoRoot, startLethe, type Lethe } from './support.js';
 
 /**
  * A store that no longer fits: filled under a large heap with the heap guard off, then started
@@ -15,15 +15,6 @@ import { ownSamples, repoRoot, startLethe, type Lethe } from './support.js';
 
 const GROUPS = 600;
 const PER_FAMILY = 500;
-
-function groupBody(g: number): string {
-  let text = '';
-  for (const [name, type] of [['jobs_done_total', 'counter'], ['job_seconds', 'gauge']] as const) {
-    text += `# HELP ${name} What the job did (${type}).\n# TYPE ${name} ${type}\n`;
-    for (let i = 0; i < PER_FAMILY; i++) text += `${name}{path="/api/v1/items/${i}",code="${i % 3 === 0 ? 500 : 200}",g="${g}"} ${g + i}\n`;
-  }
-  return text;
-}
 
 const sha256 = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
 
@@ -48,7 +39,7 @@ describe('a restored store larger than the heap', () => {
       Array.from({ length: 4 }, async () => {
         while (next < GROUPS) {
           const g = next++;
-          const res = await fetch(`${filling.url}/metrics/job/heap/instance/i${g}`, { method: 'PUT', body: groupBody(g), signal: AbortSignal.timeout(30_000) });
+          const res = await fetch(`${filling.url}/metrics/job/heap/instance/i${g}`, { method: 'PUT', body: groupBody(g, { perFamily: PER_FAMILY, ownLabel: true }), signal: AbortSignal.timeout(30_000) });
           expect(res.status).toBe(200);
         }
       }),

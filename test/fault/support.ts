@@ -67,6 +67,21 @@ export function seeded(seed: number): () => number {
   };
 }
 
+/**
+ * A batch job's group in the text format: a counter and a gauge (with help) of `perFamily` series
+ * each, valued from `value` up; `ownLabel` gives every series the label g="<g>" too, so that groups
+ * share no label values.
+ */
+export function groupBody(g: number, { perFamily = 5, value = g, ownLabel = false }: { perFamily?: number; value?: number; ownLabel?: boolean } = {}): string {
+  const own = ownLabel ? `,g="${g}"` : '';
+  let text = '';
+  for (const [name, type] of [['jobs_done_total', 'counter'], ['job_seconds', 'gauge']] as const) {
+    text += `# HELP ${name} What the job did (${type}).\n# TYPE ${name} ${type}\n`;
+    for (let i = 0; i < perFamily; i++) text += `${name}{path="/api/v1/items/${i}",code="${i % 3 === 0 ? 500 : 200}"${own}} ${value + i}\n`;
+  }
+  return text;
+}
+
 export interface LetheOptions {
   readonly file: string;
   readonly flags?: readonly string[];
